@@ -1,0 +1,7 @@
+//! doris_sim: a simulated Apache Doris cluster (one FE, N BEs) that speaks Doris's wire
+//! protocols (MySQL on the FE query port, FrontendService/BackendService Thrift, BE HTTP)
+//! with a real catalog, binlog, backup/restore, transactions and row data.
+//!
+//! It depends only on the wire types (`crate::wire`), never on syncer internals.
+
+pub mod topology;

@@ -1,0 +1,32 @@
+//! Addresses of one simulated cluster, fixed once its listeners are bound.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FrontendAddr {
+    pub host: String,
+    pub query_port: u16,
+    pub rpc_port: u16,
+    pub http_port: u16,
+    /// Not served (the simulator has no BDBJE); reported in SHOW FRONTENDS like Doris does.
+    pub edit_log_port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendAddr {
+    pub id: i64,
+    pub host: String,
+    pub be_port: u16,
+    pub http_port: u16,
+    /// Not served; reported in SHOW BACKENDS and getBackendMeta like Doris does.
+    pub brpc_port: u16,
+    /// Not served; reported in SHOW BACKENDS.
+    pub heartbeat_port: u16,
+}
+
+/// What `doris_sim` prints as its one JSON line once it accepts connections.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterTopology {
+    pub fe: FrontendAddr,
+    pub backends: Vec<BackendAddr>,
+}
