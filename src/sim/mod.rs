@@ -4,4 +4,5 @@
 //!
 //! It depends only on the wire types (`crate::wire`), never on syncer internals.
 
+pub mod session;
 pub mod topology;
