@@ -4,5 +4,10 @@
 //!
 //! It depends only on the wire types (`crate::wire`), never on syncer internals.
 
+pub mod catalog;
+pub mod cluster;
+pub mod mysql;
 pub mod session;
+pub mod sql;
+pub mod thrift_server;
 pub mod topology;

@@ -1,0 +1,1 @@
+//! FE and BE Thrift clients (in progress).

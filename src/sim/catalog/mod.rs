@@ -1,0 +1,1 @@
+//! The FE catalog: databases, tables, partitions, tablets, replicas, rows (in progress).

@@ -1,0 +1,1 @@
+//! Starting and stopping one simulated cluster (in progress).

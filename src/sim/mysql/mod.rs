@@ -1,0 +1,1 @@
+//! The FE MySQL protocol server (in progress).

@@ -1,0 +1,1 @@
+//! The FE SQL engine: parser and executor (in progress).

@@ -1,0 +1,1 @@
+//! Serving a Thrift processor on a TCP listener (in progress).
