@@ -13,6 +13,9 @@
 #   committed code is readable and `cargo fmt --check` clean.
 # * Request structs carrying a password (a `passwd` or `password` field) lose their derived
 #   Debug; src/wire/redacted_debug.rs (hand-written) implements a Debug that hides it.
+# * `Default` impls set every optional field to `None`. thrift-rs 0.17 generates
+#   `Some(<zero>)` for them, so `..Default::default()` would put every unset field on the
+#   wire as present (e.g. table_id = 0 in getBinlog, which the FE prefers over the name).
 # * The processor's unknown-method branch skips the call's argument struct and answers
 #   "Invalid method name: '<name>'" like a Doris (Java) FE. Without the skip the unread
 #   arguments would be parsed as the next message and the connection would be lost.
@@ -65,6 +68,8 @@ for raw in "$work/raw"/*.rs; do
     s{#\[derive\(Clone, Debug, ([^)\n]*)\)\]\n(pub struct \w+ \{\n(?:  pub [^\n]*\n)*?  pub pass(?:wd|word): [^\n]*\n)}{#[derive(Clone, $1)]\n$2}g;
     $n = s{(\n      method => \{\n)(\s*Err\(\s*thrift::Error::Application\(\s*ApplicationError::new\(\s*ApplicationErrorKind::UnknownMethod,\s*)format!\("unknown method \{\}", method\)}{$1        i_prot.skip(TType::Struct)?;\n        i_prot.read_message_end()?;\n$2format!("Invalid method name: \x27{}\x27", method)}g;
     if (/ service processor\n/ && $n != 1) { die "unknown-method branch not found\n" }
+    s{(\nimpl Default for \w+ \{\n  fn default\(\) -> Self \{\n    \w+\{\n)((?:      \w+: [^\n]*,\n)*)(    \}\n)}{my ($head, $fields, $tail) = ($1, $2, $3); $fields =~ s/^(      \w+): [^\n]*,$/$1: None,/mg; $head . $fields . $tail}ge;
+    if (/\nimpl Default for \w+ \{\n(?:(?!\n\}\n).)*Some\(/s) { die "a Default impl still sets a field\n" }
   ' "$raw" > "$out" || die "post-processing $raw failed"
 done
 

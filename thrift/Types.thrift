@@ -12,23 +12,29 @@
 // Enums are open: thrift-rs generates newtypes over i32, so values added by newer Doris
 // releases decode without error.
 
+// Required both ways: Doris declares hostname and port required, and a simulated FE must
+// always send both in `master_address`.
 struct TNetworkAddress {
   1: required string hostname
   // For a `master_address`: the master FE's rpc_port (Thrift port).
   2: required i32 port
 }
 
+// Required: Doris declares hi/lo required and rejects an ingest_binlog load_id without them.
 struct TUniqueId {
   1: required i64 hi
   2: required i64 lo
 }
 
-// Sent to the FE in commitTxn: one entry per ingested target replica.
+// Sent to the FE in commitTxn: one entry per ingested target replica. Both ids required:
+// the FE rejects the whole call (PROTOCOL_ERROR) if either is missing.
 struct TTabletCommitInfo {
   1: required i64 tablet_id
   2: required i64 backend_id
 }
 
+// host/be_port/http_port required as in Doris (a simulated FE must send them); the rest
+// optional.
 struct TBackend {
   1: required string host
   2: required i32 be_port
@@ -71,6 +77,8 @@ enum TBinlogType {
   MODIFY_DISTRIBUTION_TYPE = 26
 }
 
+// All optional: received from the FE, tolerant of any subset (the caller rejects a binlog
+// without commit_seq).
 struct TBinlog {
   1: optional i64 commit_seq
   2: optional i64 timestamp

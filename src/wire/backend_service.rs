@@ -204,13 +204,13 @@ impl TSerializable for TIngestBinlogRequest {
 impl Default for TIngestBinlogRequest {
     fn default() -> Self {
         TIngestBinlogRequest {
-            txn_id: Some(0),
-            remote_tablet_id: Some(0),
-            binlog_version: Some(0),
-            remote_host: Some("".to_owned()),
-            remote_port: Some("".to_owned()),
-            partition_id: Some(0),
-            local_tablet_id: Some(0),
+            txn_id: None,
+            remote_tablet_id: None,
+            binlog_version: None,
+            remote_host: None,
+            remote_port: None,
+            partition_id: None,
+            local_tablet_id: None,
             load_id: None,
         }
     }
@@ -296,7 +296,7 @@ impl Default for TIngestBinlogResult {
     fn default() -> Self {
         TIngestBinlogResult {
             status: None,
-            is_async: Some(false),
+            is_async: None,
         }
     }
 }
@@ -413,9 +413,9 @@ impl TSerializable for TQueryIngestBinlogRequest {
 impl Default for TQueryIngestBinlogRequest {
     fn default() -> Self {
         TQueryIngestBinlogRequest {
-            txn_id: Some(0),
-            partition_id: Some(0),
-            tablet_id: Some(0),
+            txn_id: None,
+            partition_id: None,
+            tablet_id: None,
             load_id: None,
         }
     }
@@ -501,7 +501,7 @@ impl Default for TQueryIngestBinlogResult {
     fn default() -> Self {
         TQueryIngestBinlogResult {
             status: None,
-            err_msg: Some("".to_owned()),
+            err_msg: None,
         }
     }
 }

@@ -197,13 +197,13 @@ impl TSerializable for TBeginTxnRequest {
 impl Default for TBeginTxnRequest {
     fn default() -> Self {
         TBeginTxnRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
-            db: Some("".to_owned()),
-            table_ids: Some(Vec::new()),
-            label: Some("".to_owned()),
-            timeout: Some(0),
-            sub_txn_num: Some(0),
+            user: None,
+            passwd: None,
+            db: None,
+            table_ids: None,
+            label: None,
+            timeout: None,
+            sub_txn_num: None,
         }
     }
 }
@@ -359,11 +359,11 @@ impl Default for TBeginTxnResult {
     fn default() -> Self {
         TBeginTxnResult {
             status: None,
-            txn_id: Some(0),
-            job_status: Some("".to_owned()),
-            db_id: Some(0),
+            txn_id: None,
+            job_status: None,
+            db_id: None,
             master_address: None,
-            sub_txn_ids: Some(Vec::new()),
+            sub_txn_ids: None,
         }
     }
 }
@@ -493,9 +493,9 @@ impl TSerializable for TSubTxnInfo {
 impl Default for TSubTxnInfo {
     fn default() -> Self {
         TSubTxnInfo {
-            sub_txn_id: Some(0),
-            table_id: Some(0),
-            tablet_commit_infos: Some(Vec::new()),
+            sub_txn_id: None,
+            table_id: None,
+            tablet_commit_infos: None,
             sub_txn_type: None,
         }
     }
@@ -711,15 +711,15 @@ impl TSerializable for TCommitTxnRequest {
 impl Default for TCommitTxnRequest {
     fn default() -> Self {
         TCommitTxnRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
-            db: Some("".to_owned()),
-            txn_id: Some(0),
-            commit_infos: Some(Vec::new()),
-            thrift_rpc_timeout_ms: Some(0),
-            txn_insert: Some(false),
-            sub_txn_infos: Some(Vec::new()),
-            only_commit: Some(false),
+            user: None,
+            passwd: None,
+            db: None,
+            txn_id: None,
+            commit_infos: None,
+            thrift_rpc_timeout_ms: None,
+            txn_insert: None,
+            sub_txn_infos: None,
+            only_commit: None,
         }
     }
 }
@@ -934,11 +934,11 @@ impl TSerializable for TRollbackTxnRequest {
 impl Default for TRollbackTxnRequest {
     fn default() -> Self {
         TRollbackTxnRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
-            db: Some("".to_owned()),
-            txn_id: Some(0),
-            reason: Some("".to_owned()),
+            user: None,
+            passwd: None,
+            db: None,
+            txn_id: None,
+            reason: None,
         }
     }
 }
@@ -1183,13 +1183,13 @@ impl TSerializable for TGetBinlogRequest {
 impl Default for TGetBinlogRequest {
     fn default() -> Self {
         TGetBinlogRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
-            db: Some("".to_owned()),
-            table: Some("".to_owned()),
-            table_id: Some(0),
-            prev_commit_seq: Some(0),
-            num_acquired: Some(0),
+            user: None,
+            passwd: None,
+            db: None,
+            table: None,
+            table_id: None,
+            prev_commit_seq: None,
+            num_acquired: None,
         }
     }
 }
@@ -1345,10 +1345,10 @@ impl Default for TGetBinlogResult {
     fn default() -> Self {
         TGetBinlogResult {
             status: None,
-            next_commit_seq: Some(0),
-            binlogs: Some(Vec::new()),
-            fe_version: Some("".to_owned()),
-            fe_meta_version: Some(0),
+            next_commit_seq: None,
+            binlogs: None,
+            fe_version: None,
+            fe_meta_version: None,
             master_address: None,
         }
     }
@@ -1554,14 +1554,14 @@ impl Default for TGetBinlogLagResult {
     fn default() -> Self {
         TGetBinlogLagResult {
             status: None,
-            lag: Some(0),
+            lag: None,
             master_address: None,
-            first_commit_seq: Some(0),
-            last_commit_seq: Some(0),
-            first_binlog_timestamp: Some(0),
-            last_binlog_timestamp: Some(0),
-            next_commit_seq: Some(0),
-            next_binlog_timestamp: Some(0),
+            first_commit_seq: None,
+            last_commit_seq: None,
+            first_binlog_timestamp: None,
+            last_binlog_timestamp: None,
+            next_commit_seq: None,
+            next_binlog_timestamp: None,
         }
     }
 }
@@ -1723,13 +1723,13 @@ impl TSerializable for TLockBinlogRequest {
 impl Default for TLockBinlogRequest {
     fn default() -> Self {
         TLockBinlogRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
-            db: Some("".to_owned()),
-            table: Some("".to_owned()),
-            table_id: Some(0),
-            job_unique_id: Some("".to_owned()),
-            lock_commit_seq: Some(0),
+            user: None,
+            passwd: None,
+            db: None,
+            table: None,
+            table_id: None,
+            job_unique_id: None,
+            lock_commit_seq: None,
         }
     }
 }
@@ -1830,7 +1830,7 @@ impl Default for TLockBinlogResult {
     fn default() -> Self {
         TLockBinlogResult {
             status: None,
-            locked_commit_seq: Some(0),
+            locked_commit_seq: None,
             master_address: None,
         }
     }
@@ -2008,14 +2008,14 @@ impl TSerializable for TGetSnapshotRequest {
 impl Default for TGetSnapshotRequest {
     fn default() -> Self {
         TGetSnapshotRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
-            db: Some("".to_owned()),
-            table: Some("".to_owned()),
-            label_name: Some("".to_owned()),
-            snapshot_name: Some("".to_owned()),
+            user: None,
+            passwd: None,
+            db: None,
+            table: None,
+            label_name: None,
+            snapshot_name: None,
             snapshot_type: None,
-            enable_compress: Some(false),
+            enable_compress: None,
         }
     }
 }
@@ -2178,12 +2178,12 @@ impl Default for TGetSnapshotResult {
     fn default() -> Self {
         TGetSnapshotResult {
             status: None,
-            meta: Some(Vec::new()),
-            job_info: Some(Vec::new()),
+            meta: None,
+            job_info: None,
             master_address: None,
-            compressed: Some(false),
-            expired_at: Some(0),
-            commit_seq: Some(0),
+            compressed: None,
+            expired_at: None,
+            commit_seq: None,
         }
     }
 }
@@ -2265,8 +2265,8 @@ impl TSerializable for TTableRef {
 impl Default for TTableRef {
     fn default() -> Self {
         TTableRef {
-            table: Some("".to_owned()),
-            alias_name: Some("".to_owned()),
+            table: None,
+            alias_name: None,
         }
     }
 }
@@ -2578,21 +2578,21 @@ impl TSerializable for TRestoreSnapshotRequest {
 impl Default for TRestoreSnapshotRequest {
     fn default() -> Self {
         TRestoreSnapshotRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
-            db: Some("".to_owned()),
-            table: Some("".to_owned()),
-            label_name: Some("".to_owned()),
-            repo_name: Some("".to_owned()),
-            table_refs: Some(Vec::new()),
-            properties: Some(BTreeMap::new()),
-            meta: Some(Vec::new()),
-            job_info: Some(Vec::new()),
-            clean_tables: Some(false),
-            clean_partitions: Some(false),
-            atomic_restore: Some(false),
-            compressed: Some(false),
-            force_replace: Some(false),
+            user: None,
+            passwd: None,
+            db: None,
+            table: None,
+            label_name: None,
+            repo_name: None,
+            table_refs: None,
+            properties: None,
+            meta: None,
+            job_info: None,
+            clean_tables: None,
+            clean_partitions: None,
+            atomic_restore: None,
+            compressed: None,
+            force_replace: None,
         }
     }
 }
@@ -2775,9 +2775,9 @@ impl TSerializable for TGetMasterTokenRequest {
 impl Default for TGetMasterTokenRequest {
     fn default() -> Self {
         TGetMasterTokenRequest {
-            cluster: Some("".to_owned()),
-            user: Some("".to_owned()),
-            password: Some("".to_owned()),
+            cluster: None,
+            user: None,
+            password: None,
         }
     }
 }
@@ -2876,7 +2876,7 @@ impl Default for TGetMasterTokenResult {
     fn default() -> Self {
         TGetMasterTokenResult {
             status: None,
-            token: Some("".to_owned()),
+            token: None,
             master_address: None,
         }
     }
@@ -2956,8 +2956,8 @@ impl TSerializable for TGetMetaTable {
 impl Default for TGetMetaTable {
     fn default() -> Self {
         TGetMetaTable {
-            id: Some(0),
-            name: Some("".to_owned()),
+            id: None,
+            name: None,
         }
     }
 }
@@ -3063,9 +3063,9 @@ impl TSerializable for TGetMetaDB {
 impl Default for TGetMetaDB {
     fn default() -> Self {
         TGetMetaDB {
-            id: Some(0),
-            name: Some("".to_owned()),
-            tables: Some(Vec::new()),
+            id: None,
+            name: None,
+            tables: None,
         }
     }
 }
@@ -3161,8 +3161,8 @@ impl TSerializable for TGetMetaRequest {
 impl Default for TGetMetaRequest {
     fn default() -> Self {
         TGetMetaRequest {
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
+            user: None,
+            passwd: None,
             db: None,
         }
     }
@@ -3261,9 +3261,9 @@ impl TSerializable for TGetMetaReplicaMeta {
 impl Default for TGetMetaReplicaMeta {
     fn default() -> Self {
         TGetMetaReplicaMeta {
-            id: Some(0),
-            backend_id: Some(0),
-            version: Some(0),
+            id: None,
+            backend_id: None,
+            version: None,
         }
     }
 }
@@ -3358,8 +3358,8 @@ impl TSerializable for TGetMetaTabletMeta {
 impl Default for TGetMetaTabletMeta {
     fn default() -> Self {
         TGetMetaTabletMeta {
-            id: Some(0),
-            replicas: Some(Vec::new()),
+            id: None,
+            replicas: None,
         }
     }
 }
@@ -3466,9 +3466,9 @@ impl TSerializable for TGetMetaIndexMeta {
 impl Default for TGetMetaIndexMeta {
     fn default() -> Self {
         TGetMetaIndexMeta {
-            id: Some(0),
-            name: Some("".to_owned()),
-            tablets: Some(Vec::new()),
+            id: None,
+            name: None,
+            tablets: None,
         }
     }
 }
@@ -3641,13 +3641,13 @@ impl TSerializable for TGetMetaPartitionMeta {
 impl Default for TGetMetaPartitionMeta {
     fn default() -> Self {
         TGetMetaPartitionMeta {
-            id: Some(0),
-            name: Some("".to_owned()),
-            key: Some("".to_owned()),
-            range: Some("".to_owned()),
-            visible_version: Some(0),
-            is_temp: Some(false),
-            indexes: Some(Vec::new()),
+            id: None,
+            name: None,
+            key: None,
+            range: None,
+            visible_version: None,
+            is_temp: None,
+            indexes: None,
         }
     }
 }
@@ -3788,11 +3788,11 @@ impl TSerializable for TGetMetaTableMeta {
 impl Default for TGetMetaTableMeta {
     fn default() -> Self {
         TGetMetaTableMeta {
-            id: Some(0),
-            name: Some("".to_owned()),
-            in_trash: Some(false),
-            partitions: Some(Vec::new()),
-            type_: Some("".to_owned()),
+            id: None,
+            name: None,
+            in_trash: None,
+            partitions: None,
+            type_: None,
         }
     }
 }
@@ -4079,15 +4079,15 @@ impl TSerializable for TGetMetaDBMeta {
 impl Default for TGetMetaDBMeta {
     fn default() -> Self {
         TGetMetaDBMeta {
-            id: Some(0),
-            name: Some("".to_owned()),
-            tables: Some(Vec::new()),
-            dropped_partitions: Some(Vec::new()),
-            dropped_tables: Some(Vec::new()),
-            dropped_indexes: Some(Vec::new()),
-            dropped_partition_map: Some(BTreeMap::new()),
-            dropped_table_map: Some(BTreeMap::new()),
-            dropped_index_map: Some(BTreeMap::new()),
+            id: None,
+            name: None,
+            tables: None,
+            dropped_partitions: None,
+            dropped_tables: None,
+            dropped_indexes: None,
+            dropped_partition_map: None,
+            dropped_table_map: None,
+            dropped_index_map: None,
         }
     }
 }
@@ -4272,9 +4272,9 @@ impl TSerializable for TGetBackendMetaRequest {
 impl Default for TGetBackendMetaRequest {
     fn default() -> Self {
         TGetBackendMetaRequest {
-            cluster: Some("".to_owned()),
-            user: Some("".to_owned()),
-            passwd: Some("".to_owned()),
+            cluster: None,
+            user: None,
+            passwd: None,
         }
     }
 }

@@ -819,13 +819,13 @@ impl TSerializable for TBinlog {
 impl Default for TBinlog {
     fn default() -> Self {
         TBinlog {
-            commit_seq: Some(0),
-            timestamp: Some(0),
+            commit_seq: None,
+            timestamp: None,
             type_: None,
-            db_id: Some(0),
-            table_ids: Some(Vec::new()),
-            data: Some("".to_owned()),
-            belong: Some(0),
+            db_id: None,
+            table_ids: None,
+            data: None,
+            belong: None,
         }
     }
 }
