@@ -203,14 +203,30 @@ fn accept_loop(listener: TcpListener, processor: SharedProcessor, state: Arc<Ser
         let spawned = thread::Builder::new()
             .name(format!("thrift-conn-{port}"))
             .spawn(move || {
+                let _registration = Registration {
+                    state: connection_state,
+                    id,
+                };
                 serve_connection(stream, connection_processor.as_ref());
-                connection_state.connections.lock().remove(&id);
-                connection_state.connections_changed.notify_all();
             });
         if let Err(error) = spawned {
             tracing::warn!(port, %error, "cannot start a thrift connection thread");
             state.connections.lock().remove(&id);
         }
+    }
+}
+
+/// Unregisters a connection when its thread ends, also if a handler panics (the panic
+/// ends only that connection's thread, and `stop` must not wait for it).
+struct Registration {
+    state: Arc<ServerState>,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.state.connections.lock().remove(&self.id);
+        self.state.connections_changed.notify_all();
     }
 }
 
@@ -289,6 +305,25 @@ mod tests {
                 status: Some(TIngestBinlogStatus::OK),
                 err_msg: None,
             })
+        }
+    }
+
+    /// Panics in every call, like a buggy simulated handler.
+    struct PanickingBe;
+
+    impl BackendServiceSyncHandler for PanickingBe {
+        fn handle_ingest_binlog(
+            &self,
+            _request: TIngestBinlogRequest,
+        ) -> thrift::Result<TIngestBinlogResult> {
+            panic!("handler bug (expected by the test)");
+        }
+
+        fn handle_query_ingest_binlog(
+            &self,
+            _request: TQueryIngestBinlogRequest,
+        ) -> thrift::Result<TQueryIngestBinlogResult> {
+            panic!("handler bug (expected by the test)");
         }
     }
 
@@ -399,5 +434,30 @@ mod tests {
             TcpStream::connect(address).is_err(),
             "listener must be closed"
         );
+    }
+
+    #[test]
+    fn a_panicking_handler_closes_only_its_connection() {
+        let server =
+            ThriftServer::start_local(BackendServiceSyncProcessor::new(PanickingBe)).unwrap();
+        let stream = connect(&server);
+        let (input, output) = protocols(&stream);
+        let error = BackendServiceSyncClient::new(input, output)
+            .ingest_binlog(TIngestBinlogRequest::default())
+            .unwrap_err();
+        assert!(matches!(error, thrift::Error::Transport(_)), "{error}");
+
+        // The connection thread unregistered itself while unwinding.
+        let deadline = Instant::now() + TEST_READ_TIMEOUT;
+        while server.open_connections() > 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(server.open_connections(), 0);
+        // The server still accepts.
+        let _another = connect(&server);
+        while server.accepted_connections() < 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(server.accepted_connections(), 2);
     }
 }
