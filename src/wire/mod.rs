@@ -1,1 +1,13 @@
-//! Rust generated from thrift/*.thrift by scripts/gen_thrift.sh (in progress).
+//! Thrift types, clients and processors generated from our trimmed, wire-compatible Doris IDL
+//! in `thrift/` by `scripts/gen_thrift.sh`. Do not edit: change the IDL and rerun the script
+//! (CI runs `scripts/gen_thrift.sh --check`). Only `redacted_debug.rs` is hand-written.
+
+// The generated code is not hand-edited, so its lints cannot be fixed here (today it trips
+// clippy's unnecessary_unwrap and derivable_impls; newer clippy releases add more).
+#![allow(clippy::all, unused_imports, unused_extern_crates)]
+
+pub mod backend_service;
+pub mod frontend_service;
+mod redacted_debug;
+pub mod status;
+pub mod types;
