@@ -22,6 +22,16 @@ pub enum DorisError {
     /// A result had an unexpected shape or value.
     #[error("{0}")]
     UnexpectedResult(String),
+    /// A Thrift call failed before an answer arrived.
+    #[error(transparent)]
+    Rpc(#[from] super::rpc::RpcError),
+    /// An FE or BE answered a Thrift call with a non-OK status.
+    #[error("{method} failed: status {code}: {message}")]
+    Status {
+        method: &'static str,
+        code: i32,
+        message: String,
+    },
     /// A BE's HTTP endpoint failed.
     #[error("Doris BE {addr} HTTP request failed: {message}")]
     BeHttp { addr: String, message: String },
@@ -67,6 +77,30 @@ impl DorisError {
 
     /// Whether retrying later may succeed without anyone changing anything.
     pub fn is_transient(&self) -> bool {
-        matches!(self, DorisError::Connect { .. } | DorisError::BeHttp { .. })
+        match self {
+            DorisError::Connect { .. } | DorisError::BeHttp { .. } => true,
+            DorisError::Rpc(rpc) => rpc.is_connection_class() || rpc.is_timeout(),
+            _ => false,
+        }
+    }
+}
+
+/// Turns a Thrift `TStatus` into `Ok` or [`DorisError::Status`].
+pub(crate) fn check_status(
+    method: &'static str,
+    status: Option<&crate::wire::status::TStatus>,
+) -> Result<(), DorisError> {
+    match status {
+        Some(s) if s.status_code == crate::wire::status::TStatusCode::OK => Ok(()),
+        Some(s) => Err(DorisError::Status {
+            method,
+            code: s.status_code.0,
+            message: s.error_msgs.clone().unwrap_or_default().join("; "),
+        }),
+        None => Err(DorisError::Status {
+            method,
+            code: -1,
+            message: "the answer carries no status".into(),
+        }),
     }
 }

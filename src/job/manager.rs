@@ -20,10 +20,13 @@ use super::progress::Progress;
 use super::runner::{self, JobControl, JobStatus, JobTask};
 use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
 use crate::config::FeatureFlags;
+use crate::doris::error::check_status;
+use crate::doris::rpc::{FeClient, RpcTimeouts};
 use crate::doris::sql::quote_ident;
-use crate::doris::SqlClient;
+use crate::doris::{DorisError, SqlClient};
 use crate::metrics::Metrics;
 use crate::store::{MetaStore, StoreError};
+use crate::wire::frontend_service::{TGetBinlogLagResult, TGetBinlogRequest};
 
 /// How often this syncer refreshes its heartbeat and looks for dead peers.
 pub const HA_CHECK_INTERVAL: Duration = Duration::from_secs(5);
@@ -67,6 +70,48 @@ pub struct CreateJobRequest {
 pub struct JobLag {
     /// Source binlogs after the last applied one.
     pub lag: i64,
+    /// The last source commit seq applied to the target.
+    pub prev_commit_seq: i64,
+    /// Oldest and newest commit seq the source still keeps (0 when the FE does not say).
+    pub first_commit_seq: i64,
+    pub last_commit_seq: i64,
+    /// Their times, `YYYY-MM-DD HH:MM:SS` UTC (empty when the FE does not say).
+    pub first_binlog_timestamp: String,
+    pub last_binlog_timestamp: String,
+    /// Seconds between the oldest binlog not yet applied and the newest binlog: how far
+    /// behind the target is in source time (0 when caught up).
+    pub time_interval_secs: i64,
+}
+
+impl JobLag {
+    fn from_result(prev_commit_seq: i64, result: &TGetBinlogLagResult) -> Self {
+        let lag = result.lag.unwrap_or(0);
+        let time_interval_secs = match (
+            lag,
+            result.next_binlog_timestamp,
+            result.last_binlog_timestamp,
+        ) {
+            (0, _, _) => 0,
+            (_, Some(next), Some(last)) if last >= next => (last - next) / 1000,
+            _ => 0,
+        };
+        JobLag {
+            lag,
+            prev_commit_seq,
+            first_commit_seq: result.first_commit_seq.unwrap_or(0),
+            last_commit_seq: result.last_commit_seq.unwrap_or(0),
+            first_binlog_timestamp: format_millis(result.first_binlog_timestamp),
+            last_binlog_timestamp: format_millis(result.last_binlog_timestamp),
+            time_interval_secs,
+        }
+    }
+}
+
+fn format_millis(millis: Option<i64>) -> String {
+    millis
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
 }
 
 /// A job this syncer runs.
@@ -457,11 +502,42 @@ impl JobManager {
     }
 
     /// `/get_lag`: how far the target is behind the source.
+    ///
+    /// Asks the source FE directly (getBinlogLag); never waits for the job's task.
     pub async fn lag(self: &Arc<Self>, name: &str) -> Result<JobLag, JobError> {
-        let _handle = self.local(name).await?;
-        Err(JobError::Unsupported(
-            "lag needs the FE Thrift client, which this build lacks".into(),
-        ))
+        let info = self.info(name).await?;
+        let prev_commit_seq = match self.store.get_progress(name).await? {
+            Some(text) => {
+                Progress::from_json(&text)
+                    .map_err(|e| JobError::Corrupt {
+                        name: name.to_owned(),
+                        what: "progress",
+                        message: e.to_string(),
+                    })?
+                    .prev_commit_seq
+            }
+            None => 0,
+        };
+        let src = &info.src;
+        let timeouts = RpcTimeouts {
+            connect: self.settings.connect_timeout,
+            call: self.settings.rpc_timeout,
+            commit_txn: self.settings.commit_txn_timeout,
+        };
+        let fe = FeClient::new(src.fe_addresses(), timeouts);
+        let table_level = src.is_table_level();
+        let request = TGetBinlogRequest {
+            user: Some(src.user.clone()),
+            passwd: Some(src.password.expose().to_owned()),
+            db: Some(src.database.clone()),
+            table: table_level.then(|| src.table.clone()),
+            table_id: (table_level && src.table_id > 0).then_some(src.table_id),
+            prev_commit_seq: Some(prev_commit_seq),
+            ..Default::default()
+        };
+        let result = fe.get_binlog_lag(request).await.map_err(DorisError::from)?;
+        check_status("getBinlogLag", result.status.as_ref())?;
+        Ok(JobLag::from_result(prev_commit_seq, &result))
     }
 
     /// The names of the jobs running in this process.

@@ -118,6 +118,24 @@ impl ClusterSpec {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// The FE Thrift addresses to try: the spec's own FE first, then every FE discovered at
+    /// creation.
+    pub fn fe_addresses(&self) -> Vec<crate::doris::rpc::RpcAddress> {
+        let mut addresses = Vec::new();
+        if let Some(port) = self.rpc_port() {
+            addresses.push(crate::doris::rpc::RpcAddress::new(self.host.clone(), port));
+        }
+        for fe in &self.frontends {
+            if let Ok(port) = fe.thrift_port.trim().parse::<u16>() {
+                let address = crate::doris::rpc::RpcAddress::new(fe.host.clone(), port);
+                if !addresses.contains(&address) {
+                    addresses.push(address);
+                }
+            }
+        }
+        addresses
+    }
+
     /// A copy safe to show to API clients: the password is replaced.
     pub fn redacted(&self) -> ClusterSpec {
         let mut spec = self.clone();

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. The MySQL metadata-store tests need a MySQL-compatible server
+# at 127.0.0.1:3306 (root, empty password); this starts the local MariaDB if it is down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! mariadb -h127.0.0.1 -P3306 -uroot -e 'select 1' >/dev/null 2>&1; then
+    echo "starting MariaDB"
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    for _ in $(seq 1 60); do
+        mariadb -h127.0.0.1 -P3306 -uroot -e 'select 1' >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    mariadb -h127.0.0.1 -P3306 -uroot -e 'select 1' >/dev/null || {
+        echo "MariaDB did not come up on 127.0.0.1:3306" >&2
+        exit 1
+    }
+fi
+
+cargo build --bins --quiet
+exec cargo test --quiet -- --test-threads "${TEST_THREADS:-4}" "$@"
