@@ -10,6 +10,7 @@ pub mod binlog;
 pub mod config;
 pub mod doris;
 pub mod job;
+pub mod metrics;
 pub mod secret;
 pub mod sim;
 pub mod store;

@@ -1,1 +1,90 @@
-//! placeholder
+//! The HTTP API: the reference syncer's routes with the same paths and JSON.
+//!
+//! Like the reference, every route accepts any method and answers application errors with
+//! status 200 and `{"success":false,"error_msg":...}`. Unlike it, request bodies are size
+//! limited, every request is traced, a panicking handler answers 500 instead of taking the
+//! service down, and no route waits for a running sync step.
+
+mod error;
+mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::config::FeatureFlags;
+use crate::job::JobManager;
+use crate::metrics::Metrics;
+
+/// Largest accepted request body. Job specs are a few hundred bytes; a megabyte leaves
+/// room for long lists while keeping a hostile client from filling memory.
+pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
+/// Longest time one request may take (a /create_ccr runs checks against two clusters).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the routes share.
+pub struct AppState {
+    pub jobs: Arc<JobManager>,
+    pub metrics: Arc<Metrics>,
+    pub features: FeatureFlags,
+    pub version: String,
+}
+
+/// Builds the router with all routes and middleware.
+pub fn router(state: Arc<AppState>) -> Router {
+    let routes = [
+        ("/version", any(routes::version)),
+        ("/create_ccr", any(routes::create_ccr)),
+        ("/get_lag", any(routes::get_lag)),
+        ("/pause", any(routes::pause)),
+        ("/resume", any(routes::resume)),
+        ("/delete", any(routes::delete)),
+        ("/job_status", any(routes::job_status)),
+        ("/desync", any(routes::desync)),
+        ("/update_job", any(routes::update_job)),
+        ("/list_jobs", any(routes::list_jobs)),
+        ("/job_detail", any(routes::job_detail)),
+        ("/job_progress", any(routes::job_progress)),
+        ("/force_fullsync", any(routes::force_fullsync)),
+        ("/features", any(routes::features)),
+        ("/metrics", any(routes::metrics)),
+    ];
+    let mut router = Router::new();
+    for (path, handler) in routes {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(routes::not_found)
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            routes::count_request,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(panic_response))
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked; the service keeps running");
+    let body = serde_json::json!({"success": false, "error_msg": "internal error"});
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}

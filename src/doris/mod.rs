@@ -1,4 +1,10 @@
 //! Clients for one Doris cluster: SQL over the MySQL protocol (`sql`), FE and BE Thrift
-//! (`rpc`), and cached metadata.
+//! (`rpc`), and a BE's HTTP configuration endpoint (`be_config`).
 
+pub mod be_config;
+pub mod error;
 pub mod rpc;
+pub mod sql;
+
+pub use error::DorisError;
+pub use sql::SqlClient;

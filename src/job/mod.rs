@@ -1,1 +1,12 @@
-//! placeholder
+//! Jobs: the manager that owns them, and each job's persistent state machine.
+
+pub mod error;
+pub mod first_run;
+pub mod manager;
+pub mod progress;
+pub mod runner;
+pub mod spec;
+mod sync;
+
+pub use error::JobError;
+pub use manager::{CreateJobRequest, JobLag, JobManager, JobSettings};

@@ -72,5 +72,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// heartbeat is older than `dead_before_ms` is removed, and its jobs are handed to the
     /// live syncers (including `me`), least loaded first. Returns the names of the jobs
     /// that now belong to `me` and did not before.
-    async fn take_over_dead(&self, me: &str, dead_before_ms: i64) -> Result<Vec<String>, StoreError>;
+    async fn take_over_dead(
+        &self,
+        me: &str,
+        dead_before_ms: i64,
+    ) -> Result<Vec<String>, StoreError>;
 }

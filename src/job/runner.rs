@@ -1,0 +1,232 @@
+//! One job's task: load its progress, then take sync steps until told to stop.
+//!
+//! Operator commands arrive through a `watch` channel and are honoured between steps, never
+//! in the middle of one. Failures are retried with capped exponential backoff and shown in
+//! the job's status; the task never exits on an error.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::error::JobError;
+use super::manager::{now_secs, JobSettings};
+use super::progress::Progress;
+use super::spec::{JobInfo, RunState, SyncType};
+use super::sync;
+use crate::metrics::JobMetrics;
+use crate::store::MetaStore;
+
+/// First retry delay after a failed step.
+const RETRY_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+/// Longest retry delay: long enough not to hammer a broken cluster, short enough that a
+/// repaired one is noticed within a minute.
+const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// What the manager tells a job's task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobControl {
+    pub run_state: RunState,
+    pub skip_error: bool,
+    pub fullsync_requests: u64,
+    /// Set when the job is deleted, handed to another syncer, or the process stops.
+    pub stop: bool,
+}
+
+impl JobControl {
+    pub fn from_info(info: &JobInfo) -> Self {
+        JobControl {
+            run_state: info.state,
+            skip_error: info.skip_error,
+            fullsync_requests: info.fullsync_requests,
+            stop: false,
+        }
+    }
+
+    /// Takes the operator-controlled fields of `other`, keeping `stop`.
+    pub fn apply(&mut self, other: &JobControl) {
+        let stop = self.stop;
+        *self = other.clone();
+        self.stop = stop;
+    }
+}
+
+/// What `/job_status` shows: a snapshot the task publishes after every change.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    pub name: String,
+    /// `running` or `paused`, as the operator set it.
+    pub state: &'static str,
+    /// The phase (`TableFullSync`, `DBIncrementalSync`, ...).
+    pub progress_state: &'static str,
+    /// The step inside the phase.
+    pub sub_state: &'static str,
+    pub prev_commit_seq: i64,
+    pub commit_seq: i64,
+    /// The last failure, until a step succeeds again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_time: Option<String>,
+    /// Failed steps in a row.
+    pub consecutive_failures: u32,
+}
+
+impl JobStatus {
+    pub fn starting(info: &JobInfo) -> Self {
+        let initial = Progress::new_full_sync(&info.name, info.sync_type == SyncType::Table, 0);
+        JobStatus {
+            name: info.name.clone(),
+            state: info.state.as_str(),
+            progress_state: initial.sync_state.name(),
+            sub_state: initial.sub_sync_state.name(),
+            prev_commit_seq: 0,
+            commit_seq: 0,
+            last_error: None,
+            last_error_time: None,
+            consecutive_failures: 0,
+        }
+    }
+}
+
+/// Everything one job's task owns.
+pub struct JobTask {
+    pub name: String,
+    pub info: JobInfo,
+    pub store: Arc<dyn MetaStore>,
+    pub settings: Arc<JobSettings>,
+    pub metrics: Arc<JobMetrics>,
+    pub status: Arc<parking_lot::Mutex<JobStatus>>,
+    pub control: watch::Receiver<JobControl>,
+}
+
+/// What a successful step reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Work was done; take the next step at once.
+    Progressed,
+    /// Nothing to do now (caught up); wait for the idle poll interval.
+    Idle,
+}
+
+impl JobTask {
+    fn publish(&self, progress: Option<&Progress>, control: &JobControl, error: Option<&JobError>) {
+        let mut status = self.status.lock();
+        status.state = control.run_state.as_str();
+        if let Some(p) = progress {
+            status.progress_state = p.sync_state.name();
+            status.sub_state = p.sub_sync_state.name();
+            status.prev_commit_seq = p.prev_commit_seq;
+            status.commit_seq = p.commit_seq;
+            self.metrics
+                .prev_commit_seq
+                .store(p.prev_commit_seq.max(0) as u64, Ordering::Relaxed);
+        }
+        match error {
+            Some(e) => {
+                status.last_error = Some(e.to_string());
+                status.last_error_time =
+                    Some(chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
+                status.consecutive_failures += 1;
+            }
+            None => {
+                status.last_error = None;
+                status.last_error_time = None;
+                status.consecutive_failures = 0;
+            }
+        }
+        self.metrics.paused.store(
+            u64::from(control.run_state == RunState::Paused),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Sleeps for `delay`, returning early (with `true`) if the control changes.
+    async fn wait(&mut self, delay: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            changed = self.control.changed() => changed.is_ok(),
+        }
+    }
+
+    async fn load_progress(&self) -> Result<Progress, JobError> {
+        match self.store.get_progress(&self.name).await? {
+            Some(text) => Progress::from_json(&text).map_err(|e| JobError::Corrupt {
+                name: self.name.clone(),
+                what: "progress",
+                message: e.to_string(),
+            }),
+            None => {
+                let progress = Progress::new_full_sync(
+                    &self.name,
+                    self.info.sync_type == SyncType::Table,
+                    now_secs(),
+                );
+                self.store
+                    .put_progress(&self.name, &progress.to_json())
+                    .await?;
+                Ok(progress)
+            }
+        }
+    }
+}
+
+/// The task body. Returns only when the job is stopped.
+pub async fn run(mut task: JobTask) {
+    let mut backoff = RETRY_BACKOFF_INITIAL;
+    let mut progress: Option<Progress> = None;
+    loop {
+        let control = task.control.borrow_and_update().clone();
+        if control.stop {
+            tracing::info!("job task stopped");
+            return;
+        }
+        let loaded = match progress.as_mut() {
+            Some(p) => Ok(p),
+            None => match task.load_progress().await {
+                Ok(p) => Ok(progress.insert(p)),
+                Err(e) => Err(e),
+            },
+        };
+        let current = match loaded {
+            Ok(p) => p,
+            Err(error) => {
+                tracing::warn!(%error, "cannot load progress; retrying in {backoff:?}");
+                task.publish(None, &control, Some(&error));
+                task.wait(backoff).await;
+                backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
+                continue;
+            }
+        };
+        if control.run_state == RunState::Paused {
+            task.publish(Some(current), &control, None);
+            // Wake only for a new command; a pause holds no resources.
+            if task.control.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let outcome = sync::step(&task, current, &control).await;
+        match outcome {
+            Ok(StepOutcome::Progressed) => {
+                backoff = RETRY_BACKOFF_INITIAL;
+                task.publish(Some(current), &control, None);
+            }
+            Ok(StepOutcome::Idle) => {
+                backoff = RETRY_BACKOFF_INITIAL;
+                task.publish(Some(current), &control, None);
+                let idle = task.settings.idle_poll_interval;
+                task.wait(idle).await;
+            }
+            Err(error) => {
+                task.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, state = current.sync_state.name(), "sync step failed; retrying in {backoff:?}");
+                task.publish(Some(current), &control, Some(&error));
+                task.wait(backoff).await;
+                backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
+            }
+        }
+    }
+}

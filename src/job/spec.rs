@@ -1,0 +1,346 @@
+//! What a job replicates: the two cluster specs and the persisted job record.
+//!
+//! The JSON shapes are the reference syncer's (`jobs.job_info`), so operators' tooling that
+//! reads them keeps working. Ports are strings there; we also accept JSON numbers.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::secret::Secret;
+
+/// Longest job name accepted. Names become part of labels, metric labels and log lines.
+pub const MAX_JOB_NAME_LEN: usize = 128;
+
+/// One frontend of a cluster as discovered at job creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Frontend {
+    pub host: String,
+    /// MySQL (query) port, as a decimal string.
+    pub port: String,
+    /// Thrift (rpc) port, as a decimal string.
+    pub thrift_port: String,
+    #[serde(default)]
+    pub is_master: bool,
+}
+
+/// One side of a job: where the cluster is, how to log in, and what to replicate.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClusterSpec {
+    #[serde(default)]
+    pub host: String,
+    /// FE query (MySQL) port. Accepted as a JSON string (reference) or number.
+    #[serde(default, deserialize_with = "port_text")]
+    pub port: String,
+    /// FE rpc (Thrift) port. Accepted as a JSON string (reference) or number.
+    #[serde(default, deserialize_with = "port_text")]
+    pub thrift_port: String,
+    #[serde(default)]
+    pub is_master: bool,
+    #[serde(default)]
+    pub frontends: Vec<Frontend>,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub password: Secret,
+    #[serde(default)]
+    pub cluster: String,
+    #[serde(default)]
+    pub database: String,
+    #[serde(default)]
+    pub db_id: i64,
+    #[serde(default)]
+    pub table: String,
+    #[serde(default)]
+    pub table_id: i64,
+}
+
+impl std::fmt::Debug for ClusterSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Passwords stay out of logs (Secret prints ***), and the address comes first.
+        f.debug_struct("ClusterSpec")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("thrift_port", &self.thrift_port)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("database", &self.database)
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    #[error("host is empty")]
+    HostEmpty,
+    #[error("port is invalid: {0:?}")]
+    PortInvalid(String),
+    #[error("thrift_port is invalid: {0:?}")]
+    ThriftPortInvalid(String),
+    #[error("user is empty")]
+    UserEmpty,
+    #[error("database is empty")]
+    DatabaseEmpty,
+}
+
+impl ClusterSpec {
+    /// The reference's spec validation, with the same messages.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.host.trim().is_empty() {
+            return Err(SpecError::HostEmpty);
+        }
+        self.query_port()
+            .ok_or_else(|| SpecError::PortInvalid(self.port.clone()))?;
+        self.rpc_port()
+            .ok_or_else(|| SpecError::ThriftPortInvalid(self.thrift_port.clone()))?;
+        if self.user.is_empty() {
+            return Err(SpecError::UserEmpty);
+        }
+        if self.database.is_empty() {
+            return Err(SpecError::DatabaseEmpty);
+        }
+        Ok(())
+    }
+
+    pub fn query_port(&self) -> Option<u16> {
+        self.port.trim().parse().ok()
+    }
+
+    pub fn rpc_port(&self) -> Option<u16> {
+        self.thrift_port.trim().parse().ok()
+    }
+
+    pub fn is_table_level(&self) -> bool {
+        !self.table.is_empty()
+    }
+
+    /// `host:port` of the FE query port, for messages.
+    pub fn query_addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// A copy safe to show to API clients: the password is replaced.
+    pub fn redacted(&self) -> ClusterSpec {
+        let mut spec = self.clone();
+        if !spec.password.is_empty() {
+            spec.password = Secret::new(REDACTED_PASSWORD);
+        }
+        spec
+    }
+}
+
+/// What `/job_detail` shows instead of a password.
+pub const REDACTED_PASSWORD: &str = "******";
+
+/// Database-level or table-level replication (numbers as persisted by the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "i32", try_from = "i32")]
+pub enum SyncType {
+    Database,
+    Table,
+}
+
+impl From<SyncType> for i32 {
+    fn from(value: SyncType) -> Self {
+        match value {
+            SyncType::Database => 0,
+            SyncType::Table => 1,
+        }
+    }
+}
+
+impl TryFrom<i32> for SyncType {
+    type Error = String;
+    fn try_from(value: i32) -> Result<Self, Self::Error> {
+        match value {
+            0 => Ok(SyncType::Database),
+            1 => Ok(SyncType::Table),
+            other => Err(format!("unknown sync type {other}")),
+        }
+    }
+}
+
+/// The operator-controlled run state (numbers as persisted by the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "i32", try_from = "i32")]
+pub enum RunState {
+    Running,
+    Paused,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+        }
+    }
+}
+
+impl From<RunState> for i32 {
+    fn from(value: RunState) -> Self {
+        match value {
+            RunState::Running => 0,
+            RunState::Paused => 1,
+        }
+    }
+}
+
+impl TryFrom<i32> for RunState {
+    type Error = String;
+    fn try_from(value: i32) -> Result<Self, Self::Error> {
+        match value {
+            0 => Ok(RunState::Running),
+            1 => Ok(RunState::Paused),
+            other => Err(format!("unknown job state {other}")),
+        }
+    }
+}
+
+/// The persisted job record (`jobs.job_info`). Keys and their order follow the reference;
+/// the keys after `state` are ours and are omitted while they hold their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub sync_type: SyncType,
+    pub name: String,
+    pub src: ClusterSpec,
+    pub dest: ClusterSpec,
+    #[serde(default)]
+    pub skip_error: bool,
+    pub state: RunState,
+    /// How many times /force_fullsync was called. The job compares it with the count its
+    /// progress has honoured, so a request survives a restart (the reference keeps it in
+    /// memory only) and the job task never writes the job record.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fullsync_requests: u64,
+    /// Adopt an existing target table instead of refusing to create the job.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_table_exists: bool,
+}
+
+impl JobInfo {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("job info serialises")
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The record as shown by `/job_detail`: passwords redacted.
+    pub fn redacted_json(&self) -> String {
+        let mut shown = self.clone();
+        shown.src = shown.src.redacted();
+        shown.dest = shown.dest.redacted();
+        shown.to_json()
+    }
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// Validates a job name. Names may hold any printable character except control characters
+/// (they are quoted wherever they are used), but must not be empty or overly long.
+pub fn validate_job_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("name is empty".into());
+    }
+    if name.chars().count() > MAX_JOB_NAME_LEN {
+        return Err(format!("name is longer than {MAX_JOB_NAME_LEN} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("name contains control characters".into());
+    }
+    Ok(())
+}
+
+/// Deserialises a port given as a JSON string (reference) or number into its text form.
+fn port_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum PortValue {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match PortValue::deserialize(deserializer)? {
+        PortValue::Text(text) => text,
+        PortValue::Number(n) => n.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ClusterSpec {
+        ClusterSpec {
+            host: "127.0.0.1".into(),
+            port: "9030".into(),
+            thrift_port: "9020".into(),
+            user: "root".into(),
+            password: Secret::new("pw"),
+            database: "db".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ports_accept_strings_and_numbers() {
+        let a: ClusterSpec = serde_json::from_str(r#"{"port":"9030","thrift_port":9020}"#).unwrap();
+        assert_eq!(a.port, "9030");
+        assert_eq!(a.thrift_port, "9020");
+        assert!(serde_json::from_str::<ClusterSpec>(r#"{"port":true}"#).is_err());
+    }
+
+    #[test]
+    fn validation_messages_match_the_reference() {
+        assert_eq!(spec().validate(), Ok(()));
+        let mut s = spec();
+        s.host.clear();
+        assert_eq!(s.validate().unwrap_err().to_string(), "host is empty");
+        let mut s = spec();
+        s.port = "70000".into();
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("port is invalid"));
+        let mut s = spec();
+        s.database.clear();
+        assert_eq!(s.validate().unwrap_err().to_string(), "database is empty");
+    }
+
+    #[test]
+    fn job_info_round_trips_in_reference_key_order() {
+        let info = JobInfo {
+            sync_type: SyncType::Table,
+            name: "j".into(),
+            src: spec(),
+            dest: spec(),
+            skip_error: false,
+            state: RunState::Paused,
+            fullsync_requests: 0,
+            allow_table_exists: false,
+        };
+        let json = info.to_json();
+        assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");
+        assert!(json.ends_with(r#""skip_error":false,"state":1}"#), "{json}");
+        assert_eq!(JobInfo::from_json(&json).unwrap(), info);
+        let shown = info.redacted_json();
+        assert!(!shown.contains("\"pw\""));
+        assert!(shown.contains(REDACTED_PASSWORD));
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        assert!(!format!("{:?}", spec()).contains("pw\""));
+    }
+
+    #[test]
+    fn job_names() {
+        assert_eq!(validate_job_name("").unwrap_err(), "name is empty");
+        assert!(validate_job_name("orders-dr `x`").is_ok());
+        assert!(validate_job_name("a\nb").is_err());
+        assert!(validate_job_name(&"x".repeat(MAX_JOB_NAME_LEN + 1)).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! Shared helpers for end-to-end tests: run the real `ccr_syncer` binary on a free port and
+//! talk to it over HTTP like an operator would.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a started syncer may take to answer /version.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stopped syncer may take to exit after SIGTERM.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `ccr_syncer` process, stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Syncer {
+    pub port: u16,
+    pub child: Option<Child>,
+    pub log_dir: PathBuf,
+    args: Vec<String>,
+}
+
+impl Syncer {
+    /// Starts the binary with `args` plus `--host 127.0.0.1 --port <free>` and waits until it
+    /// answers.
+    pub fn start(work_dir: &Path, args: &[&str]) -> Syncer {
+        let port = free_port();
+        Self::start_on(work_dir, port, args)
+    }
+
+    pub fn start_on(work_dir: &Path, port: u16, args: &[&str]) -> Syncer {
+        let log_dir = work_dir.join("log");
+        let mut all: Vec<String> = vec![
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--log_dir".into(),
+            log_dir.display().to_string(),
+            "--log_level".into(),
+            "debug".into(),
+        ];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let mut syncer = Syncer {
+            port,
+            child: None,
+            log_dir,
+            args: all,
+        };
+        syncer.spawn();
+        syncer
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_ccr_syncer"))
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ccr_syncer");
+        self.child = Some(child);
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "ccr_syncer exited early with {status}; log:\n{}",
+                    self.log()
+                );
+            }
+            if self.try_post("/version", "{}").is_some() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ccr_syncer did not answer within {STARTUP_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    fn try_post(&self, path: &str, body: &str) -> Option<(u16, String)> {
+        curl_post(&self.url(path), body)
+    }
+
+    /// POSTs `body` and returns the status and the body parsed as JSON.
+    pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        let (status, text) = self.post_raw(path, body);
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path}: body is not JSON ({e}): {text}"));
+        (status, json)
+    }
+
+    /// POSTs `body` and returns status and raw body.
+    pub fn post_raw(&self, path: &str, body: &str) -> (u16, String) {
+        self.try_post(path, body)
+            .unwrap_or_else(|| panic!("POST {path} failed to connect"))
+    }
+
+    /// POSTs `{"name": name}`.
+    pub fn post_name(&self, path: &str, name: &str) -> Value {
+        let (status, json) = self.post(path, &serde_json::json!({ "name": name }).to_string());
+        assert_eq!(status, 200, "{path}: {json}");
+        json
+    }
+
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(entries) = std::fs::read_dir(&self.log_dir) {
+            for entry in entries.flatten() {
+                text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        text
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("syncer running");
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("ccr_syncer did not stop within {SHUTDOWN_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the process with SIGKILL (a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the same binary again with the same arguments (after stop or kill).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill first");
+        self.spawn();
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// POSTs `body` to `url` with curl, as an operator would; `None` if nothing answered.
+pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
+    use std::io::Write;
+    let mut child = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            "@-",
+        ])
+        .args(["-w", "\n%{http_code}", "--max-time", "180", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("curl is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .ok()?;
+    let output = child.wait_with_output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let (body, status) = text.rsplit_once('\n')?;
+    let status: u16 = status.trim().parse().ok()?;
+    (status != 0).then(|| (status, body.to_owned()))
+}
