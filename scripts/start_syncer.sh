@@ -60,6 +60,8 @@ Options (also accepted as --name=value):
                             (default: \$SYNCER_HOME/run)
   --connect_timeout DUR     Thrift connect timeout (default: 10s)
   --rpc_timeout DUR         Thrift call timeout (default: 30s)
+  --pprof true|false        accepted for compatibility, passed to the binary (no effect there)
+  --pprof_port PORT         accepted for compatibility, passed to the binary
   -h, --help                show this help and exit 0
 
 Environment:
@@ -195,6 +197,8 @@ port="9190"
 pid_dir=""
 connect_timeout="10s"
 rpc_timeout="30s"
+pprof=""
+pprof_port=""
 extra_args=()
 
 # Manual parser instead of getopt(1): portable (no GNU getopt needed) and it supports both
@@ -225,7 +229,8 @@ while [[ $# -gt 0 ]]; do
         break
         ;;
     --log_level | --log_dir | --db_type | --db_dir | --db_host | --db_port | --db_user | \
-        --db_password | --db_name | --host | --port | --pid_dir | --connect_timeout | --rpc_timeout)
+        --db_password | --db_name | --host | --port | --pid_dir | --connect_timeout | --rpc_timeout | \
+        --pprof | --pprof_port)
         if [[ "${has_inline_value}" == false ]]; then
             [[ $# -ge 2 ]] || usage_error "option ${opt} needs a value"
             value="$2"
@@ -252,12 +257,18 @@ while [[ $# -gt 0 ]]; do
     --pid_dir) pid_dir="${value}" ;;
     --connect_timeout) connect_timeout="${value}" ;;
     --rpc_timeout) rpc_timeout="${value}" ;;
+    --pprof) pprof="${value}" ;;
+    --pprof_port) pprof_port="${value}" ;;
     esac
 done
 
 case "${log_level}" in
 trace | debug | info | warn | error) ;;
 *) usage_error "invalid --log_level '${log_level}' (trace|debug|info|warn|error)" ;;
+esac
+case "${pprof}" in
+"" | true | false) ;;
+*) usage_error "invalid --pprof '${pprof}' (true|false)" ;;
 esac
 case "${db_type}" in
 sqlite3)
@@ -324,6 +335,9 @@ fi
 if [[ "${daemon}" == true || "${log_dir_given}" == true ]]; then
     args+=(--log_dir "${log_dir}")
 fi
+# The reference scripts' pprof options, kept so existing command lines still work.
+[[ -z "${pprof}" ]] || args+=("--pprof=${pprof}")
+[[ -z "${pprof_port}" ]] || args+=(--pprof_port "${pprof_port}")
 args+=(${extra_args[@]+"${extra_args[@]}"})
 
 # write_pid_file PID: create the pid file; noclobber makes a concurrent start of the same

@@ -23,6 +23,9 @@ const START_TIMEOUT_SECS: &str = "60";
 /// never confused with a kill on a slow machine.
 const STOP_TIMEOUT_SECS: &str = "60";
 
+/// What the binary logs as its very last line after a clean shutdown.
+const SHUTDOWN_LOG_LINE: &str = "ccr_syncer stopped";
+
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scripts")
@@ -268,6 +271,9 @@ fn daemon_start_answers_version_refuses_second_start_and_stops_cleanly() {
     assert_clean_stop(&stop, pid);
     assert!(!sandbox.pid_file(port).exists(), "pid file removed");
     assert!(version_answer(port).is_none(), "port no longer answers");
+    // The syncer ran its whole shutdown (it logs this last, after stopping the jobs).
+    let log = fs::read_to_string(&log_file).expect("read syncer log");
+    assert!(log.contains(SHUTDOWN_LOG_LINE), "{log}");
 }
 
 #[test]
