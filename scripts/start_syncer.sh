@@ -386,7 +386,7 @@ if [[ "${daemon}" == true ]]; then
         fi
         if (($(now_ms) >= deadline)); then
             echo "ERROR: ccr_syncer (process ${pid}) did not answer http://${host}:${port}/version within ${start_timeout}s;" \
-                "it is still running, stop it with: $(dirname "${BASH_SOURCE[0]}")/stop_syncer.sh --pid_dir ${pid_dir} --host ${host} --port ${port}" >&2
+                "it is still running, stop it with: ${SCRIPT_DIR}/stop_syncer.sh --pid_dir ${pid_dir} --host ${host} --port ${port}" >&2
             show_log_tail "${out_file}" "${log_file}"
             exit 1
         fi
