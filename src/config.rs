@@ -199,7 +199,14 @@ pub struct SyncerArgs {
     pub db_port: u16,
     #[arg(long = "db_user", default_value = "root")]
     pub db_user: String,
-    #[arg(long = "db_password", default_value = "", hide_default_value = true)]
+    /// Also read from the environment (CCR_DB_PASSWORD), which keeps it out of `ps`.
+    #[arg(
+        long = "db_password",
+        env = "CCR_DB_PASSWORD",
+        default_value = "",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
     pub db_password: SecretArg,
     /// MySQL database holding the metadata (created if missing).
     #[arg(long = "db_name", default_value = "ccr")]
