@@ -31,7 +31,10 @@ pub struct ResultColumn {
 
 impl ResultColumn {
     pub fn varchar(name: impl Into<String>) -> Self {
-        Self { name: name.into(), column_type: ColumnType::Varchar }
+        Self {
+            name: name.into(),
+            column_type: ColumnType::Varchar,
+        }
     }
 }
 
@@ -39,9 +42,15 @@ impl ResultColumn {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatementResult {
     /// A result set; every value is sent as text, `None` is SQL NULL.
-    Rows { columns: Vec<ResultColumn>, rows: Vec<Vec<Option<String>>> },
+    Rows {
+        columns: Vec<ResultColumn>,
+        rows: Vec<Vec<Option<String>>>,
+    },
     /// An OK packet.
-    Ok { affected_rows: u64, info: Option<String> },
+    Ok {
+        affected_rows: u64,
+        info: Option<String>,
+    },
 }
 
 /// An error packet as Doris sends it: `code` (e.g. 1105), SQLSTATE (e.g. "HY000") and the
@@ -56,7 +65,11 @@ pub struct SqlError {
 impl SqlError {
     /// The generic Doris analysis error: 1105 / HY000 / `errCode = 2, detailMessage = <msg>`.
     pub fn analysis(detail: impl std::fmt::Display) -> Self {
-        Self { code: 1105, sql_state: "HY000".into(), message: format!("errCode = 2, detailMessage = {detail}") }
+        Self {
+            code: 1105,
+            sql_state: "HY000".into(),
+            message: format!("errCode = 2, detailMessage = {detail}"),
+        }
     }
 }
 
@@ -67,7 +80,11 @@ pub trait SqlEngine: Send + Sync + 'static {
     fn user_password(&self, user: &str) -> Option<String>;
     /// Open a session for an authenticated user; `database` is the handshake's default
     /// database (error 1049 if it does not exist).
-    fn open_session(&self, user: &str, database: Option<&str>) -> Result<Box<dyn SqlSession>, SqlError>;
+    fn open_session(
+        &self,
+        user: &str,
+        database: Option<&str>,
+    ) -> Result<Box<dyn SqlSession>, SqlError>;
 }
 
 /// One client connection's state (user, current database, session variables).
