@@ -133,7 +133,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     axum::serve(listener, router(config))
         .with_graceful_shutdown(async move {
-            crate::sim::mysql::shutdown_requested(&mut shutdown).await
+            crate::sim::cluster::shutdown_requested(&mut shutdown).await
         })
         .await
 }

@@ -38,6 +38,9 @@ pub const DEFAULT_BACKENDS: usize = 3;
 const FIRST_BACKEND_ID: i64 = 10001;
 /// Every simulated node listens on loopback only.
 const HOST: &str = "127.0.0.1";
+/// Pause after a failed `accept` on a reserved port (e.g. out of file descriptors) so the
+/// loop does not spin.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// How long `stop` waits for each server task to finish gracefully before aborting it.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -88,11 +91,18 @@ pub enum SimError {
 }
 
 /// A server task attached to a reserved listener: it must serve until the receiver reads
-/// `true` (or its sender is dropped), then return.
+/// `true` (or its sender is dropped; see [`shutdown_requested`]), then return.
 pub type ListenerService = Box<
     dyn FnOnce(TcpListener, watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>>
         + Send,
 >;
+
+/// Resolves once `shutdown` reads `true` or its sender is gone: the stop condition of every
+/// server in the cluster. (The guard `wait_for` returns is dropped here: it is not `Send`
+/// and must not be held across a `select!`.)
+pub async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
 
 struct FrontendListeners {
     query: TcpListener,
@@ -271,9 +281,10 @@ async fn refuse_connections(listener: TcpListener, mut shutdown: watch::Receiver
             accepted = listener.accept() => {
                 if let Err(e) = accepted {
                     tracing::debug!(error = %e, "accept failed on a reserved port");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
                 }
             }
-            () = mysql::shutdown_requested(&mut shutdown) => return,
+            () = shutdown_requested(&mut shutdown) => return,
         }
     }
 }
@@ -511,7 +522,7 @@ mod tests {
                                 Ok((mut stream, _)) = listener.accept() => {
                                     let _ = stream.write_all(greeting.as_bytes()).await;
                                 }
-                                () = mysql::shutdown_requested(&mut shutdown) => return,
+                                () = shutdown_requested(&mut shutdown) => return,
                             }
                         }
                     })

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+use crate::sim::cluster::shutdown_requested;
 use crate::sim::session::{SqlEngine, SqlError, SqlSession, StatementResult};
 
 use super::auth;
@@ -138,7 +139,7 @@ where
     );
     let authenticated = tokio::select! {
         outcome = handshake => outcome.map_err(|_| ProtocolError::HandshakeTimeout)??,
-        () = super::shutdown_requested(&mut shutdown) => return Ok(()),
+        () = shutdown_requested(&mut shutdown) => return Ok(()),
     };
     let Some((session, client_capabilities)) = authenticated else {
         return Ok(());
@@ -215,9 +216,16 @@ where
     let user = response.user.clone();
     let database = response.database.clone();
     let opened =
-        tokio::task::spawn_blocking(move || engine.open_session(&user, database.as_deref()))
-            .await
-            .map_err(|join| ProtocolError::EnginePanicked(join.to_string()))?;
+        tokio::task::spawn_blocking(move || engine.open_session(&user, database.as_deref())).await;
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(join) => {
+            let error = internal_error("the engine failed");
+            packets.write_packet(&message::err_packet(&error)).await?;
+            packets.flush().await?;
+            return Err(ProtocolError::EnginePanicked(join.to_string()));
+        }
+    };
     match opened {
         Ok(session) => {
             packets
@@ -253,7 +261,7 @@ where
                     Err(ProtocolError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
                     Err(e) => return Err(e),
                 },
-                () = super::shutdown_requested(shutdown) => return Ok(()),
+                () = shutdown_requested(shutdown) => return Ok(()),
             };
             let Some((&code, body)) = payload.split_first() else {
                 return Err(ProtocolError::Malformed("empty command packet"));
@@ -315,6 +323,15 @@ where
         Ok(outcome)
     }
 
+    /// Tells the client the statement failed, then ends the connection (its session was lost
+    /// with the panicking task).
+    async fn report_engine_failure(&mut self, panic: ProtocolError) -> Result<(), ProtocolError> {
+        self.send_error(&internal_error("the engine failed"))
+            .await?;
+        self.packets.flush().await?;
+        Err(panic)
+    }
+
     async fn init_db(&mut self, body: &[u8]) -> Result<(), ProtocolError> {
         let Ok(database) = String::from_utf8(body.to_vec()) else {
             return self
@@ -327,11 +344,7 @@ where
         {
             Ok(Ok(())) => self.send_ok(0, 0, None).await,
             Ok(Err(error)) => self.send_error(&error).await,
-            Err(panic) => {
-                self.send_error(&internal_error("the engine failed"))
-                    .await?;
-                Err(panic)
-            }
+            Err(panic) => self.report_engine_failure(panic).await,
         }
     }
 
@@ -346,11 +359,7 @@ where
             .await
         {
             Ok(results) => results,
-            Err(panic) => {
-                self.send_error(&internal_error("the engine failed"))
-                    .await?;
-                return Err(panic);
-            }
+            Err(panic) => return self.report_engine_failure(panic).await,
         };
         self.send_results(results).await
     }
@@ -407,6 +416,7 @@ where
                     );
                     return self.send_error(&internal_error(&detail)).await;
                 }
+                // The server always offers DEPRECATE_EOF, so the client's flag decides.
                 let deprecate_eof = self.client_capabilities & capability::DEPRECATE_EOF != 0;
                 for packet in message::result_set_packets(&columns, &rows, status, deprecate_eof) {
                     self.packets.write_packet(&packet).await?;

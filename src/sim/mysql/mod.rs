@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::sim::cluster::shutdown_requested;
 use crate::sim::session::SqlEngine;
 
 /// How long `serve` waits, after shutdown is signalled, for connections to finish the command
@@ -109,12 +110,6 @@ pub async fn serve(
     }
 }
 
-/// Resolves once `shutdown` reads `true` or its sender is gone. (The guard `wait_for`
-/// returns is dropped here: it is not `Send` and must not live across a `select!`.)
-pub(crate) async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
 #[cfg(test)]
 mod tests {
     //! Raw-protocol checks for paths the real clients in `tests/sim_mysql_protocol.rs` do not
@@ -157,6 +152,7 @@ mod tests {
         fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult, SqlError>> {
             sql.split(';')
                 .map(|part| {
+                    assert_ne!(part, "panic", "engine bug simulated by the test");
                     if part == "fail" {
                         Err(SqlError::analysis("failed"))
                     } else {
@@ -401,6 +397,29 @@ mod tests {
             assert_eq!(&denied[3..9], b"#28000");
             assert_eq!(std::str::from_utf8(&denied[9..]).unwrap(), expected);
         }
+        stop.send(true).unwrap();
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn engine_panic_ends_only_that_connection() {
+        let (addr, stop, server) = start().await;
+        let (mut broken, _) = login(addr, BASE_CAPS, "mysql_native_password").await;
+        assert_eq!(broken.recv().await[0], 0x00);
+        broken.command(b"\x03panic").await;
+        let error = broken.recv().await;
+        assert_eq!(error[0], 0xFF);
+        assert!(
+            broken.packets.read_packet().await.is_err(),
+            "connection closed after the panic"
+        );
+
+        let (mut healthy, _) = login(addr, BASE_CAPS, "mysql_native_password").await;
+        assert_eq!(
+            healthy.recv().await[0],
+            0x00,
+            "server still accepts clients"
+        );
         stop.send(true).unwrap();
         server.await.unwrap();
     }
