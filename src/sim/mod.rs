@@ -4,6 +4,7 @@
 //!
 //! It depends only on the wire types (`crate::wire`), never on syncer internals.
 
+pub mod be_http;
 pub mod catalog;
 pub mod cluster;
 pub mod mysql;
