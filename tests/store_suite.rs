@@ -762,3 +762,19 @@ async fn mysql_rejects_an_unsafe_database_name() {
     let err = open(&config).await.err().expect("name must be rejected");
     assert!(matches!(err, StoreError::Config(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn mysql_rejects_overlong_values_instead_of_truncating_them() {
+    let env = TestEnv::mysql().await;
+    let store = env.open().await;
+    // Two names sharing the first 512 characters (the column's width): truncation would
+    // make them collide, or silently store a different name.
+    let stem = "n".repeat(512);
+    let err = store
+        .create_job(&format!("{stem}-a"), "{}", "s:1")
+        .await
+        .expect_err("a 514-character name does not fit");
+    assert!(err.to_string().contains("too long"), "{err}");
+    assert!(store.list_jobs().await.unwrap().is_empty());
+    store.close().await;
+}

@@ -174,7 +174,7 @@ fn progress_write_error(name: &str, err: sqlx::Error) -> StoreError {
 
 /// What one takeover changes, computed from a consistent (locked) view of `syncers` and of
 /// the job counts; both backends execute it the same way.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 struct TakeoverPlan {
     /// Syncers that receive orphaned jobs, sorted: `me` plus every syncer with a fresh
     /// heartbeat.
