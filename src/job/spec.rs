@@ -269,6 +269,10 @@ pub fn validate_job_name(name: &str) -> Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err("name contains control characters".into());
     }
+    // MySQL's collation ignores trailing spaces, so "j" and "j " would collide there.
+    if name.trim() != name {
+        return Err("name has leading or trailing spaces".into());
+    }
     Ok(())
 }
 
