@@ -1,1 +1,5 @@
-//! The FE SQL engine: parser and executor (in progress).
+//! The FE SQL engine: lexer, parser and executor over the catalog.
+
+pub mod ast;
+pub mod lexer;
+pub mod parser;
