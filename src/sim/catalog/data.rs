@@ -228,6 +228,8 @@ impl CatalogState {
             publish_version(partition, version, now);
             published.push((partition_id, version));
         }
+        olap.visible_version += 1;
+        olap.visible_version_time_ms = now;
         table.update_time_ms = now;
         Ok(published)
     }
@@ -268,6 +270,8 @@ impl CatalogState {
                 }
             }
             publish_version(partition, version, now);
+            olap.visible_version += 1;
+            olap.visible_version_time_ms = now;
             table.update_time_ms = now;
             published.push((partition_id, version));
         }

@@ -311,6 +311,7 @@ impl CatalogState {
 /// The catalog of one simulated FE.
 pub struct Catalog {
     topology: ClusterTopology,
+    started_at_ms: i64,
     state: RwLock<CatalogState>,
 }
 
@@ -344,11 +345,16 @@ impl Catalog {
         let mut root = User::new("root", "%", Secret::new(root_password));
         root.global.extend([Privilege::Node, Privilege::Admin, Privilege::Grant]);
         state.users.insert(root.name.clone(), root);
-        Arc::new(Catalog { topology, state: RwLock::new(state) })
+        Arc::new(Catalog { topology, started_at_ms: now_ms(), state: RwLock::new(state) })
     }
 
     pub fn topology(&self) -> &ClusterTopology {
         &self.topology
+    }
+
+    /// When this simulated FE started (ms since the epoch).
+    pub fn started_at_ms(&self) -> i64 {
+        self.started_at_ms
     }
 
     /// Shared access to the state; hold it briefly and never across `.await`.

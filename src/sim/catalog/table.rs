@@ -487,8 +487,10 @@ pub struct OlapTable {
     pub next_column_unique_id: i32,
     /// Row indexes (`INDEX idx (...) USING ...`) kept as their DDL text.
     pub index_defs: Vec<String>,
-    /// Source-text `ROLLUP (...)` clause is not modelled; see report.
     pub state: TableState,
+    /// Table-level visible version: 1 at creation, +1 per committed load/delete.
+    pub visible_version: i64,
+    pub visible_version_time_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
