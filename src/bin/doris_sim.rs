@@ -5,17 +5,17 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use ccr_syncer::secret::Secret;
-use ccr_syncer::sim::catalog::Catalog;
-use ccr_syncer::sim::cluster::{SimCluster, SimClusterOptions};
-use ccr_syncer::sim::session::SqlEngine;
-use ccr_syncer::sim::sql::FeSqlEngine;
+use ccr_syncer::sim::cluster::SimClusterOptions;
+use ccr_syncer::sim::launch::{launch, SimConfig};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "doris_sim", about = "A simulated Apache Doris cluster for trying and testing ccr_syncer")]
+#[command(
+    name = "doris_sim",
+    about = "A simulated Apache Doris cluster for trying and testing ccr_syncer"
+)]
 struct SimArgs {
     /// FE MySQL port (0 picks a free port).
     #[arg(long = "query-port", default_value_t = 9030)]
@@ -32,6 +32,10 @@ struct SimArgs {
     /// Password of `root` (empty, like a fresh Doris).
     #[arg(long = "root-password", default_value = "", hide_default_value = true)]
     root_password: String,
+    /// Whether the FE has enable_feature_binlog on (Doris ships it off; a cluster prepared
+    /// for CCR has it on).
+    #[arg(long = "fe-binlog", default_value_t = true, action = clap::ArgAction::Set)]
+    fe_binlog: bool,
     /// Whether the BEs report enable_feature_binlog on.
     #[arg(long = "be-binlog", default_value_t = true, action = clap::ArgAction::Set)]
     be_binlog: bool,
@@ -56,21 +60,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: SimArgs) -> ExitCode {
-    let root_password = args.root_password.clone();
-    let options = SimClusterOptions {
-        backends: args.backends,
-        query_port: args.query_port,
-        rpc_port: args.rpc_port,
-        http_port: args.http_port,
-        root_password: Secret::new(args.root_password),
-        be_binlog_enabled: args.be_binlog,
+    let config = SimConfig {
+        cluster: SimClusterOptions {
+            backends: args.backends,
+            query_port: args.query_port,
+            rpc_port: args.rpc_port,
+            http_port: args.http_port,
+            root_password: Secret::new(args.root_password),
+            be_binlog_enabled: args.be_binlog,
+        },
+        fe_binlog_enabled: args.fe_binlog,
     };
-    let cluster = match SimCluster::start(options, |topology| {
-        let engine: Arc<dyn SqlEngine> = Arc::new(FeSqlEngine::new(Catalog::new(topology.clone(), &root_password)));
-        engine
-    })
-    .await
-    {
+    let cluster = match launch(config).await {
         Ok(cluster) => cluster,
         Err(error) => {
             eprintln!("doris_sim: {error}");

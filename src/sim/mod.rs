@@ -7,6 +7,7 @@
 pub mod be_http;
 pub mod catalog;
 pub mod cluster;
+pub mod launch;
 pub mod mysql;
 pub mod session;
 pub mod sql;
