@@ -25,23 +25,97 @@ pub struct FeConfig {
 impl Default for FeConfig {
     fn default() -> Self {
         let mut entries = BTreeMap::new();
-        let mut add = |name: &str, value: &str, java_type: &'static str, mutable: bool, master_only: bool, experimental: bool| {
+        let mut add = |name: &str,
+                       value: &str,
+                       java_type: &'static str,
+                       mutable: bool,
+                       master_only: bool,
+                       experimental: bool| {
             entries.insert(
                 name.to_owned(),
-                ConfigEntry { value: value.to_owned(), java_type, mutable, master_only, experimental },
+                ConfigEntry {
+                    value: value.to_owned(),
+                    java_type,
+                    mutable,
+                    master_only,
+                    experimental,
+                },
             );
         };
         // Doris 2.1 defaults of the configs CCR and its tests care about.
-        add("enable_feature_binlog", "false", "boolean", false, false, true);
-        add("max_backup_restore_job_num_per_db", "10", "int", true, false, false);
-        add("max_binlog_messsage_size", "1073741824", "int", true, false, false);
-        add("enable_restore_snapshot_rpc_compression", "true", "boolean", true, false, false);
-        add("restore_reset_index_id", "false", "boolean", true, false, false);
-        add("max_allowed_in_element_num_of_delete", "1024", "int", true, true, false);
-        add("default_max_query_instances", "-1", "int", true, false, false);
-        add("max_running_txn_num_per_db", "1000", "int", true, true, false);
+        add(
+            "enable_feature_binlog",
+            "false",
+            "boolean",
+            false,
+            false,
+            true,
+        );
+        add(
+            "max_backup_restore_job_num_per_db",
+            "10",
+            "int",
+            true,
+            false,
+            false,
+        );
+        add(
+            "max_binlog_messsage_size",
+            "1073741824",
+            "int",
+            true,
+            false,
+            false,
+        );
+        add(
+            "enable_restore_snapshot_rpc_compression",
+            "true",
+            "boolean",
+            true,
+            false,
+            false,
+        );
+        add(
+            "restore_reset_index_id",
+            "false",
+            "boolean",
+            true,
+            false,
+            false,
+        );
+        add(
+            "max_allowed_in_element_num_of_delete",
+            "1024",
+            "int",
+            true,
+            true,
+            false,
+        );
+        add(
+            "default_max_query_instances",
+            "-1",
+            "int",
+            true,
+            false,
+            false,
+        );
+        add(
+            "max_running_txn_num_per_db",
+            "1000",
+            "int",
+            true,
+            true,
+            false,
+        );
         add("label_keep_max_second", "259200", "int", true, true, false);
-        add("backup_job_default_timeout_ms", "86400000", "int", true, true, false);
+        add(
+            "backup_job_default_timeout_ms",
+            "86400000",
+            "int",
+            true,
+            true,
+            false,
+        );
         add("qe_max_connection", "1024", "int", false, false, false);
         add("http_port", "8030", "int", false, false, false);
         add("rpc_port", "9020", "int", false, false, false);
@@ -69,7 +143,10 @@ impl FeConfig {
     /// Sets a config (with or without the `experimental_` prefix). `require_mutable` is
     /// what `ADMIN SET FRONTEND CONFIG` enforces; the simulator's own setup bypasses it.
     pub fn set(&mut self, name: &str, value: &str, require_mutable: bool) -> Result<(), String> {
-        let key = self.resolve(name).ok_or_else(|| format!("Config '{name}' does not exist"))?.to_owned();
+        let key = self
+            .resolve(name)
+            .ok_or_else(|| format!("Config '{name}' does not exist"))?
+            .to_owned();
         let entry = self.entries.get_mut(&key).expect("resolved key exists");
         if require_mutable && !entry.mutable {
             return Err(format!("Config '{name}' is not mutable"));
@@ -89,7 +166,16 @@ impl FeConfig {
         let mut rows: Vec<(String, &ConfigEntry)> = self
             .entries
             .iter()
-            .map(|(k, e)| (if e.experimental { format!("{EXPERIMENTAL_PREFIX}{k}") } else { k.clone() }, e))
+            .map(|(k, e)| {
+                (
+                    if e.experimental {
+                        format!("{EXPERIMENTAL_PREFIX}{k}")
+                    } else {
+                        k.clone()
+                    },
+                    e,
+                )
+            })
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         rows
@@ -103,7 +189,10 @@ mod tests {
     #[test]
     fn experimental_configs_are_listed_with_prefix_and_settable_by_either_name() {
         let mut cfg = FeConfig::default();
-        assert!(cfg.list().iter().any(|(k, _)| k == "experimental_enable_feature_binlog"));
+        assert!(cfg
+            .list()
+            .iter()
+            .any(|(k, _)| k == "experimental_enable_feature_binlog"));
         cfg.set("enable_feature_binlog", "true", false).unwrap();
         assert!(cfg.get_bool("experimental_enable_feature_binlog"));
         assert!(cfg.set("enable_feature_binlog", "false", true).is_err());

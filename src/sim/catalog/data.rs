@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::table::{
-    DeletePredicate, Distribution, KeysModel, OlapTable, Partition, PartitionItem, PartitionKey, PartitionKeyValue,
-    PartitionKind, Rowset,
+    DeletePredicate, Distribution, KeysModel, OlapTable, Partition, PartitionItem, PartitionKey,
+    PartitionKeyValue, PartitionKind, Rowset,
 };
 use super::types::Value;
 use super::{now_ms, CatalogError, CatalogResult, CatalogState};
@@ -26,7 +26,11 @@ pub struct PreparedLoad {
 
 impl PreparedLoad {
     pub fn row_count(&self) -> usize {
-        self.partitions.values().flat_map(|b| b.values()).map(Vec::len).sum()
+        self.partitions
+            .values()
+            .flat_map(|b| b.values())
+            .map(Vec::len)
+            .sum()
     }
 }
 
@@ -60,7 +64,13 @@ impl OlapTable {
             self.partition_scheme
                 .columns
                 .iter()
-                .map(|name| PartitionKeyValue::Value(self.column_index(name).map(|i| row[i].clone()).unwrap_or(Value::Null)))
+                .map(|name| {
+                    PartitionKeyValue::Value(
+                        self.column_index(name)
+                            .map(|i| row[i].clone())
+                            .unwrap_or(Value::Null),
+                    )
+                })
                 .collect(),
         );
         let mut matching = self.partitions.values().filter(|p| match candidates {
@@ -72,8 +82,15 @@ impl OlapTable {
             let parts: Vec<&Partition> = matching.collect();
             return parts
                 .iter()
-                .find(|p| matches!(&p.item, PartitionItem::List(k) if !k.is_empty()) && p.item.contains(&key))
-                .or_else(|| parts.iter().find(|p| matches!(&p.item, PartitionItem::List(k) if k.is_empty())))
+                .find(|p| {
+                    matches!(&p.item, PartitionItem::List(k) if !k.is_empty())
+                        && p.item.contains(&key)
+                })
+                .or_else(|| {
+                    parts
+                        .iter()
+                        .find(|p| matches!(&p.item, PartitionItem::List(k) if k.is_empty()))
+                })
                 .copied();
         }
         matching.find(|p| p.item.contains(&key))
@@ -86,7 +103,11 @@ impl OlapTable {
             Distribution::Hash { columns, .. } => {
                 let parts: Vec<String> = columns
                     .iter()
-                    .map(|c| self.column_index(c).map(|i| key_text(&row[i])).unwrap_or_default())
+                    .map(|c| {
+                        self.column_index(c)
+                            .map(|i| key_text(&row[i]))
+                            .unwrap_or_default()
+                    })
                     .collect();
                 (stable_hash(&parts) % buckets as u64) as usize
             }
@@ -96,28 +117,55 @@ impl OlapTable {
 
     /// Routes full-schema rows. `partition_ids` restricts the target partitions (INSERT
     /// ... PARTITION (...)); a row outside them fails the load like Doris' strict mode.
-    pub fn prepare_load(&self, table_id: i64, rows: Vec<Vec<Value>>, partition_ids: Option<&[i64]>) -> CatalogResult<PreparedLoad> {
+    pub fn prepare_load(
+        &self,
+        table_id: i64,
+        rows: Vec<Vec<Value>>,
+        partition_ids: Option<&[i64]>,
+    ) -> CatalogResult<PreparedLoad> {
         let mut partitions: BTreeMap<i64, BTreeMap<usize, Vec<Vec<Value>>>> = BTreeMap::new();
         for (sequence, row) in rows.into_iter().enumerate() {
             let partition = self.route_partition(&row, partition_ids).ok_or_else(|| {
                 CatalogError::Other(
-                    "Insert has filtered data in strict mode. Reason: no partition for this tuple".to_owned(),
+                    "Insert has filtered data in strict mode. Reason: no partition for this tuple"
+                        .to_owned(),
                 )
             })?;
             let bucket = self.route_bucket(partition, &row, sequence);
-            partitions.entry(partition.id).or_default().entry(bucket).or_default().push(row);
+            partitions
+                .entry(partition.id)
+                .or_default()
+                .entry(bucket)
+                .or_default()
+                .push(row);
         }
-        Ok(PreparedLoad { table_id, schema: self.columns.iter().map(|c| c.unique_id).collect(), partitions })
+        Ok(PreparedLoad {
+            table_id,
+            schema: self.columns.iter().map(|c| c.unique_id).collect(),
+            partitions,
+        })
     }
 
     /// The rows of one partition as a query sees them: all rowsets in version order,
     /// merged by the keys model, mapped to the current schema (columns added after a
     /// rowset was written read as their default).
     pub fn partition_rows(&self, partition: &Partition) -> Vec<Vec<Value>> {
-        let Some(index) = partition.indexes.get(&self.base_index.id) else { return Vec::new() };
-        let mut rowsets: Vec<&Rowset> = index.tablets.iter().flat_map(|t| t.rowsets.iter()).collect();
+        let Some(index) = partition.indexes.get(&self.base_index.id) else {
+            return Vec::new();
+        };
+        let mut rowsets: Vec<&Rowset> = index
+            .tablets
+            .iter()
+            .flat_map(|t| t.rowsets.iter())
+            .collect();
         rowsets.sort_by_key(|r| (r.version, r.id));
-        let key_positions: Vec<usize> = self.columns.iter().enumerate().filter(|(_, c)| c.is_key).map(|(i, _)| i).collect();
+        let key_positions: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_key)
+            .map(|(i, _)| i)
+            .collect();
         let mut rows: Vec<Vec<Value>> = Vec::new();
         let mut by_key: HashMap<Vec<String>, usize> = HashMap::new();
         for rowset in rowsets {
@@ -126,17 +174,28 @@ impl OlapTable {
                 by_key = rows
                     .iter()
                     .enumerate()
-                    .map(|(i, row)| (key_positions.iter().map(|&k| key_text(&row[k])).collect(), i))
+                    .map(|(i, row)| {
+                        (
+                            key_positions.iter().map(|&k| key_text(&row[k])).collect(),
+                            i,
+                        )
+                    })
                     .collect();
                 continue;
             }
-            let positions: Vec<Option<usize>> =
-                self.columns.iter().map(|c| rowset.schema.iter().position(|id| *id == c.unique_id)).collect();
+            let positions: Vec<Option<usize>> = self
+                .columns
+                .iter()
+                .map(|c| rowset.schema.iter().position(|id| *id == c.unique_id))
+                .collect();
             for stored in &rowset.rows {
                 let row: Vec<Value> = positions
                     .iter()
                     .zip(&self.columns)
-                    .map(|(pos, col)| pos.map(|p| stored[p].clone()).unwrap_or_else(|| col.default_value()))
+                    .map(|(pos, col)| {
+                        pos.map(|p| stored[p].clone())
+                            .unwrap_or_else(|| col.default_value())
+                    })
                     .collect();
                 if self.keys_model == KeysModel::Duplicate {
                     rows.push(row);
@@ -179,17 +238,27 @@ impl OlapTable {
 
     fn predicate_matches(&self, predicate: &DeletePredicate, row: &[Value]) -> bool {
         predicate.matches(|unique_id| {
-            self.columns.iter().position(|c| c.unique_id == unique_id).map(|i| row[i].clone()).unwrap_or(Value::Null)
+            self.columns
+                .iter()
+                .position(|c| c.unique_id == unique_id)
+                .map(|i| row[i].clone())
+                .unwrap_or(Value::Null)
         })
     }
 
     /// All rows of the regular partitions (or of `partition_ids`), merged.
     pub fn scan(&self, partition_ids: Option<&[i64]>) -> Vec<Vec<Value>> {
         let parts: Vec<&Partition> = match partition_ids {
-            Some(ids) => ids.iter().filter_map(|id| self.partitions.get(id)).collect(),
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| self.partitions.get(id))
+                .collect(),
             None => self.visible_partitions(),
         };
-        parts.into_iter().flat_map(|p| self.partition_rows(p)).collect()
+        parts
+            .into_iter()
+            .flat_map(|p| self.partition_rows(p))
+            .collect()
     }
 }
 
@@ -197,23 +266,33 @@ impl CatalogState {
     /// Publishes a prepared load: each touched partition's visible version goes up by
     /// one and every touched tablet gets a rowset at that version. Returns
     /// `(partition_id, new_version)` per partition.
-    pub fn commit_load(&mut self, load: PreparedLoad, txn_id: i64) -> CatalogResult<Vec<(i64, i64)>> {
-        let rowset_ids: Vec<i64> = (0..load.partitions.values().map(BTreeMap::len).sum::<usize>()).map(|_| self.next_id()).collect();
+    pub fn commit_load(
+        &mut self,
+        load: PreparedLoad,
+        txn_id: i64,
+    ) -> CatalogResult<Vec<(i64, i64)>> {
+        let rowset_ids: Vec<i64> = (0..load.partitions.values().map(BTreeMap::len).sum::<usize>())
+            .map(|_| self.next_id())
+            .collect();
         let table = self
             .table_by_id_mut(load.table_id)
             .ok_or_else(|| CatalogError::Other(format!("table {} not found", load.table_id)))?;
-        let olap = table.olap_mut().ok_or_else(|| CatalogError::Other("not an OLAP table".into()))?;
+        let olap = table
+            .olap_mut()
+            .ok_or_else(|| CatalogError::Other("not an OLAP table".into()))?;
         let base_index_id = olap.base_index.id;
         let mut ids = rowset_ids.into_iter();
         let mut published = Vec::new();
         let now = now_ms();
         for (partition_id, buckets) in load.partitions {
-            let partition = olap
-                .partitions
-                .get_mut(&partition_id)
-                .ok_or_else(|| CatalogError::Other(format!("partition {partition_id} not found")))?;
+            let partition = olap.partitions.get_mut(&partition_id).ok_or_else(|| {
+                CatalogError::Other(format!("partition {partition_id} not found"))
+            })?;
             let version = partition.visible_version + 1;
-            let index = partition.indexes.get_mut(&base_index_id).expect("base index in every partition");
+            let index = partition
+                .indexes
+                .get_mut(&base_index_id)
+                .expect("base index in every partition");
             for (bucket, rows) in buckets {
                 let tablet = &mut index.tablets[bucket];
                 tablet.rowsets.push(Rowset {
@@ -236,7 +315,13 @@ impl CatalogState {
 
     /// Publishes a DELETE on the given partitions: one delete-predicate rowset per tablet
     /// at the next version of each partition.
-    pub fn commit_delete(&mut self, table_id: i64, partition_ids: &[i64], predicate: DeletePredicate, txn_id: i64) -> CatalogResult<Vec<(i64, i64)>> {
+    pub fn commit_delete(
+        &mut self,
+        table_id: i64,
+        partition_ids: &[i64],
+        predicate: DeletePredicate,
+        txn_id: i64,
+    ) -> CatalogResult<Vec<(i64, i64)>> {
         let mut published = Vec::new();
         let now = now_ms();
         for &partition_id in partition_ids {
@@ -250,11 +335,12 @@ impl CatalogState {
             let table = self
                 .table_by_id_mut(table_id)
                 .ok_or_else(|| CatalogError::Other(format!("table {table_id} not found")))?;
-            let olap = table.olap_mut().ok_or_else(|| CatalogError::Other("not an OLAP table".into()))?;
-            let partition = olap
-                .partitions
-                .get_mut(&partition_id)
-                .ok_or_else(|| CatalogError::Other(format!("partition {partition_id} not found")))?;
+            let olap = table
+                .olap_mut()
+                .ok_or_else(|| CatalogError::Other("not an OLAP table".into()))?;
+            let partition = olap.partitions.get_mut(&partition_id).ok_or_else(|| {
+                CatalogError::Other(format!("partition {partition_id} not found"))
+            })?;
             let version = partition.visible_version + 1;
             let mut ids = ids.into_iter();
             for index in partition.indexes.values_mut() {
@@ -298,6 +384,9 @@ mod tests {
     #[test]
     fn hash_is_stable() {
         assert_eq!(stable_hash(&["1".into()]), stable_hash(&["1".into()]));
-        assert_ne!(stable_hash(&["1".into(), "2".into()]), stable_hash(&["12".into()]));
+        assert_ne!(
+            stable_hash(&["1".into(), "2".into()]),
+            stable_hash(&["12".into()])
+        );
     }
 }

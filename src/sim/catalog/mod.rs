@@ -21,7 +21,8 @@ use crate::sim::topology::ClusterTopology;
 
 use self::config::FeConfig;
 use self::table::{
-    Distribution, IndexState, MaterializedIndex, Partition, PartitionItem, Properties, Replica, Table, Tablet,
+    Distribution, IndexState, MaterializedIndex, Partition, PartitionItem, Properties, Replica,
+    Table, Tablet,
 };
 use self::user::{Privilege, User};
 
@@ -55,7 +56,12 @@ pub enum CatalogError {
     #[error("Duplicate column name '{0}'")]
     DuplicateColumn(String),
     #[error("'{db}.{name}' is not {expected}. Use '{hint} {db}.{name}'.")]
-    WrongObjectType { db: String, name: String, expected: &'static str, hint: &'static str },
+    WrongObjectType {
+        db: String,
+        name: String,
+        expected: &'static str,
+        hint: &'static str,
+    },
     #[error("No database selected")]
     NoDatabaseSelected,
     /// Any other FE error (MySQL 1105).
@@ -120,12 +126,18 @@ impl Database {
     }
 
     pub fn table_or_err(&self, name: &str) -> CatalogResult<&Table> {
-        self.table(name).ok_or_else(|| CatalogError::UnknownTable { db: self.name.clone(), table: name.to_owned() })
+        self.table(name).ok_or_else(|| CatalogError::UnknownTable {
+            db: self.name.clone(),
+            table: name.to_owned(),
+        })
     }
 
     pub fn table_mut_or_err(&mut self, name: &str) -> CatalogResult<&mut Table> {
         let db = self.name.clone();
-        self.table_mut(name).ok_or(CatalogError::UnknownTable { db, table: name.to_owned() })
+        self.table_mut(name).ok_or(CatalogError::UnknownTable {
+            db,
+            table: name.to_owned(),
+        })
     }
 
     pub fn binlog_enabled(&self) -> bool {
@@ -173,11 +185,13 @@ impl CatalogState {
     }
 
     pub fn db_or_err(&self, name: &str) -> CatalogResult<&Database> {
-        self.db(name).ok_or_else(|| CatalogError::UnknownDatabase(name.to_owned()))
+        self.db(name)
+            .ok_or_else(|| CatalogError::UnknownDatabase(name.to_owned()))
     }
 
     pub fn db_mut_or_err(&mut self, name: &str) -> CatalogResult<&mut Database> {
-        self.db_mut(name).ok_or_else(|| CatalogError::UnknownDatabase(name.to_owned()))
+        self.db_mut(name)
+            .ok_or_else(|| CatalogError::UnknownDatabase(name.to_owned()))
     }
 
     pub fn create_database(&mut self, name: &str, properties: Properties) -> CatalogResult<i64> {
@@ -192,9 +206,13 @@ impl CatalogState {
     }
 
     pub fn drop_database(&mut self, name: &str) -> CatalogResult<Database> {
-        let db = self.db(name).ok_or_else(|| CatalogError::DropUnknownDatabase(name.to_owned()))?;
+        let db = self
+            .db(name)
+            .ok_or_else(|| CatalogError::DropUnknownDatabase(name.to_owned()))?;
         if db.is_system {
-            return Err(CatalogError::Other(format!("Can not drop system database: {name}")));
+            return Err(CatalogError::Other(format!(
+                "Can not drop system database: {name}"
+            )));
         }
         let id = db.id;
         Ok(self.databases.remove(&id).expect("database present"))
@@ -202,11 +220,15 @@ impl CatalogState {
 
     /// A table anywhere in the catalog by id.
     pub fn table_by_id(&self, table_id: i64) -> Option<(&Database, &Table)> {
-        self.databases.values().find_map(|db| db.tables.get(&table_id).map(|t| (db, t)))
+        self.databases
+            .values()
+            .find_map(|db| db.tables.get(&table_id).map(|t| (db, t)))
     }
 
     pub fn table_by_id_mut(&mut self, table_id: i64) -> Option<&mut Table> {
-        self.databases.values_mut().find_map(|db| db.tables.get_mut(&table_id))
+        self.databases
+            .values_mut()
+            .find_map(|db| db.tables.get_mut(&table_id))
     }
 
     /// Finds a tablet by id (for BE and Thrift services).
@@ -235,14 +257,20 @@ impl CatalogState {
     /// Number of replicas a new partition gets from the table properties.
     pub fn replication_num(&self, properties: &Properties) -> CatalogResult<u32> {
         let requested = if let Some(n) = properties.get("replication_num") {
-            Some(n.trim().parse::<u32>().map_err(|_| CatalogError::Other(format!("Invalid replication_num: {n}")))?)
+            Some(
+                n.trim()
+                    .parse::<u32>()
+                    .map_err(|_| CatalogError::Other(format!("Invalid replication_num: {n}")))?,
+            )
         } else if let Some(alloc) = properties.get("replication_allocation") {
             let n = alloc
                 .split(',')
                 .filter_map(|part| part.split(':').nth(1))
                 .map(|n| n.trim().parse::<u32>())
                 .sum::<Result<u32, _>>()
-                .map_err(|_| CatalogError::Other(format!("Invalid replication allocation: {alloc}")))?;
+                .map_err(|_| {
+                    CatalogError::Other(format!("Invalid replication allocation: {alloc}"))
+                })?;
             Some(n)
         } else {
             None
@@ -283,11 +311,26 @@ impl CatalogState {
                 self.next_backend_slot = self.next_backend_slot.wrapping_add(1);
                 for r in 0..replication_num as usize {
                     let backend_id = self.backend_ids[(start + r) % self.backend_ids.len()];
-                    replicas.push(Replica { id: self.next_id(), backend_id, version: 1 });
+                    replicas.push(Replica {
+                        id: self.next_id(),
+                        backend_id,
+                        version: 1,
+                    });
                 }
-                tablets.push(Tablet { id: tablet_id, replicas, rowsets: Vec::new() });
+                tablets.push(Tablet {
+                    id: tablet_id,
+                    replicas,
+                    rowsets: Vec::new(),
+                });
             }
-            indexes.insert(index_id, MaterializedIndex { id: index_id, state: IndexState::Normal, tablets });
+            indexes.insert(
+                index_id,
+                MaterializedIndex {
+                    id: index_id,
+                    state: IndexState::Normal,
+                    tablets,
+                },
+            );
         }
         Partition {
             id,
@@ -317,7 +360,9 @@ pub struct Catalog {
 
 impl std::fmt::Debug for Catalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Catalog").field("topology", &self.topology).finish_non_exhaustive()
+        f.debug_struct("Catalog")
+            .field("topology", &self.topology)
+            .finish_non_exhaustive()
     }
 }
 
@@ -338,14 +383,27 @@ impl Catalog {
             tracing::warn!("simulated cluster has no backends; tablets get no real replicas");
             state.backend_ids.push(-1);
         }
-        state.databases.insert(INFORMATION_SCHEMA_DB_ID, Database::new(INFORMATION_SCHEMA_DB_ID, INFORMATION_SCHEMA, true));
-        state.databases.insert(MYSQL_DB_ID, Database::new(MYSQL_DB_ID, MYSQL_DB, true));
+        state.databases.insert(
+            INFORMATION_SCHEMA_DB_ID,
+            Database::new(INFORMATION_SCHEMA_DB_ID, INFORMATION_SCHEMA, true),
+        );
+        state
+            .databases
+            .insert(MYSQL_DB_ID, Database::new(MYSQL_DB_ID, MYSQL_DB, true));
         let internal_id = state.next_id();
-        state.databases.insert(internal_id, Database::new(internal_id, INTERNAL_SCHEMA, true));
+        state.databases.insert(
+            internal_id,
+            Database::new(internal_id, INTERNAL_SCHEMA, true),
+        );
         let mut root = User::new("root", "%", Secret::new(root_password));
-        root.global.extend([Privilege::Node, Privilege::Admin, Privilege::Grant]);
+        root.global
+            .extend([Privilege::Node, Privilege::Admin, Privilege::Grant]);
         state.users.insert(root.name.clone(), root);
-        Arc::new(Catalog { topology, started_at_ms: now_ms(), state: RwLock::new(state) })
+        Arc::new(Catalog {
+            topology,
+            started_at_ms: now_ms(),
+            state: RwLock::new(state),
+        })
     }
 
     pub fn topology(&self) -> &ClusterTopology {
@@ -369,7 +427,11 @@ impl Catalog {
 
     /// Sets an FE config for tests/setup (no mutability check).
     pub fn set_config(&self, name: &str, value: &str) -> CatalogResult<()> {
-        self.state.write().config.set(name, value, false).map_err(CatalogError::Other)
+        self.state
+            .write()
+            .config
+            .set(name, value, false)
+            .map_err(CatalogError::Other)
     }
 
     pub fn config_value(&self, name: &str) -> Option<String> {

@@ -64,7 +64,11 @@ impl AggregationType {
                     std::cmp::Ordering::Greater => self == Self::Max,
                     std::cmp::Ordering::Equal => false,
                 };
-                if take_new { new.clone() } else { old.clone() }
+                if take_new {
+                    new.clone()
+                } else {
+                    old.clone()
+                }
             }
             Self::ReplaceIfNotNull => {
                 if new.is_null() {
@@ -106,9 +110,10 @@ impl Column {
     /// The value a row gets when a load does not provide this column.
     pub fn default_value(&self) -> Value {
         match &self.default {
-            Some(DefaultValue::Literal(text)) => {
-                self.column_type.coerce(&Value::Text(text.clone())).unwrap_or(Value::Null)
-            }
+            Some(DefaultValue::Literal(text)) => self
+                .column_type
+                .coerce(&Value::Text(text.clone()))
+                .unwrap_or(Value::Null),
             Some(DefaultValue::CurrentTimestamp) => {
                 Value::Text(chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string())
             }
@@ -183,7 +188,11 @@ impl PartitionKey {
                 PartitionKeyValue::Value(v) => v.to_text(),
             })
             .collect();
-        format!("types: [{}]; keys: [{}]; ", type_names.join(", "), keys.join(", "))
+        format!(
+            "types: [{}]; keys: [{}]; ",
+            type_names.join(", "),
+            keys.join(", ")
+        )
     }
 
     /// `("0", "a")` / `(MAXVALUE)` — the SQL form used in DDL and binlog text.
@@ -206,7 +215,10 @@ pub enum PartitionItem {
     /// The single partition of an unpartitioned table.
     Whole,
     /// `[lower, upper)`.
-    Range { lower: PartitionKey, upper: PartitionKey },
+    Range {
+        lower: PartitionKey,
+        upper: PartitionKey,
+    },
     /// The listed tuples; empty = the DEFAULT partition.
     List(Vec<PartitionKey>),
 }
@@ -234,7 +246,9 @@ impl PartitionItem {
     pub fn values_sql(&self) -> String {
         match self {
             PartitionItem::Whole => String::new(),
-            PartitionItem::Range { lower, upper } => format!("VALUES [{}, {})", lower.to_sql(), upper.to_sql()),
+            PartitionItem::Range { lower, upper } => {
+                format!("VALUES [{}, {})", lower.to_sql(), upper.to_sql())
+            }
             PartitionItem::List(keys) => {
                 if keys.iter().all(|k| k.0.len() == 1) {
                     let vals: Vec<String> = keys
@@ -258,15 +272,22 @@ impl PartitionItem {
         match self {
             PartitionItem::Whole => true,
             PartitionItem::Range { lower, upper } => {
-                lower.cmp_key(key) != std::cmp::Ordering::Greater && key.cmp_key(upper) == std::cmp::Ordering::Less
+                lower.cmp_key(key) != std::cmp::Ordering::Greater
+                    && key.cmp_key(upper) == std::cmp::Ordering::Less
             }
-            PartitionItem::List(keys) => keys.iter().any(|k| k.cmp_key(key) == std::cmp::Ordering::Equal),
+            PartitionItem::List(keys) => keys
+                .iter()
+                .any(|k| k.cmp_key(key) == std::cmp::Ordering::Equal),
         }
     }
 }
 
 fn type_list(types: &[ColumnType]) -> String {
-    types.iter().map(ColumnType::primitive_name).collect::<Vec<_>>().join(", ")
+    types
+        .iter()
+        .map(ColumnType::primitive_name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,8 +316,13 @@ pub enum Buckets {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Distribution {
-    Hash { columns: Vec<String>, buckets: Buckets },
-    Random { buckets: Buckets },
+    Hash {
+        columns: Vec<String>,
+        buckets: Buckets,
+    },
+    Random {
+        buckets: Buckets,
+    },
 }
 
 impl Distribution {
@@ -375,7 +401,12 @@ impl CompareOp {
             CompareOp::IsNull => value.is_null(),
             CompareOp::IsNotNull => !value.is_null(),
             CompareOp::In => operands.iter().any(|o| value.sql_cmp(o) == Some(Equal)),
-            CompareOp::NotIn => !value.is_null() && operands.iter().all(|o| value.sql_cmp(o).is_some_and(|c| c != Equal)),
+            CompareOp::NotIn => {
+                !value.is_null()
+                    && operands
+                        .iter()
+                        .all(|o| value.sql_cmp(o).is_some_and(|c| c != Equal))
+            }
             op => match value.sql_cmp(&first) {
                 None => false,
                 Some(ord) => match op {
@@ -394,7 +425,9 @@ impl CompareOp {
 impl DeletePredicate {
     /// Whether a row (given by column unique id) is deleted by this predicate.
     pub fn matches(&self, value_of: impl Fn(i32) -> Value) -> bool {
-        self.conditions.iter().all(|c| c.op.matches(&value_of(c.column_unique_id), &c.values))
+        self.conditions
+            .iter()
+            .all(|c| c.op.matches(&value_of(c.column_unique_id), &c.values))
     }
 }
 
@@ -459,7 +492,11 @@ impl Partition {
     }
 
     pub fn row_count(&self) -> usize {
-        self.indexes.values().next().map(|i| i.tablets.iter().map(Tablet::row_count).sum()).unwrap_or(0)
+        self.indexes
+            .values()
+            .next()
+            .map(|i| i.tablets.iter().map(Tablet::row_count).sum())
+            .unwrap_or(0)
     }
 }
 
@@ -514,11 +551,15 @@ impl TableState {
 
 impl OlapTable {
     pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     pub fn key_columns(&self) -> impl Iterator<Item = &Column> {
@@ -544,9 +585,15 @@ impl OlapTable {
     }
 
     fn sorted_partitions(&self, temp: bool) -> Vec<&Partition> {
-        let mut parts: Vec<&Partition> = self.partitions.values().filter(|p| p.is_temp == temp).collect();
+        let mut parts: Vec<&Partition> = self
+            .partitions
+            .values()
+            .filter(|p| p.is_temp == temp)
+            .collect();
         parts.sort_by(|a, b| match (&a.item, &b.item) {
-            (PartitionItem::Range { lower: la, .. }, PartitionItem::Range { lower: lb, .. }) => la.cmp_key(lb),
+            (PartitionItem::Range { lower: la, .. }, PartitionItem::Range { lower: lb, .. }) => {
+                la.cmp_key(lb)
+            }
             (PartitionItem::List(ka), PartitionItem::List(kb)) => match (ka.first(), kb.first()) {
                 (Some(x), Some(y)) => x.cmp_key(y),
                 (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -559,7 +606,9 @@ impl OlapTable {
     }
 
     pub fn partition_by_name(&self, name: &str, temp: bool) -> Option<&Partition> {
-        self.partitions.values().find(|p| p.is_temp == temp && p.name.eq_ignore_ascii_case(name))
+        self.partitions
+            .values()
+            .find(|p| p.is_temp == temp && p.name.eq_ignore_ascii_case(name))
     }
 
     pub fn partition_id_by_name(&self, name: &str, temp: bool) -> Option<i64> {
@@ -640,7 +689,10 @@ pub struct Properties(pub Vec<(String, String)>);
 
 impl Properties {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn set(&mut self, key: &str, value: &str) {
@@ -670,20 +722,38 @@ mod tests {
             lower: PartitionKey(vec![PartitionKeyValue::Value(Value::Int(0))]),
             upper: PartitionKey(vec![PartitionKeyValue::Value(Value::Int(100))]),
         };
-        assert_eq!(item.describe(&[ColumnType::Int]), "[types: [INT]; keys: [0]; ..types: [INT]; keys: [100]; )");
+        assert_eq!(
+            item.describe(&[ColumnType::Int]),
+            "[types: [INT]; keys: [0]; ..types: [INT]; keys: [100]; )"
+        );
         let list = PartitionItem::List(vec![
             PartitionKey(vec![PartitionKeyValue::Value(Value::Int(500))]),
             PartitionKey(vec![PartitionKeyValue::Value(Value::Int(600))]),
         ]);
-        assert_eq!(list.describe(&[ColumnType::Int]), "[types: [INT]; keys: [500]; , types: [INT]; keys: [600]; ]");
+        assert_eq!(
+            list.describe(&[ColumnType::Int]),
+            "[types: [INT]; keys: [500]; , types: [INT]; keys: [600]; ]"
+        );
         assert_eq!(list.values_sql(), "VALUES IN (\"500\",\"600\")");
     }
 
     #[test]
     fn aggregation_combines_like_doris() {
-        assert_eq!(AggregationType::Sum.combine(&Value::Int(3), &Value::Int(4)), Value::Int(7));
-        assert_eq!(AggregationType::Max.combine(&Value::Int(3), &Value::Int(1)), Value::Int(3));
-        assert_eq!(AggregationType::Min.combine(&Value::Int(3), &Value::Int(1)), Value::Int(1));
-        assert_eq!(AggregationType::ReplaceIfNotNull.combine(&Value::Int(3), &Value::Null), Value::Int(3));
+        assert_eq!(
+            AggregationType::Sum.combine(&Value::Int(3), &Value::Int(4)),
+            Value::Int(7)
+        );
+        assert_eq!(
+            AggregationType::Max.combine(&Value::Int(3), &Value::Int(1)),
+            Value::Int(3)
+        );
+        assert_eq!(
+            AggregationType::Min.combine(&Value::Int(3), &Value::Int(1)),
+            Value::Int(1)
+        );
+        assert_eq!(
+            AggregationType::ReplaceIfNotNull.combine(&Value::Int(3), &Value::Null),
+            Value::Int(3)
+        );
     }
 }

@@ -22,9 +22,14 @@ pub enum ColumnType {
     LargeInt,
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Date,
-    DateTime { scale: u8 },
+    DateTime {
+        scale: u8,
+    },
     Char(u32),
     Varchar(u32),
     String,
@@ -50,7 +55,9 @@ impl ColumnType {
                 scale: p(1).map(|v| v as u8).unwrap_or(DEFAULT_DECIMAL.1),
             },
             "DATE" | "DATEV2" => ColumnType::Date,
-            "DATETIME" | "DATETIMEV2" => ColumnType::DateTime { scale: p(0).unwrap_or(0) as u8 },
+            "DATETIME" | "DATETIMEV2" => ColumnType::DateTime {
+                scale: p(0).unwrap_or(0) as u8,
+            },
             "CHAR" => ColumnType::Char(p(0).unwrap_or(DEFAULT_CHAR_LEN)),
             "VARCHAR" => ColumnType::Varchar(p(0).unwrap_or(DEFAULT_VARCHAR_LEN)),
             "STRING" | "TEXT" => ColumnType::String,
@@ -112,19 +119,29 @@ impl ColumnType {
     pub fn is_integer(&self) -> bool {
         matches!(
             self,
-            ColumnType::TinyInt | ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt | ColumnType::LargeInt
+            ColumnType::TinyInt
+                | ColumnType::SmallInt
+                | ColumnType::Int
+                | ColumnType::BigInt
+                | ColumnType::LargeInt
         )
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self, ColumnType::Char(_) | ColumnType::Varchar(_) | ColumnType::String)
+        matches!(
+            self,
+            ColumnType::Char(_) | ColumnType::Varchar(_) | ColumnType::String
+        )
     }
 
     /// Types Doris accepts as partition columns.
     pub fn can_partition(&self) -> bool {
         self.is_integer()
             || self.is_string()
-            || matches!(self, ColumnType::Date | ColumnType::DateTime { .. } | ColumnType::Boolean)
+            || matches!(
+                self,
+                ColumnType::Date | ColumnType::DateTime { .. } | ColumnType::Boolean
+            )
     }
 
     /// The smallest value of the type: the implicit lower bound of a first range partition.
@@ -174,7 +191,10 @@ impl ColumnType {
                     _ => (i128::MIN, i128::MAX),
                 };
                 if v < lo || v > hi {
-                    return Err(format!("Number out of range[{text}]. type: {}", t.primitive_name()));
+                    return Err(format!(
+                        "Number out of range[{text}]. type: {}",
+                        t.primitive_name()
+                    ));
                 }
                 Value::Int(v)
             }
@@ -187,7 +207,9 @@ impl ColumnType {
                 Value::parse_decimal(text.trim(), *scale).ok_or_else(bad)?
             }
             ColumnType::Date => Value::Text(normalize_date(&text).ok_or_else(bad)?),
-            ColumnType::DateTime { scale } => Value::Text(normalize_datetime(&text, *scale).ok_or_else(bad)?),
+            ColumnType::DateTime { scale } => {
+                Value::Text(normalize_datetime(&text, *scale).ok_or_else(bad)?)
+            }
             ColumnType::Char(n) | ColumnType::Varchar(n) => {
                 if text.len() > *n as usize {
                     return Err(format!("the length of input is too long than schema. input: {text}, max length: {n}"));
@@ -222,7 +244,10 @@ fn normalize_date(text: &str) -> Option<String> {
 fn normalize_datetime(text: &str, scale: u8) -> Option<String> {
     let text = text.trim();
     let date = normalize_date(text)?;
-    let time = text.split_once([' ', 'T']).map(|(_, t)| t.trim()).unwrap_or("");
+    let time = text
+        .split_once([' ', 'T'])
+        .map(|(_, t)| t.trim())
+        .unwrap_or("");
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut fields = [0u32; 3];
     if !hms.is_empty() {
@@ -230,7 +255,11 @@ fn normalize_datetime(text: &str, scale: u8) -> Option<String> {
             *slot = part.parse().ok()?;
         }
     }
-    if fields[0] > 23 || fields[1] > 59 || fields[2] > 59 || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if fields[0] > 23
+        || fields[1] > 59
+        || fields[2] > 59
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let mut out = format!("{date} {:02}:{:02}:{:02}", fields[0], fields[1], fields[2]);
@@ -271,18 +300,34 @@ impl Value {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        if !int_part.chars().chain(frac_part.chars()).all(|c| c.is_ascii_digit()) {
+        if !int_part
+            .chars()
+            .chain(frac_part.chars())
+            .all(|c| c.is_ascii_digit())
+        {
             return None;
         }
-        let mut unscaled: i128 = if int_part.is_empty() { 0 } else { int_part.parse().ok()? };
-        let frac: Vec<u32> = frac_part.chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
+        let mut unscaled: i128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().ok()?
+        };
+        let frac: Vec<u32> = frac_part
+            .chars()
+            .map(|c| c.to_digit(10).unwrap_or(0))
+            .collect();
         for i in 0..scale as usize {
-            unscaled = unscaled.checked_mul(10)?.checked_add(*frac.get(i).unwrap_or(&0) as i128)?;
+            unscaled = unscaled
+                .checked_mul(10)?
+                .checked_add(*frac.get(i).unwrap_or(&0) as i128)?;
         }
         if frac.get(scale as usize).is_some_and(|d| *d >= 5) {
             unscaled += 1;
         }
-        Some(Value::Decimal { unscaled: if neg { -unscaled } else { unscaled }, scale })
+        Some(Value::Decimal {
+            unscaled: if neg { -unscaled } else { unscaled },
+            scale,
+        })
     }
 
     /// The text form sent to clients (`None` for SQL NULL is handled by the caller).
@@ -311,7 +356,9 @@ impl Value {
             Value::Int(i) => Some(*i as f64),
             Value::Float(f) => Some(*f),
             Value::Bool(b) => Some(*b as i32 as f64),
-            Value::Decimal { unscaled, scale } => Some(*unscaled as f64 / 10f64.powi(*scale as i32)),
+            Value::Decimal { unscaled, scale } => {
+                Some(*unscaled as f64 / 10f64.powi(*scale as i32))
+            }
             Value::Text(s) => s.trim().parse().ok(),
             Value::Null => None,
         }
@@ -324,7 +371,16 @@ impl Value {
             (Value::Null, _) | (_, Value::Null) => None,
             (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
             (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
-            (Value::Decimal { unscaled: a, scale: sa }, Value::Decimal { unscaled: b, scale: sb }) => {
+            (
+                Value::Decimal {
+                    unscaled: a,
+                    scale: sa,
+                },
+                Value::Decimal {
+                    unscaled: b,
+                    scale: sb,
+                },
+            ) => {
                 let (a, b) = rescale_pair(*a, *sa, *b, *sb);
                 Some(a.cmp(&b))
             }
@@ -354,14 +410,28 @@ impl Value {
         match (self, other) {
             (Value::Null, v) | (v, Value::Null) => v.clone(),
             (Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_add(*b)),
-            (Value::Decimal { unscaled: a, scale: sa }, Value::Decimal { unscaled: b, scale: sb }) => {
+            (
+                Value::Decimal {
+                    unscaled: a,
+                    scale: sa,
+                },
+                Value::Decimal {
+                    unscaled: b,
+                    scale: sb,
+                },
+            ) => {
                 let scale = (*sa).max(*sb);
                 let (a, b) = rescale_pair(*a, *sa, *b, *sb);
-                Value::Decimal { unscaled: a + b, scale }
+                Value::Decimal {
+                    unscaled: a + b,
+                    scale,
+                }
             }
-            (Value::Decimal { unscaled, scale }, Value::Int(i)) | (Value::Int(i), Value::Decimal { unscaled, scale }) => {
-                Value::Decimal { unscaled: unscaled + i * 10i128.pow(*scale as u32), scale: *scale }
-            }
+            (Value::Decimal { unscaled, scale }, Value::Int(i))
+            | (Value::Int(i), Value::Decimal { unscaled, scale }) => Value::Decimal {
+                unscaled: unscaled + i * 10i128.pow(*scale as u32),
+                scale: *scale,
+            },
             _ => Value::Float(self.as_f64().unwrap_or(0.0) + other.as_f64().unwrap_or(0.0)),
         }
     }
@@ -370,7 +440,10 @@ impl Value {
         match self {
             Value::Int(i) => Value::Int(-i),
             Value::Float(f) => Value::Float(-f),
-            Value::Decimal { unscaled, scale } => Value::Decimal { unscaled: -unscaled, scale: *scale },
+            Value::Decimal { unscaled, scale } => Value::Decimal {
+                unscaled: -unscaled,
+                scale: *scale,
+            },
             other => Value::Float(-other.as_f64().unwrap_or(0.0)),
         }
     }
@@ -388,7 +461,10 @@ impl Value {
 
 fn rescale_pair(a: i128, sa: u8, b: i128, sb: u8) -> (i128, i128) {
     let scale = sa.max(sb);
-    (a * 10i128.pow((scale - sa) as u32), b * 10i128.pow((scale - sb) as u32))
+    (
+        a * 10i128.pow((scale - sa) as u32),
+        b * 10i128.pow((scale - sb) as u32),
+    )
 }
 
 fn format_decimal(unscaled: i128, scale: u8) -> String {
@@ -397,9 +473,16 @@ fn format_decimal(unscaled: i128, scale: u8) -> String {
     }
     let digits = unscaled.unsigned_abs().to_string();
     let scale = scale as usize;
-    let padded = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+    let padded = if digits.len() <= scale {
+        format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
+    } else {
+        digits
+    };
     let (int_part, frac_part) = padded.split_at(padded.len() - scale);
-    format!("{}{int_part}.{frac_part}", if unscaled < 0 { "-" } else { "" })
+    format!(
+        "{}{int_part}.{frac_part}",
+        if unscaled < 0 { "-" } else { "" }
+    )
 }
 
 fn format_float(f: f64) -> String {
@@ -424,22 +507,39 @@ mod tests {
 
     #[test]
     fn coercion_checks_ranges_and_formats() {
-        assert_eq!(ColumnType::TinyInt.coerce(&Value::Int(127)).unwrap(), Value::Int(127));
-        assert!(ColumnType::TinyInt.coerce(&Value::Int(128)).is_err());
-        assert_eq!(ColumnType::Date.coerce(&Value::Text("2024-1-2".into())).unwrap(), Value::Text("2024-01-02".into()));
         assert_eq!(
-            ColumnType::DateTime { scale: 3 }.coerce(&Value::Text("2024-01-02 3:04:05.1".into())).unwrap(),
+            ColumnType::TinyInt.coerce(&Value::Int(127)).unwrap(),
+            Value::Int(127)
+        );
+        assert!(ColumnType::TinyInt.coerce(&Value::Int(128)).is_err());
+        assert_eq!(
+            ColumnType::Date
+                .coerce(&Value::Text("2024-1-2".into()))
+                .unwrap(),
+            Value::Text("2024-01-02".into())
+        );
+        assert_eq!(
+            ColumnType::DateTime { scale: 3 }
+                .coerce(&Value::Text("2024-01-02 3:04:05.1".into()))
+                .unwrap(),
             Value::Text("2024-01-02 03:04:05.100".into())
         );
-        assert!(ColumnType::Varchar(2).coerce(&Value::Text("abc".into())).is_err());
+        assert!(ColumnType::Varchar(2)
+            .coerce(&Value::Text("abc".into()))
+            .is_err());
     }
 
     #[test]
     fn comparison_mixes_numbers_and_text() {
-        assert_eq!(Value::Int(3).sql_cmp(&Value::Text("10".into())), Some(Ordering::Less));
+        assert_eq!(
+            Value::Int(3).sql_cmp(&Value::Text("10".into())),
+            Some(Ordering::Less)
+        );
         assert_eq!(Value::Null.sql_cmp(&Value::Int(1)), None);
         assert_eq!(
-            Value::parse_decimal("1.50", 2).unwrap().sql_cmp(&Value::Int(1)),
+            Value::parse_decimal("1.50", 2)
+                .unwrap()
+                .sql_cmp(&Value::Int(1)),
             Some(Ordering::Greater)
         );
     }

@@ -56,7 +56,14 @@ impl Privilege {
 
     /// What `ALL` grants on a database or table level.
     pub fn all_data_privileges() -> [Privilege; 6] {
-        [Self::Select, Self::Load, Self::Alter, Self::Create, Self::Drop, Self::ShowView]
+        [
+            Self::Select,
+            Self::Load,
+            Self::Alter,
+            Self::Create,
+            Self::Drop,
+            Self::ShowView,
+        ]
     }
 }
 
@@ -103,27 +110,45 @@ impl User {
     pub fn has_db_privilege(&self, db: &str, privilege: Privilege) -> bool {
         self.is_admin()
             || self.global.contains(&privilege)
-            || self.databases.get(db).is_some_and(|p| p.contains(&privilege))
+            || self
+                .databases
+                .get(db)
+                .is_some_and(|p| p.contains(&privilege))
     }
 
     pub fn has_table_privilege(&self, db: &str, table: &str, privilege: Privilege) -> bool {
         self.has_db_privilege(db, privilege)
-            || self.tables.get(&(db.to_owned(), table.to_owned())).is_some_and(|p| p.contains(&privilege))
+            || self
+                .tables
+                .get(&(db.to_owned(), table.to_owned()))
+                .is_some_and(|p| p.contains(&privilege))
     }
 
     /// Any privilege at all on the database or one of its tables (database visibility).
     pub fn can_see_db(&self, db: &str) -> bool {
         self.is_admin()
-            || self.global.iter().any(|p| *p != Privilege::Node && *p != Privilege::Usage)
+            || self
+                .global
+                .iter()
+                .any(|p| *p != Privilege::Node && *p != Privilege::Usage)
             || self.databases.get(db).is_some_and(|p| !p.is_empty())
-            || self.tables.iter().any(|((d, _), p)| d == db && !p.is_empty())
+            || self
+                .tables
+                .iter()
+                .any(|((d, _), p)| d == db && !p.is_empty())
     }
 
     pub fn can_see_table(&self, db: &str, table: &str) -> bool {
         self.is_admin()
-            || self.global.iter().any(|p| *p != Privilege::Node && *p != Privilege::Usage)
+            || self
+                .global
+                .iter()
+                .any(|p| *p != Privilege::Node && *p != Privilege::Usage)
             || self.databases.get(db).is_some_and(|p| !p.is_empty())
-            || self.tables.get(&(db.to_owned(), table.to_owned())).is_some_and(|p| !p.is_empty())
+            || self
+                .tables
+                .get(&(db.to_owned(), table.to_owned()))
+                .is_some_and(|p| !p.is_empty())
     }
 }
 

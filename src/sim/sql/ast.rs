@@ -1,6 +1,8 @@
 //! Parsed statements.
 
-use crate::sim::catalog::table::{AggregationType, Buckets, DefaultValue, KeysModel, PartitionKind};
+use crate::sim::catalog::table::{
+    AggregationType, Buckets, DefaultValue, KeysModel, PartitionKind,
+};
 use crate::sim::catalog::types::{ColumnType, Value};
 
 /// `[catalog.][db.]name`; the `internal` catalog prefix is accepted and dropped.
@@ -36,31 +38,65 @@ pub enum Expr {
     Column(Vec<String>),
     SystemVar(String),
     UserVar(String),
-    Function { name: String, args: Vec<Expr>, star: bool, distinct: bool },
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Function {
+        name: String,
+        args: Vec<Expr>,
+        star: bool,
+        distinct: bool,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     Not(Box<Expr>),
     Negate(Box<Expr>),
-    IsNull { expr: Box<Expr>, negated: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+    },
     Subquery(Box<Select>),
-    Cast { expr: Box<Expr>, type_name: String },
+    Cast {
+        expr: Box<Expr>,
+        type_name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SelectItem {
     /// `*` or `t.*`.
     Wildcard,
-    Expr { expr: Expr, alias: Option<String>, /// The item's source text (result label).
-        label: String },
+    Expr {
+        expr: Expr,
+        alias: Option<String>,
+        /// The item's source text (result label).
+        label: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableSource {
     Table(ObjectName),
     /// Table-valued function, e.g. `frontends()`.
-    Function { name: String },
+    Function {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +145,10 @@ pub enum PartitionValues {
     /// ADD PARTITION on an unpartitioned table (binlog replay form).
     None,
     LessThan(Vec<BoundValue>),
-    Fixed { lower: Vec<BoundValue>, upper: Vec<BoundValue> },
+    Fixed {
+        lower: Vec<BoundValue>,
+        upper: Vec<BoundValue>,
+    },
     In(Vec<Vec<BoundValue>>),
     /// `VALUES IN` omitted in a LIST table: the DEFAULT partition.
     Default,
@@ -161,18 +200,53 @@ pub enum ColumnPosition {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlterTableOp {
     SetProperties(Vec<(String, String)>),
-    AddPartition { temporary: bool, partition: PartitionDef, distribution: Option<DistributionDef> },
-    DropPartition { temporary: bool, if_exists: bool, name: String, force: bool },
-    RenamePartition { old: String, new: String },
-    ReplacePartition { partitions: Vec<String>, temp_partitions: Vec<String>, properties: Vec<(String, String)> },
-    AddColumns { columns: Vec<ColumnDef>, position: Option<ColumnPosition> },
-    DropColumn { name: String },
-    ModifyColumn { column: ColumnDef, position: Option<ColumnPosition> },
-    ModifyColumnComment { name: String, comment: String },
-    RenameColumn { old: String, new: String },
-    Rename { new: String },
+    AddPartition {
+        temporary: bool,
+        partition: PartitionDef,
+        distribution: Option<DistributionDef>,
+    },
+    DropPartition {
+        temporary: bool,
+        if_exists: bool,
+        name: String,
+        force: bool,
+    },
+    RenamePartition {
+        old: String,
+        new: String,
+    },
+    ReplacePartition {
+        partitions: Vec<String>,
+        temp_partitions: Vec<String>,
+        properties: Vec<(String, String)>,
+    },
+    AddColumns {
+        columns: Vec<ColumnDef>,
+        position: Option<ColumnPosition>,
+    },
+    DropColumn {
+        name: String,
+    },
+    ModifyColumn {
+        column: ColumnDef,
+        position: Option<ColumnPosition>,
+    },
+    ModifyColumnComment {
+        name: String,
+        comment: String,
+    },
+    RenameColumn {
+        old: String,
+        new: String,
+    },
+    Rename {
+        new: String,
+    },
     ModifyComment(String),
-    ReplaceWithTable { other: String, swap: bool },
+    ReplaceWithTable {
+        other: String,
+        swap: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,32 +301,93 @@ pub enum Statement {
     Set(Vec<SetAssignment>),
     Use(String),
     ShowDatabases(ShowFilter),
-    ShowTables { full: bool, db: Option<String>, filter: ShowFilter },
+    ShowTables {
+        full: bool,
+        db: Option<String>,
+        filter: ShowFilter,
+    },
     ShowCreateDatabase(String),
-    ShowCreateTable { name: ObjectName, view_expected: bool },
+    ShowCreateTable {
+        name: ObjectName,
+        view_expected: bool,
+    },
     ShowFrontends,
     ShowBackends,
     ShowFrontendConfig(ShowFilter),
     SetFrontendConfig(Vec<(String, String)>),
     ShowVariables(ShowFilter),
     ShowProc(String),
-    ShowPartitions { table: ObjectName, temporary: bool, filter: ShowFilter, order_by: Vec<OrderItem>, limit: Option<u64> },
+    ShowPartitions {
+        table: ObjectName,
+        temporary: bool,
+        filter: ShowFilter,
+        order_by: Vec<OrderItem>,
+        limit: Option<u64>,
+    },
     ShowTableById(i64),
-    ShowColumns { table: ObjectName, full: bool },
+    ShowColumns {
+        table: ObjectName,
+        full: bool,
+    },
     ShowWarnings,
-    CreateDatabase { if_not_exists: bool, name: String, properties: Vec<(String, String)> },
-    DropDatabase { if_exists: bool, name: String, force: bool },
-    AlterDatabaseProperties { name: String, properties: Vec<(String, String)> },
-    CreateUser { if_not_exists: bool, user: UserIdentity, password: Option<String> },
-    Grant { privileges: Vec<String>, object: GrantObject, user: UserIdentity },
+    CreateDatabase {
+        if_not_exists: bool,
+        name: String,
+        properties: Vec<(String, String)>,
+    },
+    DropDatabase {
+        if_exists: bool,
+        name: String,
+        force: bool,
+    },
+    AlterDatabaseProperties {
+        name: String,
+        properties: Vec<(String, String)>,
+    },
+    CreateUser {
+        if_not_exists: bool,
+        user: UserIdentity,
+        password: Option<String>,
+    },
+    Grant {
+        privileges: Vec<String>,
+        object: GrantObject,
+        user: UserIdentity,
+    },
     CreateTable(Box<CreateTable>),
-    DropTable { if_exists: bool, name: ObjectName, force: bool, view: bool },
-    CreateView { if_not_exists: bool, or_replace: bool, name: ObjectName, columns: Vec<String>, comment: Option<String>, query: Box<Select> },
-    AlterView { name: ObjectName, columns: Vec<String>, query: Box<Select> },
-    AlterTable { name: ObjectName, ops: Vec<AlterTableOp> },
-    Truncate { name: ObjectName, partitions: Option<Vec<String>> },
+    DropTable {
+        if_exists: bool,
+        name: ObjectName,
+        force: bool,
+        view: bool,
+    },
+    CreateView {
+        if_not_exists: bool,
+        or_replace: bool,
+        name: ObjectName,
+        columns: Vec<String>,
+        comment: Option<String>,
+        query: Box<Select>,
+    },
+    AlterView {
+        name: ObjectName,
+        columns: Vec<String>,
+        query: Box<Select>,
+    },
+    AlterTable {
+        name: ObjectName,
+        ops: Vec<AlterTableOp>,
+    },
+    Truncate {
+        name: ObjectName,
+        partitions: Option<Vec<String>>,
+    },
     Insert(Box<Insert>),
-    Delete { table: ObjectName, partitions: Option<Vec<String>>, filter: Option<Expr> },
+    Delete {
+        table: ObjectName,
+        partitions: Option<Vec<String>>,
+        filter: Option<Expr>,
+    },
     /// Statements accepted as no-ops (`SYNC`, `BEGIN`, `COMMIT`, ...).
     NoOp,
 }

@@ -1,15 +1,16 @@
 //! DDL: databases, users/grants, tables, views and ALTER TABLE.
 
 use super::ast::{
-    AlterTableOp, BoundValue, ColumnDef, ColumnPosition, CreateTable, DistributionDef, GrantObject, PartitionDef,
-    PartitionValues, Statement,
+    AlterTableOp, BoundValue, ColumnDef, ColumnPosition, CreateTable, DistributionDef, GrantObject,
+    PartitionDef, PartitionValues, Statement,
 };
 use super::engine::{ok, FeSession};
 use super::render;
 use crate::secret::Secret;
 use crate::sim::catalog::table::{
-    Buckets, Column, Distribution, IndexMeta, KeysModel, OlapTable, Partition, PartitionItem, PartitionKey, PartitionKeyValue,
-    PartitionKind, PartitionScheme, Properties, Table, TableKind, TableState, ViewDef,
+    Buckets, Column, Distribution, IndexMeta, KeysModel, OlapTable, Partition, PartitionItem,
+    PartitionKey, PartitionKeyValue, PartitionKind, PartitionScheme, Properties, Table, TableKind,
+    TableState, ViewDef,
 };
 use crate::sim::catalog::types::ColumnType;
 use crate::sim::catalog::user::{Privilege, User};
@@ -39,16 +40,21 @@ fn props_from(list: Vec<(String, String)>) -> Properties {
 fn validate_properties(props: &[(String, String)]) -> Result<(), SqlError> {
     for (k, v) in props {
         match k.as_str() {
-            "binlog.enable" | "is_being_synced" | "light_schema_change" | "enable_unique_key_merge_on_write" | "store_row_column"
-            | "disable_auto_compaction" | "enable_single_replica_compaction" => {
-                if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") {
-                    return Err(other(format!("Invalid {k} value: {v}")));
-                }
+            "binlog.enable"
+            | "is_being_synced"
+            | "light_schema_change"
+            | "enable_unique_key_merge_on_write"
+            | "store_row_column"
+            | "disable_auto_compaction"
+            | "enable_single_replica_compaction"
+                if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") =>
+            {
+                return Err(other(format!("Invalid {k} value: {v}")));
             }
-            "binlog.ttl_seconds" | "binlog.max_bytes" | "binlog.max_history_nums" => {
-                if v.parse::<i64>().is_err() {
-                    return Err(other(format!("Invalid {k} format: {v}")));
-                }
+            "binlog.ttl_seconds" | "binlog.max_bytes" | "binlog.max_history_nums"
+                if v.parse::<i64>().is_err() =>
+            {
+                return Err(other(format!("Invalid {k} format: {v}")));
             }
             _ => {}
         }
@@ -90,24 +96,40 @@ pub(crate) fn build_column(def: &ColumnDef, unique_id: i32) -> Column {
         column_type: def.column_type.clone(),
         is_key: def.is_key,
         aggregation: def.aggregation,
-        nullable: if def.auto_increment { def.nullable.unwrap_or(false) } else { def.nullable.unwrap_or(true) },
+        nullable: if def.auto_increment {
+            def.nullable.unwrap_or(false)
+        } else {
+            def.nullable.unwrap_or(true)
+        },
         auto_increment: def.auto_increment,
         default: def.default.clone(),
         comment: def.comment.clone().unwrap_or_default(),
     }
 }
 
-fn bound_key(values: &[BoundValue], types: &[ColumnType], fill_max: bool) -> Result<PartitionKey, SqlError> {
+fn bound_key(
+    values: &[BoundValue],
+    types: &[ColumnType],
+    fill_max: bool,
+) -> Result<PartitionKey, SqlError> {
     if values.len() > types.len() {
-        return Err(other(format!("Partition values number is more than partition column number: {}", values.len())));
+        return Err(other(format!(
+            "Partition values number is more than partition column number: {}",
+            values.len()
+        )));
     }
     let mut key = Vec::with_capacity(types.len());
     for (i, t) in types.iter().enumerate() {
         key.push(match values.get(i) {
             Some(None) => PartitionKeyValue::MaxValue,
-            Some(Some(v)) => PartitionKeyValue::Value(t.coerce(v).map_err(|e| other(format!("Invalid partition value: {e}")))?),
+            Some(Some(v)) => PartitionKeyValue::Value(
+                t.coerce(v)
+                    .map_err(|e| other(format!("Invalid partition value: {e}")))?,
+            ),
             // Missing trailing columns: after MAXVALUE keep MAXVALUE, else the type minimum.
-            None if fill_max && key.iter().any(|k| *k == PartitionKeyValue::MaxValue) => PartitionKeyValue::MaxValue,
+            None if fill_max && key.contains(&PartitionKeyValue::MaxValue) => {
+                PartitionKeyValue::MaxValue
+            }
             None => PartitionKeyValue::Value(t.min_value()),
         });
     }
@@ -129,11 +151,20 @@ fn partition_item(
             let lower = existing
                 .iter()
                 .filter_map(|i| match i {
-                    PartitionItem::Range { upper: u, .. } if u.cmp_key(&upper).is_le() => Some(u.clone()),
+                    PartitionItem::Range { upper: u, .. } if u.cmp_key(&upper).is_le() => {
+                        Some(u.clone())
+                    }
                     _ => None,
                 })
                 .max_by(|a, b| a.cmp_key(b))
-                .unwrap_or_else(|| PartitionKey(types.iter().map(|t| PartitionKeyValue::Value(t.min_value())).collect()));
+                .unwrap_or_else(|| {
+                    PartitionKey(
+                        types
+                            .iter()
+                            .map(|t| PartitionKeyValue::Value(t.min_value()))
+                            .collect(),
+                    )
+                });
             check_range(lower, upper, existing)
         }
         (PartitionKind::Range, PartitionValues::Fixed { lower, upper }) => {
@@ -167,19 +198,37 @@ fn partition_item(
             Ok(PartitionItem::List(keys))
         }
         (PartitionKind::List, PartitionValues::Default) => Ok(PartitionItem::List(Vec::new())),
-        (PartitionKind::Range, _) => Err(other(format!("Invalid range value format for partition {}", def.name))),
-        (PartitionKind::List, _) => Err(other(format!("Invalid list value format for partition {}", def.name))),
+        (PartitionKind::Range, _) => Err(other(format!(
+            "Invalid range value format for partition {}",
+            def.name
+        ))),
+        (PartitionKind::List, _) => Err(other(format!(
+            "Invalid list value format for partition {}",
+            def.name
+        ))),
     }
 }
 
-fn check_range(lower: PartitionKey, upper: PartitionKey, existing: &[&PartitionItem]) -> Result<PartitionItem, SqlError> {
+fn check_range(
+    lower: PartitionKey,
+    upper: PartitionKey,
+    existing: &[&PartitionItem],
+) -> Result<PartitionItem, SqlError> {
     if lower.cmp_key(&upper).is_ge() {
-        return Err(other(format!("The lower values must smaller than upper values: [{}, {})", lower.to_sql(), upper.to_sql())));
+        return Err(other(format!(
+            "The lower values must smaller than upper values: [{}, {})",
+            lower.to_sql(),
+            upper.to_sql()
+        )));
     }
     for item in existing {
         if let PartitionItem::Range { lower: l, upper: u } = item {
             if lower.cmp_key(u).is_lt() && l.cmp_key(&upper).is_lt() {
-                return Err(other(format!("Range {} is intersected with range: {}", range_text(&lower, &upper), range_text(l, u))));
+                return Err(other(format!(
+                    "Range {} is intersected with range: {}",
+                    range_text(&lower, &upper),
+                    range_text(l, u)
+                )));
             }
         }
     }
@@ -204,7 +253,11 @@ fn schema_hash(seed: i64) -> i32 {
 impl FeSession {
     pub(crate) fn execute_ddl(&mut self, stmt: Statement) -> Result<StatementResult, SqlError> {
         match stmt {
-            Statement::CreateDatabase { if_not_exists, name, properties } => {
+            Statement::CreateDatabase {
+                if_not_exists,
+                name,
+                properties,
+            } => {
                 self.require_db(&name, Privilege::Create)?;
                 validate_properties(&properties)?;
                 let mut state = self.catalog.write();
@@ -214,7 +267,11 @@ impl FeSession {
                 state.create_database(&name, props_from(normalize_props(properties)))?;
                 Ok(ok(0))
             }
-            Statement::DropDatabase { if_exists, name, force: _ } => {
+            Statement::DropDatabase {
+                if_exists,
+                name,
+                force: _,
+            } => {
                 self.require_db(&name, Privilege::Drop)?;
                 let mut state = self.catalog.write();
                 if state.db(&name).is_none() && if_exists {
@@ -238,8 +295,14 @@ impl FeSession {
                 db.update_time_ms = now_ms();
                 Ok(ok(0))
             }
-            Statement::CreateUser { if_not_exists, user, password } => {
-                self.require_global("GRANT", |u| u.is_admin() || u.global.contains(&Privilege::Grant))?;
+            Statement::CreateUser {
+                if_not_exists,
+                user,
+                password,
+            } => {
+                self.require_global("GRANT", |u| {
+                    u.is_admin() || u.global.contains(&Privilege::Grant)
+                })?;
                 let mut state = self.catalog.write();
                 if state.users.contains_key(&user.name) {
                     if if_not_exists {
@@ -251,17 +314,33 @@ impl FeSession {
                         message: format!("errCode = 2, detailMessage = Operation CREATE USER failed for '{}'@'{}' : user already exists", user.name, user.host),
                     });
                 }
-                state.users.insert(user.name.clone(), User::new(&user.name, &user.host, Secret::new(password.unwrap_or_default())));
+                state.users.insert(
+                    user.name.clone(),
+                    User::new(
+                        &user.name,
+                        &user.host,
+                        Secret::new(password.unwrap_or_default()),
+                    ),
+                );
                 Ok(ok(0))
             }
-            Statement::Grant { privileges, object, user } => {
-                self.require_global("GRANT", |u| u.is_admin() || u.global.contains(&Privilege::Grant))?;
+            Statement::Grant {
+                privileges,
+                object,
+                user,
+            } => {
+                self.require_global("GRANT", |u| {
+                    u.is_admin() || u.global.contains(&Privilege::Grant)
+                })?;
                 let mut privs = Vec::new();
                 for p in &privileges {
                     if p.eq_ignore_ascii_case("ALL") {
                         privs.extend(Privilege::all_data_privileges());
                     } else {
-                        privs.push(Privilege::from_name(p).ok_or_else(|| other(format!("Unknown privilege: {p}")))?);
+                        privs.push(
+                            Privilege::from_name(p)
+                                .ok_or_else(|| other(format!("Unknown privilege: {p}")))?,
+                        );
                     }
                 }
                 let mut state = self.catalog.write();
@@ -271,22 +350,38 @@ impl FeSession {
                     }
                 }
                 let target = state.users.get_mut(&user.name).ok_or_else(|| {
-                    other(format!("user '{}'@'{}' does not exist", user.name, user.host))
+                    other(format!(
+                        "user '{}'@'{}' does not exist",
+                        user.name, user.host
+                    ))
                 })?;
                 if matches!(object, GrantObject::Database(_) | GrantObject::Table(..))
-                    && privs.iter().any(|p| matches!(p, Privilege::Node | Privilege::Admin))
+                    && privs
+                        .iter()
+                        .any(|p| matches!(p, Privilege::Node | Privilege::Admin))
                 {
-                    return Err(other("Can not grant NODE_PRIV or ADMIN_PRIV on a database or table"));
+                    return Err(other(
+                        "Can not grant NODE_PRIV or ADMIN_PRIV on a database or table",
+                    ));
                 }
                 match object {
                     GrantObject::Global => target.global.extend(privs),
-                    GrantObject::Database(db) => target.databases.entry(db).or_default().extend(privs),
-                    GrantObject::Table(db, t) => target.tables.entry((db, t)).or_default().extend(privs),
+                    GrantObject::Database(db) => {
+                        target.databases.entry(db).or_default().extend(privs)
+                    }
+                    GrantObject::Table(db, t) => {
+                        target.tables.entry((db, t)).or_default().extend(privs)
+                    }
                 }
                 Ok(ok(0))
             }
             Statement::CreateTable(ct) => self.create_table(*ct),
-            Statement::DropTable { if_exists, name, force: _, view } => {
+            Statement::DropTable {
+                if_exists,
+                name,
+                force: _,
+                view,
+            } => {
                 let db = self.resolve_db(name.db.as_deref())?;
                 self.require_table(&db, &name.name, Privilege::Drop)?;
                 let mut state = self.catalog.write();
@@ -295,18 +390,39 @@ impl FeSession {
                     if if_exists {
                         return Ok(ok(0));
                     }
-                    return Err(CatalogError::UnknownTable { db, table: name.name }.into());
+                    return Err(CatalogError::UnknownTable {
+                        db,
+                        table: name.name,
+                    }
+                    .into());
                 };
                 if table.is_view() != view {
-                    let (expected, hint) = if view { ("VIEW", "DROP TABLE") } else { ("TABLE", "DROP VIEW") };
-                    return Err(CatalogError::WrongObjectType { db, name: name.name, expected, hint }.into());
+                    let (expected, hint) = if view {
+                        ("VIEW", "DROP TABLE")
+                    } else {
+                        ("TABLE", "DROP VIEW")
+                    };
+                    return Err(CatalogError::WrongObjectType {
+                        db,
+                        name: name.name,
+                        expected,
+                        hint,
+                    }
+                    .into());
                 }
                 let id = table.id;
                 database.tables.remove(&id);
                 database.update_time_ms = now_ms();
                 Ok(ok(0))
             }
-            Statement::CreateView { if_not_exists, or_replace, name, columns, comment, query } => {
+            Statement::CreateView {
+                if_not_exists,
+                or_replace,
+                name,
+                columns,
+                comment,
+                query,
+            } => {
                 let db = self.resolve_db(name.db.as_deref())?;
                 self.require_db(&db, Privilege::Create)?;
                 // Validate the query (and its column count) by running it once.
@@ -316,12 +432,22 @@ impl FeSession {
                 }
                 let text = render::qualified_select(&query, &db, &columns);
                 let mut state = self.catalog.write();
-                let existing = state.db_or_err(&db)?.table(&name.name).map(|t| (t.id, t.is_view()));
+                let existing = state
+                    .db_or_err(&db)?
+                    .table(&name.name)
+                    .map(|t| (t.id, t.is_view()));
                 match existing {
                     Some(_) if if_not_exists => return Ok(ok(0)),
                     Some((id, true)) if or_replace => {
-                        let t = state.db_mut_or_err(&db)?.tables.get_mut(&id).expect("view present");
-                        t.kind = TableKind::View(ViewDef { query: text, column_names: columns });
+                        let t = state
+                            .db_mut_or_err(&db)?
+                            .tables
+                            .get_mut(&id)
+                            .expect("view present");
+                        t.kind = TableKind::View(ViewDef {
+                            query: text,
+                            column_names: columns,
+                        });
                         t.update_time_ms = now_ms();
                         return Ok(ok(0));
                     }
@@ -336,14 +462,21 @@ impl FeSession {
                         id,
                         name: name.name,
                         comment: comment.unwrap_or_default(),
-                        kind: TableKind::View(ViewDef { query: text, column_names: columns }),
+                        kind: TableKind::View(ViewDef {
+                            query: text,
+                            column_names: columns,
+                        }),
                         create_time_ms: now,
                         update_time_ms: now,
                     },
                 );
                 Ok(ok(0))
             }
-            Statement::AlterView { name, columns, query } => {
+            Statement::AlterView {
+                name,
+                columns,
+                query,
+            } => {
                 let db = self.resolve_db(name.db.as_deref())?;
                 self.require_table(&db, &name.name, Privilege::Alter)?;
                 self.run_select(&query, 0)?;
@@ -351,9 +484,18 @@ impl FeSession {
                 let mut state = self.catalog.write();
                 let t = state.db_mut_or_err(&db)?.table_mut_or_err(&name.name)?;
                 if !t.is_view() {
-                    return Err(CatalogError::WrongObjectType { db, name: name.name, expected: "VIEW", hint: "ALTER TABLE" }.into());
+                    return Err(CatalogError::WrongObjectType {
+                        db,
+                        name: name.name,
+                        expected: "VIEW",
+                        hint: "ALTER TABLE",
+                    }
+                    .into());
                 }
-                t.kind = TableKind::View(ViewDef { query: text, column_names: columns });
+                t.kind = TableKind::View(ViewDef {
+                    query: text,
+                    column_names: columns,
+                });
                 t.update_time_ms = now_ms();
                 Ok(ok(0))
             }
@@ -366,7 +508,9 @@ impl FeSession {
                 }
                 Ok(ok(0))
             }
-            other_stmt => Err(SqlError::analysis(format!("Unsupported statement: {other_stmt:?}"))),
+            other_stmt => Err(SqlError::analysis(format!(
+                "Unsupported statement: {other_stmt:?}"
+            ))),
         }
     }
 
@@ -388,7 +532,9 @@ impl FeSession {
         validate_properties(&properties.0)?;
         if db_props.get("binlog.enable") == Some("true") {
             if properties.get("binlog.enable") == Some("false") {
-                return Err(other("Cannot create table with binlog disabled when database binlog enable"));
+                return Err(other(
+                    "Cannot create table with binlog disabled when database binlog enable",
+                ));
             }
             for (k, v) in db_props.0.iter().filter(|(k, _)| k.starts_with("binlog.")) {
                 if properties.get(k).is_none() {
@@ -396,7 +542,9 @@ impl FeSession {
                 }
             }
         }
-        if keys_model == KeysModel::Unique && properties.get("enable_unique_key_merge_on_write").is_none() {
+        if keys_model == KeysModel::Unique
+            && properties.get("enable_unique_key_merge_on_write").is_none()
+        {
             // Doris 2.1 creates merge-on-write unique tables by default.
             properties.set("enable_unique_key_merge_on_write", "true");
         }
@@ -409,12 +557,26 @@ impl FeSession {
         let types: Vec<ColumnType> = partition_scheme
             .columns
             .iter()
-            .map(|n| columns.iter().find(|c| c.name.eq_ignore_ascii_case(n)).map(|c| c.column_type.clone()).unwrap_or(ColumnType::Int))
+            .map(|n| {
+                columns
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(n))
+                    .map(|c| c.column_type.clone())
+                    .unwrap_or(ColumnType::Int)
+            })
             .collect();
         let mut partitions = std::collections::BTreeMap::new();
         let bucket_num = bucket_count(distribution.buckets());
         if partition_scheme.kind == PartitionKind::Unpartitioned {
-            let p = state.new_partition(&ct.name.name, PartitionItem::Whole, distribution.clone(), bucket_num, replication_num, &[base_index_id], false);
+            let p = state.new_partition(
+                &ct.name.name,
+                PartitionItem::Whole,
+                distribution.clone(),
+                bucket_num,
+                replication_num,
+                &[base_index_id],
+                false,
+            );
             partitions.insert(p.id, p);
         } else {
             let mut items: Vec<(String, PartitionItem)> = Vec::new();
@@ -427,7 +589,15 @@ impl FeSession {
                 items.push((def.name.clone(), item));
             }
             for (name, item) in items {
-                let p = state.new_partition(&name, item, distribution.clone(), bucket_num, replication_num, &[base_index_id], false);
+                let p = state.new_partition(
+                    &name,
+                    item,
+                    distribution.clone(),
+                    bucket_num,
+                    replication_num,
+                    &[base_index_id],
+                    false,
+                );
                 partitions.insert(p.id, p);
             }
         }
@@ -440,7 +610,12 @@ impl FeSession {
             distribution,
             properties,
             partitions,
-            base_index: IndexMeta { id: base_index_id, name: ct.name.name.clone(), schema_hash: schema_hash(base_index_id), schema_version: 0 },
+            base_index: IndexMeta {
+                id: base_index_id,
+                name: ct.name.name.clone(),
+                schema_hash: schema_hash(base_index_id),
+                schema_version: 0,
+            },
             rollups: Vec::new(),
             next_column_unique_id,
             index_defs: ct.indexes.clone(),
@@ -471,7 +646,10 @@ fn build_table_definition(ct: &CreateTable) -> Result<TableDefinition, SqlError>
         return Err(other("Table should contain at least one column"));
     }
     for (i, c) in ct.columns.iter().enumerate() {
-        if ct.columns[..i].iter().any(|p| p.name.eq_ignore_ascii_case(&c.name)) {
+        if ct.columns[..i]
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case(&c.name))
+        {
             return Err(CatalogError::DuplicateColumn(c.name.clone()).into());
         }
     }
@@ -522,13 +700,24 @@ fn build_table_definition(ct: &CreateTable) -> Result<TableDefinition, SqlError>
     for (i, c) in columns.iter_mut().enumerate() {
         let is_key = i < key_names.len();
         if c.is_key && !is_key {
-            return Err(other(format!("Key column[{}] should be in the key list", c.name)));
+            return Err(other(format!(
+                "Key column[{}] should be in the key list",
+                c.name
+            )));
         }
         c.is_key = is_key;
         match (keys_model, is_key, c.aggregation) {
-            (_, true, Some(_)) => return Err(other(format!("Key column {} should not specify aggregate type.", c.name))),
+            (_, true, Some(_)) => {
+                return Err(other(format!(
+                    "Key column {} should not specify aggregate type.",
+                    c.name
+                )))
+            }
             (KeysModel::Aggregate, false, None) => {
-                return Err(other(format!("The column[{}] must specify aggregate type in AGGREGATE KEY model", c.name)))
+                return Err(other(format!(
+                    "The column[{}] must specify aggregate type in AGGREGATE KEY model",
+                    c.name
+                )))
             }
             (KeysModel::Duplicate | KeysModel::Unique, false, Some(_)) => {
                 return Err(other(format!(
@@ -541,35 +730,60 @@ fn build_table_definition(ct: &CreateTable) -> Result<TableDefinition, SqlError>
         }
     }
     let partition_scheme = match &ct.partition {
-        None => PartitionScheme { kind: PartitionKind::Unpartitioned, columns: Vec::new(), auto_expr: None },
+        None => PartitionScheme {
+            kind: PartitionKind::Unpartitioned,
+            columns: Vec::new(),
+            auto_expr: None,
+        },
         Some(clause) => {
             let mut names = Vec::new();
             for name in &clause.columns {
                 let column = columns
                     .iter()
                     .find(|c| c.name.eq_ignore_ascii_case(name))
-                    .ok_or_else(|| other(format!("Partition column[{name}] does not exist in column list.")))?;
+                    .ok_or_else(|| {
+                        other(format!(
+                            "Partition column[{name}] does not exist in column list."
+                        ))
+                    })?;
                 if !column.column_type.can_partition() {
-                    return Err(other(format!("Type[{}] cannot be a partition column", column.column_type.to_sql())));
+                    return Err(other(format!(
+                        "Type[{}] cannot be a partition column",
+                        column.column_type.to_sql()
+                    )));
                 }
                 if keys_model != KeysModel::Duplicate && !column.is_key {
                     return Err(other("The partition column could not be aggregated column"));
                 }
                 names.push(column.name.clone());
             }
-            PartitionScheme { kind: clause.kind, columns: names, auto_expr: clause.auto_expr.clone() }
+            PartitionScheme {
+                kind: clause.kind,
+                columns: names,
+                auto_expr: clause.auto_expr.clone(),
+            }
         }
     };
     let distribution = build_distribution(ct.distribution.as_ref(), &columns, keys_model)?;
     Ok((columns, keys_model, partition_scheme, distribution))
 }
 
-fn build_distribution(def: Option<&DistributionDef>, columns: &[Column], keys_model: KeysModel) -> Result<Distribution, SqlError> {
+fn build_distribution(
+    def: Option<&DistributionDef>,
+    columns: &[Column],
+    keys_model: KeysModel,
+) -> Result<Distribution, SqlError> {
     let Some(def) = def else {
         return Ok(match keys_model {
-            KeysModel::Duplicate => Distribution::Random { buckets: Buckets::Auto },
+            KeysModel::Duplicate => Distribution::Random {
+                buckets: Buckets::Auto,
+            },
             _ => Distribution::Hash {
-                columns: columns.iter().filter(|c| c.is_key).map(|c| c.name.clone()).collect(),
+                columns: columns
+                    .iter()
+                    .filter(|c| c.is_key)
+                    .map(|c| c.name.clone())
+                    .collect(),
                 buckets: Buckets::Auto,
             },
         });
@@ -578,7 +792,9 @@ fn build_distribution(def: Option<&DistributionDef>, columns: &[Column], keys_mo
     match &def.hash_columns {
         None => {
             if keys_model == KeysModel::Unique {
-                return Err(other("Random distribution for unique key table is not supported"));
+                return Err(other(
+                    "Random distribution for unique key table is not supported",
+                ));
             }
             Ok(Distribution::Random { buckets })
         }
@@ -590,28 +806,49 @@ fn build_distribution(def: Option<&DistributionDef>, columns: &[Column], keys_mo
                     .find(|c| c.name.eq_ignore_ascii_case(name))
                     .ok_or_else(|| other(format!("Distribution column[{name}] is not found")))?;
                 if keys_model != KeysModel::Duplicate && !c.is_key {
-                    return Err(other(format!("Distribution column[{}] is not key column", c.name)));
+                    return Err(other(format!(
+                        "Distribution column[{}] is not key column",
+                        c.name
+                    )));
                 }
                 out.push(c.name.clone());
             }
-            Ok(Distribution::Hash { columns: out, buckets })
+            Ok(Distribution::Hash {
+                columns: out,
+                buckets,
+            })
         }
     }
 }
 
-fn table_mut<'a>(state: &'a mut CatalogState, db: &str, name: &str) -> Result<&'a mut Table, SqlError> {
+fn table_mut<'a>(
+    state: &'a mut CatalogState,
+    db: &str,
+    name: &str,
+) -> Result<&'a mut Table, SqlError> {
     Ok(state.db_mut_or_err(db)?.table_mut_or_err(name)?)
 }
 
 fn olap_mut<'a>(table: &'a mut Table, db: &str) -> Result<&'a mut OlapTable, SqlError> {
     let name = table.name.clone();
-    table
-        .olap_mut()
-        .ok_or_else(|| CatalogError::WrongObjectType { db: db.to_owned(), name, expected: "TABLE", hint: "ALTER VIEW" }.into())
+    table.olap_mut().ok_or_else(|| {
+        CatalogError::WrongObjectType {
+            db: db.to_owned(),
+            name,
+            expected: "TABLE",
+            hint: "ALTER VIEW",
+        }
+        .into()
+    })
 }
 
 /// Applies one ALTER TABLE clause.
-fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp) -> Result<(), SqlError> {
+fn alter_table(
+    state: &mut CatalogState,
+    db: &str,
+    name: &str,
+    op: AlterTableOp,
+) -> Result<(), SqlError> {
     let now = now_ms();
     match op {
         AlterTableOp::SetProperties(props) => {
@@ -622,23 +859,50 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                 olap.properties.set(&k, &v);
             }
         }
-        AlterTableOp::AddPartition { temporary, partition, distribution } => {
+        AlterTableOp::AddPartition {
+            temporary,
+            partition,
+            distribution,
+        } => {
             let (kind, types, existing_items, dist, replication_num, base_index_id) = {
                 let table = state.db_or_err(db)?.table_or_err(name)?;
-                let olap = table.olap().ok_or_else(|| other(format!("Table[{name}] is not a OLAP table")))?;
+                let olap = table
+                    .olap()
+                    .ok_or_else(|| other(format!("Table[{name}] is not a OLAP table")))?;
                 if olap.partition_scheme.kind == PartitionKind::Unpartitioned {
-                    return Err(other(format!("Table[{name}] is not partitioned. Can not add partition")));
+                    return Err(other(format!(
+                        "Table[{name}] is not partitioned. Can not add partition"
+                    )));
                 }
                 if olap.partition_by_name(&partition.name, temporary).is_some() {
                     if partition.if_not_exists {
                         return Ok(());
                     }
-                    return Err(other(format!("Duplicate partition name {}", partition.name)));
+                    return Err(other(format!(
+                        "Duplicate partition name {}",
+                        partition.name
+                    )));
                 }
-                let items: Vec<PartitionItem> =
-                    olap.partitions.values().filter(|p| p.is_temp == temporary).map(|p| p.item.clone()).collect();
-                let replication_num = olap.partitions.values().next().map(|p| p.replication_num).unwrap_or(1);
-                (olap.partition_scheme.kind, olap.partition_column_types(), items, olap.distribution.clone(), replication_num, olap.base_index.id)
+                let items: Vec<PartitionItem> = olap
+                    .partitions
+                    .values()
+                    .filter(|p| p.is_temp == temporary)
+                    .map(|p| p.item.clone())
+                    .collect();
+                let replication_num = olap
+                    .partitions
+                    .values()
+                    .next()
+                    .map(|p| p.replication_num)
+                    .unwrap_or(1);
+                (
+                    olap.partition_scheme.kind,
+                    olap.partition_column_types(),
+                    items,
+                    olap.distribution.clone(),
+                    replication_num,
+                    olap.base_index.id,
+                )
             };
             let refs: Vec<&PartitionItem> = existing_items.iter().collect();
             let item = partition_item(kind, &types, &partition, &refs)?;
@@ -648,25 +912,54 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                     let buckets = def.buckets.unwrap_or(dist.buckets());
                     match (&dist, def.hash_columns) {
                         (Distribution::Hash { columns, .. }, Some(cols)) => {
-                            if cols.len() != columns.len() || cols.iter().zip(columns).any(|(a, b)| !a.eq_ignore_ascii_case(b)) {
+                            if cols.len() != columns.len()
+                                || cols
+                                    .iter()
+                                    .zip(columns)
+                                    .any(|(a, b)| !a.eq_ignore_ascii_case(b))
+                            {
                                 return Err(other("Cannot assign hash distribution with different distribution cols"));
                             }
-                            Distribution::Hash { columns: columns.clone(), buckets }
+                            Distribution::Hash {
+                                columns: columns.clone(),
+                                buckets,
+                            }
                         }
                         (Distribution::Random { .. }, None) => Distribution::Random { buckets },
-                        _ => return Err(other("Cannot assign different distribution type. default is: ".to_owned() + &render::distribution_sql(&dist))),
+                        _ => {
+                            return Err(other(
+                                "Cannot assign different distribution type. default is: "
+                                    .to_owned()
+                                    + &render::distribution_sql(&dist),
+                            ))
+                        }
                     }
                 }
             };
             let bucket_num = bucket_count(dist.buckets());
-            let p = state.new_partition(&partition.name, item, dist, bucket_num, replication_num, &[base_index_id], temporary);
+            let p = state.new_partition(
+                &partition.name,
+                item,
+                dist,
+                bucket_num,
+                replication_num,
+                &[base_index_id],
+                temporary,
+            );
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             olap.partitions.insert(p.id, p);
         }
-        AlterTableOp::DropPartition { temporary, if_exists, name: partition, force: _ } => {
+        AlterTableOp::DropPartition {
+            temporary,
+            if_exists,
+            name: partition,
+            force: _,
+        } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             if olap.partition_scheme.kind == PartitionKind::Unpartitioned {
-                return Err(other(format!("Table[{name}] is not partitioned. Can not drop partition")));
+                return Err(other(format!(
+                    "Table[{name}] is not partitioned. Can not drop partition"
+                )));
             }
             match olap.partition_id_by_name(&partition, temporary) {
                 Some(id) => {
@@ -677,7 +970,9 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                     return Err(SqlError {
                         code: 1507,
                         sql_state: "HY000".into(),
-                        message: format!("errCode = 2, detailMessage = Error in list of partitions to {partition}"),
+                        message: format!(
+                        "errCode = 2, detailMessage = Error in list of partitions to {partition}"
+                    ),
                     })
                 }
             }
@@ -685,24 +980,43 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
         AlterTableOp::RenamePartition { old, new } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             if olap.partition_scheme.kind == PartitionKind::Unpartitioned {
-                return Err(other(format!("Table[{name}] is single partitioned. no need to rename partition name.")));
+                return Err(other(format!(
+                    "Table[{name}] is single partitioned. no need to rename partition name."
+                )));
             }
             if olap.partition_by_name(&new, false).is_some() {
                 return Err(other(format!("Partition name[{new}] is already used")));
             }
-            let id = olap.partition_id_by_name(&old, false).ok_or_else(|| other(format!("Partition[{old}] does not exists")))?;
-            olap.partitions.get_mut(&id).expect("partition present").name = new;
+            let id = olap
+                .partition_id_by_name(&old, false)
+                .ok_or_else(|| other(format!("Partition[{old}] does not exists")))?;
+            olap.partitions
+                .get_mut(&id)
+                .expect("partition present")
+                .name = new;
         }
-        AlterTableOp::ReplacePartition { partitions, temp_partitions, properties } => {
-            let use_temp_name = properties.iter().any(|(k, v)| k == "use_temp_partition_name" && v.eq_ignore_ascii_case("true"));
+        AlterTableOp::ReplacePartition {
+            partitions,
+            temp_partitions,
+            properties,
+        } => {
+            let use_temp_name = properties
+                .iter()
+                .any(|(k, v)| k == "use_temp_partition_name" && v.eq_ignore_ascii_case("true"));
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             let old_ids: Vec<i64> = partitions
                 .iter()
-                .map(|p| olap.partition_id_by_name(p, false).ok_or_else(|| other(format!("Partition[{p}] does not exist"))))
+                .map(|p| {
+                    olap.partition_id_by_name(p, false)
+                        .ok_or_else(|| other(format!("Partition[{p}] does not exist")))
+                })
                 .collect::<Result<_, _>>()?;
             let temp_ids: Vec<i64> = temp_partitions
                 .iter()
-                .map(|p| olap.partition_id_by_name(p, true).ok_or_else(|| other(format!("Temp partition[{p}] does not exist"))))
+                .map(|p| {
+                    olap.partition_id_by_name(p, true)
+                        .ok_or_else(|| other(format!("Temp partition[{p}] does not exist")))
+                })
                 .collect::<Result<_, _>>()?;
             let keep_names = !use_temp_name && old_ids.len() == temp_ids.len();
             for id in &old_ids {
@@ -723,8 +1037,14 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                 if olap.column(&def.name).is_some() {
                     return Err(CatalogError::DuplicateColumn(def.name).into());
                 }
-                if olap.keys_model == KeysModel::Aggregate && !def.is_key && def.aggregation.is_none() {
-                    return Err(other(format!("Can not add column which is not key column or aggregate column: {}", def.name)));
+                if olap.keys_model == KeysModel::Aggregate
+                    && !def.is_key
+                    && def.aggregation.is_none()
+                {
+                    return Err(other(format!(
+                        "Can not add column which is not key column or aggregate column: {}",
+                        def.name
+                    )));
                 }
                 let mut column = build_column(&def, olap.next_column_unique_id);
                 olap.next_column_unique_id += 1;
@@ -734,17 +1054,25 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                 let index = match &at {
                     Some(ColumnPosition::First) => 0,
                     Some(ColumnPosition::After(c)) => {
-                        olap.column_index(c).ok_or_else(|| other(format!("Column[{c}] does not exists")))? + 1
+                        olap.column_index(c)
+                            .ok_or_else(|| other(format!("Column[{c}] does not exists")))?
+                            + 1
                     }
                     None if column.is_key => olap.columns.iter().filter(|c| c.is_key).count(),
                     None => olap.columns.len(),
                 };
                 let key_count = olap.columns.iter().filter(|c| c.is_key).count();
                 if column.is_key && index > key_count {
-                    return Err(other(format!("Can not add key column {} after value column", column.name)));
+                    return Err(other(format!(
+                        "Can not add key column {} after value column",
+                        column.name
+                    )));
                 }
                 if !column.is_key && index < key_count {
-                    return Err(other(format!("Can not add value column {} before key column", column.name)));
+                    return Err(other(format!(
+                        "Can not add value column {} before key column",
+                        column.name
+                    )));
                 }
                 at = Some(ColumnPosition::After(column.name.clone()));
                 olap.columns.insert(index, column);
@@ -753,8 +1081,15 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
         }
         AlterTableOp::DropColumn { name: column } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
-            let index = olap.column_index(&column).ok_or_else(|| other(format!("Column does not exists: {column}")))?;
-            if olap.partition_scheme.columns.iter().any(|c| c.eq_ignore_ascii_case(&column)) {
+            let index = olap
+                .column_index(&column)
+                .ok_or_else(|| other(format!("Column does not exists: {column}")))?;
+            if olap
+                .partition_scheme
+                .columns
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&column))
+            {
                 return Err(other(format!("Can not drop partition column[{column}]")));
             }
             if let Distribution::Hash { columns, .. } = &olap.distribution {
@@ -763,7 +1098,9 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                 }
             }
             if olap.columns[index].is_key && olap.keys_model != KeysModel::Duplicate {
-                return Err(other(format!("Can not drop key column in Unique data model table: {column}")));
+                return Err(other(format!(
+                    "Can not drop key column in Unique data model table: {column}"
+                )));
             }
             if olap.columns[index].is_key && olap.key_columns().count() == 1 {
                 return Err(other("Can not drop all key columns"));
@@ -771,9 +1108,14 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
             olap.columns.remove(index);
             olap.base_index.schema_version += 1;
         }
-        AlterTableOp::ModifyColumn { column: def, position } => {
+        AlterTableOp::ModifyColumn {
+            column: def,
+            position,
+        } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
-            let index = olap.column_index(&def.name).ok_or_else(|| other(format!("Column[{}] does not exists", def.name)))?;
+            let index = olap
+                .column_index(&def.name)
+                .ok_or_else(|| other(format!("Column[{}] does not exists", def.name)))?;
             let old = olap.columns.remove(index);
             let mut column = build_column(&def, old.unique_id);
             column.is_key = old.is_key || def.is_key;
@@ -782,15 +1124,24 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
             }
             let index = match position {
                 Some(ColumnPosition::First) => 0,
-                Some(ColumnPosition::After(c)) => olap.column_index(&c).ok_or_else(|| other(format!("Column[{c}] does not exists")))? + 1,
+                Some(ColumnPosition::After(c)) => {
+                    olap.column_index(&c)
+                        .ok_or_else(|| other(format!("Column[{c}] does not exists")))?
+                        + 1
+                }
                 None => index,
             };
             olap.columns.insert(index, column);
             olap.base_index.schema_version += 1;
         }
-        AlterTableOp::ModifyColumnComment { name: column, comment } => {
+        AlterTableOp::ModifyColumnComment {
+            name: column,
+            comment,
+        } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
-            let index = olap.column_index(&column).ok_or_else(|| other(format!("Unknown column: {column}")))?;
+            let index = olap
+                .column_index(&column)
+                .ok_or_else(|| other(format!("Unknown column: {column}")))?;
             olap.columns[index].comment = comment;
         }
         AlterTableOp::ModifyComment(comment) => {
@@ -798,7 +1149,9 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
         }
         AlterTableOp::RenameColumn { old, new } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
-            let index = olap.column_index(&old).ok_or_else(|| other(format!("Column[{old}] does not exists")))?;
+            let index = olap
+                .column_index(&old)
+                .ok_or_else(|| other(format!("Column[{old}] does not exists")))?;
             if olap.column(&new).is_some() && !old.eq_ignore_ascii_case(&new) {
                 return Err(other(format!("Column name[{new}] is already used")));
             }
@@ -836,7 +1189,10 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                 olap.base_index.name = new;
             }
         }
-        AlterTableOp::ReplaceWithTable { other: other_name, swap } => {
+        AlterTableOp::ReplaceWithTable {
+            other: other_name,
+            swap,
+        } => {
             let database: &mut Database = state.db_mut_or_err(db)?;
             let target_id = database.table_or_err(name)?.id;
             let other_id = database.table_or_err(&other_name)?.id;
@@ -846,7 +1202,10 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
                     return Err(other(format!("Table[{n}] is not a OLAP table")));
                 }
             }
-            let mut replacement = database.tables.remove(&other_id).expect("other table present");
+            let mut replacement = database
+                .tables
+                .remove(&other_id)
+                .expect("other table present");
             replacement.name = name.to_owned();
             if let Some(olap) = replacement.olap_mut() {
                 olap.base_index.name = name.to_owned();
@@ -872,5 +1231,13 @@ fn alter_table(state: &mut CatalogState, db: &str, name: &str, op: AlterTableOp)
 /// A fresh, empty copy of a partition (new ids, version 1) — TRUNCATE / INSERT OVERWRITE.
 pub(crate) fn recreate_partition(state: &mut CatalogState, old: &Partition) -> Partition {
     let index_ids: Vec<i64> = old.indexes.keys().copied().collect();
-    state.new_partition(&old.name, old.item.clone(), old.distribution.clone(), old.bucket_num, old.replication_num, &index_ids, old.is_temp)
+    state.new_partition(
+        &old.name,
+        old.item.clone(),
+        old.distribution.clone(),
+        old.bucket_num,
+        old.replication_num,
+        &index_ids,
+        old.is_temp,
+    )
 }

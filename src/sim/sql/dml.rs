@@ -3,7 +3,9 @@
 use super::ast::{BinaryOp, Expr, Insert, InsertSource, ObjectName, Statement};
 use super::ddl::recreate_partition;
 use super::engine::{ok, FeSession};
-use crate::sim::catalog::table::{CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable};
+use crate::sim::catalog::table::{
+    CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable,
+};
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::user::Privilege;
 use crate::sim::catalog::{CatalogError, CatalogState};
@@ -13,19 +15,38 @@ fn other(msg: impl Into<String>) -> SqlError {
     CatalogError::Other(msg.into()).into()
 }
 
-fn olap_of<'a>(state: &'a CatalogState, db: &str, table: &str) -> Result<(i64, &'a OlapTable), SqlError> {
+fn olap_of<'a>(
+    state: &'a CatalogState,
+    db: &str,
+    table: &str,
+) -> Result<(i64, &'a OlapTable), SqlError> {
     let t = state.db_or_err(db)?.table_or_err(table)?;
-    let olap = t.olap().ok_or_else(|| other(format!("Only support insert/delete on OLAP table, but {table} is a VIEW")))?;
+    let olap = t.olap().ok_or_else(|| {
+        other(format!(
+            "Only support insert/delete on OLAP table, but {table} is a VIEW"
+        ))
+    })?;
     Ok((t.id, olap))
 }
 
-fn partition_ids(olap: &OlapTable, names: &[String], temporary: bool) -> Result<Vec<i64>, SqlError> {
+fn partition_ids(
+    olap: &OlapTable,
+    names: &[String],
+    temporary: bool,
+) -> Result<Vec<i64>, SqlError> {
     if names.len() == 1 && names[0] == "*" {
         return Ok(olap.visible_partitions().iter().map(|p| p.id).collect());
     }
     names
         .iter()
-        .map(|n| olap.partition_id_by_name(n, temporary).ok_or_else(|| other(format!("Unknown partition '{n}' in table '{}'", olap.base_index.name))))
+        .map(|n| {
+            olap.partition_id_by_name(n, temporary).ok_or_else(|| {
+                other(format!(
+                    "Unknown partition '{n}' in table '{}'",
+                    olap.base_index.name
+                ))
+            })
+        })
         .collect()
 }
 
@@ -33,7 +54,11 @@ impl FeSession {
     pub(crate) fn execute_dml(&mut self, stmt: Statement) -> Result<StatementResult, SqlError> {
         match stmt {
             Statement::Insert(insert) => self.insert(*insert),
-            Statement::Delete { table, partitions, filter } => self.delete(table, partitions, filter),
+            Statement::Delete {
+                table,
+                partitions,
+                filter,
+            } => self.delete(table, partitions, filter),
             Statement::Truncate { name, partitions } => {
                 let db = self.resolve_db(name.db.as_deref())?;
                 self.require_table(&db, &name.name, Privilege::Load)?;
@@ -46,7 +71,9 @@ impl FeSession {
                 replace_with_empty(&mut state, table_id, &ids);
                 Ok(ok(0))
             }
-            other_stmt => Err(SqlError::analysis(format!("Unsupported statement: {other_stmt:?}"))),
+            other_stmt => Err(SqlError::analysis(format!(
+                "Unsupported statement: {other_stmt:?}"
+            ))),
         }
     }
 
@@ -57,7 +84,11 @@ impl FeSession {
         let source_rows: Vec<Vec<Value>> = match &insert.source {
             InsertSource::Values(rows) => rows
                 .iter()
-                .map(|r| r.iter().map(|e| self.eval_const(e)).collect::<Result<Vec<_>, _>>())
+                .map(|r| {
+                    r.iter()
+                        .map(|e| self.eval_const(e))
+                        .collect::<Result<Vec<_>, _>>()
+                })
                 .collect::<Result<_, _>>()?,
             InsertSource::Select(select) => self.run_select(select, 0)?.1,
         };
@@ -68,7 +99,10 @@ impl FeSession {
                 .iter()
                 .map(|n| {
                     olap.column_index(n).ok_or_else(|| {
-                        SqlError::from(CatalogError::UnknownColumn { column: n.clone(), table: insert.table.name.clone() })
+                        SqlError::from(CatalogError::UnknownColumn {
+                            column: n.clone(),
+                            table: insert.table.name.clone(),
+                        })
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -88,14 +122,22 @@ impl FeSession {
                 .zip(&olap.columns)
                 .map(|(v, c)| {
                     let v = match v {
-                        Some(v) => c.column_type.coerce(&v).map_err(|e| other(format!("Insert has filtered data in strict mode. {e}")))?,
+                        Some(v) => c.column_type.coerce(&v).map_err(|e| {
+                            other(format!("Insert has filtered data in strict mode. {e}"))
+                        })?,
                         None if c.default.is_none() && !c.nullable && !c.auto_increment => {
-                            return Err(other(format!("Column has no default value. column: {}", c.name)));
+                            return Err(other(format!(
+                                "Column has no default value. column: {}",
+                                c.name
+                            )));
                         }
                         None => c.default_value(),
                     };
                     if v.is_null() && !c.nullable {
-                        return Err(other(format!("Insert has filtered data in strict mode. column {} is not nullable", c.name)));
+                        return Err(other(format!(
+                            "Insert has filtered data in strict mode. column {} is not nullable",
+                            c.name
+                        )));
                     }
                     Ok(v)
                 })
@@ -107,10 +149,16 @@ impl FeSession {
             None => None,
         };
         if insert.overwrite {
-            let ids = restrict.clone().unwrap_or_else(|| olap.visible_partitions().iter().map(|p| p.id).collect());
+            let ids = restrict
+                .clone()
+                .unwrap_or_else(|| olap.visible_partitions().iter().map(|p| p.id).collect());
             let new_ids = replace_with_empty(&mut state, table_id, &ids);
             let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
-            let load = olap.prepare_load(table_id, rows, restrict.as_ref().map(|_| new_ids.as_slice()))?;
+            let load = olap.prepare_load(
+                table_id,
+                rows,
+                restrict.as_ref().map(|_| new_ids.as_slice()),
+            )?;
             let txn_id = state.next_id();
             let count = load.row_count();
             state.commit_load(load, txn_id)?;
@@ -125,7 +173,12 @@ impl FeSession {
         Ok(insert_ok(count, &insert.label, txn_id))
     }
 
-    fn delete(&mut self, table: ObjectName, partitions: Option<Vec<String>>, filter: Option<Expr>) -> Result<StatementResult, SqlError> {
+    fn delete(
+        &mut self,
+        table: ObjectName,
+        partitions: Option<Vec<String>>,
+        filter: Option<Expr>,
+    ) -> Result<StatementResult, SqlError> {
         let db = self.resolve_db(table.db.as_deref())?;
         self.require_table(&db, &table.name, Privilege::Load)?;
         let filter = filter.ok_or_else(|| other("Where clause only supports compound predicate, binary predicate, is_null predicate or in predicate"))?;
@@ -133,7 +186,8 @@ impl FeSession {
         let (table_id, olap) = olap_of(&state, &db, &table.name)?;
         let mut conditions = Vec::new();
         self.delete_conditions(&filter, olap, &mut conditions)?;
-        let mow = olap.keys_model == KeysModel::Unique && olap.properties.get("enable_unique_key_merge_on_write") == Some("true");
+        let mow = olap.keys_model == KeysModel::Unique
+            && olap.properties.get("enable_unique_key_merge_on_write") == Some("true");
         if olap.keys_model != KeysModel::Duplicate && !mow {
             for c in &conditions {
                 let column = olap.column(&c.column_name).expect("resolved above");
@@ -155,20 +209,31 @@ impl FeSession {
     }
 
     /// Flattens `a = 1 AND b IN (2, 3) AND c IS NULL` into delete conditions.
-    fn delete_conditions(&self, expr: &Expr, olap: &OlapTable, out: &mut Vec<DeleteCondition>) -> Result<(), SqlError> {
+    fn delete_conditions(
+        &self,
+        expr: &Expr,
+        olap: &OlapTable,
+        out: &mut Vec<DeleteCondition>,
+    ) -> Result<(), SqlError> {
         let column_of = |e: &Expr| -> Result<(i32, String, usize), SqlError> {
             let Expr::Column(parts) = e else {
                 return Err(other("Left expr of binary predicate should be column name"));
             };
             let name = parts.last().cloned().unwrap_or_default();
             let i = olap.column_index(&name).ok_or_else(|| {
-                SqlError::from(CatalogError::UnknownColumn { column: name.clone(), table: olap.base_index.name.clone() })
+                SqlError::from(CatalogError::UnknownColumn {
+                    column: name.clone(),
+                    table: olap.base_index.name.clone(),
+                })
             })?;
             Ok((olap.columns[i].unique_id, olap.columns[i].name.clone(), i))
         };
         let literal = |e: &Expr, index: usize| -> Result<Value, SqlError> {
             let v = self.eval_const(e)?;
-            olap.columns[index].column_type.coerce(&v).map_err(|m| other(format!("Invalid column value: {m}")))
+            olap.columns[index]
+                .column_type
+                .coerce(&v)
+                .map_err(|m| other(format!("Invalid column value: {m}")))
         };
         match expr {
             Expr::Binary { op: BinaryOp::And, left, right } => {
@@ -216,10 +281,14 @@ impl FeSession {
 }
 
 fn insert_ok(count: usize, label: &Option<String>, txn_id: i64) -> StatementResult {
-    let label = label.clone().unwrap_or_else(|| format!("insert_{txn_id:x}"));
+    let label = label
+        .clone()
+        .unwrap_or_else(|| format!("insert_{txn_id:x}"));
     StatementResult::Ok {
         affected_rows: count as u64,
-        info: Some(format!("{{'label':'{label}', 'status':'VISIBLE', 'txnId':'{txn_id}'}}")),
+        info: Some(format!(
+            "{{'label':'{label}', 'status':'VISIBLE', 'txnId':'{txn_id}'}}"
+        )),
     }
 }
 
@@ -228,7 +297,12 @@ fn insert_ok(count: usize, label: &Option<String>, txn_id: i64) -> StatementResu
 fn replace_with_empty(state: &mut CatalogState, table_id: i64, ids: &[i64]) -> Vec<i64> {
     let mut new_ids = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(old) = state.table_by_id(table_id).and_then(|(_, t)| t.olap()).and_then(|o| o.partitions.get(id)).cloned() else {
+        let Some(old) = state
+            .table_by_id(table_id)
+            .and_then(|(_, t)| t.olap())
+            .and_then(|o| o.partitions.get(id))
+            .cloned()
+        else {
             continue;
         };
         let fresh = recreate_partition(state, &old);

@@ -53,10 +53,17 @@ impl FeSqlEngine {
 
 impl SqlEngine for FeSqlEngine {
     fn user_password(&self, user: &str) -> Option<String> {
-        self.catalog.read().user(user).map(|u| u.password.expose().to_owned())
+        self.catalog
+            .read()
+            .user(user)
+            .map(|u| u.password.expose().to_owned())
     }
 
-    fn open_session(&self, user: &str, database: Option<&str>) -> Result<Box<dyn SqlSession>, SqlError> {
+    fn open_session(
+        &self,
+        user: &str,
+        database: Option<&str>,
+    ) -> Result<Box<dyn SqlSession>, SqlError> {
         Ok(Box::new(self.session(user, database)?))
     }
 }
@@ -73,7 +80,10 @@ pub struct FeSession {
 
 impl std::fmt::Debug for FeSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeSession").field("user", &self.user).field("current_db", &self.current_db).finish_non_exhaustive()
+        f.debug_struct("FeSession")
+            .field("user", &self.user)
+            .field("current_db", &self.current_db)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,7 +95,11 @@ impl SqlSession for FeSession {
         };
         let ranges = split_statements(&tokens);
         if ranges.is_empty() {
-            return vec![Err(SqlError { code: 1065, sql_state: "42000".into(), message: "Query was empty".into() })];
+            return vec![Err(SqlError {
+                code: 1065,
+                sql_state: "42000".into(),
+                message: "Query was empty".into(),
+            })];
         }
         let mut results = Vec::new();
         for range in ranges {
@@ -105,7 +119,9 @@ impl SqlSession for FeSession {
         {
             let state = self.catalog.read();
             state.db_or_err(database)?;
-            let user = state.user(&self.user).ok_or_else(|| unknown_user(&self.user))?;
+            let user = state
+                .user(&self.user)
+                .ok_or_else(|| unknown_user(&self.user))?;
             if !user.can_see_db(database) && database != crate::sim::catalog::INFORMATION_SCHEMA {
                 return Err(db_access_denied(user, database));
             }
@@ -126,7 +142,10 @@ impl FeSession {
             }
             Statement::NoOp => Ok(ok(0)),
             Statement::ShowWarnings => Ok(StatementResult::Rows {
-                columns: ["Level", "Code", "Message"].iter().map(|c| crate::sim::session::ResultColumn::varchar(*c)).collect(),
+                columns: ["Level", "Code", "Message"]
+                    .iter()
+                    .map(|c| crate::sim::session::ResultColumn::varchar(*c))
+                    .collect(),
                 rows: Vec::new(),
             }),
             Statement::ShowVariables(filter) => self.show_variables(&filter),
@@ -142,25 +161,38 @@ impl FeSession {
             | Statement::ShowPartitions { .. }
             | Statement::ShowTableById(_)
             | Statement::ShowColumns { .. }) => self.execute_show(stmt),
-            stmt @ (Statement::Insert(_) | Statement::Delete { .. } | Statement::Truncate { .. }) => self.execute_dml(stmt),
+            stmt @ (Statement::Insert(_)
+            | Statement::Delete { .. }
+            | Statement::Truncate { .. }) => self.execute_dml(stmt),
             other => self.execute_ddl(other),
         }
     }
 
     /// The session's user record (cloned: privileges are checked outside the lock).
     pub(crate) fn current_user(&self) -> Result<User, SqlError> {
-        self.catalog.read().user(&self.user).cloned().ok_or_else(|| unknown_user(&self.user))
+        self.catalog
+            .read()
+            .user(&self.user)
+            .cloned()
+            .ok_or_else(|| unknown_user(&self.user))
     }
 
     /// The database a possibly unqualified name refers to.
     pub(crate) fn resolve_db(&self, db: Option<&str>) -> Result<String, SqlError> {
         match db {
             Some(db) => Ok(db.to_owned()),
-            None => self.current_db.clone().ok_or_else(|| CatalogError::NoDatabaseSelected.into()),
+            None => self
+                .current_db
+                .clone()
+                .ok_or_else(|| CatalogError::NoDatabaseSelected.into()),
         }
     }
 
-    pub(crate) fn require_global(&self, privilege_text: &str, allowed: impl Fn(&User) -> bool) -> Result<User, SqlError> {
+    pub(crate) fn require_global(
+        &self,
+        privilege_text: &str,
+        allowed: impl Fn(&User) -> bool,
+    ) -> Result<User, SqlError> {
         let user = self.current_user()?;
         if allowed(&user) {
             Ok(user)
@@ -184,7 +216,12 @@ impl FeSession {
         }
     }
 
-    pub(crate) fn require_table(&self, db: &str, table: &str, privilege: Privilege) -> Result<(), SqlError> {
+    pub(crate) fn require_table(
+        &self,
+        db: &str,
+        table: &str,
+        privilege: Privilege,
+    ) -> Result<(), SqlError> {
         let user = self.current_user()?;
         if user.has_table_privilege(db, table, privilege) {
             Ok(())
@@ -208,19 +245,30 @@ impl FeSession {
         if let Some(v) = self.variables.get(&name) {
             return Some(v.clone());
         }
-        SESSION_VARIABLES.iter().find(|v| v.name == name).map(|v| v.default.to_owned())
+        SESSION_VARIABLES
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.default.to_owned())
     }
 
-    fn set_variables(&mut self, assignments: Vec<SetAssignment>) -> Result<StatementResult, SqlError> {
+    fn set_variables(
+        &mut self,
+        assignments: Vec<SetAssignment>,
+    ) -> Result<StatementResult, SqlError> {
         for assignment in assignments {
             if assignment.user_var {
                 let value = self.eval_const(&assignment.value)?;
-                self.user_variables.insert(assignment.name.to_ascii_lowercase(), value);
+                self.user_variables
+                    .insert(assignment.name.to_ascii_lowercase(), value);
                 continue;
             }
             if assignment.name == "names" {
                 let charset = self.eval_const(&assignment.value)?.to_text();
-                for var in ["character_set_client", "character_set_connection", "character_set_results"] {
+                for var in [
+                    "character_set_client",
+                    "character_set_connection",
+                    "character_set_results",
+                ] {
                     self.variables.insert(var.to_owned(), charset.clone());
                 }
                 continue;
@@ -240,11 +288,18 @@ impl FeSession {
                 return Err(SqlError {
                     code: 1238,
                     sql_state: "HY000".into(),
-                    message: format!("errCode = 2, detailMessage = Variable '{}' is a read only variable", spec.name),
+                    message: format!(
+                        "errCode = 2, detailMessage = Variable '{}' is a read only variable",
+                        spec.name
+                    ),
                 });
             }
             let value = match &assignment.value {
-                Expr::Column(parts) if parts.len() == 1 && parts[0].eq_ignore_ascii_case("DEFAULT") => spec.default.to_owned(),
+                Expr::Column(parts)
+                    if parts.len() == 1 && parts[0].eq_ignore_ascii_case("DEFAULT") =>
+                {
+                    spec.default.to_owned()
+                }
                 // Bare words (`SET autocommit = ON`, `SET sql_mode = ANSI`) are values, not columns.
                 Expr::Column(parts) if parts.len() == 1 => parts[0].clone(),
                 expr => self.eval_const(expr)?.to_text(),
@@ -263,24 +318,38 @@ impl FeSession {
 }
 
 pub(crate) fn ok(affected_rows: u64) -> StatementResult {
-    StatementResult::Ok { affected_rows, info: None }
+    StatementResult::Ok {
+        affected_rows,
+        info: None,
+    }
 }
 
 fn unknown_user(user: &str) -> SqlError {
-    SqlError { code: 1045, sql_state: "28000".into(), message: format!("Access denied for user '{user}'") }
+    SqlError {
+        code: 1045,
+        sql_state: "28000".into(),
+        message: format!("Access denied for user '{user}'"),
+    }
 }
 
 pub(crate) fn db_access_denied(user: &User, db: &str) -> SqlError {
     SqlError {
         code: 1044,
         sql_state: "42000".into(),
-        message: format!("errCode = 2, detailMessage = Access denied for user '{}'@'{}' to database '{db}'", user.name, user.host),
+        message: format!(
+            "errCode = 2, detailMessage = Access denied for user '{}'@'{}' to database '{db}'",
+            user.name, user.host
+        ),
     }
 }
 
 impl From<CatalogError> for SqlError {
     fn from(e: CatalogError) -> Self {
         let (code, state) = e.mysql_code();
-        SqlError { code, sql_state: state.into(), message: format!("errCode = 2, detailMessage = {e}") }
+        SqlError {
+            code,
+            sql_state: state.into(),
+            message: format!("errCode = 2, detailMessage = {e}"),
+        }
     }
 }

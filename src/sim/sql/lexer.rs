@@ -48,8 +48,8 @@ pub struct LexError {
 
 /// Multi-character symbols first so the longest match wins.
 const SYMBOLS: &[&str] = &[
-    "<=>", "<=", ">=", "<>", "!=", "||", "&&", ":=", "(", ")", ",", ";", ".", "=", "<", ">", "+", "-", "*", "/", "%",
-    "!", "[", "]", ":", "{", "}", "~", "^", "&", "|", "?",
+    "<=>", "<=", ">=", "<>", "!=", "||", "&&", ":=", "(", ")", ",", ";", ".", "=", "<", ">", "+",
+    "-", "*", "/", "%", "!", "[", "]", ":", "{", "}", "~", "^", "&", "|", "?",
 ];
 
 pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
@@ -70,9 +70,10 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
             continue;
         }
         if c == b'/' && bytes.get(i + 1) == Some(&b'*') {
-            let end = src[i + 2..]
-                .find("*/")
-                .ok_or_else(|| LexError { message: "unterminated comment".into(), position: i })?;
+            let end = src[i + 2..].find("*/").ok_or_else(|| LexError {
+                message: "unterminated comment".into(),
+                position: i,
+            })?;
             i = i + 2 + end + 2;
             continue;
         }
@@ -92,7 +93,11 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
                 if bytes.get(i + 1) == Some(&b'@') {
                     i += 2;
                     let word_start = i;
-                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
+                    while i < bytes.len()
+                        && (bytes[i].is_ascii_alphanumeric()
+                            || bytes[i] == b'_'
+                            || bytes[i] == b'.')
+                    {
                         i += 1;
                     }
                     let raw = src[word_start..i].to_ascii_lowercase();
@@ -105,13 +110,21 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
                     TokenKind::SystemVar(name)
                 } else {
                     i += 1;
-                    if bytes.get(i) == Some(&b'`') || bytes.get(i) == Some(&b'\'') || bytes.get(i) == Some(&b'"') {
+                    if bytes.get(i) == Some(&b'`')
+                        || bytes.get(i) == Some(&b'\'')
+                        || bytes.get(i) == Some(&b'"')
+                    {
                         let (text, next) = read_quoted(src, i, bytes[i], bytes[i] != b'`')?;
                         i = next;
                         TokenKind::UserVar(text)
                     } else {
                         let word_start = i;
-                        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.' || bytes[i] == b'$') {
+                        while i < bytes.len()
+                            && (bytes[i].is_ascii_alphanumeric()
+                                || bytes[i] == b'_'
+                                || bytes[i] == b'.'
+                                || bytes[i] == b'$')
+                        {
                             i += 1;
                         }
                         TokenKind::UserVar(src[word_start..i].to_owned())
@@ -121,7 +134,10 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
             b'0'..=b'9' => {
                 i = read_number(bytes, i);
                 // `1abc` is an identifier in MySQL; treat digits followed by letters as a word.
-                if i < bytes.len() && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') && !src[start..i].contains('.') {
+                if i < bytes.len()
+                    && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_')
+                    && !src[start..i].contains('.')
+                {
                     while i < bytes.len() && is_word_byte(bytes[i]) {
                         i += 1;
                     }
@@ -131,7 +147,13 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
                 }
             }
             b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-                && !matches!(tokens.last(), Some(Token { kind: TokenKind::Word(_) | TokenKind::QuotedIdent(_), .. })) =>
+                && !matches!(
+                    tokens.last(),
+                    Some(Token {
+                        kind: TokenKind::Word(_) | TokenKind::QuotedIdent(_),
+                        ..
+                    })
+                ) =>
             {
                 i = read_number(bytes, i);
                 TokenKind::Number(src[start..i].to_owned())
@@ -146,12 +168,19 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
                 let symbol = SYMBOLS
                     .iter()
                     .find(|s| src[i..].starts_with(**s))
-                    .ok_or_else(|| LexError { message: format!("unexpected character '{}'", c as char), position: i })?;
+                    .ok_or_else(|| LexError {
+                        message: format!("unexpected character '{}'", c as char),
+                        position: i,
+                    })?;
                 i += symbol.len();
                 TokenKind::Symbol(symbol)
             }
         };
-        tokens.push(Token { kind, start, end: i });
+        tokens.push(Token {
+            kind,
+            start,
+            end: i,
+        });
     }
     Ok(tokens)
 }
@@ -187,14 +216,22 @@ fn read_number(bytes: &[u8], mut i: usize) -> usize {
 
 /// Reads a quoted run starting at `start` (the opening quote). A doubled quote stands for
 /// one; with `escapes`, backslash escapes are decoded like MySQL does.
-fn read_quoted(src: &str, start: usize, quote: u8, escapes: bool) -> Result<(String, usize), LexError> {
+fn read_quoted(
+    src: &str,
+    start: usize,
+    quote: u8,
+    escapes: bool,
+) -> Result<(String, usize), LexError> {
     let bytes = src.as_bytes();
     let mut out = String::new();
     let mut i = start + 1;
     let mut run_start = i;
     loop {
         if i >= bytes.len() {
-            return Err(LexError { message: "unterminated quoted text".into(), position: start });
+            return Err(LexError {
+                message: "unterminated quoted text".into(),
+                position: start,
+            });
         }
         let b = bytes[i];
         if b == quote {
@@ -261,42 +298,54 @@ mod tests {
 
     #[test]
     fn backquoted_identifiers_unescape_doubled_backquotes() {
-        assert_eq!(kinds("`a``b` `my-table`"), vec![
-            TokenKind::QuotedIdent("a`b".into()),
-            TokenKind::QuotedIdent("my-table".into())
-        ]);
+        assert_eq!(
+            kinds("`a``b` `my-table`"),
+            vec![
+                TokenKind::QuotedIdent("a`b".into()),
+                TokenKind::QuotedIdent("my-table".into())
+            ]
+        );
     }
 
     #[test]
     fn strings_decode_escapes_in_both_quote_styles() {
-        assert_eq!(kinds(r#"'it''s' "a\"b\n" 'c\%'"#), vec![
-            TokenKind::Str("it's".into()),
-            TokenKind::Str("a\"b\n".into()),
-            TokenKind::Str("c\\%".into())
-        ]);
+        assert_eq!(
+            kinds(r#"'it''s' "a\"b\n" 'c\%'"#),
+            vec![
+                TokenKind::Str("it's".into()),
+                TokenKind::Str("a\"b\n".into()),
+                TokenKind::Str("c\\%".into())
+            ]
+        );
     }
 
     #[test]
     fn comments_are_skipped() {
-        assert_eq!(kinds("select -- x\n 1 # y\n /* z */ ;"), vec![
-            TokenKind::Word("select".into()),
-            TokenKind::Number("1".into()),
-            TokenKind::Symbol(";")
-        ]);
+        assert_eq!(
+            kinds("select -- x\n 1 # y\n /* z */ ;"),
+            vec![
+                TokenKind::Word("select".into()),
+                TokenKind::Number("1".into()),
+                TokenKind::Symbol(";")
+            ]
+        );
     }
 
     #[test]
     fn variables_and_symbols() {
-        assert_eq!(kinds("@@SESSION.sql_mode @x <=> != 1.5e3 a.b"), vec![
-            TokenKind::SystemVar("sql_mode".into()),
-            TokenKind::UserVar("x".into()),
-            TokenKind::Symbol("<=>"),
-            TokenKind::Symbol("!="),
-            TokenKind::Number("1.5e3".into()),
-            TokenKind::Word("a".into()),
-            TokenKind::Symbol("."),
-            TokenKind::Word("b".into())
-        ]);
+        assert_eq!(
+            kinds("@@SESSION.sql_mode @x <=> != 1.5e3 a.b"),
+            vec![
+                TokenKind::SystemVar("sql_mode".into()),
+                TokenKind::UserVar("x".into()),
+                TokenKind::Symbol("<=>"),
+                TokenKind::Symbol("!="),
+                TokenKind::Number("1.5e3".into()),
+                TokenKind::Word("a".into()),
+                TokenKind::Symbol("."),
+                TokenKind::Word("b".into())
+            ]
+        );
     }
 
     #[test]
@@ -305,7 +354,10 @@ mod tests {
         let tokens = tokenize(src).unwrap();
         let ranges = split_statements(&tokens);
         assert_eq!(ranges.len(), 3);
-        assert_eq!(&src[tokens[ranges[1].start].start..tokens[ranges[1].end - 1].end], "select ';'");
+        assert_eq!(
+            &src[tokens[ranges[1].start].start..tokens[ranges[1].end - 1].end],
+            "select ';'"
+        );
     }
 
     #[test]

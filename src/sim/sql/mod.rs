@@ -1,11 +1,11 @@
 //! The FE SQL engine: lexer, parser and executor over the catalog.
 
 pub mod ast;
-pub mod lexer;
-pub mod parser;
 mod ddl;
 mod dml;
 mod engine;
+pub mod lexer;
+pub mod parser;
 mod query;
 mod render;
 mod show;

@@ -2,7 +2,9 @@
 
 use super::ast::*;
 use super::lexer::{Token, TokenKind};
-use crate::sim::catalog::table::{AggregationType, Buckets, DefaultValue, KeysModel, PartitionKind};
+use crate::sim::catalog::table::{
+    AggregationType, Buckets, DefaultValue, KeysModel, PartitionKind,
+};
 use crate::sim::catalog::types::{ColumnType, Value};
 
 /// A syntax error, worded like Doris' parser (`mismatched input ...`).
@@ -15,7 +17,11 @@ type PResult<T> = Result<T, ParseError>;
 /// Parses the tokens of one statement (no trailing `;`). `src` is the full query text the
 /// token offsets refer to.
 pub fn parse_statement(src: &str, tokens: &[Token]) -> PResult<Statement> {
-    let mut p = Parser { src, tokens, pos: 0 };
+    let mut p = Parser {
+        src,
+        tokens,
+        pos: 0,
+    };
     let stmt = p.statement()?;
     if p.pos < tokens.len() {
         return Err(p.unexpected("end of statement"));
@@ -43,7 +49,10 @@ impl<'a> Parser<'a> {
     }
 
     fn at_words(&self, words: &[&str]) -> bool {
-        words.iter().enumerate().all(|(i, w)| self.peek_at(i).is_some_and(|t| t.is_word(w)))
+        words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| self.peek_at(i).is_some_and(|t| t.is_word(w)))
     }
 
     fn at_symbol(&self, symbol: &str) -> bool {
@@ -167,12 +176,21 @@ impl<'a> Parser<'a> {
             parts.remove(0);
         }
         match parts.len() {
-            1 => Ok(ObjectName { db: None, name: parts.remove(0) }),
+            1 => Ok(ObjectName {
+                db: None,
+                name: parts.remove(0),
+            }),
             2 => {
                 let name = parts.pop().expect("two parts");
-                Ok(ObjectName { db: parts.pop(), name })
+                Ok(ObjectName {
+                    db: parts.pop(),
+                    name,
+                })
             }
-            _ => Err(ParseError(format!("Invalid object name: {}", parts.join(".")))),
+            _ => Err(ParseError(format!(
+                "Invalid object name: {}",
+                parts.join(".")
+            ))),
         }
     }
 
@@ -227,11 +245,15 @@ impl<'a> Parser<'a> {
     }
 
     fn statement(&mut self) -> PResult<Statement> {
-        let Some(first) = self.peek() else { return Ok(Statement::NoOp) };
+        let Some(first) = self.peek() else {
+            return Ok(Statement::NoOp);
+        };
         if first.is_symbol("(") {
             return Ok(Statement::Select(Box::new(self.select()?)));
         }
-        let TokenKind::Word(word) = &first.kind else { return Err(self.unexpected("a statement")) };
+        let TokenKind::Word(word) = &first.kind else {
+            return Err(self.unexpected("a statement"));
+        };
         match word.to_ascii_uppercase().as_str() {
             "SELECT" => Ok(Statement::Select(Box::new(self.select()?))),
             "SET" => self.set_statement(),
@@ -274,17 +296,31 @@ impl<'a> Parser<'a> {
                 self.eat_word("LOCAL");
             }
             if self.eat_word("NAMES") {
-                let charset = if self.eat_word("DEFAULT") { "utf8mb4".to_owned() } else { self.ident_or_string()? };
+                let charset = if self.eat_word("DEFAULT") {
+                    "utf8mb4".to_owned()
+                } else {
+                    self.ident_or_string()?
+                };
                 if self.eat_word("COLLATE") {
                     self.ident_or_string()?;
                 }
-                assignments.push(SetAssignment { name: "names".into(), user_var: false, global, value: Expr::Literal(Value::Text(charset)) });
+                assignments.push(SetAssignment {
+                    name: "names".into(),
+                    user_var: false,
+                    global,
+                    value: Expr::Literal(Value::Text(charset)),
+                });
             } else if self.at_words(&["CHARACTER", "SET"]) || self.at_word("CHARSET") {
                 if !self.eat_word("CHARSET") {
                     self.pos += 2;
                 }
                 let charset = self.ident_or_string()?;
-                assignments.push(SetAssignment { name: "names".into(), user_var: false, global, value: Expr::Literal(Value::Text(charset)) });
+                assignments.push(SetAssignment {
+                    name: "names".into(),
+                    user_var: false,
+                    global,
+                    value: Expr::Literal(Value::Text(charset)),
+                });
             } else {
                 let (name, user_var) = match self.peek().map(|t| t.kind.clone()) {
                     Some(TokenKind::UserVar(v)) => {
@@ -307,7 +343,9 @@ impl<'a> Parser<'a> {
                 if !self.eat_symbol("=") {
                     self.expect_symbol(":=")?;
                 }
-                let value = if self.at_word("DEFAULT") && self.peek_at(1).is_none_or(|t| t.is_symbol(",")) {
+                let value = if self.at_word("DEFAULT")
+                    && self.peek_at(1).is_none_or(|t| t.is_symbol(","))
+                {
                     self.pos += 1;
                     Expr::Column(vec!["DEFAULT".into()])
                 } else if self.at_word("ON") || self.at_word("OFF") {
@@ -316,7 +354,12 @@ impl<'a> Parser<'a> {
                 } else {
                     self.expr()?
                 };
-                assignments.push(SetAssignment { name, user_var, global, value });
+                assignments.push(SetAssignment {
+                    name,
+                    user_var,
+                    global,
+                    value,
+                });
             }
             if !self.eat_symbol(",") {
                 break;
@@ -342,8 +385,16 @@ impl<'a> Parser<'a> {
         }
         let full = self.eat_word("FULL");
         if self.eat_word("TABLES") {
-            let db = if self.eat_word("FROM") || self.eat_word("IN") { Some(self.object_name()?.name) } else { None };
-            return Ok(Statement::ShowTables { full, db, filter: self.show_filter()? });
+            let db = if self.eat_word("FROM") || self.eat_word("IN") {
+                Some(self.object_name()?.name)
+            } else {
+                None
+            };
+            return Ok(Statement::ShowTables {
+                full,
+                db,
+                filter: self.show_filter()?,
+            });
         }
         if self.eat_word("COLUMNS") || self.eat_word("FIELDS") {
             if !self.eat_word("FROM") {
@@ -366,7 +417,10 @@ impl<'a> Parser<'a> {
             if !view_expected {
                 self.expect_word("TABLE")?;
             }
-            return Ok(Statement::ShowCreateTable { name: self.object_name()?, view_expected });
+            return Ok(Statement::ShowCreateTable {
+                name: self.object_name()?,
+                view_expected,
+            });
         }
         if self.eat_word("FRONTENDS") {
             return Ok(Statement::ShowFrontends);
@@ -395,9 +449,23 @@ impl<'a> Parser<'a> {
             self.expect_word("FROM")?;
             let table = self.object_name()?;
             let filter = self.show_filter()?;
-            let order_by = if self.eat_words(&["ORDER", "BY"]) { self.order_items()? } else { Vec::new() };
-            let limit = if self.eat_word("LIMIT") { Some(self.integer()? as u64) } else { None };
-            return Ok(Statement::ShowPartitions { table, temporary, filter, order_by, limit });
+            let order_by = if self.eat_words(&["ORDER", "BY"]) {
+                self.order_items()?
+            } else {
+                Vec::new()
+            };
+            let limit = if self.eat_word("LIMIT") {
+                Some(self.integer()? as u64)
+            } else {
+                None
+            };
+            return Ok(Statement::ShowPartitions {
+                table,
+                temporary,
+                filter,
+                order_by,
+                limit,
+            });
         }
         if temporary {
             return Err(self.unexpected("PARTITIONS"));
@@ -434,7 +502,11 @@ impl<'a> Parser<'a> {
             let if_not_exists = self.if_not_exists();
             let name = self.object_name()?.name;
             let properties = self.optional_properties()?;
-            return Ok(Statement::CreateDatabase { if_not_exists, name, properties });
+            return Ok(Statement::CreateDatabase {
+                if_not_exists,
+                name,
+                properties,
+            });
         }
         if self.eat_word("USER") {
             let if_not_exists = self.if_not_exists();
@@ -443,23 +515,44 @@ impl<'a> Parser<'a> {
             if self.eat_word("IDENTIFIED") {
                 self.expect_word("BY")?;
                 if self.eat_word("PASSWORD") {
-                    return Err(ParseError("Hashed passwords are not supported by the simulator".into()));
+                    return Err(ParseError(
+                        "Hashed passwords are not supported by the simulator".into(),
+                    ));
                 }
                 password = Some(self.string()?);
             }
             // `DEFAULT ROLE 'r'` and password policies are accepted and ignored.
             self.pos = self.tokens.len();
-            return Ok(Statement::CreateUser { if_not_exists, user, password });
+            return Ok(Statement::CreateUser {
+                if_not_exists,
+                user,
+                password,
+            });
         }
         let or_replace = self.eat_words(&["OR", "REPLACE"]);
         if self.eat_word("VIEW") {
             let if_not_exists = self.if_not_exists();
             let name = self.object_name()?;
-            let columns = if self.at_symbol("(") { self.view_columns()? } else { Vec::new() };
-            let comment = if self.eat_word("COMMENT") { Some(self.string()?) } else { None };
+            let columns = if self.at_symbol("(") {
+                self.view_columns()?
+            } else {
+                Vec::new()
+            };
+            let comment = if self.eat_word("COMMENT") {
+                Some(self.string()?)
+            } else {
+                None
+            };
             self.expect_word("AS")?;
             let query = Box::new(self.select()?);
-            return Ok(Statement::CreateView { if_not_exists, or_replace, name, columns, comment, query });
+            return Ok(Statement::CreateView {
+                if_not_exists,
+                or_replace,
+                name,
+                columns,
+                comment,
+                query,
+            });
         }
         self.eat_word("EXTERNAL");
         self.expect_word("TABLE")?;
@@ -534,10 +627,14 @@ impl<'a> Parser<'a> {
                 if !engine.eq_ignore_ascii_case("olap") {
                     return Err(ParseError(format!("Unsupported engine: {engine}")));
                 }
-            } else if let Some(model) = [("DUPLICATE", KeysModel::Duplicate), ("UNIQUE", KeysModel::Unique), ("AGGREGATE", KeysModel::Aggregate)]
-                .iter()
-                .find(|(w, _)| self.at_words(&[w, "KEY"]))
-                .map(|(_, m)| *m)
+            } else if let Some(model) = [
+                ("DUPLICATE", KeysModel::Duplicate),
+                ("UNIQUE", KeysModel::Unique),
+                ("AGGREGATE", KeysModel::Aggregate),
+            ]
+            .iter()
+            .find(|(w, _)| self.at_words(&[w, "KEY"]))
+            .map(|(_, m)| *m)
             {
                 self.pos += 2;
                 table.keys = Some((model, self.ident_list()?));
@@ -548,7 +645,9 @@ impl<'a> Parser<'a> {
             } else if self.at_word("DISTRIBUTED") {
                 table.distribution = Some(self.distribution()?);
             } else if self.eat_word("ROLLUP") {
-                return Err(ParseError("ROLLUP in CREATE TABLE is not supported by the simulator".into()));
+                return Err(ParseError(
+                    "ROLLUP in CREATE TABLE is not supported by the simulator".into(),
+                ));
             } else if self.eat_word("PROPERTIES") {
                 table.properties = self.property_list()?;
             } else {
@@ -564,16 +663,29 @@ impl<'a> Parser<'a> {
         self.if_not_exists();
         let name = self.ident()?;
         let cols = self.ident_list()?;
-        let mut text = format!("INDEX {name} ({})", cols.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(","));
+        let mut text = format!(
+            "INDEX {name} ({})",
+            cols.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         if self.eat_word("USING") {
             text.push_str(&format!(" USING {}", self.ident()?.to_ascii_uppercase()));
         }
         if self.eat_word("PROPERTIES") {
             let props = self.property_list()?;
-            let rendered: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"")).collect();
+            let rendered: Vec<String> = props
+                .iter()
+                .map(|(k, v)| format!("\"{k}\" = \"{v}\""))
+                .collect();
             text.push_str(&format!(" PROPERTIES({})", rendered.join(", ")));
         }
-        let comment = if self.eat_word("COMMENT") { self.string()? } else { String::new() };
+        let comment = if self.eat_word("COMMENT") {
+            self.string()?
+        } else {
+            String::new()
+        };
         text.push_str(&format!(" COMMENT '{comment}'"));
         debug_assert!(self.pos > start);
         Ok(text)
@@ -596,7 +708,10 @@ impl<'a> Parser<'a> {
                 }
                 self.pos += 1;
             }
-            let text = self.text_between(start, self.pos).to_ascii_lowercase().replace(' ', "");
+            let text = self
+                .text_between(start, self.pos)
+                .to_ascii_lowercase()
+                .replace(' ', "");
             return Ok(ColumnType::Other(text));
         }
         let mut params = Vec::new();
@@ -610,8 +725,16 @@ impl<'a> Parser<'a> {
             self.expect_symbol(")")?;
         }
         // `INT(11)` display widths are accepted and dropped like Doris 2.1 does.
-        let params: &[u32] = if matches!(upper.as_str(), "TINYINT" | "SMALLINT" | "INT" | "INTEGER" | "BIGINT" | "LARGEINT") { &[] } else { &params };
-        ColumnType::from_name(&name, params).ok_or_else(|| ParseError(format!("Unknown type: {name}")))
+        let params: &[u32] = if matches!(
+            upper.as_str(),
+            "TINYINT" | "SMALLINT" | "INT" | "INTEGER" | "BIGINT" | "LARGEINT"
+        ) {
+            &[]
+        } else {
+            &params
+        };
+        ColumnType::from_name(&name, params)
+            .ok_or_else(|| ParseError(format!("Unknown type: {name}")))
     }
 
     fn column_def(&mut self) -> PResult<ColumnDef> {
@@ -693,7 +816,11 @@ impl<'a> Parser<'a> {
             }
             Some(TokenKind::Number(n)) => {
                 self.pos += 1;
-                Ok(DefaultValue::Literal(if negative { format!("-{n}") } else { n }))
+                Ok(DefaultValue::Literal(if negative {
+                    format!("-{n}")
+                } else {
+                    n
+                }))
             }
             _ => Err(self.unexpected("a default value")),
         }
@@ -724,8 +851,14 @@ impl<'a> Parser<'a> {
                     rest.push(self.string()?);
                 }
                 self.expect_symbol(")")?;
-                let args: Vec<String> = std::iter::once(format!("`{col}`")).chain(rest.iter().map(|r| format!("'{r}'"))).collect();
-                auto_expr = Some(format!("{}({})", func.to_ascii_lowercase(), args.join(", ")));
+                let args: Vec<String> = std::iter::once(format!("`{col}`"))
+                    .chain(rest.iter().map(|r| format!("'{r}'")))
+                    .collect();
+                auto_expr = Some(format!(
+                    "{}({})",
+                    func.to_ascii_lowercase(),
+                    args.join(", ")
+                ));
                 debug_assert!(self.pos > start);
                 columns.push(col);
             } else {
@@ -751,7 +884,12 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect_symbol(")")?;
-        Ok(PartitionClause { kind, columns, auto_expr, partitions })
+        Ok(PartitionClause {
+            kind,
+            columns,
+            auto_expr,
+            partitions,
+        })
     }
 
     fn expect_words_seq(&mut self, words: &[&str]) -> PResult<()> {
@@ -802,8 +940,17 @@ impl<'a> Parser<'a> {
         } else {
             PartitionValues::Default
         };
-        let properties = if self.at_symbol("(") { self.property_list()? } else { Vec::new() };
-        Ok(PartitionDef { name, if_not_exists, values, properties })
+        let properties = if self.at_symbol("(") {
+            self.property_list()?
+        } else {
+            Vec::new()
+        };
+        Ok(PartitionDef {
+            name,
+            if_not_exists,
+            values,
+            properties,
+        })
     }
 
     fn bound_tuple(&mut self) -> PResult<Vec<BoundValue>> {
@@ -860,14 +1007,19 @@ impl<'a> Parser<'a> {
             } else {
                 let n = self.integer()?;
                 if n <= 0 {
-                    return Err(ParseError("Number of hash distribution should be greater than zero.".into()));
+                    return Err(ParseError(
+                        "Number of hash distribution should be greater than zero.".into(),
+                    ));
                 }
                 Some(Buckets::Fixed(n as u32))
             }
         } else {
             None
         };
-        Ok(DistributionDef { hash_columns, buckets })
+        Ok(DistributionDef {
+            hash_columns,
+            buckets,
+        })
     }
 
     fn drop(&mut self) -> PResult<Statement> {
@@ -876,7 +1028,11 @@ impl<'a> Parser<'a> {
             let if_exists = self.if_exists();
             let name = self.object_name()?.name;
             let force = self.eat_word("FORCE");
-            return Ok(Statement::DropDatabase { if_exists, name, force });
+            return Ok(Statement::DropDatabase {
+                if_exists,
+                name,
+                force,
+            });
         }
         let view = self.eat_word("VIEW");
         if !view {
@@ -885,7 +1041,12 @@ impl<'a> Parser<'a> {
         let if_exists = self.if_exists();
         let name = self.object_name()?;
         let force = self.eat_word("FORCE");
-        Ok(Statement::DropTable { if_exists, name, force, view })
+        Ok(Statement::DropTable {
+            if_exists,
+            name,
+            force,
+            view,
+        })
     }
 
     fn alter(&mut self) -> PResult<Statement> {
@@ -899,10 +1060,18 @@ impl<'a> Parser<'a> {
         }
         if self.eat_word("VIEW") {
             let name = self.object_name()?;
-            let columns = if self.at_symbol("(") { self.view_columns()? } else { Vec::new() };
+            let columns = if self.at_symbol("(") {
+                self.view_columns()?
+            } else {
+                Vec::new()
+            };
             self.expect_word("AS")?;
             let query = Box::new(self.select()?);
-            return Ok(Statement::AlterView { name, columns, query });
+            return Ok(Statement::AlterView {
+                name,
+                columns,
+                query,
+            });
         }
         self.expect_word("TABLE")?;
         let name = self.object_name()?;
@@ -934,8 +1103,16 @@ impl<'a> Parser<'a> {
             let temporary = self.eat_word("TEMPORARY");
             if self.at_word("PARTITION") {
                 let partition = self.partition_def(PartitionKind::Range)?;
-                let distribution = if self.at_word("DISTRIBUTED") { Some(self.distribution()?) } else { None };
-                return Ok(AlterTableOp::AddPartition { temporary, partition, distribution });
+                let distribution = if self.at_word("DISTRIBUTED") {
+                    Some(self.distribution()?)
+                } else {
+                    None
+                };
+                return Ok(AlterTableOp::AddPartition {
+                    temporary,
+                    partition,
+                    distribution,
+                });
             }
             self.expect_word("COLUMN")?;
             if self.at_symbol("(") {
@@ -949,12 +1126,18 @@ impl<'a> Parser<'a> {
                 }
                 self.expect_symbol(")")?;
                 self.skip_rollup_target()?;
-                return Ok(AlterTableOp::AddColumns { columns, position: None });
+                return Ok(AlterTableOp::AddColumns {
+                    columns,
+                    position: None,
+                });
             }
             let column = self.column_def()?;
             let position = self.column_position()?;
             self.skip_rollup_target()?;
-            return Ok(AlterTableOp::AddColumns { columns: vec![column], position });
+            return Ok(AlterTableOp::AddColumns {
+                columns: vec![column],
+                position,
+            });
         }
         if self.eat_word("DROP") {
             let mut temporary = self.eat_word("TEMPORARY");
@@ -967,7 +1150,12 @@ impl<'a> Parser<'a> {
                 }
                 let name = self.ident()?;
                 let force = self.eat_word("FORCE");
-                return Ok(AlterTableOp::DropPartition { temporary, if_exists, name, force });
+                return Ok(AlterTableOp::DropPartition {
+                    temporary,
+                    if_exists,
+                    name,
+                    force,
+                });
             }
             self.expect_word("COLUMN")?;
             let name = self.ident()?;
@@ -984,7 +1172,10 @@ impl<'a> Parser<'a> {
             if self.peek_at(1).is_some_and(|t| t.is_word("COMMENT")) {
                 let name = self.ident()?;
                 self.pos += 1;
-                return Ok(AlterTableOp::ModifyColumnComment { name, comment: self.string()? });
+                return Ok(AlterTableOp::ModifyColumnComment {
+                    name,
+                    comment: self.string()?,
+                });
             }
             let column = self.column_def()?;
             let position = self.column_position()?;
@@ -994,15 +1185,23 @@ impl<'a> Parser<'a> {
             if self.eat_word("COLUMN") {
                 let old = self.ident()?;
                 self.eat_word("TO");
-                return Ok(AlterTableOp::RenameColumn { old, new: self.ident()? });
+                return Ok(AlterTableOp::RenameColumn {
+                    old,
+                    new: self.ident()?,
+                });
             }
             if self.eat_word("PARTITION") {
                 let old = self.ident()?;
                 self.eat_word("TO");
-                return Ok(AlterTableOp::RenamePartition { old, new: self.ident()? });
+                return Ok(AlterTableOp::RenamePartition {
+                    old,
+                    new: self.ident()?,
+                });
             }
             if self.at_word("ROLLUP") {
-                return Err(ParseError("RENAME ROLLUP is not supported by the simulator".into()));
+                return Err(ParseError(
+                    "RENAME ROLLUP is not supported by the simulator".into(),
+                ));
             }
             self.eat_word("TO");
             return Ok(AlterTableOp::Rename { new: self.ident()? });
@@ -1026,7 +1225,11 @@ impl<'a> Parser<'a> {
             self.expect_words_seq(&["WITH", "TEMPORARY", "PARTITION"])?;
             let temp_partitions = self.ident_list()?;
             let properties = self.optional_properties()?;
-            return Ok(AlterTableOp::ReplacePartition { partitions, temp_partitions, properties });
+            return Ok(AlterTableOp::ReplacePartition {
+                partitions,
+                temp_partitions,
+                properties,
+            });
         }
         Err(self.unexpected("an ALTER TABLE clause"))
     }
@@ -1078,10 +1281,16 @@ impl<'a> Parser<'a> {
         };
         self.expect_word("TO")?;
         if self.at_word("ROLE") {
-            return Err(ParseError("Roles are not supported by the simulator".into()));
+            return Err(ParseError(
+                "Roles are not supported by the simulator".into(),
+            ));
         }
         let user = self.user_identity()?;
-        Ok(Statement::Grant { privileges, object, user })
+        Ok(Statement::Grant {
+            privileges,
+            object,
+            user,
+        })
     }
 
     fn partition_names(&mut self) -> PResult<Vec<String>> {
@@ -1096,7 +1305,11 @@ impl<'a> Parser<'a> {
         self.expect_word("TRUNCATE")?;
         self.expect_word("TABLE")?;
         let name = self.object_name()?;
-        let partitions = if self.eat_word("PARTITION") || self.eat_word("PARTITIONS") { Some(self.partition_names()?) } else { None };
+        let partitions = if self.eat_word("PARTITION") || self.eat_word("PARTITIONS") {
+            Some(self.partition_names()?)
+        } else {
+            None
+        };
         self.eat_word("FORCE");
         Ok(Statement::Truncate { name, partitions })
     }
@@ -1134,8 +1347,17 @@ impl<'a> Parser<'a> {
         } else if temporary {
             return Err(self.unexpected("PARTITION"));
         }
-        let label = if self.eat_words(&["WITH", "LABEL"]) { Some(self.ident()?) } else { None };
-        let columns = if self.at_symbol("(") && !self.peek_at(1).is_some_and(|t| t.is_word("SELECT")) { Some(self.ident_list()?) } else { None };
+        let label = if self.eat_words(&["WITH", "LABEL"]) {
+            Some(self.ident()?)
+        } else {
+            None
+        };
+        let columns =
+            if self.at_symbol("(") && !self.peek_at(1).is_some_and(|t| t.is_word("SELECT")) {
+                Some(self.ident_list()?)
+            } else {
+                None
+            };
         let source = if self.eat_word("VALUES") || self.eat_word("VALUE") {
             let mut rows = Vec::new();
             loop {
@@ -1159,16 +1381,35 @@ impl<'a> Parser<'a> {
         } else {
             InsertSource::Select(Box::new(self.select()?))
         };
-        Ok(Statement::Insert(Box::new(Insert { overwrite, table, partitions, columns, label, source })))
+        Ok(Statement::Insert(Box::new(Insert {
+            overwrite,
+            table,
+            partitions,
+            columns,
+            label,
+            source,
+        })))
     }
 
     fn delete(&mut self) -> PResult<Statement> {
         self.expect_word("DELETE")?;
         self.expect_word("FROM")?;
         let table = self.object_name()?;
-        let partitions = if self.eat_word("PARTITION") || self.eat_word("PARTITIONS") { Some(self.partition_names()?) } else { None };
-        let filter = if self.eat_word("WHERE") { Some(self.expr()?) } else { None };
-        Ok(Statement::Delete { table, partitions, filter })
+        let partitions = if self.eat_word("PARTITION") || self.eat_word("PARTITIONS") {
+            Some(self.partition_names()?)
+        } else {
+            None
+        };
+        let filter = if self.eat_word("WHERE") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok(Statement::Delete {
+            table,
+            partitions,
+            filter,
+        })
     }
 
     // ---- SELECT ----
@@ -1188,8 +1429,16 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        let from = if self.eat_word("FROM") { Some(self.from_clause()?) } else { None };
-        let filter = if self.eat_word("WHERE") { Some(self.expr()?) } else { None };
+        let from = if self.eat_word("FROM") {
+            Some(self.table_reference()?)
+        } else {
+            None
+        };
+        let filter = if self.eat_word("WHERE") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
         let mut group_by = Vec::new();
         if self.eat_words(&["GROUP", "BY"]) {
             loop {
@@ -1199,8 +1448,16 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let having = if self.eat_word("HAVING") { Some(self.expr()?) } else { None };
-        let order_by = if self.eat_words(&["ORDER", "BY"]) { self.order_items()? } else { Vec::new() };
+        let having = if self.eat_word("HAVING") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let order_by = if self.eat_words(&["ORDER", "BY"]) {
+            self.order_items()?
+        } else {
+            Vec::new()
+        };
         let (mut limit, mut offset) = (None, None);
         if self.eat_word("LIMIT") {
             let first = self.integer()? as u64;
@@ -1214,7 +1471,16 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(Select { items, from, filter, group_by, having, order_by, limit, offset })
+        Ok(Select {
+            items,
+            from,
+            filter,
+            group_by,
+            having,
+            order_by,
+            limit,
+            offset,
+        })
     }
 
     fn order_items(&mut self) -> PResult<Vec<OrderItem>> {
@@ -1240,8 +1506,10 @@ impl<'a> Parser<'a> {
             return Ok(SelectItem::Wildcard);
         }
         // `t.*`
-        if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Word(_) | TokenKind::QuotedIdent(_)))
-            && self.peek_at(1).is_some_and(|t| t.is_symbol("."))
+        if matches!(
+            self.peek().map(|t| &t.kind),
+            Some(TokenKind::Word(_) | TokenKind::QuotedIdent(_))
+        ) && self.peek_at(1).is_some_and(|t| t.is_symbol("."))
             && self.peek_at(2).is_some_and(|t| t.is_symbol("*"))
         {
             self.pos += 3;
@@ -1253,10 +1521,15 @@ impl<'a> Parser<'a> {
             Expr::Column(parts) => parts.last().cloned().unwrap_or_default(),
             _ => self.text_between(start, self.pos),
         };
-        let alias = if self.eat_word("AS") {
-            Some(self.ident_or_string()?)
-        } else if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::QuotedIdent(_) | TokenKind::Str(_)))
-            || self.peek().is_some_and(|t| matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w)))
+        let explicit = self.eat_word("AS");
+        let alias = if explicit
+            || matches!(
+                self.peek().map(|t| &t.kind),
+                Some(TokenKind::QuotedIdent(_) | TokenKind::Str(_))
+            )
+            || self
+                .peek()
+                .is_some_and(|t| matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w)))
         {
             Some(self.ident_or_string()?)
         } else {
@@ -1265,8 +1538,10 @@ impl<'a> Parser<'a> {
         Ok(SelectItem::Expr { expr, alias, label })
     }
 
-    fn from_clause(&mut self) -> PResult<FromClause> {
-        let source = if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Word(_))) && self.peek_at(1).is_some_and(|t| t.is_symbol("(")) {
+    fn table_reference(&mut self) -> PResult<FromClause> {
+        let source = if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Word(_)))
+            && self.peek_at(1).is_some_and(|t| t.is_symbol("("))
+        {
             let name = self.ident()?.to_ascii_lowercase();
             self.expect_symbol("(")?;
             while !self.at_symbol(")") {
@@ -1285,14 +1560,21 @@ impl<'a> Parser<'a> {
         if self.eat_word("PARTITION") || self.eat_word("PARTITIONS") {
             partitions = Some((temporary, self.partition_names()?));
         }
-        let alias = if self.eat_word("AS") {
-            Some(self.ident()?)
-        } else if self.peek().is_some_and(|t| matches!(&t.kind, TokenKind::QuotedIdent(_)) || matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w))) {
+        let explicit = self.eat_word("AS");
+        let alias = if explicit
+            || self.peek().is_some_and(|t| {
+                matches!(&t.kind, TokenKind::QuotedIdent(_))
+                    || matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w))
+            }) {
             Some(self.ident()?)
         } else {
             None
         };
-        Ok(FromClause { source, alias, partitions })
+        Ok(FromClause {
+            source,
+            alias,
+            partitions,
+        })
     }
 
     // ---- expressions (precedence climbing) ----
@@ -1305,7 +1587,11 @@ impl<'a> Parser<'a> {
         let mut left = self.and_expr()?;
         while self.eat_word("OR") {
             let right = self.and_expr()?;
-            left = Expr::Binary { op: BinaryOp::Or, left: Box::new(left), right: Box::new(right) };
+            left = Expr::Binary {
+                op: BinaryOp::Or,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
         Ok(left)
     }
@@ -1314,7 +1600,11 @@ impl<'a> Parser<'a> {
         let mut left = self.not_expr()?;
         while self.eat_word("AND") || self.eat_symbol("&&") {
             let right = self.not_expr()?;
-            left = Expr::Binary { op: BinaryOp::And, left: Box::new(left), right: Box::new(right) };
+            left = Expr::Binary {
+                op: BinaryOp::And,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
         Ok(left)
     }
@@ -1341,12 +1631,19 @@ impl<'a> Parser<'a> {
         if let Some((_, op)) = ops.iter().find(|(s, _)| self.at_symbol(s)) {
             self.pos += 1;
             let right = self.additive()?;
-            return Ok(Expr::Binary { op: *op, left: Box::new(left), right: Box::new(right) });
+            return Ok(Expr::Binary {
+                op: *op,
+                left: Box::new(left),
+                right: Box::new(right),
+            });
         }
         if self.eat_word("IS") {
             let negated = self.eat_word("NOT");
             self.expect_word("NULL")?;
-            return Ok(Expr::IsNull { expr: Box::new(left), negated });
+            return Ok(Expr::IsNull {
+                expr: Box::new(left),
+                negated,
+            });
         }
         let negated = self.eat_word("NOT");
         if self.eat_word("IN") {
@@ -1359,17 +1656,30 @@ impl<'a> Parser<'a> {
                 }
             }
             self.expect_symbol(")")?;
-            return Ok(Expr::InList { expr: Box::new(left), list, negated });
+            return Ok(Expr::InList {
+                expr: Box::new(left),
+                list,
+                negated,
+            });
         }
         if self.eat_word("LIKE") {
             let pattern = self.additive()?;
-            return Ok(Expr::Like { expr: Box::new(left), pattern: Box::new(pattern), negated });
+            return Ok(Expr::Like {
+                expr: Box::new(left),
+                pattern: Box::new(pattern),
+                negated,
+            });
         }
         if self.eat_word("BETWEEN") {
             let low = self.additive()?;
             self.expect_word("AND")?;
             let high = self.additive()?;
-            return Ok(Expr::Between { expr: Box::new(left), low: Box::new(low), high: Box::new(high), negated });
+            return Ok(Expr::Between {
+                expr: Box::new(left),
+                low: Box::new(low),
+                high: Box::new(high),
+                negated,
+            });
         }
         if negated {
             return Err(self.unexpected("IN, LIKE or BETWEEN"));
@@ -1390,7 +1700,11 @@ impl<'a> Parser<'a> {
                 break;
             };
             let right = self.multiplicative()?;
-            left = Expr::Binary { op, left: Box::new(left), right: Box::new(right) };
+            left = Expr::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
         Ok(left)
     }
@@ -1408,7 +1722,11 @@ impl<'a> Parser<'a> {
                 break;
             };
             let right = self.unary()?;
-            left = Expr::Binary { op, left: Box::new(left), right: Box::new(right) };
+            left = Expr::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
         Ok(left)
     }
@@ -1430,7 +1748,9 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> PResult<Expr> {
-        let Some(token) = self.peek() else { return Err(self.unexpected("an expression")) };
+        let Some(token) = self.peek() else {
+            return Err(self.unexpected("an expression"));
+        };
         match &token.kind {
             TokenKind::Number(n) => {
                 self.pos += 1;
@@ -1472,9 +1792,17 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                         return Ok(Expr::Literal(Value::Bool(upper == "TRUE")));
                     }
-                    "CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_USER" | "CURRENT_TIME" | "LOCALTIME" | "LOCALTIMESTAMP" if !next_is_paren => {
+                    "CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_USER" | "CURRENT_TIME"
+                    | "LOCALTIME" | "LOCALTIMESTAMP"
+                        if !next_is_paren =>
+                    {
                         self.pos += 1;
-                        return Ok(Expr::Function { name: upper.to_ascii_lowercase(), args: Vec::new(), star: false, distinct: false });
+                        return Ok(Expr::Function {
+                            name: upper.to_ascii_lowercase(),
+                            args: Vec::new(),
+                            star: false,
+                            distinct: false,
+                        });
                     }
                     "CAST" if next_is_paren => {
                         self.pos += 2;
@@ -1484,9 +1812,14 @@ impl<'a> Parser<'a> {
                         self.column_type()?;
                         let type_name = self.text_between(start, self.pos);
                         self.expect_symbol(")")?;
-                        return Ok(Expr::Cast { expr: Box::new(expr), type_name });
+                        return Ok(Expr::Cast {
+                            expr: Box::new(expr),
+                            type_name,
+                        });
                     }
-                    "DATE" | "TIMESTAMP" | "DATETIME" if matches!(self.peek_at(1).map(|t| &t.kind), Some(TokenKind::Str(_))) => {
+                    "DATE" | "TIMESTAMP" | "DATETIME"
+                        if matches!(self.peek_at(1).map(|t| &t.kind), Some(TokenKind::Str(_))) =>
+                    {
                         self.pos += 1;
                         return self.primary();
                     }
@@ -1509,7 +1842,12 @@ impl<'a> Parser<'a> {
                         }
                     }
                     self.expect_symbol(")")?;
-                    return Ok(Expr::Function { name, args, star, distinct });
+                    return Ok(Expr::Function {
+                        name,
+                        args,
+                        star,
+                        distinct,
+                    });
                 }
                 self.column_ref()
             }
@@ -1532,9 +1870,32 @@ impl<'a> Parser<'a> {
 fn is_clause_word(word: &str) -> bool {
     matches!(
         word.to_ascii_uppercase().as_str(),
-        "FROM" | "WHERE" | "GROUP" | "HAVING" | "ORDER" | "LIMIT" | "UNION" | "JOIN" | "LEFT" | "RIGHT" | "INNER" | "ON"
-            | "AND" | "OR" | "PARTITION" | "PARTITIONS" | "TEMPORARY" | "OFFSET" | "INTO" | "DESC" | "ASC" | "CROSS" | "FULL"
-            | "OUTER" | "USING" | "WITH"
+        "FROM"
+            | "WHERE"
+            | "GROUP"
+            | "HAVING"
+            | "ORDER"
+            | "LIMIT"
+            | "UNION"
+            | "JOIN"
+            | "LEFT"
+            | "RIGHT"
+            | "INNER"
+            | "ON"
+            | "AND"
+            | "OR"
+            | "PARTITION"
+            | "PARTITIONS"
+            | "TEMPORARY"
+            | "OFFSET"
+            | "INTO"
+            | "DESC"
+            | "ASC"
+            | "CROSS"
+            | "FULL"
+            | "OUTER"
+            | "USING"
+            | "WITH"
     )
 }
 
@@ -1544,9 +1905,12 @@ fn number_literal(text: &str) -> Value {
         return Value::Float(text.parse().unwrap_or(0.0));
     }
     if let Some((_, frac)) = text.split_once('.') {
-        return Value::parse_decimal(text, frac.len() as u8).unwrap_or(Value::Float(text.parse().unwrap_or(0.0)));
+        return Value::parse_decimal(text, frac.len() as u8)
+            .unwrap_or(Value::Float(text.parse().unwrap_or(0.0)));
     }
-    text.parse::<i128>().map(Value::Int).unwrap_or_else(|_| Value::Float(text.parse().unwrap_or(0.0)))
+    text.parse::<i128>()
+        .map(Value::Int)
+        .unwrap_or_else(|_| Value::Float(text.parse().unwrap_or(0.0)))
 }
 
 #[cfg(test)]
@@ -1561,7 +1925,10 @@ mod tests {
 
     #[test]
     fn select_labels_follow_source_spelling() {
-        let Statement::Select(s) = parse("select Host, QueryPort AS qp, count(*) from frontends()") else { panic!() };
+        let Statement::Select(s) = parse("select Host, QueryPort AS qp, count(*) from frontends()")
+        else {
+            panic!()
+        };
         let labels: Vec<String> = s
             .items
             .iter()
@@ -1571,22 +1938,42 @@ mod tests {
             })
             .collect();
         assert_eq!(labels, ["Host", "qp", "count(*)"]);
-        assert_eq!(s.from.unwrap().source, TableSource::Function { name: "frontends".into() });
+        assert_eq!(
+            s.from.unwrap().source,
+            TableSource::Function {
+                name: "frontends".into()
+            }
+        );
     }
 
     #[test]
     fn sqlx_connect_set_parses() {
         let Statement::Set(a) = parse("SET sql_mode=(SELECT CONCAT(@@sql_mode, ',PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION')),time_zone='+00:00',NAMES utf8mb4 COLLATE utf8mb4_unicode_ci") else { panic!() };
-        assert_eq!(a.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ["sql_mode", "time_zone", "names"]);
+        assert_eq!(
+            a.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
+            ["sql_mode", "time_zone", "names"]
+        );
         assert!(matches!(a[0].value, Expr::Subquery(_)));
     }
 
     #[test]
     fn keyword_and_dashed_names_as_identifiers() {
-        let Statement::DropTable { name, force, .. } = parse("DROP TABLE `my-db`.`select` FORCE") else { panic!() };
-        assert_eq!(name, ObjectName { db: Some("my-db".into()), name: "select".into() });
+        let Statement::DropTable { name, force, .. } = parse("DROP TABLE `my-db`.`select` FORCE")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            name,
+            ObjectName {
+                db: Some("my-db".into()),
+                name: "select".into()
+            }
+        );
         assert!(force);
-        let Statement::ShowCreateTable { name, .. } = parse("show create table internal.db.`a``b`") else { panic!() };
+        let Statement::ShowCreateTable { name, .. } = parse("show create table internal.db.`a``b`")
+        else {
+            panic!()
+        };
         assert_eq!(name.name, "a`b");
     }
 
@@ -1603,32 +1990,74 @@ mod tests {
         assert_eq!(ct.columns[0].column_type, ColumnType::Int);
         assert_eq!(ct.columns[1].aggregation, Some(AggregationType::Sum));
         let part = ct.partition.unwrap();
-        assert_eq!(part.partitions[1].values, PartitionValues::Fixed { lower: vec![Some(Value::Text("10".into()))], upper: vec![None] });
+        assert_eq!(
+            part.partitions[1].values,
+            PartitionValues::Fixed {
+                lower: vec![Some(Value::Text("10".into()))],
+                upper: vec![None]
+            }
+        );
         assert_eq!(ct.distribution.unwrap().buckets, Some(Buckets::Fixed(3)));
     }
 
     #[test]
     fn alter_table_clause_forms() {
-        let Statement::AlterTable { ops, .. } = parse(
-            "ALTER TABLE `t` MODIFY COLUMN `c1` COMMENT 'x', MODIFY COLUMN `c2` COMMENT 'y'",
-        ) else {
+        let Statement::AlterTable { ops, .. } =
+            parse("ALTER TABLE `t` MODIFY COLUMN `c1` COMMENT 'x', MODIFY COLUMN `c2` COMMENT 'y'")
+        else {
             panic!()
         };
         assert_eq!(ops.len(), 2);
-        let Statement::AlterTable { ops, .. } = parse("ALTER TABLE t DROP PARTITION TEMPORARY `p` FORCE") else { panic!() };
-        assert_eq!(ops[0], AlterTableOp::DropPartition { temporary: true, if_exists: false, name: "p".into(), force: true });
-        let Statement::AlterTable { ops, .. } = parse("ALTER TABLE `t` REPLACE WITH TABLE `a` PROPERTIES(\"swap\"=\"false\")") else { panic!() };
-        assert_eq!(ops[0], AlterTableOp::ReplaceWithTable { other: "a".into(), swap: false });
+        let Statement::AlterTable { ops, .. } =
+            parse("ALTER TABLE t DROP PARTITION TEMPORARY `p` FORCE")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            ops[0],
+            AlterTableOp::DropPartition {
+                temporary: true,
+                if_exists: false,
+                name: "p".into(),
+                force: true
+            }
+        );
+        let Statement::AlterTable { ops, .. } =
+            parse("ALTER TABLE `t` REPLACE WITH TABLE `a` PROPERTIES(\"swap\"=\"false\")")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            ops[0],
+            AlterTableOp::ReplaceWithTable {
+                other: "a".into(),
+                swap: false
+            }
+        );
     }
 
     #[test]
     fn grant_and_create_user() {
-        let Statement::CreateUser { user, password, .. } = parse("CREATE USER 'u'@'%' IDENTIFIED BY 'p'") else { panic!() };
-        assert_eq!((user.name.as_str(), user.host.as_str(), password.as_deref()), ("u", "%", Some("p")));
-        let Statement::Grant { object, privileges, .. } = parse("GRANT SELECT_PRIV, LOAD_PRIV ON db.* TO 'u'@'%'") else { panic!() };
+        let Statement::CreateUser { user, password, .. } =
+            parse("CREATE USER 'u'@'%' IDENTIFIED BY 'p'")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (user.name.as_str(), user.host.as_str(), password.as_deref()),
+            ("u", "%", Some("p"))
+        );
+        let Statement::Grant {
+            object, privileges, ..
+        } = parse("GRANT SELECT_PRIV, LOAD_PRIV ON db.* TO 'u'@'%'")
+        else {
+            panic!()
+        };
         assert_eq!(object, GrantObject::Database("db".into()));
         assert_eq!(privileges.len(), 2);
-        let Statement::Grant { object, .. } = parse("GRANT ADMIN_PRIV ON *.*.* TO u") else { panic!() };
+        let Statement::Grant { object, .. } = parse("GRANT ADMIN_PRIV ON *.*.* TO u") else {
+            panic!()
+        };
         assert_eq!(object, GrantObject::Global);
     }
 

@@ -34,8 +34,18 @@ pub(crate) struct Relation {
 impl Relation {
     pub fn from_text(names: &[&str], column_type: ColumnType, rows: Vec<Vec<String>>) -> Self {
         Relation {
-            columns: names.iter().map(|n| RelColumn { name: (*n).to_owned(), qualifier: None, column_type }).collect(),
-            rows: rows.into_iter().map(|r| r.into_iter().map(Value::Text).collect()).collect(),
+            columns: names
+                .iter()
+                .map(|n| RelColumn {
+                    name: (*n).to_owned(),
+                    qualifier: None,
+                    column_type,
+                })
+                .collect(),
+            rows: rows
+                .into_iter()
+                .map(|r| r.into_iter().map(Value::Text).collect())
+                .collect(),
         }
     }
 }
@@ -62,7 +72,10 @@ pub(crate) fn wire_type(t: &CatalogType) -> ColumnType {
 /// MySQL LIKE: `%` any run, `_` one char, `\` escapes.
 pub(crate) fn like_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
-        (pattern.to_lowercase().chars().collect(), text.to_lowercase().chars().collect())
+        (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        )
     } else {
         (pattern.chars().collect(), text.chars().collect())
     };
@@ -85,16 +98,28 @@ struct Row<'a> {
 }
 
 fn is_aggregate(name: &str) -> bool {
-    matches!(name, "count" | "sum" | "min" | "max" | "avg" | "any_value" | "group_concat")
+    matches!(
+        name,
+        "count" | "sum" | "min" | "max" | "avg" | "any_value" | "group_concat"
+    )
 }
 
 fn contains_aggregate(expr: &Expr) -> bool {
     match expr {
-        Expr::Function { name, args, .. } => is_aggregate(name) || args.iter().any(contains_aggregate),
+        Expr::Function { name, args, .. } => {
+            is_aggregate(name) || args.iter().any(contains_aggregate)
+        }
         Expr::Binary { left, right, .. } => contains_aggregate(left) || contains_aggregate(right),
-        Expr::Not(e) | Expr::Negate(e) | Expr::IsNull { expr: e, .. } | Expr::Cast { expr: e, .. } => contains_aggregate(e),
-        Expr::InList { expr, list, .. } => contains_aggregate(expr) || list.iter().any(contains_aggregate),
-        Expr::Between { expr, low, high, .. } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
+        Expr::Not(e)
+        | Expr::Negate(e)
+        | Expr::IsNull { expr: e, .. }
+        | Expr::Cast { expr: e, .. } => contains_aggregate(e),
+        Expr::InList { expr, list, .. } => {
+            contains_aggregate(expr) || list.iter().any(contains_aggregate)
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
         Expr::Like { expr, pattern, .. } => contains_aggregate(expr) || contains_aggregate(pattern),
         _ => false,
     }
@@ -103,28 +128,59 @@ fn contains_aggregate(expr: &Expr) -> bool {
 impl FeSession {
     pub(crate) fn execute_select(&mut self, select: &Select) -> Result<StatementResult, SqlError> {
         let (columns, rows) = self.run_select(select, 0)?;
-        Ok(StatementResult::Rows { columns, rows: rows.into_iter().map(|r| r.iter().map(Value::to_cell).collect()).collect() })
+        Ok(StatementResult::Rows {
+            columns,
+            rows: rows
+                .into_iter()
+                .map(|r| r.iter().map(Value::to_cell).collect())
+                .collect(),
+        })
     }
 
     /// Evaluates an expression that needs no row (SET values, INSERT VALUES).
     pub(crate) fn eval_const(&self, expr: &Expr) -> Result<Value, SqlError> {
-        self.eval(expr, &Row { columns: &[], values: &[] })
+        self.eval(
+            expr,
+            &Row {
+                columns: &[],
+                values: &[],
+            },
+        )
     }
 
-    pub(crate) fn run_select(&self, select: &Select, depth: usize) -> Result<(Vec<ResultColumn>, Vec<Vec<Value>>), SqlError> {
+    pub(crate) fn run_select(
+        &self,
+        select: &Select,
+        depth: usize,
+    ) -> Result<(Vec<ResultColumn>, Vec<Vec<Value>>), SqlError> {
         let relation = match &select.from {
-            None => Relation { columns: Vec::new(), rows: vec![Vec::new()] },
+            None => Relation {
+                columns: Vec::new(),
+                rows: vec![Vec::new()],
+            },
             Some(from) => self.relation(from, depth)?,
         };
         self.run_select_on(&relation, select)
     }
 
     /// Runs the non-FROM parts of a SELECT over an already materialized relation.
-    pub(crate) fn run_select_on(&self, relation: &Relation, select: &Select) -> Result<(Vec<ResultColumn>, Vec<Vec<Value>>), SqlError> {
+    pub(crate) fn run_select_on(
+        &self,
+        relation: &Relation,
+        select: &Select,
+    ) -> Result<(Vec<ResultColumn>, Vec<Vec<Value>>), SqlError> {
         let mut input: Vec<&Vec<Value>> = Vec::new();
         for row in &relation.rows {
             let keep = match &select.filter {
-                Some(f) => self.eval(f, &Row { columns: &relation.columns, values: row })?.is_true(),
+                Some(f) => self
+                    .eval(
+                        f,
+                        &Row {
+                            columns: &relation.columns,
+                            values: row,
+                        },
+                    )?
+                    .is_true(),
                 None => true,
             };
             if keep {
@@ -140,7 +196,9 @@ impl FeSession {
                         items.push((Expr::Column(vec![c.name.clone()]), c.name.clone()));
                     }
                 }
-                SelectItem::Expr { expr, alias, label } => items.push((expr.clone(), alias.clone().unwrap_or_else(|| label.clone()))),
+                SelectItem::Expr { expr, alias, label } => {
+                    items.push((expr.clone(), alias.clone().unwrap_or_else(|| label.clone())))
+                }
             }
         }
         let aggregate = !select.group_by.is_empty()
@@ -148,7 +206,10 @@ impl FeSession {
             || select.having.as_ref().is_some_and(contains_aggregate);
         let columns: Vec<ResultColumn> = items
             .iter()
-            .map(|(e, label)| ResultColumn { name: label.clone(), column_type: self.expr_type(e, &relation.columns) })
+            .map(|(e, label)| ResultColumn {
+                name: label.clone(),
+                column_type: self.expr_type(e, &relation.columns),
+            })
             .collect();
         // Order keys resolve select aliases and positions to the item expressions.
         let order_exprs: Vec<(Expr, bool)> = select
@@ -156,12 +217,21 @@ impl FeSession {
             .iter()
             .map(|OrderItem { expr, descending }| {
                 let resolved = match expr {
-                    Expr::Literal(Value::Int(n)) if *n >= 1 && (*n as usize) <= items.len() => items[*n as usize - 1].0.clone(),
+                    Expr::Literal(Value::Int(n)) if *n >= 1 && (*n as usize) <= items.len() => {
+                        items[*n as usize - 1].0.clone()
+                    }
                     Expr::Column(parts)
                         if parts.len() == 1
-                            && !relation.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&parts[0])) =>
+                            && !relation
+                                .columns
+                                .iter()
+                                .any(|c| c.name.eq_ignore_ascii_case(&parts[0])) =>
                     {
-                        items.iter().find(|(_, l)| l.eq_ignore_ascii_case(&parts[0])).map(|(e, _)| e.clone()).unwrap_or_else(|| expr.clone())
+                        items
+                            .iter()
+                            .find(|(_, l)| l.eq_ignore_ascii_case(&parts[0]))
+                            .map(|(e, _)| e.clone())
+                            .unwrap_or_else(|| expr.clone())
                     }
                     _ => expr.clone(),
                 };
@@ -172,7 +242,10 @@ impl FeSession {
         if aggregate {
             let mut groups: Vec<(Vec<Value>, Vec<&Vec<Value>>)> = Vec::new();
             for row in input {
-                let ctx = Row { columns: &relation.columns, values: row };
+                let ctx = Row {
+                    columns: &relation.columns,
+                    values: row,
+                };
                 let key: Vec<Value> = select
                     .group_by
                     .iter()
@@ -181,7 +254,11 @@ impl FeSession {
                         self.eval(&g, &ctx)
                     })
                     .collect::<Result<_, _>>()?;
-                match groups.iter_mut().find(|(k, _)| k.iter().zip(&key).all(|(a, b)| a.sort_cmp(b) == Ordering::Equal)) {
+                match groups.iter_mut().find(|(k, _)| {
+                    k.iter()
+                        .zip(&key)
+                        .all(|(a, b)| a.sort_cmp(b) == Ordering::Equal)
+                }) {
                     Some((_, rows)) => rows.push(row),
                     None => groups.push((key, vec![row])),
                 }
@@ -195,15 +272,30 @@ impl FeSession {
                         continue;
                     }
                 }
-                let values = items.iter().map(|(e, _)| self.eval_group(e, &relation.columns, rows)).collect::<Result<Vec<_>, _>>()?;
-                let keys = order_exprs.iter().map(|(e, _)| self.eval_group(e, &relation.columns, rows)).collect::<Result<Vec<_>, _>>()?;
+                let values = items
+                    .iter()
+                    .map(|(e, _)| self.eval_group(e, &relation.columns, rows))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let keys = order_exprs
+                    .iter()
+                    .map(|(e, _)| self.eval_group(e, &relation.columns, rows))
+                    .collect::<Result<Vec<_>, _>>()?;
                 output.push((values, keys));
             }
         } else {
             for row in input {
-                let ctx = Row { columns: &relation.columns, values: row };
-                let values = items.iter().map(|(e, _)| self.eval(e, &ctx)).collect::<Result<Vec<_>, _>>()?;
-                let keys = order_exprs.iter().map(|(e, _)| self.eval(e, &ctx)).collect::<Result<Vec<_>, _>>()?;
+                let ctx = Row {
+                    columns: &relation.columns,
+                    values: row,
+                };
+                let values = items
+                    .iter()
+                    .map(|(e, _)| self.eval(e, &ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let keys = order_exprs
+                    .iter()
+                    .map(|(e, _)| self.eval(e, &ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
                 output.push((values, keys));
             }
         }
@@ -221,14 +313,26 @@ impl FeSession {
         }
         let offset = select.offset.unwrap_or(0) as usize;
         let limit = select.limit.map(|l| l as usize).unwrap_or(usize::MAX);
-        let rows = output.into_iter().skip(offset).take(limit).map(|(v, _)| v).collect();
+        let rows = output
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(v, _)| v)
+            .collect();
         Ok((columns, rows))
     }
 
     fn resolve_alias(&self, expr: &Expr, items: &[(Expr, String)], columns: &[RelColumn]) -> Expr {
         if let Expr::Column(parts) = expr {
-            if parts.len() == 1 && !columns.iter().any(|c| c.name.eq_ignore_ascii_case(&parts[0])) {
-                if let Some((e, _)) = items.iter().find(|(_, l)| l.eq_ignore_ascii_case(&parts[0])) {
+            if parts.len() == 1
+                && !columns
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&parts[0]))
+            {
+                if let Some((e, _)) = items
+                    .iter()
+                    .find(|(_, l)| l.eq_ignore_ascii_case(&parts[0]))
+                {
                     return e.clone();
                 }
             }
@@ -238,14 +342,31 @@ impl FeSession {
 
     fn expr_type(&self, expr: &Expr, columns: &[RelColumn]) -> ColumnType {
         match expr {
-            Expr::Column(parts) => find_column(columns, parts).map(|i| columns[i].column_type).unwrap_or(ColumnType::Varchar),
+            Expr::Column(parts) => find_column(columns, parts)
+                .map(|i| columns[i].column_type)
+                .unwrap_or(ColumnType::Varchar),
             Expr::Literal(Value::Int(_)) => ColumnType::BigInt,
             Expr::Literal(Value::Decimal { .. }) => ColumnType::Decimal,
             Expr::Literal(Value::Float(_)) => ColumnType::Double,
             Expr::Literal(Value::Bool(_)) => ColumnType::Boolean,
             Expr::Function { name, args, .. } => match name.as_str() {
                 "count" => ColumnType::BigInt,
-                "sum" | "min" | "max" => args.first().map(|a| self.expr_type(a, columns)).map(|t| if name == "sum" && matches!(t, ColumnType::TinyInt | ColumnType::SmallInt | ColumnType::Int) { ColumnType::BigInt } else { t }).unwrap_or(ColumnType::BigInt),
+                "sum" | "min" | "max" => args
+                    .first()
+                    .map(|a| self.expr_type(a, columns))
+                    .map(|t| {
+                        if name == "sum"
+                            && matches!(
+                                t,
+                                ColumnType::TinyInt | ColumnType::SmallInt | ColumnType::Int
+                            )
+                        {
+                            ColumnType::BigInt
+                        } else {
+                            t
+                        }
+                    })
+                    .unwrap_or(ColumnType::BigInt),
                 "avg" => ColumnType::Double,
                 _ => ColumnType::Varchar,
             },
@@ -267,7 +388,11 @@ impl FeSession {
                     let (names, rows) = self.backend_rows();
                     Relation::from_text(&names, ColumnType::String, rows)
                 }
-                other => return Err(SqlError::analysis(format!("Can not found function '{other}'"))),
+                other => {
+                    return Err(SqlError::analysis(format!(
+                        "Can not found function '{other}'"
+                    )))
+                }
             },
             TableSource::Table(name) => {
                 let db = self.resolve_db(name.db.as_deref())?;
@@ -288,7 +413,13 @@ impl FeSession {
         Ok(relation)
     }
 
-    fn table_relation(&self, db: &str, table: &str, partitions: Option<&(bool, Vec<String>)>, depth: usize) -> Result<Relation, SqlError> {
+    fn table_relation(
+        &self,
+        db: &str,
+        table: &str,
+        partitions: Option<&(bool, Vec<String>)>,
+        depth: usize,
+    ) -> Result<Relation, SqlError> {
         enum Source {
             Rows(Relation),
             View(String, Vec<String>),
@@ -317,7 +448,11 @@ impl FeSession {
                         columns: olap
                             .columns
                             .iter()
-                            .map(|c| RelColumn { name: c.name.clone(), qualifier: None, column_type: wire_type(&c.column_type) })
+                            .map(|c| RelColumn {
+                                name: c.name.clone(),
+                                qualifier: None,
+                                column_type: wire_type(&c.column_type),
+                            })
                             .collect(),
                         rows: olap.scan(ids.as_deref()),
                     })
@@ -332,8 +467,12 @@ impl FeSession {
                     return Err(SqlError::analysis(format!("View {table} nests too deeply")));
                 }
                 let tokens = tokenize(&query).map_err(|e| SqlError::analysis(e.to_string()))?;
-                let super::ast::Statement::Select(select) = parse_statement(&query, &tokens).map_err(|e| SqlError::analysis(e.0))? else {
-                    return Err(SqlError::analysis(format!("View {table} has an invalid definition")));
+                let super::ast::Statement::Select(select) =
+                    parse_statement(&query, &tokens).map_err(|e| SqlError::analysis(e.0))?
+                else {
+                    return Err(SqlError::analysis(format!(
+                        "View {table} has an invalid definition"
+                    )));
                 };
                 let (columns, rows) = self.run_select(&select, depth + 1)?;
                 Ok(Relation {
@@ -359,20 +498,54 @@ impl FeSession {
         match table.to_ascii_lowercase().as_str() {
             "tables" => {
                 let names = [
-                    "TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "TABLE_TYPE", "ENGINE", "VERSION", "ROW_FORMAT", "TABLE_ROWS",
-                    "AVG_ROW_LENGTH", "DATA_LENGTH", "MAX_DATA_LENGTH", "INDEX_LENGTH", "DATA_FREE", "AUTO_INCREMENT", "CREATE_TIME",
-                    "UPDATE_TIME", "CHECK_TIME", "TABLE_COLLATION", "CHECKSUM", "CREATE_OPTIONS", "TABLE_COMMENT",
+                    "TABLE_CATALOG",
+                    "TABLE_SCHEMA",
+                    "TABLE_NAME",
+                    "TABLE_TYPE",
+                    "ENGINE",
+                    "VERSION",
+                    "ROW_FORMAT",
+                    "TABLE_ROWS",
+                    "AVG_ROW_LENGTH",
+                    "DATA_LENGTH",
+                    "MAX_DATA_LENGTH",
+                    "INDEX_LENGTH",
+                    "DATA_FREE",
+                    "AUTO_INCREMENT",
+                    "CREATE_TIME",
+                    "UPDATE_TIME",
+                    "CHECK_TIME",
+                    "TABLE_COLLATION",
+                    "CHECKSUM",
+                    "CREATE_OPTIONS",
+                    "TABLE_COMMENT",
                 ];
                 let mut rows = Vec::new();
-                for db in state.databases.values().filter(|d| user.can_see_db(&d.name)) {
-                    for t in db.tables.values().filter(|t| user.can_see_table(&db.name, &t.name)) {
+                for db in state
+                    .databases
+                    .values()
+                    .filter(|d| user.can_see_db(&d.name))
+                {
+                    for t in db
+                        .tables
+                        .values()
+                        .filter(|t| user.can_see_table(&db.name, &t.name))
+                    {
                         let rows_count = t.olap().map(|o| o.scan(None).len()).unwrap_or(0);
                         rows.push(vec![
                             "internal".to_owned(),
                             db.name.clone(),
                             t.name.clone(),
-                            if t.is_view() { "VIEW".into() } else { "BASE TABLE".into() },
-                            if t.is_view() { "VIEW".into() } else { "Doris".into() },
+                            if t.is_view() {
+                                "VIEW".into()
+                            } else {
+                                "BASE TABLE".into()
+                            },
+                            if t.is_view() {
+                                "VIEW".into()
+                            } else {
+                                "Doris".into()
+                            },
                             "0".into(),
                             String::new(),
                             rows_count.to_string(),
@@ -395,16 +568,36 @@ impl FeSession {
                 Ok(Relation::from_text(&names, ColumnType::Varchar, rows))
             }
             "schemata" => {
-                let names = ["CATALOG_NAME", "SCHEMA_NAME", "DEFAULT_CHARACTER_SET_NAME", "DEFAULT_COLLATION_NAME", "SQL_PATH", "DEFAULT_ENCRYPTION"];
+                let names = [
+                    "CATALOG_NAME",
+                    "SCHEMA_NAME",
+                    "DEFAULT_CHARACTER_SET_NAME",
+                    "DEFAULT_COLLATION_NAME",
+                    "SQL_PATH",
+                    "DEFAULT_ENCRYPTION",
+                ];
                 let rows = state
                     .databases
                     .values()
                     .filter(|d| user.can_see_db(&d.name) || d.name == INFORMATION_SCHEMA)
-                    .map(|d| vec!["internal".into(), d.name.clone(), "utf8mb4".into(), "utf8mb4_0900_bin".into(), "NULL".into(), "NO".into()])
+                    .map(|d| {
+                        vec![
+                            "internal".into(),
+                            d.name.clone(),
+                            "utf8mb4".into(),
+                            "utf8mb4_0900_bin".into(),
+                            "NULL".into(),
+                            "NO".into(),
+                        ]
+                    })
                     .collect();
                 Ok(Relation::from_text(&names, ColumnType::Varchar, rows))
             }
-            other => Err(CatalogError::UnknownTable { db: INFORMATION_SCHEMA.into(), table: other.into() }.into()),
+            other => Err(CatalogError::UnknownTable {
+                db: INFORMATION_SCHEMA.into(),
+                table: other.into(),
+            }
+            .into()),
         }
     }
 
@@ -420,13 +613,22 @@ impl FeSession {
                 sql_state: "HY000".into(),
                 message: format!("errCode = 2, detailMessage = Unknown system variable '{name}'"),
             })?),
-            Expr::UserVar(name) => self.user_variables.get(&name.to_ascii_lowercase()).cloned().unwrap_or(Value::Null),
+            Expr::UserVar(name) => self
+                .user_variables
+                .get(&name.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or(Value::Null),
             Expr::Subquery(select) => {
                 let (_, rows) = self.run_select(select, 0)?;
                 if rows.len() > 1 {
-                    return Err(SqlError::analysis("Expected LE 1 to be returned by expression"));
+                    return Err(SqlError::analysis(
+                        "Expected LE 1 to be returned by expression",
+                    ));
                 }
-                rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)
+                rows.into_iter()
+                    .next()
+                    .and_then(|r| r.into_iter().next())
+                    .unwrap_or(Value::Null)
             }
             Expr::Not(e) => {
                 let v = self.eval(e, row)?;
@@ -437,8 +639,14 @@ impl FeSession {
                 }
             }
             Expr::Negate(e) => self.eval(e, row)?.negate(),
-            Expr::IsNull { expr, negated } => Value::Bool(self.eval(expr, row)?.is_null() != *negated),
-            Expr::InList { expr, list, negated } => {
+            Expr::IsNull { expr, negated } => {
+                Value::Bool(self.eval(expr, row)?.is_null() != *negated)
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let v = self.eval(expr, row)?;
                 if v.is_null() {
                     return Ok(Value::Null);
@@ -452,15 +660,26 @@ impl FeSession {
                 }
                 Value::Bool(found != *negated)
             }
-            Expr::Between { expr, low, high, negated } => {
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
                 let v = self.eval(expr, row)?;
                 let (lo, hi) = (self.eval(low, row)?, self.eval(high, row)?);
                 match (v.sql_cmp(&lo), v.sql_cmp(&hi)) {
-                    (Some(a), Some(b)) => Value::Bool((a != Ordering::Less && b != Ordering::Greater) != *negated),
+                    (Some(a), Some(b)) => {
+                        Value::Bool((a != Ordering::Less && b != Ordering::Greater) != *negated)
+                    }
                     _ => Value::Null,
                 }
             }
-            Expr::Like { expr, pattern, negated } => {
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
                 let v = self.eval(expr, row)?;
                 let p = self.eval(pattern, row)?;
                 if v.is_null() || p.is_null() {
@@ -498,14 +717,19 @@ impl FeSession {
                 let r = self.eval(right, row)?;
                 binary(*op, &l, &r)?
             }
-            Expr::Function { name, args, star, .. } => {
+            Expr::Function {
+                name, args, star, ..
+            } => {
                 if is_aggregate(name) {
                     // Aggregate outside a group context: evaluate over this single row.
                     let rows = [row.values.to_vec()];
                     let refs: Vec<&Vec<Value>> = rows.iter().collect();
                     return self.eval_group(expr, row.columns, &refs);
                 }
-                let values = args.iter().map(|a| self.eval(a, row)).collect::<Result<Vec<_>, _>>()?;
+                let values = args
+                    .iter()
+                    .map(|a| self.eval(a, row))
+                    .collect::<Result<Vec<_>, _>>()?;
                 self.scalar_function(name, &values, *star)?
             }
         })
@@ -515,8 +739,14 @@ impl FeSession {
         let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
         Ok(match name {
             "version" => Value::Text(MYSQL_SERVER_VERSION.into()),
-            "database" | "schema" => self.current_db.clone().map(Value::Text).unwrap_or(Value::Null),
-            "user" | "current_user" | "session_user" | "system_user" => Value::Text(format!("'{}'@'%'", self.user)),
+            "database" | "schema" => self
+                .current_db
+                .clone()
+                .map(Value::Text)
+                .unwrap_or(Value::Null),
+            "user" | "current_user" | "session_user" | "system_user" => {
+                Value::Text(format!("'{}'@'%'", self.user))
+            }
             "connection_id" => Value::Int(0),
             "concat" => {
                 if args.iter().any(Value::is_null) {
@@ -527,37 +757,91 @@ impl FeSession {
             }
             "concat_ws" => {
                 let sep = arg(0).to_text();
-                Value::Text(args.iter().skip(1).filter(|v| !v.is_null()).map(Value::to_text).collect::<Vec<_>>().join(&sep))
+                Value::Text(
+                    args.iter()
+                        .skip(1)
+                        .filter(|v| !v.is_null())
+                        .map(Value::to_text)
+                        .collect::<Vec<_>>()
+                        .join(&sep),
+                )
             }
-            "lower" | "lcase" => if arg(0).is_null() { Value::Null } else { Value::Text(arg(0).to_text().to_lowercase()) },
-            "upper" | "ucase" => if arg(0).is_null() { Value::Null } else { Value::Text(arg(0).to_text().to_uppercase()) },
+            "lower" | "lcase" => {
+                if arg(0).is_null() {
+                    Value::Null
+                } else {
+                    Value::Text(arg(0).to_text().to_lowercase())
+                }
+            }
+            "upper" | "ucase" => {
+                if arg(0).is_null() {
+                    Value::Null
+                } else {
+                    Value::Text(arg(0).to_text().to_uppercase())
+                }
+            }
             "length" | "char_length" | "character_length" => {
-                if arg(0).is_null() { Value::Null } else if name == "length" { Value::Int(arg(0).to_text().len() as i128) } else { Value::Int(arg(0).to_text().chars().count() as i128) }
+                if arg(0).is_null() {
+                    Value::Null
+                } else if name == "length" {
+                    Value::Int(arg(0).to_text().len() as i128)
+                } else {
+                    Value::Int(arg(0).to_text().chars().count() as i128)
+                }
             }
-            "ifnull" | "nvl" => if arg(0).is_null() { arg(1) } else { arg(0) },
-            "coalesce" => args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null),
+            "ifnull" | "nvl" => {
+                if arg(0).is_null() {
+                    arg(1)
+                } else {
+                    arg(0)
+                }
+            }
+            "coalesce" => args
+                .iter()
+                .find(|v| !v.is_null())
+                .cloned()
+                .unwrap_or(Value::Null),
             "now" | "current_timestamp" | "localtime" | "localtimestamp" | "sysdate" => {
                 Value::Text(chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string())
             }
-            "current_date" | "curdate" => Value::Text(chrono::Utc::now().format("%Y-%m-%d").to_string()),
+            "current_date" | "curdate" => {
+                Value::Text(chrono::Utc::now().format("%Y-%m-%d").to_string())
+            }
             "last_insert_id" => Value::Int(0),
             "abs" => match arg(0) {
                 Value::Null => Value::Null,
                 v if v.sql_cmp(&Value::Int(0)) == Some(Ordering::Less) => v.negate(),
                 v => v,
             },
-            other => return Err(SqlError::analysis(format!("Can not found function '{other}'"))),
+            other => {
+                return Err(SqlError::analysis(format!(
+                    "Can not found function '{other}'"
+                )))
+            }
         })
     }
 
     /// Evaluates an expression over a group of rows (aggregates aggregate; other column
     /// references take the group's first row).
-    fn eval_group(&self, expr: &Expr, columns: &[RelColumn], rows: &[&Vec<Value>]) -> Result<Value, SqlError> {
+    fn eval_group(
+        &self,
+        expr: &Expr,
+        columns: &[RelColumn],
+        rows: &[&Vec<Value>],
+    ) -> Result<Value, SqlError> {
         match expr {
-            Expr::Function { name, args, star, distinct } if is_aggregate(name) => {
+            Expr::Function {
+                name,
+                args,
+                star,
+                distinct,
+            } if is_aggregate(name) => {
                 let mut values = Vec::new();
                 for row in rows {
-                    let ctx = Row { columns, values: row };
+                    let ctx = Row {
+                        columns,
+                        values: row,
+                    };
                     if *star || args.is_empty() {
                         values.push(Value::Int(1));
                     } else {
@@ -571,11 +855,28 @@ impl FeSession {
                 }
                 Ok(match name.as_str() {
                     "count" => Value::Int(values.len() as i128),
-                    "sum" => values.iter().fold(None, |acc: Option<Value>, v| Some(acc.map(|a| a.add(v)).unwrap_or(v.clone()))).unwrap_or(Value::Null),
-                    "min" => values.into_iter().min_by(|a, b| a.sort_cmp(b)).unwrap_or(Value::Null),
-                    "max" => values.into_iter().max_by(|a, b| a.sort_cmp(b)).unwrap_or(Value::Null),
+                    "sum" => values
+                        .iter()
+                        .fold(None, |acc: Option<Value>, v| {
+                            Some(acc.map(|a| a.add(v)).unwrap_or(v.clone()))
+                        })
+                        .unwrap_or(Value::Null),
+                    "min" => values
+                        .into_iter()
+                        .min_by(|a, b| a.sort_cmp(b))
+                        .unwrap_or(Value::Null),
+                    "max" => values
+                        .into_iter()
+                        .max_by(|a, b| a.sort_cmp(b))
+                        .unwrap_or(Value::Null),
                     "any_value" => values.into_iter().next().unwrap_or(Value::Null),
-                    "group_concat" => Value::Text(values.iter().map(Value::to_text).collect::<Vec<_>>().join(",")),
+                    "group_concat" => Value::Text(
+                        values
+                            .iter()
+                            .map(Value::to_text)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
                     _ => {
                         if values.is_empty() {
                             Value::Null
@@ -591,11 +892,19 @@ impl FeSession {
                 let r = self.eval_group(right, columns, rows)?;
                 binary(*op, &l, &r)
             }
-            Expr::Not(e) if contains_aggregate(e) => Ok(Value::Bool(!self.eval_group(e, columns, rows)?.is_true())),
+            Expr::Not(e) if contains_aggregate(e) => {
+                Ok(Value::Bool(!self.eval_group(e, columns, rows)?.is_true()))
+            }
             _ => {
                 let empty: Vec<Value> = vec![Value::Null; columns.len()];
                 let first = rows.first().map(|r| r.as_slice()).unwrap_or(&empty);
-                self.eval(expr, &Row { columns, values: first })
+                self.eval(
+                    expr,
+                    &Row {
+                        columns,
+                        values: first,
+                    },
+                )
             }
         }
     }
@@ -606,7 +915,9 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, SqlError> {
     Ok(match op {
         And => match (l.is_null(), r.is_null()) {
             (false, false) => Value::Bool(l.is_true() && r.is_true()),
-            _ if (!l.is_null() && !l.is_true()) || (!r.is_null() && !r.is_true()) => Value::Bool(false),
+            _ if (!l.is_null() && !l.is_true()) || (!r.is_null() && !r.is_true()) => {
+                Value::Bool(false)
+            }
             _ => Value::Null,
         },
         Or => match (l.is_null(), r.is_null()) {
@@ -633,8 +944,20 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, SqlError> {
                 Value::Text(format!("{}{}", l.to_text(), r.to_text()))
             }
         }
-        Add => if l.is_null() || r.is_null() { Value::Null } else { l.add(r) },
-        Sub => if l.is_null() || r.is_null() { Value::Null } else { l.add(&r.negate()) },
+        Add => {
+            if l.is_null() || r.is_null() {
+                Value::Null
+            } else {
+                l.add(r)
+            }
+        }
+        Sub => {
+            if l.is_null() || r.is_null() {
+                Value::Null
+            } else {
+                l.add(&r.negate())
+            }
+        }
         Mul | Div | Mod => {
             if l.is_null() || r.is_null() {
                 return Ok(Value::Null);
@@ -642,7 +965,10 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, SqlError> {
             if let (Value::Int(a), Value::Int(b), Mul) = (l, r, op) {
                 return Ok(Value::Int(a.saturating_mul(*b)));
             }
-            let (a, b): (f64, f64) = (l.to_text().parse().unwrap_or(0.0), r.to_text().parse().unwrap_or(0.0));
+            let (a, b): (f64, f64) = (
+                l.to_text().parse().unwrap_or(0.0),
+                r.to_text().parse().unwrap_or(0.0),
+            );
             match op {
                 Mul => Value::Float(a * b),
                 Div if b == 0.0 => Value::Null,
@@ -657,7 +983,11 @@ fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, SqlError> {
 /// Finds a column by its last name part, honouring a qualifier (alias/table) if given.
 fn find_column(columns: &[RelColumn], parts: &[String]) -> Option<usize> {
     let name = parts.last()?;
-    let qualifier = if parts.len() >= 2 { Some(&parts[parts.len() - 2]) } else { None };
+    let qualifier = if parts.len() >= 2 {
+        Some(&parts[parts.len() - 2])
+    } else {
+        None
+    };
     columns.iter().position(|c| {
         c.name.eq_ignore_ascii_case(name)
             && qualifier.is_none_or(|q| c.qualifier.as_deref().is_none_or(|cq| cq == q))
@@ -666,8 +996,16 @@ fn find_column(columns: &[RelColumn], parts: &[String]) -> Option<usize> {
 
 fn unknown_column(parts: &[String]) -> SqlError {
     let name = parts.last().cloned().unwrap_or_default();
-    let table = if parts.len() >= 2 { parts[parts.len() - 2].clone() } else { "table list".into() };
-    CatalogError::UnknownColumn { column: name, table }.into()
+    let table = if parts.len() >= 2 {
+        parts[parts.len() - 2].clone()
+    } else {
+        "table list".into()
+    };
+    CatalogError::UnknownColumn {
+        column: name,
+        table,
+    }
+    .into()
 }
 
 #[cfg(test)]
@@ -676,7 +1014,11 @@ mod tests {
 
     #[test]
     fn like_wildcards_and_escapes() {
-        assert!(like_match("%enable_feature_binlog%", "experimental_enable_feature_binlog", false));
+        assert!(like_match(
+            "%enable_feature_binlog%",
+            "experimental_enable_feature_binlog",
+            false
+        ));
         assert!(like_match("d_", "db", false));
         assert!(!like_match("d_", "dbb", false));
         assert!(like_match("a\\_b", "a_b", false));

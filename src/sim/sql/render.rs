@@ -2,7 +2,9 @@
 //! qualified SELECT text stored for views.
 
 use super::ast::{BinaryOp, Expr, Select, SelectItem, TableSource};
-use crate::sim::catalog::table::{Buckets, DefaultValue, Distribution, KeysModel, OlapTable, PartitionKind, Table};
+use crate::sim::catalog::table::{
+    Buckets, DefaultValue, Distribution, KeysModel, OlapTable, PartitionKind, Table,
+};
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::Database;
 
@@ -28,7 +30,12 @@ const TRAILING_TABLE_PROPERTIES: &[(&str, &str)] = &[
 ];
 
 /// Keys printed by dedicated code (not copied from the user's properties list).
-const SPECIAL_KEYS: &[&str] = &["replication_num", "replication_allocation", "enable_unique_key_merge_on_write", "version_info"];
+const SPECIAL_KEYS: &[&str] = &[
+    "replication_num",
+    "replication_allocation",
+    "enable_unique_key_merge_on_write",
+    "version_info",
+];
 
 pub(crate) fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -49,7 +56,12 @@ fn escape(text: &str, quote: char) -> String {
 pub(crate) fn create_database(db: &Database) -> String {
     let mut text = format!("CREATE DATABASE {}", quote_ident(&db.name));
     if !db.properties.is_empty() {
-        let props: Vec<String> = db.properties.0.iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"")).collect();
+        let props: Vec<String> = db
+            .properties
+            .0
+            .iter()
+            .map(|(k, v)| format!("\"{k}\" = \"{v}\""))
+            .collect();
         text.push_str(&format!("\nPROPERTIES (\n{}\n)", props.join(",\n")));
     }
     text
@@ -73,7 +85,9 @@ pub(crate) fn create_table(table: &Table, olap: &OlapTable, print_binlog: bool) 
                 line.push_str(" AUTO_INCREMENT(1)");
             }
             match &c.default {
-                Some(DefaultValue::Literal(v)) => line.push_str(&format!(" DEFAULT \"{}\"", escape(v, '"'))),
+                Some(DefaultValue::Literal(v)) => {
+                    line.push_str(&format!(" DEFAULT \"{}\"", escape(v, '"')))
+                }
                 Some(DefaultValue::CurrentTimestamp) => line.push_str(" DEFAULT CURRENT_TIMESTAMP"),
                 Some(DefaultValue::BitmapEmpty) => line.push_str(" DEFAULT BITMAP_EMPTY"),
                 Some(DefaultValue::Null) if c.nullable => line.push_str(" DEFAULT NULL"),
@@ -86,25 +100,50 @@ pub(crate) fn create_table(table: &Table, olap: &OlapTable, print_binlog: bool) 
         })
         .collect();
     lines.extend(olap.index_defs.iter().map(|i| format!("  {i}")));
-    let mut text = format!("CREATE TABLE {} (\n{}\n) ENGINE=OLAP\n", quote_ident(&table.name), lines.join(",\n"));
+    let mut text = format!(
+        "CREATE TABLE {} (\n{}\n) ENGINE=OLAP\n",
+        quote_ident(&table.name),
+        lines.join(",\n")
+    );
     let keys: Vec<String> = olap.key_columns().map(|c| quote_ident(&c.name)).collect();
-    text.push_str(&format!("{} KEY({})\n", olap.keys_model.keyword(), keys.join(", ")));
-    let comment = if table.comment.is_empty() { "OLAP".to_owned() } else { escape(&table.comment, '\'') };
+    text.push_str(&format!(
+        "{} KEY({})\n",
+        olap.keys_model.keyword(),
+        keys.join(", ")
+    ));
+    let comment = if table.comment.is_empty() {
+        "OLAP".to_owned()
+    } else {
+        escape(&table.comment, '\'')
+    };
     text.push_str(&format!("COMMENT '{comment}'\n"));
     let scheme = &olap.partition_scheme;
     if scheme.kind != PartitionKind::Unpartitioned {
-        let kind = if scheme.kind == PartitionKind::Range { "RANGE" } else { "LIST" };
+        let kind = if scheme.kind == PartitionKind::Range {
+            "RANGE"
+        } else {
+            "LIST"
+        };
         let parts: Vec<String> = olap
             .visible_partitions()
             .iter()
             .map(|p| format!("PARTITION {} {}", quote_ident(&p.name), p.item.values_sql()))
             .collect();
         match &scheme.auto_expr {
-            Some(expr) if !expr.is_empty() => text.push_str(&format!("AUTO PARTITION BY {kind} ({expr})\n")),
+            Some(expr) if !expr.is_empty() => {
+                text.push_str(&format!("AUTO PARTITION BY {kind} ({expr})\n"))
+            }
             Some(_) | None => {
                 let cols: Vec<String> = scheme.columns.iter().map(|c| quote_ident(c)).collect();
-                let prefix = if scheme.auto_expr.is_some() { "AUTO " } else { "" };
-                text.push_str(&format!("{prefix}PARTITION BY {kind}({})\n", cols.join(", ")));
+                let prefix = if scheme.auto_expr.is_some() {
+                    "AUTO "
+                } else {
+                    ""
+                };
+                text.push_str(&format!(
+                    "{prefix}PARTITION BY {kind}({})\n",
+                    cols.join(", ")
+                ));
             }
         }
         text.push_str(&format!("({})\n", parts.join(",\n")));
@@ -116,24 +155,49 @@ pub(crate) fn create_table(table: &Table, olap: &OlapTable, print_binlog: bool) 
         .properties
         .get("replication_num")
         .map(|n| format!("tag.location.default: {n}"))
-        .or_else(|| olap.properties.get("replication_allocation").map(str::to_owned))
-        .unwrap_or_else(|| format!("tag.location.default: {}", olap.partitions.values().next().map(|p| p.replication_num).unwrap_or(1)));
+        .or_else(|| {
+            olap.properties
+                .get("replication_allocation")
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "tag.location.default: {}",
+                olap.partitions
+                    .values()
+                    .next()
+                    .map(|p| p.replication_num)
+                    .unwrap_or(1)
+            )
+        });
     props.push(("replication_allocation".into(), replicas));
     for (k, default) in ORDERED_TABLE_PROPERTIES {
-        props.push(((*k).into(), olap.properties.get(k).unwrap_or(default).to_owned()));
+        props.push((
+            (*k).into(),
+            olap.properties.get(k).unwrap_or(default).to_owned(),
+        ));
     }
     if olap.keys_model == KeysModel::Unique {
         props.push((
             "enable_unique_key_merge_on_write".into(),
-            olap.properties.get("enable_unique_key_merge_on_write").unwrap_or("false").to_owned(),
+            olap.properties
+                .get("enable_unique_key_merge_on_write")
+                .unwrap_or("false")
+                .to_owned(),
         ));
     }
     for (k, default) in TRAILING_TABLE_PROPERTIES {
-        props.push(((*k).into(), olap.properties.get(k).unwrap_or(default).to_owned()));
+        props.push((
+            (*k).into(),
+            olap.properties.get(k).unwrap_or(default).to_owned(),
+        ));
     }
     // Everything else the user set, in the order given.
     for (k, v) in &olap.properties.0 {
-        let known = ORDERED_TABLE_PROPERTIES.iter().chain(TRAILING_TABLE_PROPERTIES).any(|(x, _)| x == k);
+        let known = ORDERED_TABLE_PROPERTIES
+            .iter()
+            .chain(TRAILING_TABLE_PROPERTIES)
+            .any(|(x, _)| x == k);
         if !known && !SPECIAL_KEYS.contains(&k.as_str()) && !k.starts_with("binlog.") {
             props.push((k.clone(), v.clone()));
         }
@@ -145,10 +209,16 @@ pub(crate) fn create_table(table: &Table, olap: &OlapTable, print_binlog: bool) 
             ("binlog.max_bytes", BINLOG_DEFAULT_MAX),
             ("binlog.max_history_nums", BINLOG_DEFAULT_MAX),
         ] {
-            props.push((k.into(), olap.properties.get(k).unwrap_or(default).to_owned()));
+            props.push((
+                k.into(),
+                olap.properties.get(k).unwrap_or(default).to_owned(),
+            ));
         }
     }
-    let rendered: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"")).collect();
+    let rendered: Vec<String> = props
+        .iter()
+        .map(|(k, v)| format!("\"{k}\" = \"{v}\""))
+        .collect();
     text.push_str(&format!("PROPERTIES (\n{}\n);", rendered.join(",\n")));
     text
 }
@@ -169,36 +239,57 @@ pub(crate) fn distribution_sql(distribution: &Distribution) -> String {
 
 /// `CREATE VIEW `v` [COMMENT '...'] AS <query>;`.
 pub(crate) fn create_view(table: &Table, query: &str) -> String {
-    let comment = if table.comment.is_empty() { String::new() } else { format!(" COMMENT '{}'", escape(&table.comment, '\'')) };
-    format!("CREATE VIEW {}{comment} AS {query};", quote_ident(&table.name))
+    let comment = if table.comment.is_empty() {
+        String::new()
+    } else {
+        format!(" COMMENT '{}'", escape(&table.comment, '\''))
+    };
+    format!(
+        "CREATE VIEW {}{comment} AS {query};",
+        quote_ident(&table.name)
+    )
 }
 
 /// Renders a view's SELECT fully qualified (`` `internal`.`db`.`t`.`col` ``), with an
 /// `AS` label on every item (`column_names` override the labels), like Doris stores it.
 pub(crate) fn qualified_select(select: &Select, db: &str, column_names: &[String]) -> String {
     let table = match select.from.as_ref().map(|f| &f.source) {
-        Some(TableSource::Table(name)) => {
-            Some(format!("`internal`.{}.{}", quote_ident(name.db.as_deref().unwrap_or(db)), quote_ident(&name.name)))
-        }
+        Some(TableSource::Table(name)) => Some(format!(
+            "`internal`.{}.{}",
+            quote_ident(name.db.as_deref().unwrap_or(db)),
+            quote_ident(&name.name)
+        )),
         _ => None,
     };
-    let ctx = QualifyCtx { table: table.clone(), bare_columns: false };
+    let ctx = QualifyCtx {
+        table: table.clone(),
+        bare_columns: false,
+    };
     let mut items = Vec::new();
     for (i, item) in select.items.iter().enumerate() {
         match item {
             SelectItem::Wildcard => items.push("*".to_owned()),
             SelectItem::Expr { expr, alias, label } => {
-                let name = column_names.get(i).cloned().or_else(|| alias.clone()).unwrap_or_else(|| label.clone());
+                let name = column_names
+                    .get(i)
+                    .cloned()
+                    .or_else(|| alias.clone())
+                    .unwrap_or_else(|| label.clone());
                 items.push(format!("{} AS {}", ctx.expr(expr), quote_ident(&name)));
             }
         }
     }
     // GROUP BY / ORDER BY may name select-item labels, so bare names stay bare there.
-    let keys_ctx = QualifyCtx { table: ctx.table.clone(), bare_columns: true };
+    let keys_ctx = QualifyCtx {
+        table: ctx.table.clone(),
+        bare_columns: true,
+    };
     let mut text = format!("SELECT {}", items.join(", "));
     if let Some(from) = &select.from {
         match &from.source {
-            TableSource::Table(_) => text.push_str(&format!(" FROM {}", ctx.table.clone().unwrap_or_default())),
+            TableSource::Table(_) => {
+                text.push_str(&format!(" FROM {}", ctx.table.clone().unwrap_or_default()))
+            }
             TableSource::Function { name } => text.push_str(&format!(" FROM {name}()")),
         }
     }
@@ -213,8 +304,17 @@ pub(crate) fn qualified_select(select: &Select, db: &str, column_names: &[String
         text.push_str(&format!(" HAVING {}", ctx.expr(h)));
     }
     if !select.order_by.is_empty() {
-        let o: Vec<String> =
-            select.order_by.iter().map(|o| format!("{}{}", keys_ctx.expr(&o.expr), if o.descending { " DESC" } else { " ASC" })).collect();
+        let o: Vec<String> = select
+            .order_by
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}{}",
+                    keys_ctx.expr(&o.expr),
+                    if o.descending { " DESC" } else { " ASC" }
+                )
+            })
+            .collect();
         text.push_str(&format!(" ORDER BY {}", o.join(", ")));
     }
     if let Some(l) = select.limit {
@@ -249,29 +349,74 @@ impl QualifyCtx {
             }
             Expr::SystemVar(v) => format!("@@{v}"),
             Expr::UserVar(v) => format!("@{v}"),
-            Expr::Function { name, args, star, distinct } => {
-                let inner = if *star { "*".to_owned() } else { args.iter().map(|a| self.expr(a)).collect::<Vec<_>>().join(", ") };
-                format!("{name}({}{inner})", if *distinct { "DISTINCT " } else { "" })
+            Expr::Function {
+                name,
+                args,
+                star,
+                distinct,
+            } => {
+                let inner = if *star {
+                    "*".to_owned()
+                } else {
+                    args.iter()
+                        .map(|a| self.expr(a))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "{name}({}{inner})",
+                    if *distinct { "DISTINCT " } else { "" }
+                )
             }
-            Expr::Binary { op, left, right } => format!("({} {} {})", self.expr(left), op_text(*op), self.expr(right)),
+            Expr::Binary { op, left, right } => format!(
+                "({} {} {})",
+                self.expr(left),
+                op_text(*op),
+                self.expr(right)
+            ),
             Expr::Not(e) => format!("(NOT {})", self.expr(e)),
             Expr::Negate(e) => format!("(-{})", self.expr(e)),
-            Expr::IsNull { expr, negated } => format!("({} IS {}NULL)", self.expr(expr), if *negated { "NOT " } else { "" }),
-            Expr::InList { expr, list, negated } => format!(
+            Expr::IsNull { expr, negated } => format!(
+                "({} IS {}NULL)",
+                self.expr(expr),
+                if *negated { "NOT " } else { "" }
+            ),
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => format!(
                 "({} {}IN ({}))",
                 self.expr(expr),
                 if *negated { "NOT " } else { "" },
-                list.iter().map(|e| self.expr(e)).collect::<Vec<_>>().join(", ")
+                list.iter()
+                    .map(|e| self.expr(e))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            Expr::Between { expr, low, high, negated } => format!(
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => format!(
                 "({} {}BETWEEN {} AND {})",
                 self.expr(expr),
                 if *negated { "NOT " } else { "" },
                 self.expr(low),
                 self.expr(high)
             ),
-            Expr::Like { expr, pattern, negated } => {
-                format!("({} {}LIKE {})", self.expr(expr), if *negated { "NOT " } else { "" }, self.expr(pattern))
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                format!(
+                    "({} {}LIKE {})",
+                    self.expr(expr),
+                    if *negated { "NOT " } else { "" },
+                    self.expr(pattern)
+                )
             }
             Expr::Subquery(s) => format!("({})", qualified_select(s, "", &[])),
             Expr::Cast { expr, type_name } => format!("CAST({} AS {type_name})", self.expr(expr)),

@@ -7,46 +7,141 @@ use super::render;
 use super::vars::{DORIS_VERSION, SESSION_VARIABLES};
 use crate::sim::catalog::table::{OlapTable, Partition, Table, TableKind};
 use crate::sim::catalog::user::Privilege;
-use crate::sim::catalog::{format_time_ms, CatalogError, CatalogState, Database, INFORMATION_SCHEMA};
+use crate::sim::catalog::{
+    format_time_ms, CatalogError, CatalogState, Database, INFORMATION_SCHEMA,
+};
 use crate::sim::session::{ColumnType, ResultColumn, SqlError, StatementResult};
 
 /// Doris 2.1 SHOW FRONTENDS / frontends() columns.
 const FRONTEND_COLUMNS: &[&str] = &[
-    "Name", "Host", "EditLogPort", "HttpPort", "QueryPort", "RpcPort", "ArrowFlightSqlPort", "Role", "IsMaster", "ClusterId",
-    "Join", "Alive", "ReplayedJournalId", "LastStartTime", "LastHeartbeat", "IsHelper", "ErrMsg", "Version", "CurrentConnected",
+    "Name",
+    "Host",
+    "EditLogPort",
+    "HttpPort",
+    "QueryPort",
+    "RpcPort",
+    "ArrowFlightSqlPort",
+    "Role",
+    "IsMaster",
+    "ClusterId",
+    "Join",
+    "Alive",
+    "ReplayedJournalId",
+    "LastStartTime",
+    "LastHeartbeat",
+    "IsHelper",
+    "ErrMsg",
+    "Version",
+    "CurrentConnected",
 ];
 
 /// Doris 2.1 SHOW BACKENDS columns.
 const BACKEND_COLUMNS: &[&str] = &[
-    "BackendId", "Host", "HeartbeatPort", "BePort", "HttpPort", "BrpcPort", "ArrowFlightSqlPort", "LastStartTime",
-    "LastHeartbeat", "Alive", "SystemDecommissioned", "TabletNum", "DataUsedCapacity", "TrashUsedCapacity", "AvailCapacity",
-    "TotalCapacity", "UsedPct", "MaxDiskUsedPct", "RemoteUsedCapacity", "Tag", "ErrMsg", "Version", "Status",
-    "HeartbeatFailureCounter", "NodeRole",
+    "BackendId",
+    "Host",
+    "HeartbeatPort",
+    "BePort",
+    "HttpPort",
+    "BrpcPort",
+    "ArrowFlightSqlPort",
+    "LastStartTime",
+    "LastHeartbeat",
+    "Alive",
+    "SystemDecommissioned",
+    "TabletNum",
+    "DataUsedCapacity",
+    "TrashUsedCapacity",
+    "AvailCapacity",
+    "TotalCapacity",
+    "UsedPct",
+    "MaxDiskUsedPct",
+    "RemoteUsedCapacity",
+    "Tag",
+    "ErrMsg",
+    "Version",
+    "Status",
+    "HeartbeatFailureCounter",
+    "NodeRole",
 ];
 
 const DBS_COLUMNS: &[&str] = &[
-    "DbId", "DbName", "TableNum", "Size", "Quota", "LastConsistencyCheckTime", "ReplicaCount", "ReplicaQuota",
-    "RunningTransactionNum", "TransactionQuota", "LastUpdateTime",
+    "DbId",
+    "DbName",
+    "TableNum",
+    "Size",
+    "Quota",
+    "LastConsistencyCheckTime",
+    "ReplicaCount",
+    "ReplicaQuota",
+    "RunningTransactionNum",
+    "TransactionQuota",
+    "LastUpdateTime",
 ];
 
 const TABLES_COLUMNS: &[&str] = &[
-    "TableId", "TableName", "IndexNum", "PartitionColumnName", "PartitionNum", "State", "Type", "LastConsistencyCheckTime",
-    "ReplicaCount", "VisibleVersion", "VisibleVersionTime", "RunningTransactionNum", "LastUpdateTime",
+    "TableId",
+    "TableName",
+    "IndexNum",
+    "PartitionColumnName",
+    "PartitionNum",
+    "State",
+    "Type",
+    "LastConsistencyCheckTime",
+    "ReplicaCount",
+    "VisibleVersion",
+    "VisibleVersionTime",
+    "RunningTransactionNum",
+    "LastUpdateTime",
 ];
 
 /// Doris 2.1 partitions proc / SHOW PARTITIONS columns.
 const PARTITION_COLUMNS: &[&str] = &[
-    "PartitionId", "PartitionName", "VisibleVersion", "VisibleVersionTime", "State", "PartitionKey", "Range", "DistributionKey",
-    "Buckets", "ReplicationNum", "StorageMedium", "CooldownTime", "RemoteStoragePolicy", "LastConsistencyCheckTime", "DataSize",
-    "IsInMemory", "ReplicaAllocation", "IsMutable", "SyncWithBaseTables", "UnsyncTables",
+    "PartitionId",
+    "PartitionName",
+    "VisibleVersion",
+    "VisibleVersionTime",
+    "State",
+    "PartitionKey",
+    "Range",
+    "DistributionKey",
+    "Buckets",
+    "ReplicationNum",
+    "StorageMedium",
+    "CooldownTime",
+    "RemoteStoragePolicy",
+    "LastConsistencyCheckTime",
+    "DataSize",
+    "IsInMemory",
+    "ReplicaAllocation",
+    "IsMutable",
+    "SyncWithBaseTables",
+    "UnsyncTables",
 ];
 
 const INDEX_COLUMNS: &[&str] = &["IndexId", "IndexName", "State", "LastConsistencyCheckTime"];
 
 const TABLET_COLUMNS: &[&str] = &[
-    "TabletId", "ReplicaId", "BackendId", "SchemaHash", "Version", "LstSuccessVersion", "LstFailedVersion", "LstFailedTime",
-    "LocalDataSize", "RemoteDataSize", "RowCount", "State", "LstConsistencyCheckTime", "CheckVersion", "VersionCount",
-    "QueryHits", "PathHash", "MetaUrl", "CompactionStatus", "CooldownReplicaId", "CooldownMetaId",
+    "TabletId",
+    "ReplicaId",
+    "BackendId",
+    "SchemaHash",
+    "Version",
+    "LstSuccessVersion",
+    "LstFailedVersion",
+    "LstFailedTime",
+    "LocalDataSize",
+    "RemoteDataSize",
+    "RowCount",
+    "State",
+    "LstConsistencyCheckTime",
+    "CheckVersion",
+    "VersionCount",
+    "QueryHits",
+    "PathHash",
+    "MetaUrl",
+    "CompactionStatus",
+    "CooldownReplicaId",
+    "CooldownMetaId",
 ];
 
 const CONFIG_COLUMNS: &[&str] = &["Key", "Value", "Type", "IsMutable", "MasterOnly", "Comment"];
@@ -64,13 +159,22 @@ const BYTES_PER_ROW: u64 = 64;
 fn varchar_result(names: &[&str], rows: Vec<Vec<String>>) -> StatementResult {
     StatementResult::Rows {
         columns: names.iter().map(|n| ResultColumn::varchar(*n)).collect(),
-        rows: rows.into_iter().map(|r| r.into_iter().map(Some).collect()).collect(),
+        rows: rows
+            .into_iter()
+            .map(|r| r.into_iter().map(Some).collect())
+            .collect(),
     }
 }
 
 /// Human-readable bytes like Doris' DebugUtil (`0.000`, `2.738 KB`).
 pub(crate) fn format_bytes(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 5] = [("PB", 1 << 50), ("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+    const UNITS: [(&str, u64); 5] = [
+        ("PB", 1 << 50),
+        ("TB", 1 << 40),
+        ("GB", 1 << 30),
+        ("MB", 1 << 20),
+        ("KB", 1 << 10),
+    ];
     for (unit, size) in UNITS {
         if bytes >= size {
             return format!("{:.3} {unit}", bytes as f64 / size as f64);
@@ -85,7 +189,9 @@ fn bool_text(b: bool) -> String {
 
 /// Deterministic pseudo-random number from a text (FE names, cluster id, path hashes).
 fn stable_number(text: &str) -> u64 {
-    text.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 impl FeSession {
@@ -179,14 +285,32 @@ impl FeSession {
             .map(|spec| {
                 let value = self.variable(spec.name).unwrap_or_default();
                 let changed = if value != spec.default { "1" } else { "0" };
-                vec![spec.name.to_owned(), value, spec.default.to_owned(), changed.to_owned()]
+                vec![
+                    spec.name.to_owned(),
+                    value,
+                    spec.default.to_owned(),
+                    changed.to_owned(),
+                ]
             })
             .collect();
-        self.filtered(&["Variable_name", "Value", "Default_Value", "Changed"], rows, filter, 0, true)
+        self.filtered(
+            &["Variable_name", "Value", "Default_Value", "Changed"],
+            rows,
+            filter,
+            0,
+            true,
+        )
     }
 
     /// Applies `LIKE` (on column `like_column`) or `WHERE` to SHOW rows.
-    fn filtered(&self, names: &[&str], rows: Vec<Vec<String>>, filter: &ShowFilter, like_column: usize, like_ci: bool) -> Result<StatementResult, SqlError> {
+    fn filtered(
+        &self,
+        names: &[&str],
+        rows: Vec<Vec<String>>,
+        filter: &ShowFilter,
+        like_column: usize,
+        like_ci: bool,
+    ) -> Result<StatementResult, SqlError> {
         let mut rows = rows;
         if let Some(pattern) = &filter.like {
             rows.retain(|r| like_match(pattern, &r[like_column], like_ci));
@@ -242,11 +366,28 @@ impl FeSession {
                     names.sort();
                     names
                         .into_iter()
-                        .map(|(n, view)| if full { vec![n, if view { "VIEW".into() } else { "BASE TABLE".into() }] } else { vec![n] })
+                        .map(|(n, view)| {
+                            if full {
+                                vec![
+                                    n,
+                                    if view {
+                                        "VIEW".into()
+                                    } else {
+                                        "BASE TABLE".into()
+                                    },
+                                ]
+                            } else {
+                                vec![n]
+                            }
+                        })
                         .collect()
                 };
                 let title = format!("Tables_in_{db}");
-                let names: Vec<&str> = if full { vec![&title, "Table_type"] } else { vec![&title] };
+                let names: Vec<&str> = if full {
+                    vec![&title, "Table_type"]
+                } else {
+                    vec![&title]
+                };
                 self.filtered(&names, rows, &filter, 0, false)
             }
             Statement::ShowCreateDatabase(name) => {
@@ -256,9 +397,15 @@ impl FeSession {
                 if !user.can_see_db(&name) {
                     return Err(super::engine::db_access_denied(&user, &name));
                 }
-                Ok(varchar_result(&["Database", "Create Database"], vec![vec![db.name.clone(), render::create_database(db)]]))
+                Ok(varchar_result(
+                    &["Database", "Create Database"],
+                    vec![vec![db.name.clone(), render::create_database(db)]],
+                ))
             }
-            Statement::ShowCreateTable { name, view_expected } => {
+            Statement::ShowCreateTable {
+                name,
+                view_expected,
+            } => {
                 let db = self.resolve_db(name.db.as_deref())?;
                 let user = self.current_user()?;
                 let state = self.catalog.read();
@@ -266,12 +413,24 @@ impl FeSession {
                 let table = database.table_or_err(&name.name)?;
                 if !user.can_see_table(&db, &table.name) {
                     drop(state);
-                    return self.require_table(&db, &name.name, Privilege::Select).map(|_| ok(0));
+                    return self
+                        .require_table(&db, &name.name, Privilege::Select)
+                        .map(|_| ok(0));
                 }
                 match &table.kind {
                     TableKind::View(v) => Ok(varchar_result(
-                        &["View", "Create View", "character_set_client", "collation_connection"],
-                        vec![vec![table.name.clone(), render::create_view(table, &v.query), "utf8mb4".into(), "utf8mb4_0900_bin".into()]],
+                        &[
+                            "View",
+                            "Create View",
+                            "character_set_client",
+                            "collation_connection",
+                        ],
+                        vec![vec![
+                            table.name.clone(),
+                            render::create_view(table, &v.query),
+                            "utf8mb4".into(),
+                            "utf8mb4_0900_bin".into(),
+                        ]],
                     )),
                     TableKind::Olap(_) if view_expected => Err(CatalogError::WrongObjectType {
                         db: db.clone(),
@@ -282,7 +441,13 @@ impl FeSession {
                     .into()),
                     TableKind::Olap(olap) => {
                         let print_binlog = state.config.get_bool("enable_feature_binlog");
-                        Ok(varchar_result(&["Table", "Create Table"], vec![vec![table.name.clone(), render::create_table(table, olap, print_binlog)]]))
+                        Ok(varchar_result(
+                            &["Table", "Create Table"],
+                            vec![vec![
+                                table.name.clone(),
+                                render::create_table(table, olap, print_binlog),
+                            ]],
+                        ))
                     }
                 }
             }
@@ -304,7 +469,16 @@ impl FeSession {
                     .config
                     .list()
                     .into_iter()
-                    .map(|(name, e)| vec![name, e.value.clone(), e.java_type.into(), bool_text(e.mutable), bool_text(e.master_only), String::new()])
+                    .map(|(name, e)| {
+                        vec![
+                            name,
+                            e.value.clone(),
+                            e.java_type.into(),
+                            bool_text(e.mutable),
+                            bool_text(e.master_only),
+                            String::new(),
+                        ]
+                    })
                     .collect();
                 self.filtered(CONFIG_COLUMNS, rows, &filter, 0, true)
             }
@@ -321,15 +495,30 @@ impl FeSession {
                 let (names, rows) = self.proc(&path)?;
                 Ok(varchar_result(&names, rows))
             }
-            Statement::ShowPartitions { table, temporary, filter, order_by, limit } => {
+            Statement::ShowPartitions {
+                table,
+                temporary,
+                filter,
+                order_by,
+                limit,
+            } => {
                 let db = self.resolve_db(table.db.as_deref())?;
                 let rows = {
                     let state = self.catalog.read();
                     let database = state.db_or_err(&db)?;
                     let t = database.table_or_err(&table.name)?;
-                    let olap = t.olap().ok_or_else(|| SqlError::analysis(format!("Table[{}] is not a OLAP table", t.name)))?;
-                    let parts = if temporary { olap.temp_partitions() } else { olap.visible_partitions() };
-                    parts.into_iter().map(|p| partition_row(olap, p)).collect::<Vec<_>>()
+                    let olap = t.olap().ok_or_else(|| {
+                        SqlError::analysis(format!("Table[{}] is not a OLAP table", t.name))
+                    })?;
+                    let parts = if temporary {
+                        olap.temp_partitions()
+                    } else {
+                        olap.visible_partitions()
+                    };
+                    parts
+                        .into_iter()
+                        .map(|p| partition_row(olap, p))
+                        .collect::<Vec<_>>()
                 };
                 self.require_table(&db, &table.name, Privilege::Select)?;
                 let result = self.filtered(PARTITION_COLUMNS, rows, &filter, 1, true)?;
@@ -349,54 +538,106 @@ impl FeSession {
                 self.require_table(&db, &table.name, Privilege::Select)?;
                 let state = self.catalog.read();
                 let t = state.db_or_err(&db)?.table_or_err(&table.name)?;
-                let olap = t.olap().ok_or_else(|| SqlError::analysis("SHOW COLUMNS on a view is not supported by the simulator"))?;
+                let olap = t.olap().ok_or_else(|| {
+                    SqlError::analysis("SHOW COLUMNS on a view is not supported by the simulator")
+                })?;
                 let rows = olap
                     .columns
                     .iter()
                     .map(|c| {
                         let default = match &c.default {
                             Some(crate::sim::catalog::table::DefaultValue::Literal(v)) => v.clone(),
-                            Some(crate::sim::catalog::table::DefaultValue::CurrentTimestamp) => "CURRENT_TIMESTAMP".into(),
-                            Some(crate::sim::catalog::table::DefaultValue::BitmapEmpty) => "BITMAP_EMPTY".into(),
+                            Some(crate::sim::catalog::table::DefaultValue::CurrentTimestamp) => {
+                                "CURRENT_TIMESTAMP".into()
+                            }
+                            Some(crate::sim::catalog::table::DefaultValue::BitmapEmpty) => {
+                                "BITMAP_EMPTY".into()
+                            }
                             _ => "NULL".into(),
                         };
-                        let extra = c.aggregation.filter(|_| !c.is_key).map(|a| a.name().to_owned()).unwrap_or_default();
+                        let extra = c
+                            .aggregation
+                            .filter(|_| !c.is_key)
+                            .map(|a| a.name().to_owned())
+                            .unwrap_or_default();
                         let null = if c.nullable { "YES" } else { "NO" }.to_owned();
                         let key = if c.is_key { "YES" } else { "NO" }.to_owned();
                         if full {
-                            vec![c.name.clone(), c.column_type.to_sql(), String::new(), null, key, default, extra, "select,insert,update,references".into(), c.comment.clone()]
+                            vec![
+                                c.name.clone(),
+                                c.column_type.to_sql(),
+                                String::new(),
+                                null,
+                                key,
+                                default,
+                                extra,
+                                "select,insert,update,references".into(),
+                                c.comment.clone(),
+                            ]
                         } else {
-                            vec![c.name.clone(), c.column_type.to_sql(), null, key, default, extra]
+                            vec![
+                                c.name.clone(),
+                                c.column_type.to_sql(),
+                                null,
+                                key,
+                                default,
+                                extra,
+                            ]
                         }
                     })
                     .collect();
                 let names: &[&str] = if full {
-                    &["Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Privileges", "Comment"]
+                    &[
+                        "Field",
+                        "Type",
+                        "Collation",
+                        "Null",
+                        "Key",
+                        "Default",
+                        "Extra",
+                        "Privileges",
+                        "Comment",
+                    ]
                 } else {
                     &["Field", "Type", "Null", "Key", "Default", "Extra"]
                 };
                 Ok(varchar_result(names, rows))
             }
-            other => Err(SqlError::analysis(format!("Unsupported statement: {other:?}"))),
+            other => Err(SqlError::analysis(format!(
+                "Unsupported statement: {other:?}"
+            ))),
         }
     }
 
-    fn order_and_limit(&self, result: StatementResult, order_by: &[OrderItem], limit: Option<u64>) -> StatementResult {
-        let StatementResult::Rows { columns, mut rows } = result else { return result };
+    fn order_and_limit(
+        &self,
+        result: StatementResult,
+        order_by: &[OrderItem],
+        limit: Option<u64>,
+    ) -> StatementResult {
+        let StatementResult::Rows { columns, mut rows } = result else {
+            return result;
+        };
         if !order_by.is_empty() {
             let keys: Vec<(usize, bool)> = order_by
                 .iter()
                 .filter_map(|o| match &o.expr {
                     super::ast::Expr::Column(parts) => {
                         let name = parts.last()?;
-                        columns.iter().position(|c| c.name.eq_ignore_ascii_case(name)).map(|i| (i, o.descending))
+                        columns
+                            .iter()
+                            .position(|c| c.name.eq_ignore_ascii_case(name))
+                            .map(|i| (i, o.descending))
                     }
                     _ => None,
                 })
                 .collect();
             rows.sort_by(|a, b| {
                 for (i, desc) in &keys {
-                    let (x, y) = (a[*i].clone().unwrap_or_default(), b[*i].clone().unwrap_or_default());
+                    let (x, y) = (
+                        a[*i].clone().unwrap_or_default(),
+                        b[*i].clone().unwrap_or_default(),
+                    );
                     let ord = match (x.parse::<f64>(), y.parse::<f64>()) {
                         (Ok(p), Ok(q)) => p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal),
                         _ => x.cmp(&y),
@@ -421,7 +662,7 @@ impl FeSession {
         let state = self.catalog.read();
         match parts.as_slice() {
             ["dbs"] => {
-                let rows = state.databases.values().map(|db| db_row(db)).collect();
+                let rows = state.databases.values().map(db_row).collect();
                 Ok((DBS_COLUMNS.to_vec(), rows))
             }
             ["frontends"] => {
@@ -433,26 +674,47 @@ impl FeSession {
                 Ok(self.backend_rows())
             }
             ["dbs", db_id, rest @ ..] => {
-                let db_id: i64 = db_id.parse().map_err(|_| SqlError::analysis(format!("Invalid db id format: {db_id}")))?;
-                let db = state.databases.get(&db_id).ok_or_else(|| SqlError::analysis(format!("Database {db_id} does not exist")))?;
+                let db_id: i64 = db_id
+                    .parse()
+                    .map_err(|_| SqlError::analysis(format!("Invalid db id format: {db_id}")))?;
+                let db = state.databases.get(&db_id).ok_or_else(|| {
+                    SqlError::analysis(format!("Database {db_id} does not exist"))
+                })?;
                 match rest {
-                    [] => Ok((TABLES_COLUMNS.to_vec(), db.tables.values().map(table_row).collect())),
+                    [] => Ok((
+                        TABLES_COLUMNS.to_vec(),
+                        db.tables.values().map(table_row).collect(),
+                    )),
                     [table_id, rest @ ..] => {
-                        let table_id: i64 =
-                            table_id.parse().map_err(|_| SqlError::analysis(format!("Invalid table id format: {table_id}")))?;
-                        let table = db.tables.get(&table_id).ok_or_else(|| SqlError::analysis(format!("Table[{table_id}] does not exist")))?;
-                        let olap = table.olap().ok_or_else(|| SqlError::analysis(format!("Table[{table_id}] is not a OLAP table")))?;
+                        let table_id: i64 = table_id.parse().map_err(|_| {
+                            SqlError::analysis(format!("Invalid table id format: {table_id}"))
+                        })?;
+                        let table = db.tables.get(&table_id).ok_or_else(|| {
+                            SqlError::analysis(format!("Table[{table_id}] does not exist"))
+                        })?;
+                        let olap = table.olap().ok_or_else(|| {
+                            SqlError::analysis(format!("Table[{table_id}] is not a OLAP table"))
+                        })?;
                         partition_proc(olap, rest, &self.catalog.topology().backends)
                     }
                 }
             }
-            _ => Err(SqlError::analysis(format!("Proc path '{path}' doesn't exist"))),
+            _ => Err(SqlError::analysis(format!(
+                "Proc path '{path}' doesn't exist"
+            ))),
         }
     }
 
-    fn filter_relation(&self, relation: &Relation, select: &super::ast::Select) -> Result<Vec<Vec<String>>, SqlError> {
+    fn filter_relation(
+        &self,
+        relation: &Relation,
+        select: &super::ast::Select,
+    ) -> Result<Vec<Vec<String>>, SqlError> {
         let (_, rows) = self.run_select_on(relation, select)?;
-        Ok(rows.into_iter().map(|r| r.into_iter().map(|v| v.to_text()).collect()).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_iter().map(|v| v.to_text()).collect())
+            .collect())
     }
 }
 
@@ -478,7 +740,12 @@ fn backend_usage(state: &CatalogState, backend_id: i64) -> (usize, u64) {
 }
 
 fn db_row(db: &Database) -> Vec<String> {
-    let replicas: usize = db.tables.values().filter_map(Table::olap).map(OlapTable::replica_count).sum();
+    let replicas: usize = db
+        .tables
+        .values()
+        .filter_map(Table::olap)
+        .map(OlapTable::replica_count)
+        .sum();
     let rows: u64 = db
         .tables
         .values()
@@ -518,8 +785,11 @@ fn table_row(table: &Table) -> Vec<String> {
             format_time_ms(table.update_time_ms),
         ],
         TableKind::Olap(olap) => {
-            let partition_columns =
-                if olap.partition_scheme.columns.is_empty() { "NULL".to_owned() } else { olap.partition_scheme.columns.join(", ") };
+            let partition_columns = if olap.partition_scheme.columns.is_empty() {
+                "NULL".to_owned()
+            } else {
+                olap.partition_scheme.columns.join(", ")
+            };
             vec![
                 table.id.to_string(),
                 table.name.clone(),
@@ -573,14 +843,27 @@ fn partition_proc(
     let (temp, rest) = match rest.first() {
         Some(&"partitions") => (false, &rest[1..]),
         Some(&"temp_partitions") => (true, &rest[1..]),
-        _ => return Err(SqlError::analysis(format!("Proc path '{}' doesn't exist", rest.join("/")))),
+        _ => {
+            return Err(SqlError::analysis(format!(
+                "Proc path '{}' doesn't exist",
+                rest.join("/")
+            )))
+        }
     };
-    let parts = if temp { olap.temp_partitions() } else { olap.visible_partitions() };
+    let parts = if temp {
+        olap.temp_partitions()
+    } else {
+        olap.visible_partitions()
+    };
     let Some(partition_id) = rest.first() else {
-        return Ok((PARTITION_COLUMNS.to_vec(), parts.into_iter().map(|p| partition_row(olap, p)).collect()));
+        return Ok((
+            PARTITION_COLUMNS.to_vec(),
+            parts.into_iter().map(|p| partition_row(olap, p)).collect(),
+        ));
     };
-    let partition_id: i64 =
-        partition_id.parse().map_err(|_| SqlError::analysis(format!("Invalid partition id format: {partition_id}")))?;
+    let partition_id: i64 = partition_id
+        .parse()
+        .map_err(|_| SqlError::analysis(format!("Invalid partition id format: {partition_id}")))?;
     let partition = parts
         .into_iter()
         .find(|p| p.id == partition_id)
@@ -589,29 +872,51 @@ fn partition_proc(
         if id == olap.base_index.id {
             olap.base_index.name.clone()
         } else {
-            olap.rollups.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_default()
+            olap.rollups
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.name.clone())
+                .unwrap_or_default()
         }
     };
     let Some(index_id) = rest.get(1) else {
         let rows = partition
             .indexes
             .values()
-            .map(|i| vec![i.id.to_string(), index_name(i.id), i.state.name().into(), "NULL".into()])
+            .map(|i| {
+                vec![
+                    i.id.to_string(),
+                    index_name(i.id),
+                    i.state.name().into(),
+                    "NULL".into(),
+                ]
+            })
             .collect();
         return Ok((INDEX_COLUMNS.to_vec(), rows));
     };
-    let index_id: i64 = index_id.parse().map_err(|_| SqlError::analysis(format!("Invalid index id format: {index_id}")))?;
-    let index = partition.indexes.get(&index_id).ok_or_else(|| SqlError::analysis(format!("Index[{index_id}] does not exist")))?;
+    let index_id: i64 = index_id
+        .parse()
+        .map_err(|_| SqlError::analysis(format!("Invalid index id format: {index_id}")))?;
+    let index = partition
+        .indexes
+        .get(&index_id)
+        .ok_or_else(|| SqlError::analysis(format!("Index[{index_id}] does not exist")))?;
     let schema_hash = if index_id == olap.base_index.id {
         olap.base_index.schema_hash
     } else {
-        olap.rollups.iter().find(|r| r.id == index_id).map(|r| r.schema_hash).unwrap_or(0)
+        olap.rollups
+            .iter()
+            .find(|r| r.id == index_id)
+            .map(|r| r.schema_hash)
+            .unwrap_or(0)
     };
     let mut rows = Vec::new();
     for tablet in &index.tablets {
         for replica in &tablet.replicas {
             let be = backends.iter().find(|b| b.id == replica.backend_id);
-            let (host, http) = be.map(|b| (b.host.clone(), b.http_port)).unwrap_or_default();
+            let (host, http) = be
+                .map(|b| (b.host.clone(), b.http_port))
+                .unwrap_or_default();
             let row_count = tablet.row_count() as u64;
             rows.push(vec![
                 tablet.id.to_string(),
@@ -630,9 +935,13 @@ fn partition_proc(
                 "-1".into(),
                 (tablet.rowsets.len() + 1).to_string(),
                 "0".into(),
-                ((stable_number(&format!("{}:{}", replica.backend_id, tablet.id)) >> 1) as i64).to_string(),
+                ((stable_number(&format!("{}:{}", replica.backend_id, tablet.id)) >> 1) as i64)
+                    .to_string(),
                 format!("http://{host}:{http}/api/meta/header/{}", tablet.id),
-                format!("http://{host}:{http}/api/compaction/show?tablet_id={}", tablet.id),
+                format!(
+                    "http://{host}:{http}/api/compaction/show?tablet_id={}",
+                    tablet.id
+                ),
                 "-1".into(),
                 String::new(),
             ]);

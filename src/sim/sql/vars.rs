@@ -22,11 +22,21 @@ pub enum VariableKind {
 }
 
 const fn var(name: &'static str, default: &'static str, kind: VariableKind) -> VariableSpec {
-    VariableSpec { name, default, read_only: false, kind }
+    VariableSpec {
+        name,
+        default,
+        read_only: false,
+        kind,
+    }
 }
 
 const fn read_only(name: &'static str, default: &'static str) -> VariableSpec {
-    VariableSpec { name, default, read_only: true, kind: VariableKind::Text }
+    VariableSpec {
+        name,
+        default,
+        read_only: true,
+        kind: VariableKind::Text,
+    }
 }
 
 use VariableKind::*;
@@ -78,7 +88,10 @@ pub static SESSION_VARIABLES: &[VariableSpec] = &[
     var("tx_isolation", "REPEATABLE-READ", Text),
     var("tx_read_only", "false", Bool),
     read_only("version", MYSQL_SERVER_VERSION),
-    read_only("version_comment", "Doris version doris-2.1.7-rc01-simulated"),
+    read_only(
+        "version_comment",
+        "Doris version doris-2.1.7-rc01-simulated",
+    ),
     var("wait_timeout", "28800", Int),
 ];
 
@@ -110,7 +123,12 @@ const SQL_MODES: &[&str] = &[
 
 /// Normalises and checks a value for `spec`; the error is Doris' message.
 pub fn validate(spec: &VariableSpec, value: &str) -> Result<String, String> {
-    let bad = || format!("Variable '{}' can't be set to the value of '{value}'", spec.name);
+    let bad = || {
+        format!(
+            "Variable '{}' can't be set to the value of '{value}'",
+            spec.name
+        )
+    };
     match spec.kind {
         Text => Ok(value.to_owned()),
         Bool => match value.to_ascii_lowercase().as_str() {
@@ -118,10 +136,17 @@ pub fn validate(spec: &VariableSpec, value: &str) -> Result<String, String> {
             "0" | "false" | "off" => Ok("false".into()),
             _ => Err(bad()),
         },
-        Int => value.trim().parse::<i64>().map(|v| v.to_string()).map_err(|_| bad()),
+        Int => value
+            .trim()
+            .parse::<i64>()
+            .map(|v| v.to_string())
+            .map_err(|_| bad()),
         SqlMode => {
-            let modes: Vec<String> =
-                value.split(',').map(|m| m.trim().to_ascii_uppercase()).filter(|m| !m.is_empty()).collect();
+            let modes: Vec<String> = value
+                .split(',')
+                .map(|m| m.trim().to_ascii_uppercase())
+                .filter(|m| !m.is_empty())
+                .collect();
             if modes.iter().all(|m| SQL_MODES.contains(&m.as_str())) {
                 Ok(modes.join(","))
             } else {
@@ -133,7 +158,10 @@ pub fn validate(spec: &VariableSpec, value: &str) -> Result<String, String> {
                 || value.eq_ignore_ascii_case("UTC")
                 || value.eq_ignore_ascii_case("GMT")
                 || is_offset(value)
-                || (value.contains('/') && value.chars().all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
+                || (value.contains('/')
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
             if ok {
                 Ok(value.to_owned())
             } else {
@@ -145,8 +173,12 @@ pub fn validate(spec: &VariableSpec, value: &str) -> Result<String, String> {
 
 /// `+08:00` / `-5:30`.
 fn is_offset(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix(['+', '-']) else { return false };
-    let Some((h, m)) = rest.split_once(':') else { return false };
+    let Some(rest) = value.strip_prefix(['+', '-']) else {
+        return false;
+    };
+    let Some((h, m)) = rest.split_once(':') else {
+        return false;
+    };
     h.parse::<u8>().is_ok_and(|h| h <= 14) && m.len() == 2 && m.parse::<u8>().is_ok_and(|m| m < 60)
 }
 
@@ -168,10 +200,19 @@ mod tests {
     #[test]
     fn variables_are_sorted_and_validated() {
         assert!(SESSION_VARIABLES.windows(2).all(|w| w[0].name < w[1].name));
-        let sql_mode = SESSION_VARIABLES.iter().find(|v| v.name == "sql_mode").unwrap();
-        assert_eq!(validate(sql_mode, "only_full_group_by,PIPES_AS_CONCAT").unwrap(), "ONLY_FULL_GROUP_BY,PIPES_AS_CONCAT");
+        let sql_mode = SESSION_VARIABLES
+            .iter()
+            .find(|v| v.name == "sql_mode")
+            .unwrap();
+        assert_eq!(
+            validate(sql_mode, "only_full_group_by,PIPES_AS_CONCAT").unwrap(),
+            "ONLY_FULL_GROUP_BY,PIPES_AS_CONCAT"
+        );
         assert!(validate(sql_mode, "BOGUS").is_err());
-        let tz = SESSION_VARIABLES.iter().find(|v| v.name == "time_zone").unwrap();
+        let tz = SESSION_VARIABLES
+            .iter()
+            .find(|v| v.name == "time_zone")
+            .unwrap();
         assert!(validate(tz, "+00:00").is_ok());
         assert!(validate(tz, "nowhere").is_err());
     }
