@@ -4,7 +4,7 @@ use super::ast::{BinaryOp, Expr, Insert, InsertSource, ObjectName, Statement};
 use super::ddl::recreate_partition;
 use super::engine::{ok, FeSession};
 use crate::sim::catalog::table::{
-    CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable,
+    Column, CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable,
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::user::Privilege;
@@ -182,15 +182,23 @@ impl FeSession {
         let db = self.resolve_db(table.db.as_deref())?;
         self.require_table(&db, &table.name, Privilege::Load)?;
         let filter = filter.ok_or_else(|| other("Where clause only supports compound predicate, binary predicate, is_null predicate or in predicate"))?;
-        let mut state = self.catalog.write();
-        let (table_id, olap) = olap_of(&state, &db, &table.name)?;
+        // Snapshot the schema, then evaluate literals without holding the catalog lock
+        // (a literal may be a scalar subquery that reads the catalog).
+        let (columns, keys_model, mow) = {
+            let state = self.catalog.read();
+            let (_, olap) = olap_of(&state, &db, &table.name)?;
+            let mow = olap.keys_model == KeysModel::Unique
+                && olap.properties.get("enable_unique_key_merge_on_write") == Some("true");
+            (olap.columns.clone(), olap.keys_model, mow)
+        };
         let mut conditions = Vec::new();
-        self.delete_conditions(&filter, olap, &mut conditions)?;
-        let mow = olap.keys_model == KeysModel::Unique
-            && olap.properties.get("enable_unique_key_merge_on_write") == Some("true");
-        if olap.keys_model != KeysModel::Duplicate && !mow {
+        self.delete_conditions(&filter, &columns, &table.name, &mut conditions)?;
+        if keys_model != KeysModel::Duplicate && !mow {
             for c in &conditions {
-                let column = olap.column(&c.column_name).expect("resolved above");
+                let column = columns
+                    .iter()
+                    .find(|col| col.unique_id == c.column_unique_id)
+                    .expect("resolved above");
                 if !column.is_key {
                     return Err(other(format!(
                         "Column[{}] is not key column or storage model is not duplicate or column type is float or double.",
@@ -198,6 +206,19 @@ impl FeSession {
                     )));
                 }
             }
+        }
+        let mut state = self.catalog.write();
+        let (table_id, olap) = olap_of(&state, &db, &table.name)?;
+        if olap
+            .columns
+            .iter()
+            .map(|c| c.unique_id)
+            .ne(columns.iter().map(|c| c.unique_id))
+        {
+            return Err(other(format!(
+                "Table[{}]'s schema changed while deleting, please retry",
+                table.name
+            )));
         }
         let ids = match &partitions {
             Some(names) => partition_ids(olap, names, false)?,
@@ -212,7 +233,8 @@ impl FeSession {
     fn delete_conditions(
         &self,
         expr: &Expr,
-        olap: &OlapTable,
+        columns: &[Column],
+        table: &str,
         out: &mut Vec<DeleteCondition>,
     ) -> Result<(), SqlError> {
         let column_of = |e: &Expr| -> Result<(i32, String, usize), SqlError> {
@@ -220,25 +242,28 @@ impl FeSession {
                 return Err(other("Left expr of binary predicate should be column name"));
             };
             let name = parts.last().cloned().unwrap_or_default();
-            let i = olap.column_index(&name).ok_or_else(|| {
-                SqlError::from(CatalogError::UnknownColumn {
-                    column: name.clone(),
-                    table: olap.base_index.name.clone(),
-                })
-            })?;
-            Ok((olap.columns[i].unique_id, olap.columns[i].name.clone(), i))
+            let i = columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(&name))
+                .ok_or_else(|| {
+                    SqlError::from(CatalogError::UnknownColumn {
+                        column: name.clone(),
+                        table: table.to_owned(),
+                    })
+                })?;
+            Ok((columns[i].unique_id, columns[i].name.clone(), i))
         };
         let literal = |e: &Expr, index: usize| -> Result<Value, SqlError> {
             let v = self.eval_const(e)?;
-            olap.columns[index]
+            columns[index]
                 .column_type
                 .coerce(&v)
                 .map_err(|m| other(format!("Invalid column value: {m}")))
         };
         match expr {
             Expr::Binary { op: BinaryOp::And, left, right } => {
-                self.delete_conditions(left, olap, out)?;
-                self.delete_conditions(right, olap, out)
+                self.delete_conditions(left, columns, table, out)?;
+                self.delete_conditions(right, columns, table, out)
             }
             Expr::Binary { op, left, right } => {
                 let op = match op {
