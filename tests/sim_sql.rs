@@ -1315,3 +1315,46 @@ fn insert_errors_delete_truncate_overwrite() {
     let e = fail(&mut *s, "DELETE FROM ua WHERE v = 1");
     assert!(e.message.contains("is not key column"), "{e:?}");
 }
+
+#[test]
+fn auto_partition_creates_partitions_on_insert() {
+    let f = fixture();
+    let mut s = f.root();
+    exec(&mut *s, "CREATE DATABASE d");
+    exec(&mut *s, "USE d");
+    exec(
+        &mut *s,
+        r#"CREATE TABLE metrics (
+  `ts` DATE NOT NULL,
+  `host` STRING,
+  `hits` BIGINT SUM DEFAULT "0",
+  `peak` INT MAX DEFAULT "0"
+) AGGREGATE KEY(`ts`, `host`)
+AUTO PARTITION BY RANGE (date_trunc(`ts`, 'day')) ()
+DISTRIBUTED BY HASH(`host`) BUCKETS AUTO
+PROPERTIES ("replication_allocation" = "tag.location.default: 1", "estimate_partition_size" = "1G")"#,
+    );
+    assert!(query(&mut *s, "SHOW PARTITIONS FROM metrics")
+        .rows
+        .is_empty());
+    exec(&mut *s, "INSERT INTO metrics VALUES ('2024-03-01', 'a', 1, 5), ('2024-03-02', 'a', 2, 1), ('2024-03-01', 'a', 3, 2)");
+    let parts = query(&mut *s, "SHOW PARTITIONS FROM metrics");
+    assert_eq!(
+        parts.column_values("PartitionName"),
+        ["p20240301000000", "p20240302000000"]
+    );
+    assert_eq!(
+        parts.get(0, "Range"),
+        "[types: [DATEV2]; keys: [2024-03-01]; ..types: [DATEV2]; keys: [2024-03-02]; )"
+    );
+    assert_eq!(
+        query(&mut *s, "SELECT ts, hits, peak FROM metrics ORDER BY ts").strings(),
+        vec![vec!["2024-03-01", "4", "5"], vec!["2024-03-02", "2", "1"]]
+    );
+    let text = query(&mut *s, "SHOW CREATE TABLE metrics").get(0, "Create Table");
+    assert!(text.contains("AUTO PARTITION BY RANGE (date_trunc(`ts`, 'day'))\n(PARTITION `p20240301000000` VALUES [(\"2024-03-01\"), (\"2024-03-02\")),\nPARTITION `p20240302000000` VALUES [(\"2024-03-02\"), (\"2024-03-03\")))\nDISTRIBUTED BY HASH(`host`) BUCKETS AUTO"), "{text}");
+    assert!(
+        text.contains("\"estimate_partition_size\" = \"1G\""),
+        "{text}"
+    );
+}

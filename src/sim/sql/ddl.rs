@@ -12,7 +12,7 @@ use crate::sim::catalog::table::{
     PartitionKey, PartitionKeyValue, PartitionKind, PartitionScheme, Properties, Table, TableKind,
     TableState, ViewDef,
 };
-use crate::sim::catalog::types::ColumnType;
+use crate::sim::catalog::types::{ColumnType, Value};
 use crate::sim::catalog::user::{Privilege, User};
 use crate::sim::catalog::{now_ms, CatalogError, CatalogState, Database};
 use crate::sim::session::{SqlError, StatementResult};
@@ -239,7 +239,7 @@ fn range_text(lower: &PartitionKey, upper: &PartitionKey) -> String {
     format!("[{}, {})", lower.to_sql(), upper.to_sql())
 }
 
-fn bucket_count(b: Buckets) -> u32 {
+pub(crate) fn bucket_count(b: Buckets) -> u32 {
     match b {
         Buckets::Fixed(n) => n,
         Buckets::Auto => AUTO_BUCKETS,
@@ -1240,4 +1240,112 @@ pub(crate) fn recreate_partition(state: &mut CatalogState, old: &Partition) -> P
         &index_ids,
         old.is_temp,
     )
+}
+
+/// The partition Doris' AUTO PARTITION would create for a row no partition accepts:
+/// `date_trunc(col, unit)` ranges named `pYYYYMMDDhhmmss`, or one-value list partitions
+/// named `p<value>`. `None` when the table has no auto partitioning.
+pub(crate) fn auto_partition_for(
+    olap: &OlapTable,
+    row: &[Value],
+) -> Result<Option<(String, PartitionItem)>, SqlError> {
+    let Some(expr) = &olap.partition_scheme.auto_expr else {
+        return Ok(None);
+    };
+    let column = olap
+        .partition_scheme
+        .columns
+        .first()
+        .ok_or_else(|| other("auto partition without column"))?;
+    let index = olap
+        .column_index(column)
+        .ok_or_else(|| other(format!("Unknown partition column {column}")))?;
+    let value = &row[index];
+    if value.is_null() {
+        return Err(other(
+            "Can't create partition for NULL value in auto partition table",
+        ));
+    }
+    let column_type = &olap.columns[index].column_type;
+    match olap.partition_scheme.kind {
+        PartitionKind::List => {
+            let text = value.to_text();
+            let name: String = std::iter::once('p')
+                .chain(text.chars().filter(|c| c.is_ascii_alphanumeric()))
+                .collect();
+            let key = PartitionKey(vec![PartitionKeyValue::Value(value.clone())]);
+            Ok(Some((name, PartitionItem::List(vec![key]))))
+        }
+        PartitionKind::Range => {
+            let unit = expr
+                .rsplit('\'')
+                .nth(1)
+                .unwrap_or("day")
+                .to_ascii_lowercase();
+            let text = value.to_text();
+            let (date_part, time_part) = text.split_once(' ').unwrap_or((&text, "00:00:00"));
+            let date = chrono::NaiveDate::parse_from_str(date_part, "%Y-%m-%d")
+                .map_err(|_| other(format!("Invalid date value for auto partition: {text}")))?;
+            let hour: u32 = time_part
+                .get(0..2)
+                .and_then(|h| h.parse().ok())
+                .unwrap_or(0);
+            use chrono::{Datelike, Duration, NaiveDateTime};
+            let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("valid midnight");
+            let (lower, upper): (NaiveDateTime, NaiveDateTime) = match unit.as_str() {
+                "year" => {
+                    let l = chrono::NaiveDate::from_ymd_opt(date.year(), 1, 1).expect("valid date");
+                    (
+                        midnight(l),
+                        midnight(
+                            chrono::NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
+                                .expect("valid date"),
+                        ),
+                    )
+                }
+                "month" => {
+                    let l = chrono::NaiveDate::from_ymd_opt(date.year(), date.month(), 1)
+                        .expect("valid date");
+                    let (y, m) = if date.month() == 12 {
+                        (date.year() + 1, 1)
+                    } else {
+                        (date.year(), date.month() + 1)
+                    };
+                    (
+                        midnight(l),
+                        midnight(chrono::NaiveDate::from_ymd_opt(y, m, 1).expect("valid date")),
+                    )
+                }
+                "week" => {
+                    let l = date - Duration::days(date.weekday().num_days_from_monday() as i64);
+                    (midnight(l), midnight(l + Duration::days(7)))
+                }
+                "hour" => {
+                    let l = date
+                        .and_hms_opt(hour, 0, 0)
+                        .ok_or_else(|| other("Invalid hour"))?;
+                    (l, l + Duration::hours(1))
+                }
+                "day" => (midnight(date), midnight(date + Duration::days(1))),
+                other_unit => {
+                    return Err(other(format!(
+                        "Unsupported auto partition unit: {other_unit}"
+                    )))
+                }
+            };
+            let render = |t: NaiveDateTime| match column_type {
+                ColumnType::Date => Value::Text(t.format("%Y-%m-%d").to_string()),
+                _ => Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+            };
+            let name = format!("p{}", lower.format("%Y%m%d%H%M%S"));
+            Ok(Some((
+                name,
+                PartitionItem::Range {
+                    lower: PartitionKey(vec![PartitionKeyValue::Value(render(lower))]),
+                    upper: PartitionKey(vec![PartitionKeyValue::Value(render(upper))]),
+                },
+            )))
+        }
+        PartitionKind::Unpartitioned => Ok(None),
+    }
 }

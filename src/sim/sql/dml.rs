@@ -1,10 +1,10 @@
 //! INSERT [OVERWRITE], DELETE and TRUNCATE: each commits like one load transaction.
 
 use super::ast::{BinaryOp, Expr, Insert, InsertSource, ObjectName, Statement};
-use super::ddl::recreate_partition;
+use super::ddl::{auto_partition_for, bucket_count, recreate_partition};
 use super::engine::{ok, FeSession};
 use crate::sim::catalog::table::{
-    Column, CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable,
+    Column, CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable, PartitionItem,
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::user::Privilege;
@@ -164,6 +164,39 @@ impl FeSession {
             state.commit_load(load, txn_id)?;
             return Ok(insert_ok(count, &insert.label, txn_id));
         }
+        if restrict.is_none() && olap.partition_scheme.auto_expr.is_some() {
+            let mut missing: Vec<(String, PartitionItem)> = Vec::new();
+            for row in &rows {
+                if olap.route_partition(row, None).is_none() {
+                    if let Some((name, item)) = auto_partition_for(olap, row)? {
+                        if !missing.iter().any(|(n, _)| *n == name) {
+                            missing.push((name, item));
+                        }
+                    }
+                }
+            }
+            let (distribution, buckets, replication_num, base_index_id) = (
+                olap.distribution.clone(),
+                bucket_count(olap.distribution.buckets()),
+                state.replication_num(&olap.properties)?,
+                olap.base_index.id,
+            );
+            for (name, item) in missing {
+                let p = state.new_partition(
+                    &name,
+                    item,
+                    distribution.clone(),
+                    buckets,
+                    replication_num,
+                    &[base_index_id],
+                    false,
+                );
+                if let Some(olap) = state.table_by_id_mut(table_id).and_then(|t| t.olap_mut()) {
+                    olap.partitions.insert(p.id, p);
+                }
+            }
+        }
+        let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
         let load = olap.prepare_load(table_id, rows, restrict.as_deref())?;
         let txn_id = state.next_id();
         let count = load.row_count();
