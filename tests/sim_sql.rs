@@ -1358,3 +1358,34 @@ PROPERTIES ("replication_allocation" = "tag.location.default: 1", "estimate_part
         "{text}"
     );
 }
+
+#[test]
+fn update_rewrites_unique_rows() {
+    let f = fixture();
+    let mut s = f.root();
+    exec(&mut *s, "CREATE DATABASE d");
+    exec(&mut *s, "USE d");
+    exec(&mut *s, "CREATE TABLE orders (id INT, amount BIGINT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 PROPERTIES (\"replication_num\" = \"1\")");
+    exec(
+        &mut *s,
+        "INSERT INTO orders VALUES (1, 10), (2, 20), (3, 30)",
+    );
+    assert_eq!(
+        exec(
+            &mut *s,
+            "UPDATE orders SET amount = amount + 1 WHERE id = 3"
+        ),
+        1
+    );
+    assert_eq!(
+        query(&mut *s, "SELECT id, amount FROM orders ORDER BY id").strings(),
+        vec![vec!["1", "10"], vec!["2", "20"], vec!["3", "31"]]
+    );
+    assert!(fail(&mut *s, "UPDATE orders SET id = 5")
+        .message
+        .contains("Only value columns"));
+    exec(&mut *s, "CREATE TABLE dup (id INT, amount BIGINT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")");
+    assert!(fail(&mut *s, "UPDATE dup SET amount = 1")
+        .message
+        .contains("Only unique table could be updated."));
+}

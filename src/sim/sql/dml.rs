@@ -3,6 +3,7 @@
 use super::ast::{BinaryOp, Expr, Insert, InsertSource, ObjectName, Statement};
 use super::ddl::{auto_partition_for, bucket_count, recreate_partition};
 use super::engine::{ok, FeSession};
+use super::query::{wire_type, RelColumn};
 use crate::sim::catalog::table::{
     Column, CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable, PartitionItem,
 };
@@ -54,6 +55,11 @@ impl FeSession {
     pub(crate) fn execute_dml(&mut self, stmt: Statement) -> Result<StatementResult, SqlError> {
         match stmt {
             Statement::Insert(insert) => self.insert(*insert),
+            Statement::Update {
+                table,
+                assignments,
+                filter,
+            } => self.update(table, assignments, filter),
             Statement::Delete {
                 table,
                 partitions,
@@ -204,6 +210,93 @@ impl FeSession {
             state.commit_load(load, txn_id)?;
         }
         Ok(insert_ok(count, &insert.label, txn_id))
+    }
+
+    fn update(
+        &mut self,
+        table: ObjectName,
+        assignments: Vec<(String, Expr)>,
+        filter: Option<Expr>,
+    ) -> Result<StatementResult, SqlError> {
+        let db = self.resolve_db(table.db.as_deref())?;
+        self.require_table(&db, &table.name, Privilege::Load)?;
+        // Read the current rows, compute the new versions without the lock, then load
+        // them: the UNIQUE KEY model makes the load replace the old rows.
+        let (columns, rows, schema) = {
+            let state = self.catalog.read();
+            let (_, olap) = olap_of(&state, &db, &table.name)?;
+            if olap.keys_model != KeysModel::Unique {
+                return Err(other("Only unique table could be updated."));
+            }
+            let columns: Vec<RelColumn> = olap
+                .columns
+                .iter()
+                .map(|c| RelColumn {
+                    name: c.name.clone(),
+                    qualifier: Some(table.name.clone()),
+                    column_type: wire_type(&c.column_type),
+                })
+                .collect();
+            (columns, olap.scan(None), olap.columns.clone())
+        };
+        let mut targets = Vec::new();
+        for (name, expr) in &assignments {
+            let index = schema
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    SqlError::from(CatalogError::UnknownColumn {
+                        column: name.clone(),
+                        table: table.name.clone(),
+                    })
+                })?;
+            if schema[index].is_key {
+                return Err(other(format!(
+                    "Only value columns of unique table could be updated, column: {}",
+                    schema[index].name
+                )));
+            }
+            targets.push((index, expr));
+        }
+        let mut updated = Vec::new();
+        for row in rows {
+            let keep = match &filter {
+                Some(f) => self.eval_on_row(f, &columns, &row)?.is_true(),
+                None => true,
+            };
+            if !keep {
+                continue;
+            }
+            let mut new_row = row.clone();
+            for (index, expr) in &targets {
+                let value = self.eval_on_row(expr, &columns, &row)?;
+                new_row[*index] = schema[*index]
+                    .column_type
+                    .coerce(&value)
+                    .map_err(|e| other(format!("Insert has filtered data in strict mode. {e}")))?;
+            }
+            updated.push(new_row);
+        }
+        let mut state = self.catalog.write();
+        let (table_id, olap) = olap_of(&state, &db, &table.name)?;
+        if olap
+            .columns
+            .iter()
+            .map(|c| c.unique_id)
+            .ne(schema.iter().map(|c| c.unique_id))
+        {
+            return Err(other(format!(
+                "Table[{}]'s schema changed while updating, please retry",
+                table.name
+            )));
+        }
+        let load = olap.prepare_load(table_id, updated, None)?;
+        let count = load.row_count();
+        let txn_id = state.next_id();
+        if count > 0 {
+            state.commit_load(load, txn_id)?;
+        }
+        Ok(ok(count as u64))
     }
 
     fn delete(

@@ -277,6 +277,7 @@ impl<'a> Parser<'a> {
             "TRUNCATE" => self.truncate(),
             "INSERT" => self.insert(),
             "DELETE" => self.delete(),
+            "UPDATE" => self.update(),
             "SYNC" | "BEGIN" | "COMMIT" | "ROLLBACK" => {
                 self.pos = self.tokens.len();
                 Ok(Statement::NoOp)
@@ -1389,6 +1390,31 @@ impl<'a> Parser<'a> {
             label,
             source,
         })))
+    }
+
+    fn update(&mut self) -> PResult<Statement> {
+        self.expect_word("UPDATE")?;
+        let table = self.object_name()?;
+        self.expect_word("SET")?;
+        let mut assignments = Vec::new();
+        loop {
+            let column = self.ident()?;
+            self.expect_symbol("=")?;
+            assignments.push((column, self.expr()?));
+            if !self.eat_symbol(",") {
+                break;
+            }
+        }
+        let filter = if self.eat_word("WHERE") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok(Statement::Update {
+            table,
+            assignments,
+            filter,
+        })
     }
 
     fn delete(&mut self) -> PResult<Statement> {
