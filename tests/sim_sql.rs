@@ -375,9 +375,9 @@ const ORDERS_SHOW: &str = r#"CREATE TABLE `orders` (
 UNIQUE KEY(`id`, `region`)
 COMMENT 'OLAP'
 PARTITION BY RANGE(`id`)
-(PARTITION `p_low` VALUES [("-2147483648"), ("1000")),
-PARTITION `p_mid` VALUES [("1000"), ("5000")),
-PARTITION `p_max` VALUES [("5000"), (MAXVALUE)))
+(PARTITION p_low VALUES [("-2147483648"), ("1000")),
+PARTITION p_mid VALUES [("1000"), ("5000")),
+PARTITION p_max VALUES [("5000"), (MAXVALUE)))
 DISTRIBUTED BY HASH(`id`) BUCKETS 2
 PROPERTIES (
 "replication_allocation" = "tag.location.default: 1",
@@ -899,7 +899,7 @@ PROPERTIES ("replication_num" = "1")"#,
     );
     let text = query(&mut *s, "SHOW CREATE TABLE tags").get(0, "Create Table");
     assert!(text.contains("  `city` varchar(8) NOT NULL COMMENT \"where\",\n  `doc` variant NULL,\n  INDEX idx_city (`city`) USING INVERTED PROPERTIES(\"parser\" = \"english\") COMMENT ''\n) ENGINE=OLAP\nDUPLICATE KEY(`k`)"), "{text}");
-    assert!(text.contains("PARTITION BY LIST(`city`)\n(PARTITION `p_north` VALUES IN (\"oslo\",\"riga\"),\nPARTITION `p_south` VALUES IN (\"rome\"))\nDISTRIBUTED BY RANDOM BUCKETS 1\n"), "{text}");
+    assert!(text.contains("PARTITION BY LIST(`city`)\n(PARTITION p_north VALUES IN (\"oslo\",\"riga\"),\nPARTITION p_south VALUES IN (\"rome\"))\nDISTRIBUTED BY RANDOM BUCKETS 1\n"), "{text}");
     let parts = query(&mut *s, "SHOW PARTITIONS FROM tags");
     assert_eq!(
         parts.get(0, "Range"),
@@ -1352,7 +1352,7 @@ PROPERTIES ("replication_allocation" = "tag.location.default: 1", "estimate_part
         vec![vec!["2024-03-01", "4", "5"], vec!["2024-03-02", "2", "1"]]
     );
     let text = query(&mut *s, "SHOW CREATE TABLE metrics").get(0, "Create Table");
-    assert!(text.contains("AUTO PARTITION BY RANGE (date_trunc(`ts`, 'day'))\n(PARTITION `p20240301000000` VALUES [(\"2024-03-01\"), (\"2024-03-02\")),\nPARTITION `p20240302000000` VALUES [(\"2024-03-02\"), (\"2024-03-03\")))\nDISTRIBUTED BY HASH(`host`) BUCKETS AUTO"), "{text}");
+    assert!(text.contains("AUTO PARTITION BY RANGE (date_trunc(`ts`, 'day'))\n(PARTITION p20240301000000 VALUES [(\"2024-03-01\"), (\"2024-03-02\")),\nPARTITION p20240302000000 VALUES [(\"2024-03-02\"), (\"2024-03-03\")))\nDISTRIBUTED BY HASH(`host`) BUCKETS AUTO"), "{text}");
     assert!(
         text.contains("\"estimate_partition_size\" = \"1G\""),
         "{text}"
@@ -1388,4 +1388,19 @@ fn update_rewrites_unique_rows() {
     assert!(fail(&mut *s, "UPDATE dup SET amount = 1")
         .message
         .contains("Only unique table could be updated."));
+}
+
+#[test]
+fn partition_names_follow_doris_rules() {
+    let f = fixture();
+    let mut s = f.root();
+    exec(&mut *s, "CREATE DATABASE d");
+    let e = fail(
+        &mut *s,
+        "CREATE TABLE d.t (k INT) PARTITION BY RANGE(k) (PARTITION `p-1` VALUES LESS THAN (\"1\")) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")",
+    );
+    assert!(
+        e.message.contains("Incorrect partition name 'p-1'"),
+        "{e:?}"
+    );
 }

@@ -23,6 +23,8 @@ const AUTO_BUCKETS: u32 = 1;
 const MAX_IMPLICIT_KEYS: usize = 3;
 /// ... whose summed fixed sizes stay within this many bytes.
 const MAX_IMPLICIT_KEY_BYTES: usize = 36;
+/// Longest partition name Doris accepts.
+const MAX_PARTITION_NAME_LEN: usize = 64;
 
 fn other(msg: impl Into<String>) -> SqlError {
     CatalogError::Other(msg.into()).into()
@@ -136,6 +138,21 @@ fn bound_key(
     Ok(PartitionKey(key))
 }
 
+/// Doris' partition name rule (FeNameFormat): a letter, then letters, digits or `_`.
+fn check_partition_name(name: &str) -> Result<(), SqlError> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= MAX_PARTITION_NAME_LEN;
+    if valid {
+        Ok(())
+    } else {
+        Err(other(format!(
+            "Incorrect partition name '{name}'. Partition name regex is '^[a-zA-Z][a-zA-Z0-9_]*$'"
+        )))
+    }
+}
+
 /// Computes a new partition's item and checks it against the existing ones.
 fn partition_item(
     kind: PartitionKind,
@@ -143,6 +160,7 @@ fn partition_item(
     def: &PartitionDef,
     existing: &[&PartitionItem],
 ) -> Result<PartitionItem, SqlError> {
+    check_partition_name(&def.name)?;
     match (kind, &def.values) {
         (PartitionKind::Unpartitioned, _) => Ok(PartitionItem::Whole),
         (PartitionKind::Range, PartitionValues::LessThan(upper)) => {
@@ -978,6 +996,7 @@ fn alter_table(
             }
         }
         AlterTableOp::RenamePartition { old, new } => {
+            check_partition_name(&new)?;
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             if olap.partition_scheme.kind == PartitionKind::Unpartitioned {
                 return Err(other(format!(
