@@ -1404,3 +1404,27 @@ fn partition_names_follow_doris_rules() {
         "{e:?}"
     );
 }
+
+#[test]
+fn catalog_api_locates_tablets_and_reads_rowsets() {
+    let f = fixture();
+    let mut s = f.root();
+    exec(&mut *s, "CREATE DATABASE d");
+    exec(&mut *s, "CREATE TABLE d.t (k INT, v INT) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES (\"replication_num\" = \"2\")");
+    exec(&mut *s, "INSERT INTO d.t VALUES (1, 2)");
+    let state = f.catalog.read();
+    let (_, table) = state
+        .table_by_id(state.db("d").unwrap().table("t").unwrap().id)
+        .unwrap();
+    let olap = table.olap().unwrap();
+    let partition = olap.partitions.values().next().unwrap();
+    let tablet_id = partition.indexes[&olap.base_index.id].tablets[0].id;
+    let location = state.locate_tablet(tablet_id).unwrap();
+    assert_eq!(location.partition_id, partition.id);
+    let tablet = state.tablet(location).unwrap();
+    assert_eq!(tablet.replicas.len(), 2);
+    assert!(tablet.replicas.iter().all(|r| r.version == 2));
+    assert_eq!(tablet.rowsets.len(), 1);
+    assert_eq!(tablet.rowsets[0].version, 2);
+    assert_eq!(olap.scan(None).len(), 1);
+}
