@@ -254,6 +254,22 @@ impl CatalogState {
         None
     }
 
+    /// The tablet at a location found by [`CatalogState::locate_tablet`].
+    pub fn tablet(&self, location: TabletLocation) -> Option<&Tablet> {
+        self.databases
+            .get(&location.db_id)?
+            .tables
+            .get(&location.table_id)?
+            .olap()?
+            .partitions
+            .get(&location.partition_id)?
+            .indexes
+            .get(&location.index_id)?
+            .tablets
+            .iter()
+            .find(|t| t.id == location.tablet_id)
+    }
+
     /// Number of replicas a new partition gets from the table properties.
     pub fn replication_num(&self, properties: &Properties) -> CatalogResult<u32> {
         let requested = if let Some(n) = properties.get("replication_num") {

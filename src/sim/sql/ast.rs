@@ -383,6 +383,12 @@ pub enum Statement {
         partitions: Option<Vec<String>>,
     },
     Insert(Box<Insert>),
+    /// `UPDATE t SET c = expr, ... [WHERE ...]` (UNIQUE KEY tables).
+    Update {
+        table: ObjectName,
+        assignments: Vec<(String, Expr)>,
+        filter: Option<Expr>,
+    },
     Delete {
         table: ObjectName,
         partitions: Option<Vec<String>>,

@@ -12,7 +12,7 @@ use crate::sim::catalog::table::{
     PartitionKey, PartitionKeyValue, PartitionKind, PartitionScheme, Properties, Table, TableKind,
     TableState, ViewDef,
 };
-use crate::sim::catalog::types::ColumnType;
+use crate::sim::catalog::types::{ColumnType, Value};
 use crate::sim::catalog::user::{Privilege, User};
 use crate::sim::catalog::{now_ms, CatalogError, CatalogState, Database};
 use crate::sim::session::{SqlError, StatementResult};
@@ -23,6 +23,8 @@ const AUTO_BUCKETS: u32 = 1;
 const MAX_IMPLICIT_KEYS: usize = 3;
 /// ... whose summed fixed sizes stay within this many bytes.
 const MAX_IMPLICIT_KEY_BYTES: usize = 36;
+/// Longest partition name Doris accepts.
+const MAX_PARTITION_NAME_LEN: usize = 64;
 
 fn other(msg: impl Into<String>) -> SqlError {
     CatalogError::Other(msg.into()).into()
@@ -46,15 +48,15 @@ fn validate_properties(props: &[(String, String)]) -> Result<(), SqlError> {
             | "enable_unique_key_merge_on_write"
             | "store_row_column"
             | "disable_auto_compaction"
-            | "enable_single_replica_compaction" => {
-                if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") {
-                    return Err(other(format!("Invalid {k} value: {v}")));
-                }
+            | "enable_single_replica_compaction"
+                if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") =>
+            {
+                return Err(other(format!("Invalid {k} value: {v}")));
             }
-            "binlog.ttl_seconds" | "binlog.max_bytes" | "binlog.max_history_nums" => {
-                if v.parse::<i64>().is_err() {
-                    return Err(other(format!("Invalid {k} format: {v}")));
-                }
+            "binlog.ttl_seconds" | "binlog.max_bytes" | "binlog.max_history_nums"
+                if v.parse::<i64>().is_err() =>
+            {
+                return Err(other(format!("Invalid {k} format: {v}")));
             }
             _ => {}
         }
@@ -127,13 +129,28 @@ fn bound_key(
                     .map_err(|e| other(format!("Invalid partition value: {e}")))?,
             ),
             // Missing trailing columns: after MAXVALUE keep MAXVALUE, else the type minimum.
-            None if fill_max && key.iter().any(|k| *k == PartitionKeyValue::MaxValue) => {
+            None if fill_max && key.contains(&PartitionKeyValue::MaxValue) => {
                 PartitionKeyValue::MaxValue
             }
             None => PartitionKeyValue::Value(t.min_value()),
         });
     }
     Ok(PartitionKey(key))
+}
+
+/// Doris' partition name rule (FeNameFormat): a letter, then letters, digits or `_`.
+fn check_partition_name(name: &str) -> Result<(), SqlError> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= MAX_PARTITION_NAME_LEN;
+    if valid {
+        Ok(())
+    } else {
+        Err(other(format!(
+            "Incorrect partition name '{name}'. Partition name regex is '^[a-zA-Z][a-zA-Z0-9_]*$'"
+        )))
+    }
 }
 
 /// Computes a new partition's item and checks it against the existing ones.
@@ -143,6 +160,7 @@ fn partition_item(
     def: &PartitionDef,
     existing: &[&PartitionItem],
 ) -> Result<PartitionItem, SqlError> {
+    check_partition_name(&def.name)?;
     match (kind, &def.values) {
         (PartitionKind::Unpartitioned, _) => Ok(PartitionItem::Whole),
         (PartitionKind::Range, PartitionValues::LessThan(upper)) => {
@@ -239,7 +257,7 @@ fn range_text(lower: &PartitionKey, upper: &PartitionKey) -> String {
     format!("[{}, {})", lower.to_sql(), upper.to_sql())
 }
 
-fn bucket_count(b: Buckets) -> u32 {
+pub(crate) fn bucket_count(b: Buckets) -> u32 {
     match b {
         Buckets::Fixed(n) => n,
         Buckets::Auto => AUTO_BUCKETS,
@@ -978,6 +996,7 @@ fn alter_table(
             }
         }
         AlterTableOp::RenamePartition { old, new } => {
+            check_partition_name(&new)?;
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             if olap.partition_scheme.kind == PartitionKind::Unpartitioned {
                 return Err(other(format!(
@@ -1240,4 +1259,112 @@ pub(crate) fn recreate_partition(state: &mut CatalogState, old: &Partition) -> P
         &index_ids,
         old.is_temp,
     )
+}
+
+/// The partition Doris' AUTO PARTITION would create for a row no partition accepts:
+/// `date_trunc(col, unit)` ranges named `pYYYYMMDDhhmmss`, or one-value list partitions
+/// named `p<value>`. `None` when the table has no auto partitioning.
+pub(crate) fn auto_partition_for(
+    olap: &OlapTable,
+    row: &[Value],
+) -> Result<Option<(String, PartitionItem)>, SqlError> {
+    let Some(expr) = &olap.partition_scheme.auto_expr else {
+        return Ok(None);
+    };
+    let column = olap
+        .partition_scheme
+        .columns
+        .first()
+        .ok_or_else(|| other("auto partition without column"))?;
+    let index = olap
+        .column_index(column)
+        .ok_or_else(|| other(format!("Unknown partition column {column}")))?;
+    let value = &row[index];
+    if value.is_null() {
+        return Err(other(
+            "Can't create partition for NULL value in auto partition table",
+        ));
+    }
+    let column_type = &olap.columns[index].column_type;
+    match olap.partition_scheme.kind {
+        PartitionKind::List => {
+            let text = value.to_text();
+            let name: String = std::iter::once('p')
+                .chain(text.chars().filter(|c| c.is_ascii_alphanumeric()))
+                .collect();
+            let key = PartitionKey(vec![PartitionKeyValue::Value(value.clone())]);
+            Ok(Some((name, PartitionItem::List(vec![key]))))
+        }
+        PartitionKind::Range => {
+            let unit = expr
+                .rsplit('\'')
+                .nth(1)
+                .unwrap_or("day")
+                .to_ascii_lowercase();
+            let text = value.to_text();
+            let (date_part, time_part) = text.split_once(' ').unwrap_or((&text, "00:00:00"));
+            let date = chrono::NaiveDate::parse_from_str(date_part, "%Y-%m-%d")
+                .map_err(|_| other(format!("Invalid date value for auto partition: {text}")))?;
+            let hour: u32 = time_part
+                .get(0..2)
+                .and_then(|h| h.parse().ok())
+                .unwrap_or(0);
+            use chrono::{Datelike, Duration, NaiveDateTime};
+            let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("valid midnight");
+            let (lower, upper): (NaiveDateTime, NaiveDateTime) = match unit.as_str() {
+                "year" => {
+                    let l = chrono::NaiveDate::from_ymd_opt(date.year(), 1, 1).expect("valid date");
+                    (
+                        midnight(l),
+                        midnight(
+                            chrono::NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
+                                .expect("valid date"),
+                        ),
+                    )
+                }
+                "month" => {
+                    let l = chrono::NaiveDate::from_ymd_opt(date.year(), date.month(), 1)
+                        .expect("valid date");
+                    let (y, m) = if date.month() == 12 {
+                        (date.year() + 1, 1)
+                    } else {
+                        (date.year(), date.month() + 1)
+                    };
+                    (
+                        midnight(l),
+                        midnight(chrono::NaiveDate::from_ymd_opt(y, m, 1).expect("valid date")),
+                    )
+                }
+                "week" => {
+                    let l = date - Duration::days(date.weekday().num_days_from_monday() as i64);
+                    (midnight(l), midnight(l + Duration::days(7)))
+                }
+                "hour" => {
+                    let l = date
+                        .and_hms_opt(hour, 0, 0)
+                        .ok_or_else(|| other("Invalid hour"))?;
+                    (l, l + Duration::hours(1))
+                }
+                "day" => (midnight(date), midnight(date + Duration::days(1))),
+                other_unit => {
+                    return Err(other(format!(
+                        "Unsupported auto partition unit: {other_unit}"
+                    )))
+                }
+            };
+            let render = |t: NaiveDateTime| match column_type {
+                ColumnType::Date => Value::Text(t.format("%Y-%m-%d").to_string()),
+                _ => Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+            };
+            let name = format!("p{}", lower.format("%Y%m%d%H%M%S"));
+            Ok(Some((
+                name,
+                PartitionItem::Range {
+                    lower: PartitionKey(vec![PartitionKeyValue::Value(render(lower))]),
+                    upper: PartitionKey(vec![PartitionKeyValue::Value(render(upper))]),
+                },
+            )))
+        }
+        PartitionKind::Unpartitioned => Ok(None),
+    }
 }

@@ -1,10 +1,11 @@
 //! INSERT [OVERWRITE], DELETE and TRUNCATE: each commits like one load transaction.
 
 use super::ast::{BinaryOp, Expr, Insert, InsertSource, ObjectName, Statement};
-use super::ddl::recreate_partition;
+use super::ddl::{auto_partition_for, bucket_count, recreate_partition};
 use super::engine::{ok, FeSession};
+use super::query::{wire_type, RelColumn};
 use crate::sim::catalog::table::{
-    CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable,
+    Column, CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable, PartitionItem,
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::user::Privilege;
@@ -54,6 +55,11 @@ impl FeSession {
     pub(crate) fn execute_dml(&mut self, stmt: Statement) -> Result<StatementResult, SqlError> {
         match stmt {
             Statement::Insert(insert) => self.insert(*insert),
+            Statement::Update {
+                table,
+                assignments,
+                filter,
+            } => self.update(table, assignments, filter),
             Statement::Delete {
                 table,
                 partitions,
@@ -164,6 +170,39 @@ impl FeSession {
             state.commit_load(load, txn_id)?;
             return Ok(insert_ok(count, &insert.label, txn_id));
         }
+        if restrict.is_none() && olap.partition_scheme.auto_expr.is_some() {
+            let mut missing: Vec<(String, PartitionItem)> = Vec::new();
+            for row in &rows {
+                if olap.route_partition(row, None).is_none() {
+                    if let Some((name, item)) = auto_partition_for(olap, row)? {
+                        if !missing.iter().any(|(n, _)| *n == name) {
+                            missing.push((name, item));
+                        }
+                    }
+                }
+            }
+            let (distribution, buckets, replication_num, base_index_id) = (
+                olap.distribution.clone(),
+                bucket_count(olap.distribution.buckets()),
+                state.replication_num(&olap.properties)?,
+                olap.base_index.id,
+            );
+            for (name, item) in missing {
+                let p = state.new_partition(
+                    &name,
+                    item,
+                    distribution.clone(),
+                    buckets,
+                    replication_num,
+                    &[base_index_id],
+                    false,
+                );
+                if let Some(olap) = state.table_by_id_mut(table_id).and_then(|t| t.olap_mut()) {
+                    olap.partitions.insert(p.id, p);
+                }
+            }
+        }
+        let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
         let load = olap.prepare_load(table_id, rows, restrict.as_deref())?;
         let txn_id = state.next_id();
         let count = load.row_count();
@@ -171,6 +210,93 @@ impl FeSession {
             state.commit_load(load, txn_id)?;
         }
         Ok(insert_ok(count, &insert.label, txn_id))
+    }
+
+    fn update(
+        &mut self,
+        table: ObjectName,
+        assignments: Vec<(String, Expr)>,
+        filter: Option<Expr>,
+    ) -> Result<StatementResult, SqlError> {
+        let db = self.resolve_db(table.db.as_deref())?;
+        self.require_table(&db, &table.name, Privilege::Load)?;
+        // Read the current rows, compute the new versions without the lock, then load
+        // them: the UNIQUE KEY model makes the load replace the old rows.
+        let (columns, rows, schema) = {
+            let state = self.catalog.read();
+            let (_, olap) = olap_of(&state, &db, &table.name)?;
+            if olap.keys_model != KeysModel::Unique {
+                return Err(other("Only unique table could be updated."));
+            }
+            let columns: Vec<RelColumn> = olap
+                .columns
+                .iter()
+                .map(|c| RelColumn {
+                    name: c.name.clone(),
+                    qualifier: Some(table.name.clone()),
+                    column_type: wire_type(&c.column_type),
+                })
+                .collect();
+            (columns, olap.scan(None), olap.columns.clone())
+        };
+        let mut targets = Vec::new();
+        for (name, expr) in &assignments {
+            let index = schema
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    SqlError::from(CatalogError::UnknownColumn {
+                        column: name.clone(),
+                        table: table.name.clone(),
+                    })
+                })?;
+            if schema[index].is_key {
+                return Err(other(format!(
+                    "Only value columns of unique table could be updated, column: {}",
+                    schema[index].name
+                )));
+            }
+            targets.push((index, expr));
+        }
+        let mut updated = Vec::new();
+        for row in rows {
+            let keep = match &filter {
+                Some(f) => self.eval_on_row(f, &columns, &row)?.is_true(),
+                None => true,
+            };
+            if !keep {
+                continue;
+            }
+            let mut new_row = row.clone();
+            for (index, expr) in &targets {
+                let value = self.eval_on_row(expr, &columns, &row)?;
+                new_row[*index] = schema[*index]
+                    .column_type
+                    .coerce(&value)
+                    .map_err(|e| other(format!("Insert has filtered data in strict mode. {e}")))?;
+            }
+            updated.push(new_row);
+        }
+        let mut state = self.catalog.write();
+        let (table_id, olap) = olap_of(&state, &db, &table.name)?;
+        if olap
+            .columns
+            .iter()
+            .map(|c| c.unique_id)
+            .ne(schema.iter().map(|c| c.unique_id))
+        {
+            return Err(other(format!(
+                "Table[{}]'s schema changed while updating, please retry",
+                table.name
+            )));
+        }
+        let load = olap.prepare_load(table_id, updated, None)?;
+        let count = load.row_count();
+        let txn_id = state.next_id();
+        if count > 0 {
+            state.commit_load(load, txn_id)?;
+        }
+        Ok(ok(count as u64))
     }
 
     fn delete(
@@ -182,15 +308,23 @@ impl FeSession {
         let db = self.resolve_db(table.db.as_deref())?;
         self.require_table(&db, &table.name, Privilege::Load)?;
         let filter = filter.ok_or_else(|| other("Where clause only supports compound predicate, binary predicate, is_null predicate or in predicate"))?;
-        let mut state = self.catalog.write();
-        let (table_id, olap) = olap_of(&state, &db, &table.name)?;
+        // Snapshot the schema, then evaluate literals without holding the catalog lock
+        // (a literal may be a scalar subquery that reads the catalog).
+        let (columns, keys_model, mow) = {
+            let state = self.catalog.read();
+            let (_, olap) = olap_of(&state, &db, &table.name)?;
+            let mow = olap.keys_model == KeysModel::Unique
+                && olap.properties.get("enable_unique_key_merge_on_write") == Some("true");
+            (olap.columns.clone(), olap.keys_model, mow)
+        };
         let mut conditions = Vec::new();
-        self.delete_conditions(&filter, olap, &mut conditions)?;
-        let mow = olap.keys_model == KeysModel::Unique
-            && olap.properties.get("enable_unique_key_merge_on_write") == Some("true");
-        if olap.keys_model != KeysModel::Duplicate && !mow {
+        self.delete_conditions(&filter, &columns, &table.name, &mut conditions)?;
+        if keys_model != KeysModel::Duplicate && !mow {
             for c in &conditions {
-                let column = olap.column(&c.column_name).expect("resolved above");
+                let column = columns
+                    .iter()
+                    .find(|col| col.unique_id == c.column_unique_id)
+                    .expect("resolved above");
                 if !column.is_key {
                     return Err(other(format!(
                         "Column[{}] is not key column or storage model is not duplicate or column type is float or double.",
@@ -198,6 +332,19 @@ impl FeSession {
                     )));
                 }
             }
+        }
+        let mut state = self.catalog.write();
+        let (table_id, olap) = olap_of(&state, &db, &table.name)?;
+        if olap
+            .columns
+            .iter()
+            .map(|c| c.unique_id)
+            .ne(columns.iter().map(|c| c.unique_id))
+        {
+            return Err(other(format!(
+                "Table[{}]'s schema changed while deleting, please retry",
+                table.name
+            )));
         }
         let ids = match &partitions {
             Some(names) => partition_ids(olap, names, false)?,
@@ -212,7 +359,8 @@ impl FeSession {
     fn delete_conditions(
         &self,
         expr: &Expr,
-        olap: &OlapTable,
+        columns: &[Column],
+        table: &str,
         out: &mut Vec<DeleteCondition>,
     ) -> Result<(), SqlError> {
         let column_of = |e: &Expr| -> Result<(i32, String, usize), SqlError> {
@@ -220,25 +368,28 @@ impl FeSession {
                 return Err(other("Left expr of binary predicate should be column name"));
             };
             let name = parts.last().cloned().unwrap_or_default();
-            let i = olap.column_index(&name).ok_or_else(|| {
-                SqlError::from(CatalogError::UnknownColumn {
-                    column: name.clone(),
-                    table: olap.base_index.name.clone(),
-                })
-            })?;
-            Ok((olap.columns[i].unique_id, olap.columns[i].name.clone(), i))
+            let i = columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(&name))
+                .ok_or_else(|| {
+                    SqlError::from(CatalogError::UnknownColumn {
+                        column: name.clone(),
+                        table: table.to_owned(),
+                    })
+                })?;
+            Ok((columns[i].unique_id, columns[i].name.clone(), i))
         };
         let literal = |e: &Expr, index: usize| -> Result<Value, SqlError> {
             let v = self.eval_const(e)?;
-            olap.columns[index]
+            columns[index]
                 .column_type
                 .coerce(&v)
                 .map_err(|m| other(format!("Invalid column value: {m}")))
         };
         match expr {
             Expr::Binary { op: BinaryOp::And, left, right } => {
-                self.delete_conditions(left, olap, out)?;
-                self.delete_conditions(right, olap, out)
+                self.delete_conditions(left, columns, table, out)?;
+                self.delete_conditions(right, columns, table, out)
             }
             Expr::Binary { op, left, right } => {
                 let op = match op {

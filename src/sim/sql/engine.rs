@@ -163,6 +163,7 @@ impl FeSession {
             | Statement::ShowColumns { .. }) => self.execute_show(stmt),
             stmt @ (Statement::Insert(_)
             | Statement::Delete { .. }
+            | Statement::Update { .. }
             | Statement::Truncate { .. }) => self.execute_dml(stmt),
             other => self.execute_ddl(other),
         }

@@ -1,11 +1,11 @@
 //! The FE SQL engine: lexer, parser and executor over the catalog.
 
-pub mod ast;
+pub(crate) mod ast;
 mod ddl;
 mod dml;
 mod engine;
-pub mod lexer;
-pub mod parser;
+pub(crate) mod lexer;
+pub(crate) mod parser;
 mod query;
 mod render;
 mod show;

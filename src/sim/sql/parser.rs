@@ -277,6 +277,7 @@ impl<'a> Parser<'a> {
             "TRUNCATE" => self.truncate(),
             "INSERT" => self.insert(),
             "DELETE" => self.delete(),
+            "UPDATE" => self.update(),
             "SYNC" | "BEGIN" | "COMMIT" | "ROLLBACK" => {
                 self.pos = self.tokens.len();
                 Ok(Statement::NoOp)
@@ -1391,6 +1392,31 @@ impl<'a> Parser<'a> {
         })))
     }
 
+    fn update(&mut self) -> PResult<Statement> {
+        self.expect_word("UPDATE")?;
+        let table = self.object_name()?;
+        self.expect_word("SET")?;
+        let mut assignments = Vec::new();
+        loop {
+            let column = self.ident()?;
+            self.expect_symbol("=")?;
+            assignments.push((column, self.expr()?));
+            if !self.eat_symbol(",") {
+                break;
+            }
+        }
+        let filter = if self.eat_word("WHERE") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok(Statement::Update {
+            table,
+            assignments,
+            filter,
+        })
+    }
+
     fn delete(&mut self) -> PResult<Statement> {
         self.expect_word("DELETE")?;
         self.expect_word("FROM")?;
@@ -1430,7 +1456,7 @@ impl<'a> Parser<'a> {
             }
         }
         let from = if self.eat_word("FROM") {
-            Some(self.from_clause()?)
+            Some(self.table_reference()?)
         } else {
             None
         };
@@ -1521,14 +1547,15 @@ impl<'a> Parser<'a> {
             Expr::Column(parts) => parts.last().cloned().unwrap_or_default(),
             _ => self.text_between(start, self.pos),
         };
-        let alias = if self.eat_word("AS") {
-            Some(self.ident_or_string()?)
-        } else if matches!(
-            self.peek().map(|t| &t.kind),
-            Some(TokenKind::QuotedIdent(_) | TokenKind::Str(_))
-        ) || self
-            .peek()
-            .is_some_and(|t| matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w)))
+        let explicit = self.eat_word("AS");
+        let alias = if explicit
+            || matches!(
+                self.peek().map(|t| &t.kind),
+                Some(TokenKind::QuotedIdent(_) | TokenKind::Str(_))
+            )
+            || self
+                .peek()
+                .is_some_and(|t| matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w)))
         {
             Some(self.ident_or_string()?)
         } else {
@@ -1537,7 +1564,7 @@ impl<'a> Parser<'a> {
         Ok(SelectItem::Expr { expr, alias, label })
     }
 
-    fn from_clause(&mut self) -> PResult<FromClause> {
+    fn table_reference(&mut self) -> PResult<FromClause> {
         let source = if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Word(_)))
             && self.peek_at(1).is_some_and(|t| t.is_symbol("("))
         {
@@ -1559,12 +1586,12 @@ impl<'a> Parser<'a> {
         if self.eat_word("PARTITION") || self.eat_word("PARTITIONS") {
             partitions = Some((temporary, self.partition_names()?));
         }
-        let alias = if self.eat_word("AS") {
-            Some(self.ident()?)
-        } else if self.peek().is_some_and(|t| {
-            matches!(&t.kind, TokenKind::QuotedIdent(_))
-                || matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w))
-        }) {
+        let explicit = self.eat_word("AS");
+        let alias = if explicit
+            || self.peek().is_some_and(|t| {
+                matches!(&t.kind, TokenKind::QuotedIdent(_))
+                    || matches!(&t.kind, TokenKind::Word(w) if !is_clause_word(w))
+            }) {
             Some(self.ident()?)
         } else {
             None

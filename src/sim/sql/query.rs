@@ -137,6 +137,16 @@ impl FeSession {
         })
     }
 
+    /// Evaluates an expression against one row of a relation.
+    pub(crate) fn eval_on_row(
+        &self,
+        expr: &Expr,
+        columns: &[RelColumn],
+        values: &[Value],
+    ) -> Result<Value, SqlError> {
+        self.eval(expr, &Row { columns, values })
+    }
+
     /// Evaluates an expression that needs no row (SET values, INSERT VALUES).
     pub(crate) fn eval_const(&self, expr: &Expr) -> Result<Value, SqlError> {
         self.eval(

@@ -127,7 +127,8 @@ pub(crate) fn create_table(table: &Table, olap: &OlapTable, print_binlog: bool) 
         let parts: Vec<String> = olap
             .visible_partitions()
             .iter()
-            .map(|p| format!("PARTITION {} {}", quote_ident(&p.name), p.item.values_sql()))
+            // Doris prints partition names bare (its name rule keeps them plain identifiers).
+            .map(|p| format!("PARTITION {} {}", p.name, p.item.values_sql()))
             .collect();
         match &scheme.auto_expr {
             Some(expr) if !expr.is_empty() => {

@@ -662,7 +662,7 @@ impl FeSession {
         let state = self.catalog.read();
         match parts.as_slice() {
             ["dbs"] => {
-                let rows = state.databases.values().map(|db| db_row(db)).collect();
+                let rows = state.databases.values().map(db_row).collect();
                 Ok((DBS_COLUMNS.to_vec(), rows))
             }
             ["frontends"] => {
