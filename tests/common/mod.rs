@@ -201,13 +201,9 @@ pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
         .stderr(Stdio::null())
         .spawn()
         .expect("curl is installed");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .ok()?;
+    let written = child.stdin.take().unwrap().write_all(body.as_bytes());
     let output = child.wait_with_output().ok()?;
+    written.ok()?;
     if !output.status.success() {
         return None;
     }
