@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ccr_syncer::binlog::{
     covered_by_snapshot, parse, AlterJobType, BackupJobInfo, BeNetworkAddress, Binlog, BinlogError,
-    BinlogRecord, BinlogType, CommentType, DistributionType, ExtraInfo, JobState, TableType,
+    BinlogRecord, BinlogType, CommentType, DistributionType, ExtraInfo, JobState, TableInfo,
+    TableType,
 };
 use ccr_syncer::secret::Secret;
 use ccr_syncer::wire::types::{TBinlog, TBinlogType};
@@ -97,16 +98,18 @@ const REPLACE_PARTITIONS: &str = r#"{"dbId": 10001, "dbName": "db1", "tblId": 10
 const TRUNCATE_TABLE: &str = r#"{"dbId": 10001, "db": "db1", "tblId": 10030, "table": "t3",
   "isEntireTable": false, "rawSql": "PARTITIONS (p1, p2)"}"#;
 
-const RENAME_TABLE: &str = r#"{"db": 10001, "tb": 10010, "ind": 0, "p": 0,
-  "nT": "t1_new", "oT": "t1"}"#;
+// TableInfo: Doris fills the names and ids a use does not need with "" and -1.
+const RENAME_TABLE: &str = r#"{"db": 10001, "tb": 10010, "ind": -1, "p": -1,
+  "nT": "t1_new", "oT": "t1", "nR": "", "oR": "", "nP": "", "oP": ""}"#;
 
-const RENAME_ROLLUP: &str = r#"{"db": 10001, "tb": 10010, "ind": 20020, "p": 0,
-  "nR": "r1_new", "oR": "r1"}"#;
+const RENAME_ROLLUP: &str = r#"{"db": 10001, "tb": 10010, "ind": 20020, "p": -1,
+  "nT": "", "oT": "", "nR": "r1_new", "oR": "r1", "nP": "", "oP": ""}"#;
 
-const RENAME_PARTITION: &str = r#"{"db": 10001, "tb": 10030, "ind": 0, "p": 10031,
-  "nP": "p1_new", "oP": "p1"}"#;
+const RENAME_PARTITION: &str = r#"{"db": 10001, "tb": 10030, "ind": -1, "p": 10031,
+  "nT": "", "oT": "", "nR": "", "oR": "", "nP": "p1_new", "oP": "p1"}"#;
 
-const MODIFY_DISTRIBUTION_TYPE: &str = r#"{"db": 10001, "tb": 10030, "ind": 0, "p": 0}"#;
+const MODIFY_DISTRIBUTION_TYPE: &str = r#"{"db": 10001, "tb": 10030, "ind": -1, "p": -1,
+  "nT": "", "nR": "", "nP": ""}"#;
 
 const RENAME_COLUMN: &str = r#"{"dbId": 10001, "tableId": 10010, "colName": "v",
   "newColName": "v2", "indexIdToSchemaVersion": {"10012": 3, "10020": 2}}"#;
@@ -364,26 +367,26 @@ const EXPECTATIONS: &[Expectation] = &[
     Expectation {
         binlog_type: BinlogType::RenameTable,
         sample: RENAME_TABLE,
-        keys: &["db", "tb", "ind", "p", "nT", "oT"],
-        optional: &["nT", "oT"],
+        keys: &["db", "tb", "ind", "p", "nT", "oT", "nR", "oR", "nP", "oP"],
+        optional: &["nT", "oT", "nR", "oR", "nP", "oP"],
     },
     Expectation {
         binlog_type: BinlogType::RenameRollup,
         sample: RENAME_ROLLUP,
-        keys: &["db", "tb", "ind", "p", "nR", "oR"],
-        optional: &["nR", "oR"],
+        keys: &["db", "tb", "ind", "p", "nT", "oT", "nR", "oR", "nP", "oP"],
+        optional: &["nT", "oT", "nR", "oR", "nP", "oP"],
     },
     Expectation {
         binlog_type: BinlogType::RenamePartition,
         sample: RENAME_PARTITION,
-        keys: &["db", "tb", "ind", "p", "nP", "oP"],
-        optional: &["nP", "oP"],
+        keys: &["db", "tb", "ind", "p", "nT", "oT", "nR", "oR", "nP", "oP"],
+        optional: &["nT", "oT", "nR", "oR", "nP", "oP"],
     },
     Expectation {
         binlog_type: BinlogType::ModifyDistributionType,
         sample: MODIFY_DISTRIBUTION_TYPE,
-        keys: &["db", "tb", "ind", "p"],
-        optional: &[],
+        keys: &["db", "tb", "ind", "p", "nT", "nR", "nP"],
+        optional: &["nT", "nR", "nP"],
     },
     Expectation {
         binlog_type: BinlogType::RenameColumn,
@@ -1019,7 +1022,17 @@ fn table_info_fields_per_use() {
     assert_eq!((rename.db_id, rename.table_id), (10001, 10010));
     assert_eq!(rename.new_table_name.as_deref(), Some("t1_new"));
     assert_eq!(rename.old_table_name.as_deref(), Some("t1"));
-    assert_eq!(rename.new_rollup_name, None);
+    assert_eq!(rename.new_rollup_name.as_deref(), Some(""));
+    assert_eq!(
+        (rename.new_table(), rename.old_table()),
+        (Some("t1_new"), Some("t1"))
+    );
+    assert_eq!((rename.index_id, rename.partition_id), (-1, -1));
+    assert_eq!(rename.new_rollup(), None);
+    assert_eq!(
+        rename,
+        TableInfo::for_table_rename(10001, 10010, "t1", "t1_new")
+    );
 
     let BinlogRecord::RenameRollup(rollup) = parsed(BinlogType::RenameRollup, RENAME_ROLLUP) else {
         panic!("wrong variant")
@@ -1027,6 +1040,10 @@ fn table_info_fields_per_use() {
     assert_eq!(rollup.index_id, 20020);
     assert_eq!(rollup.new_rollup_name.as_deref(), Some("r1_new"));
     assert_eq!(rollup.old_rollup_name.as_deref(), Some("r1"));
+    assert_eq!(
+        rollup,
+        TableInfo::for_rollup_rename(10001, 10010, 20020, "r1", "r1_new")
+    );
 
     let record = parsed(BinlogType::RenamePartition, RENAME_PARTITION);
     assert_eq!(record.table_id(), Some(10030));
@@ -1036,10 +1053,30 @@ fn table_info_fields_per_use() {
     assert_eq!(partition.partition_id, 10031);
     assert_eq!(partition.new_partition_name.as_deref(), Some("p1_new"));
     assert_eq!(partition.old_partition_name.as_deref(), Some("p1"));
+    assert_eq!(partition.old_partition(), Some("p1"));
+    assert_eq!(
+        partition,
+        TableInfo::for_partition_rename(10001, 10030, 10031, "p1", "p1_new")
+    );
+    // An older FE without old names: the accessors report them missing.
+    let BinlogRecord::RenamePartition(old) = parsed(
+        BinlogType::RenamePartition,
+        r#"{"db": 1, "tb": 2, "ind": -1, "p": 3, "nP": "x"}"#,
+    ) else {
+        panic!("wrong variant")
+    };
+    assert_eq!(
+        (old.new_partition(), old.old_partition()),
+        (Some("x"), None)
+    );
 
     let record = parsed(BinlogType::ModifyDistributionType, MODIFY_DISTRIBUTION_TYPE);
     assert_eq!(record.table_id(), Some(10030));
     assert_eq!(record.binlog_type(), BinlogType::ModifyDistributionType);
+    assert_eq!(
+        record,
+        BinlogRecord::ModifyDistributionType(TableInfo::for_modify_distribution(10001, 10030))
+    );
 }
 
 #[test]

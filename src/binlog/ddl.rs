@@ -558,7 +558,12 @@ pub struct TruncateTableRecord {
 // ---------------------------------------------------------------------------------------------
 
 /// `TableInfo`: the short-keyed record of renames and of the distribution-type change.
-/// Which name pair is set depends on the binlog type; old names may be missing in older FEs.
+///
+/// Doris fills the ids and names a use does not need with `-1` and `""` (its factory
+/// methods, read in `TableInfo.java`; not on the sheet), so a rename table also carries
+/// `"ind": -1, "p": -1, "nR": "", "oR": "", "nP": "", "oP": ""`. The constructors below
+/// produce exactly those shapes. Old-name keys are missing in older FEs; the accessors
+/// (`new_table()`, `old_table()`, ...) treat missing and empty alike.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TableInfo {
@@ -584,6 +589,122 @@ pub struct TableInfo {
     pub new_partition_name: Option<String>,
     #[serde(rename = "oP", skip_serializing_if = "Option::is_none")]
     pub old_partition_name: Option<String>,
+}
+
+/// Id Doris writes for an index or partition a `TableInfo` use does not involve.
+const UNUSED_ID: i64 = -1;
+
+fn non_empty(name: &Option<String>) -> Option<&str> {
+    name.as_deref().filter(|name| !name.is_empty())
+}
+
+impl TableInfo {
+    /// RENAME_TABLE, as Doris writes it.
+    pub fn for_table_rename(db_id: i64, table_id: i64, old_name: &str, new_name: &str) -> Self {
+        Self::with_names(
+            db_id,
+            table_id,
+            UNUSED_ID,
+            UNUSED_ID,
+            [new_name, old_name, "", "", "", ""],
+        )
+    }
+
+    /// RENAME_ROLLUP, as Doris writes it.
+    pub fn for_rollup_rename(
+        db_id: i64,
+        table_id: i64,
+        index_id: i64,
+        old_name: &str,
+        new_name: &str,
+    ) -> Self {
+        Self::with_names(
+            db_id,
+            table_id,
+            index_id,
+            UNUSED_ID,
+            ["", "", new_name, old_name, "", ""],
+        )
+    }
+
+    /// RENAME_PARTITION, as Doris writes it.
+    pub fn for_partition_rename(
+        db_id: i64,
+        table_id: i64,
+        partition_id: i64,
+        old_name: &str,
+        new_name: &str,
+    ) -> Self {
+        Self::with_names(
+            db_id,
+            table_id,
+            UNUSED_ID,
+            partition_id,
+            ["", "", "", "", new_name, old_name],
+        )
+    }
+
+    /// MODIFY_DISTRIBUTION_TYPE, as Doris writes it: new names empty, old names unset.
+    pub fn for_modify_distribution(db_id: i64, table_id: i64) -> Self {
+        TableInfo {
+            db_id,
+            table_id,
+            index_id: UNUSED_ID,
+            partition_id: UNUSED_ID,
+            new_table_name: Some(String::new()),
+            new_rollup_name: Some(String::new()),
+            new_partition_name: Some(String::new()),
+            ..TableInfo::default()
+        }
+    }
+
+    /// `names` = [nT, oT, nR, oR, nP, oP].
+    fn with_names(
+        db_id: i64,
+        table_id: i64,
+        index_id: i64,
+        partition_id: i64,
+        names: [&str; 6],
+    ) -> Self {
+        let [new_table, old_table, new_rollup, old_rollup, new_partition, old_partition] =
+            names.map(|name| Some(name.to_owned()));
+        TableInfo {
+            db_id,
+            table_id,
+            index_id,
+            partition_id,
+            new_table_name: new_table,
+            old_table_name: old_table,
+            new_rollup_name: new_rollup,
+            old_rollup_name: old_rollup,
+            new_partition_name: new_partition,
+            old_partition_name: old_partition,
+        }
+    }
+
+    pub fn new_table(&self) -> Option<&str> {
+        non_empty(&self.new_table_name)
+    }
+
+    pub fn old_table(&self) -> Option<&str> {
+        non_empty(&self.old_table_name)
+    }
+
+    pub fn new_rollup(&self) -> Option<&str> {
+        non_empty(&self.new_rollup_name)
+    }
+
+    pub fn old_rollup(&self) -> Option<&str> {
+        non_empty(&self.old_rollup_name)
+    }
+
+    pub fn new_partition(&self) -> Option<&str> {
+        non_empty(&self.new_partition_name)
+    }
+
+    pub fn old_partition(&self) -> Option<&str> {
+        non_empty(&self.old_partition_name)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
