@@ -5,6 +5,8 @@
 //! It depends only on the wire types (`crate::wire`), never on syncer internals.
 
 pub mod be_http;
+pub mod binlog_journal;
+pub mod binlog_service;
 pub mod catalog;
 pub mod cluster;
 pub mod launch;

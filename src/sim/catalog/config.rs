@@ -51,6 +51,15 @@ impl Default for FeConfig {
             false,
             true,
         );
+        // Newest-FE binlog GC switch: without a lockBinlog lock, GC drops every binlog.
+        add(
+            "enable_recycle_binlog_immediately",
+            "false",
+            "boolean",
+            true,
+            true,
+            false,
+        );
         add(
             "max_backup_restore_job_num_per_db",
             "10",

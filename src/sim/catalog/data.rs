@@ -14,6 +14,7 @@ use super::table::{
 };
 use super::types::Value;
 use super::{now_ms, CatalogError, CatalogResult, CatalogState};
+use crate::sim::binlog_journal::PublishedTxn;
 
 /// Rows of one load, routed: partition id → bucket index → rows (full-schema order).
 #[derive(Debug, Clone, PartialEq)]
@@ -262,11 +263,69 @@ impl OlapTable {
     }
 }
 
+/// Label of a load that was not given one (Doris: `insert_<query id>`).
+pub fn default_load_label(txn_id: i64) -> String {
+    format!("insert_{txn_id:x}")
+}
+
+/// Label of a DELETE (Doris: `delete_<uuid>`).
+fn delete_label(txn_id: i64) -> String {
+    format!("delete_{txn_id:x}")
+}
+
 impl CatalogState {
-    /// Publishes a prepared load: each touched partition's visible version goes up by
-    /// one and every touched tablet gets a rowset at that version. Returns
-    /// `(partition_id, new_version)` per partition.
+    /// Publishes a prepared load as transaction `txn_id` and records its UPSERT binlog.
+    /// Returns `(partition_id, new_version)` per partition.
     pub fn commit_load(
+        &mut self,
+        load: PreparedLoad,
+        txn_id: i64,
+    ) -> CatalogResult<Vec<(i64, i64)>> {
+        self.commit_load_with_label(load, txn_id, &default_load_label(txn_id))
+    }
+
+    /// [`CatalogState::commit_load`] with the load's label.
+    pub fn commit_load_with_label(
+        &mut self,
+        load: PreparedLoad,
+        txn_id: i64,
+        label: &str,
+    ) -> CatalogResult<Vec<(i64, i64)>> {
+        let table_id = load.table_id;
+        let published = self.apply_load(load, txn_id)?;
+        self.record_visible_txn(table_id, txn_id, label, &published);
+        Ok(published)
+    }
+
+    /// The binlog side of a single-table transaction turning VISIBLE: the COMMITTED state
+    /// is journaled first (one edit-log id, no binlog), then the UPSERT.
+    fn record_visible_txn(
+        &mut self,
+        table_id: i64,
+        txn_id: i64,
+        label: &str,
+        published: &[(i64, i64)],
+    ) {
+        let Some((db, _)) = self.table_by_id(table_id) else {
+            return;
+        };
+        let db_id = db.id;
+        self.journal_op();
+        self.record_upsert(&PublishedTxn {
+            db_id,
+            txn_id,
+            label: label.to_owned(),
+            finish_time_ms: now_ms(),
+            tables: BTreeMap::from([(table_id, published.to_vec())]),
+        });
+    }
+
+    /// Publishes a prepared load without recording a binlog: each touched partition's
+    /// visible version goes up by one and every touched tablet gets a rowset at that
+    /// version. A multi-table transaction calls this per table, then
+    /// [`CatalogState::record_upsert`] once. Returns `(partition_id, new_version)` per
+    /// partition.
+    pub fn apply_load(
         &mut self,
         load: PreparedLoad,
         txn_id: i64,
@@ -313,9 +372,23 @@ impl CatalogState {
         Ok(published)
     }
 
-    /// Publishes a DELETE on the given partitions: one delete-predicate rowset per tablet
-    /// at the next version of each partition.
+    /// Publishes a DELETE on the given partitions as transaction `txn_id` and records its
+    /// UPSERT binlog.
     pub fn commit_delete(
+        &mut self,
+        table_id: i64,
+        partition_ids: &[i64],
+        predicate: DeletePredicate,
+        txn_id: i64,
+    ) -> CatalogResult<Vec<(i64, i64)>> {
+        let published = self.apply_delete(table_id, partition_ids, predicate, txn_id)?;
+        self.record_visible_txn(table_id, txn_id, &delete_label(txn_id), &published);
+        Ok(published)
+    }
+
+    /// Publishes a DELETE without recording a binlog: one delete-predicate rowset per
+    /// tablet at the next version of each partition.
+    pub fn apply_delete(
         &mut self,
         table_id: i64,
         partition_ids: &[i64],

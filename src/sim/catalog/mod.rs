@@ -17,6 +17,7 @@ use std::sync::Arc;
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::secret::Secret;
+use crate::sim::binlog_journal::BinlogJournal;
 use crate::sim::topology::ClusterTopology;
 
 use self::config::FeConfig;
@@ -166,6 +167,8 @@ pub struct CatalogState {
     /// Accounts by user name (the simulator keeps one host per name).
     pub users: BTreeMap<String, User>,
     pub config: FeConfig,
+    /// Edit-log ids and the binlog streams (`sim::binlog_journal`).
+    pub binlog: BinlogJournal,
 }
 
 impl CatalogState {
@@ -393,6 +396,7 @@ impl Catalog {
             databases: BTreeMap::new(),
             users: BTreeMap::new(),
             config: FeConfig::default(),
+            binlog: BinlogJournal::default(),
         };
         if state.backend_ids.is_empty() {
             // A cluster without BEs cannot hold tablets; keep placement total anyway.

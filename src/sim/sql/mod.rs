@@ -7,7 +7,7 @@ mod engine;
 pub(crate) mod lexer;
 pub(crate) mod parser;
 mod query;
-mod render;
+pub(crate) mod render;
 mod show;
 mod vars;
 
