@@ -1,5 +1,7 @@
 //! DDL: databases, users/grants, tables, views and ALTER TABLE.
 
+use std::collections::BTreeMap;
+
 use super::ast::{
     AlterTableOp, BoundValue, ColumnDef, ColumnPosition, CreateTable, DistributionDef, GrantObject,
     PartitionDef, PartitionValues, Statement,
@@ -7,6 +9,8 @@ use super::ast::{
 use super::engine::{ok, FeSession};
 use super::render;
 use crate::secret::Secret;
+use crate::binlog::JobState;
+use crate::sim::binlog_journal::ReplacedPartitions;
 use crate::sim::catalog::table::{
     Buckets, Column, Distribution, IndexMeta, KeysModel, OlapTable, Partition, PartitionItem,
     PartitionKey, PartitionKeyValue, PartitionKind, PartitionScheme, Properties, Table, TableKind,
@@ -15,7 +19,7 @@ use crate::sim::catalog::table::{
 use crate::sim::catalog::types::{ColumnType, Value};
 use crate::sim::catalog::user::{Privilege, User};
 use crate::sim::catalog::{now_ms, CatalogError, CatalogState, Database};
-use crate::sim::session::{SqlError, StatementResult};
+use crate::sim::session::{ResultColumn, SqlError, StatementResult};
 
 /// Buckets a `BUCKETS AUTO` partition gets: an empty table's size estimate maps to one.
 const AUTO_BUCKETS: u32 = 1;
@@ -283,6 +287,8 @@ impl FeSession {
                     return Ok(ok(0));
                 }
                 state.create_database(&name, props_from(normalize_props(properties)))?;
+                // Journaled, but Doris records no binlog for database DDL.
+                state.journal_op();
                 Ok(ok(0))
             }
             Statement::DropDatabase {
@@ -295,7 +301,8 @@ impl FeSession {
                 if state.db(&name).is_none() && if_exists {
                     return Ok(ok(0));
                 }
-                state.drop_database(&name)?;
+                let dropped = state.drop_database(&name)?;
+                state.binlog_drop_database(dropped.id);
                 drop(state);
                 if self.current_db.as_deref() == Some(name.as_str()) {
                     self.current_db = None;
@@ -306,11 +313,16 @@ impl FeSession {
                 self.require_db(&name, Privilege::Alter)?;
                 validate_properties(&properties)?;
                 let mut state = self.catalog.write();
+                let db_id = state.db_or_err(&name)?.id;
+                // The config before the change governs the change's own binlog.
+                let scope = state.binlog_scope(db_id, &[]);
+                let properties = normalize_props(properties);
                 let db = state.db_mut_or_err(&name)?;
-                for (k, v) in normalize_props(properties) {
-                    db.properties.set(&k, &v);
+                for (k, v) in &properties {
+                    db.properties.set(k, v);
                 }
                 db.update_time_ms = now_ms();
+                state.binlog_alter_database_property(scope, db_id, &properties);
                 Ok(ok(0))
             }
             Statement::CreateUser {
@@ -332,6 +344,7 @@ impl FeSession {
                         message: format!("errCode = 2, detailMessage = Operation CREATE USER failed for '{}'@'{}' : user already exists", user.name, user.host),
                     });
                 }
+                state.journal_op();
                 state.users.insert(
                     user.name.clone(),
                     User::new(
@@ -367,12 +380,12 @@ impl FeSession {
                         return Err(CatalogError::UnknownDatabase(db.clone()).into());
                     }
                 }
-                let target = state.users.get_mut(&user.name).ok_or_else(|| {
-                    other(format!(
+                if !state.users.contains_key(&user.name) {
+                    return Err(other(format!(
                         "user '{}'@'{}' does not exist",
                         user.name, user.host
-                    ))
-                })?;
+                    )));
+                }
                 if matches!(object, GrantObject::Database(_) | GrantObject::Table(..))
                     && privs
                         .iter()
@@ -382,6 +395,8 @@ impl FeSession {
                         "Can not grant NODE_PRIV or ADMIN_PRIV on a database or table",
                     ));
                 }
+                state.journal_op();
+                let target = state.users.get_mut(&user.name).expect("checked above");
                 match object {
                     GrantObject::Global => target.global.extend(privs),
                     GrantObject::Database(db) => {
@@ -428,7 +443,9 @@ impl FeSession {
                     }
                     .into());
                 }
-                let id = table.id;
+                let (db_id, id) = (database.id, table.id);
+                state.binlog_drop_table(db_id, id);
+                let database = state.db_mut_or_err(&db)?;
                 database.tables.remove(&id);
                 database.update_time_ms = now_ms();
                 Ok(ok(0))
@@ -449,7 +466,9 @@ impl FeSession {
                     return Err(other("The number of columns in the view definition does not match the number of columns in the select"));
                 }
                 let text = render::qualified_select(&query, &db, &columns);
+                let output_names = view_output_names(&columns, &result_columns);
                 let mut state = self.catalog.write();
+                let db_id = state.db_or_err(&db)?.id;
                 let existing = state
                     .db_or_err(&db)?
                     .table(&name.name)
@@ -467,6 +486,8 @@ impl FeSession {
                             column_names: columns,
                         });
                         t.update_time_ms = now_ms();
+                        // Doris records a replaced view as an ALTER VIEW.
+                        state.binlog_modify_view_def(db_id, id, &output_names);
                         return Ok(ok(0));
                     }
                     Some(_) => return Err(CatalogError::TableExists(name.name).into()),
@@ -488,6 +509,7 @@ impl FeSession {
                         update_time_ms: now,
                     },
                 );
+                state.binlog_create_table(db_id, id);
                 Ok(ok(0))
             }
             Statement::AlterView {
@@ -497,9 +519,11 @@ impl FeSession {
             } => {
                 let db = self.resolve_db(name.db.as_deref())?;
                 self.require_table(&db, &name.name, Privilege::Alter)?;
-                self.run_select(&query, 0)?;
+                let (result_columns, _) = self.run_select(&query, 0)?;
                 let text = render::qualified_select(&query, &db, &columns);
+                let output_names = view_output_names(&columns, &result_columns);
                 let mut state = self.catalog.write();
+                let db_id = state.db_or_err(&db)?.id;
                 let t = state.db_mut_or_err(&db)?.table_mut_or_err(&name.name)?;
                 if !t.is_view() {
                     return Err(CatalogError::WrongObjectType {
@@ -515,6 +539,8 @@ impl FeSession {
                     column_names: columns,
                 });
                 t.update_time_ms = now_ms();
+                let view_id = t.id;
+                state.binlog_modify_view_def(db_id, view_id, &output_names);
                 Ok(ok(0))
             }
             Statement::AlterTable { name, ops } => {
@@ -652,6 +678,8 @@ impl FeSession {
         let db = state.db_mut_or_err(&db_name)?;
         db.tables.insert(table_id, table);
         db.update_time_ms = now;
+        let db_id = db.id;
+        state.binlog_create_table(db_id, table_id);
         Ok(ok(0))
     }
 }
@@ -839,6 +867,15 @@ fn build_distribution(
     }
 }
 
+/// A view's output column names: the explicit list if given, else the SELECT labels.
+fn view_output_names(explicit: &[String], result: &[ResultColumn]) -> Vec<String> {
+    if explicit.is_empty() {
+        result.iter().map(|c| c.name.clone()).collect()
+    } else {
+        explicit.to_vec()
+    }
+}
+
 fn table_mut<'a>(
     state: &'a mut CatalogState,
     db: &str,
@@ -868,14 +905,22 @@ fn alter_table(
     op: AlterTableOp,
 ) -> Result<(), SqlError> {
     let now = now_ms();
+    let (db_id, table_id) = {
+        let database = state.db_or_err(db)?;
+        (database.id, database.table_or_err(name)?.id)
+    };
     match op {
         AlterTableOp::SetProperties(props) => {
             validate_properties(&props)?;
+            // The config before the change governs the change's own binlog.
+            let scope = state.binlog_scope(db_id, &[table_id]);
+            let props = normalize_props(props);
             let table = table_mut(state, db, name)?;
             let olap = olap_mut(table, db)?;
-            for (k, v) in normalize_props(props) {
-                olap.properties.set(&k, &v);
+            for (k, v) in &props {
+                olap.properties.set(k, v);
             }
+            state.binlog_modify_table_property(scope, db_id, table_id, &props);
         }
         AlterTableOp::AddPartition {
             temporary,
@@ -964,14 +1009,16 @@ fn alter_table(
                 &[base_index_id],
                 temporary,
             );
+            let partition_id = p.id;
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             olap.partitions.insert(p.id, p);
+            state.binlog_add_partition(db_id, table_id, partition_id);
         }
         AlterTableOp::DropPartition {
             temporary,
             if_exists,
             name: partition,
-            force: _,
+            force,
         } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             if olap.partition_scheme.kind == PartitionKind::Unpartitioned {
@@ -981,7 +1028,8 @@ fn alter_table(
             }
             match olap.partition_id_by_name(&partition, temporary) {
                 Some(id) => {
-                    olap.partitions.remove(&id);
+                    let removed = olap.partitions.remove(&id).expect("partition present");
+                    state.binlog_drop_partition(db_id, table_id, &removed, force);
                 }
                 None if if_exists => {}
                 None => {
@@ -1009,19 +1057,23 @@ fn alter_table(
             let id = olap
                 .partition_id_by_name(&old, false)
                 .ok_or_else(|| other(format!("Partition[{old}] does not exists")))?;
-            olap.partitions
-                .get_mut(&id)
-                .expect("partition present")
-                .name = new;
+            let partition = olap.partitions.get_mut(&id).expect("partition present");
+            let old_name = std::mem::replace(&mut partition.name, new.clone());
+            state.binlog_rename_partition(db_id, table_id, id, &old_name, &new);
         }
         AlterTableOp::ReplacePartition {
             partitions,
             temp_partitions,
             properties,
         } => {
-            let use_temp_name = properties
-                .iter()
-                .any(|(k, v)| k == "use_temp_partition_name" && v.eq_ignore_ascii_case("true"));
+            let property_is = |key: &str, value: &str| {
+                properties
+                    .iter()
+                    .any(|(k, v)| k == key && v.eq_ignore_ascii_case(value))
+            };
+            let use_temp_name = property_is("use_temp_partition_name", "true");
+            // Doris defaults `strict_range` to true.
+            let strict_range = !property_is("strict_range", "false");
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             let old_ids: Vec<i64> = partitions
                 .iter()
@@ -1048,10 +1100,20 @@ fn alter_table(
                     p.name = partitions[i].clone();
                 }
             }
+            let replaced = ReplacedPartitions {
+                partitions,
+                temp_partitions,
+                replaced_ids: old_ids,
+                strict_range,
+                use_temp_partition_name: use_temp_name,
+                force: false,
+            };
+            state.binlog_replace_partitions(db_id, table_id, &replaced);
         }
         AlterTableOp::AddColumns { columns, position } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
             let mut at = position.clone();
+            let added: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
             for def in columns {
                 if olap.column(&def.name).is_some() {
                     return Err(CatalogError::DuplicateColumn(def.name).into());
@@ -1097,6 +1159,26 @@ fn alter_table(
                 olap.columns.insert(index, column);
             }
             olap.base_index.schema_version += 1;
+            let definitions: Vec<&Column> = added
+                .iter()
+                .filter_map(|c| olap.column(c))
+                .collect();
+            let light = light_schema_change_applies(olap, &definitions);
+            let clause = match definitions.as_slice() {
+                [single] => format!(
+                    "ADD COLUMN {}{}",
+                    render::column_definition(single, olap.keys_model, true),
+                    position_sql(position.as_ref())
+                ),
+                many => format!(
+                    "ADD COLUMN ({})",
+                    many.iter()
+                        .map(|c| render::column_definition(c, olap.keys_model, true))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            record_column_change(state, db, name, (db_id, table_id), &clause, light)?;
         }
         AlterTableOp::DropColumn { name: column } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
@@ -1124,8 +1206,11 @@ fn alter_table(
             if olap.columns[index].is_key && olap.key_columns().count() == 1 {
                 return Err(other("Can not drop all key columns"));
             }
-            olap.columns.remove(index);
+            let removed = olap.columns.remove(index);
             olap.base_index.schema_version += 1;
+            let light = light_schema_change_applies(olap, &[&removed]);
+            let clause = format!("DROP COLUMN {}", render::quote_ident(&removed.name));
+            record_column_change(state, db, name, (db_id, table_id), &clause, light)?;
         }
         AlterTableOp::ModifyColumn {
             column: def,
@@ -1141,6 +1226,11 @@ fn alter_table(
             if olap.keys_model == KeysModel::Aggregate && !column.is_key {
                 column.aggregation = def.aggregation.or(old.aggregation);
             }
+            let clause = format!(
+                "MODIFY COLUMN {}{}",
+                render::column_definition(&column, olap.keys_model, true),
+                position_sql(position.as_ref())
+            );
             let index = match position {
                 Some(ColumnPosition::First) => 0,
                 Some(ColumnPosition::After(c)) => {
@@ -1152,6 +1242,8 @@ fn alter_table(
             };
             olap.columns.insert(index, column);
             olap.base_index.schema_version += 1;
+            // Changing a column's type or place rewrites data: always a schema-change job.
+            record_column_change(state, db, name, (db_id, table_id), &clause, false)?;
         }
         AlterTableOp::ModifyColumnComment {
             name: column,
@@ -1161,10 +1253,13 @@ fn alter_table(
             let index = olap
                 .column_index(&column)
                 .ok_or_else(|| other(format!("Unknown column: {column}")))?;
-            olap.columns[index].comment = comment;
+            olap.columns[index].comment = comment.clone();
+            let column = olap.columns[index].name.clone();
+            state.binlog_modify_comment(db_id, table_id, Some(&column), &comment);
         }
         AlterTableOp::ModifyComment(comment) => {
-            table_mut(state, db, name)?.comment = comment;
+            table_mut(state, db, name)?.comment = comment.clone();
+            state.binlog_modify_comment(db_id, table_id, None, &comment);
         }
         AlterTableOp::RenameColumn { old, new } => {
             let olap = olap_mut(table_mut(state, db, name)?, db)?;
@@ -1196,6 +1291,7 @@ fn alter_table(
                     rename(columns);
                 }
             }
+            state.binlog_rename_column(db_id, table_id, &canonical, &new);
         }
         AlterTableOp::Rename { new } => {
             let database = state.db_mut_or_err(db)?;
@@ -1205,13 +1301,16 @@ fn alter_table(
             let table = database.table_mut_or_err(name)?;
             table.name = new.clone();
             if let Some(olap) = table.olap_mut() {
-                olap.base_index.name = new;
+                olap.base_index.name = new.clone();
             }
+            state.binlog_rename_table(db_id, table_id, name, &new);
         }
         AlterTableOp::ReplaceWithTable {
             other: other_name,
             swap,
         } => {
+            // A non-swap replace removes the original: capture its config first.
+            let scope = state.binlog_scope(db_id, &[table_id]);
             let database: &mut Database = state.db_mut_or_err(db)?;
             let target_id = database.table_or_err(name)?.id;
             let other_id = database.table_or_err(&other_name)?.id;
@@ -1233,17 +1332,154 @@ fn alter_table(
                 let target = database.tables.get_mut(&target_id).expect("target present");
                 target.name = other_name.clone();
                 if let Some(olap) = target.olap_mut() {
-                    olap.base_index.name = other_name;
+                    olap.base_index.name = other_name.clone();
                 }
             } else {
                 database.tables.remove(&target_id);
             }
             database.tables.insert(other_id, replacement);
+            state.binlog_replace_table(
+                scope,
+                db_id,
+                (target_id, name),
+                (other_id, &other_name),
+                swap,
+                false,
+            );
         }
     }
     if let Ok(table) = table_mut(state, db, name) {
         table.update_time_ms = now;
     }
+    Ok(())
+}
+
+/// ` FIRST` / `` AFTER `c` `` of a column clause, or nothing.
+fn position_sql(position: Option<&ColumnPosition>) -> String {
+    match position {
+        Some(ColumnPosition::First) => " FIRST".to_owned(),
+        Some(ColumnPosition::After(c)) => format!(" AFTER {}", render::quote_ident(c)),
+        None => String::new(),
+    }
+}
+
+/// Whether Doris applies an add/drop of `columns` as a light schema change: the table has
+/// `light_schema_change` on (the 2.1 default) and only value columns are involved.
+fn light_schema_change_applies(olap: &OlapTable, columns: &[&Column]) -> bool {
+    olap.properties.get("light_schema_change") != Some("false") && columns.iter().all(|c| !c.is_key)
+}
+
+/// Records an applied column change: MODIFY_TABLE_ADD_OR_DROP_COLUMNS when light, else an
+/// emulated schema-change job. `clause` is the ALTER clause as Doris prints it.
+fn record_column_change(
+    state: &mut CatalogState,
+    db: &str,
+    table: &str,
+    (db_id, table_id): (i64, i64),
+    clause: &str,
+    light: bool,
+) -> Result<(), SqlError> {
+    let raw_sql = format!(
+        "ALTER TABLE {}.{} {clause}",
+        render::quote_ident(db),
+        render::quote_ident(table)
+    );
+    if light {
+        state.binlog_light_schema_change(db_id, table_id, raw_sql);
+        Ok(())
+    } else {
+        run_schema_change_job(state, db_id, table_id, &raw_sql)
+    }
+}
+
+/// Emulates a schema-change job (`SchemaChangeJobV2`) whose schema is already applied:
+/// Doris journals PENDING, WAITING_TXN, RUNNING and FINISHED, each an ALTER_JOB binlog, and
+/// on FINISHED swaps a shadow copy of the base index (new index, tablet and replica ids,
+/// data converted) in for the origin index. The simulator's rows are keyed by column
+/// unique id, so the converted data is the same rowsets under the new tablet ids.
+fn run_schema_change_job(
+    state: &mut CatalogState,
+    db_id: i64,
+    table_id: i64,
+    raw_sql: &str,
+) -> Result<(), SqlError> {
+    let layout: Vec<(i64, Vec<usize>)> = {
+        let olap = state
+            .table_by_id(table_id)
+            .and_then(|(_, t)| t.olap())
+            .ok_or_else(|| other(format!("table {table_id} is not an OLAP table")))?;
+        let origin = olap.base_index.id;
+        olap.partitions
+            .values()
+            .map(|p| {
+                let replicas = p.indexes[&origin]
+                    .tablets
+                    .iter()
+                    .map(|t| t.replicas.len())
+                    .collect();
+                (p.id, replicas)
+            })
+            .collect()
+    };
+    let job_id = state.next_id();
+    let shadow_index_id = state.next_id();
+    // Fresh tablet and replica ids per partition, in tablet order.
+    let mut fresh_ids: BTreeMap<i64, Vec<(i64, Vec<i64>)>> = BTreeMap::new();
+    for (partition_id, replica_counts) in &layout {
+        let tablets = replica_counts
+            .iter()
+            .map(|count| {
+                let tablet_id = state.next_id();
+                (tablet_id, (0..*count).map(|_| state.next_id()).collect())
+            })
+            .collect();
+        fresh_ids.insert(*partition_id, tablets);
+    }
+    let origin_index_id = state
+        .table_by_id(table_id)
+        .and_then(|(_, t)| t.olap())
+        .map(|o| o.base_index.id)
+        .expect("checked above");
+    let shadow_to_origin = BTreeMap::from([(shadow_index_id, origin_index_id)]);
+    for job_state in [JobState::Pending, JobState::WaitingTxn, JobState::Running] {
+        state.binlog_schema_change_job(
+            db_id,
+            table_id,
+            job_id,
+            job_state,
+            raw_sql,
+            &shadow_to_origin,
+        );
+    }
+    let olap = state
+        .table_by_id_mut(table_id)
+        .and_then(|t| t.olap_mut())
+        .expect("checked above");
+    for (partition_id, tablets) in fresh_ids {
+        let partition = olap.partitions.get_mut(&partition_id).expect("listed above");
+        let mut index = partition
+            .indexes
+            .remove(&origin_index_id)
+            .expect("base index in every partition");
+        index.id = shadow_index_id;
+        for (tablet, (tablet_id, replica_ids)) in index.tablets.iter_mut().zip(tablets) {
+            tablet.id = tablet_id;
+            for (replica, replica_id) in tablet.replicas.iter_mut().zip(replica_ids) {
+                replica.id = replica_id;
+            }
+        }
+        partition.indexes.insert(shadow_index_id, index);
+    }
+    olap.base_index.id = shadow_index_id;
+    olap.base_index.schema_hash = schema_hash(shadow_index_id);
+    state.binlog_schema_change_job(
+        db_id,
+        table_id,
+        job_id,
+        JobState::Finished,
+        raw_sql,
+        &shadow_to_origin,
+    );
     Ok(())
 }
 

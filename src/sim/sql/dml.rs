@@ -9,6 +9,8 @@ use crate::sim::catalog::table::{
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::user::Privilege;
+use crate::sim::binlog_journal::ReplacedPartitions;
+use crate::sim::catalog::data::default_load_label;
 use crate::sim::catalog::{CatalogError, CatalogState};
 use crate::sim::session::{SqlError, StatementResult};
 
@@ -75,6 +77,8 @@ impl FeSession {
                     None => olap.visible_partitions().iter().map(|p| p.id).collect(),
                 };
                 replace_with_empty(&mut state, table_id, &ids);
+                let db_id = state.db_or_err(&db)?.id;
+                state.binlog_truncate_table(db_id, table_id, partitions.as_deref(), &ids);
                 Ok(ok(0))
             }
             other_stmt => Err(SqlError::analysis(format!(
@@ -154,20 +158,22 @@ impl FeSession {
             Some((temp, names)) => Some(partition_ids(olap, names, *temp)?),
             None => None,
         };
+        let db_id = state.db_or_err(&db)?.id;
         if insert.overwrite {
             let ids = restrict
                 .clone()
                 .unwrap_or_else(|| olap.visible_partitions().iter().map(|p| p.id).collect());
-            let new_ids = replace_with_empty(&mut state, table_id, &ids);
-            let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
-            let load = olap.prepare_load(
-                table_id,
-                rows,
-                restrict.as_ref().map(|_| new_ids.as_slice()),
-            )?;
             let txn_id = state.next_id();
+            let label = load_label(&insert.label, txn_id);
+            // Doris loads into temporary copies, then swaps them in (sheet §1.2).
+            let temp_ids = add_overwrite_temp_partitions(&mut state, db_id, table_id, &ids, txn_id);
+            let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
+            let load = olap.prepare_load(table_id, rows, Some(&temp_ids))?;
             let count = load.row_count();
-            state.commit_load(load, txn_id)?;
+            if count > 0 {
+                state.commit_load_with_label(load, txn_id, &label)?;
+            }
+            swap_in_temp_partitions(&mut state, db_id, table_id, &ids, &temp_ids);
             return Ok(insert_ok(count, &insert.label, txn_id));
         }
         if restrict.is_none() && olap.partition_scheme.auto_expr.is_some() {
@@ -197,9 +203,11 @@ impl FeSession {
                     &[base_index_id],
                     false,
                 );
+                let partition_id = p.id;
                 if let Some(olap) = state.table_by_id_mut(table_id).and_then(|t| t.olap_mut()) {
                     olap.partitions.insert(p.id, p);
                 }
+                state.binlog_add_partition(db_id, table_id, partition_id);
             }
         }
         let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
@@ -207,7 +215,7 @@ impl FeSession {
         let txn_id = state.next_id();
         let count = load.row_count();
         if count > 0 {
-            state.commit_load(load, txn_id)?;
+            state.commit_load_with_label(load, txn_id, &load_label(&insert.label, txn_id))?;
         }
         Ok(insert_ok(count, &insert.label, txn_id))
     }
@@ -431,10 +439,13 @@ impl FeSession {
     }
 }
 
+/// The label of an INSERT: the one given, or Doris's generated `insert_...`.
+fn load_label(label: &Option<String>, txn_id: i64) -> String {
+    label.clone().unwrap_or_else(|| default_load_label(txn_id))
+}
+
 fn insert_ok(count: usize, label: &Option<String>, txn_id: i64) -> StatementResult {
-    let label = label
-        .clone()
-        .unwrap_or_else(|| format!("insert_{txn_id:x}"));
+    let label = load_label(label, txn_id);
     StatementResult::Ok {
         affected_rows: count as u64,
         info: Some(format!(
@@ -443,8 +454,82 @@ fn insert_ok(count: usize, label: &Option<String>, txn_id: i64) -> StatementResu
     }
 }
 
-/// Replaces partitions by empty copies with new ids (TRUNCATE, INSERT OVERWRITE);
-/// returns the new ids in the same order.
+/// INSERT OVERWRITE, step 1: an empty temporary copy of each target partition (named
+/// `<name>_<txn hex>`), each recorded as an ADD_PARTITION. Returns their ids in order.
+fn add_overwrite_temp_partitions(
+    state: &mut CatalogState,
+    db_id: i64,
+    table_id: i64,
+    ids: &[i64],
+    txn_id: i64,
+) -> Vec<i64> {
+    let mut temp_ids = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(old) = state
+            .table_by_id(table_id)
+            .and_then(|(_, t)| t.olap())
+            .and_then(|o| o.partitions.get(id))
+            .cloned()
+        else {
+            continue;
+        };
+        let index_ids: Vec<i64> = old.indexes.keys().copied().collect();
+        let temp = state.new_partition(
+            &format!("{}_{txn_id:x}", old.name),
+            old.item.clone(),
+            old.distribution.clone(),
+            old.bucket_num,
+            old.replication_num,
+            &index_ids,
+            true,
+        );
+        let temp_id = temp.id;
+        if let Some(olap) = state.table_by_id_mut(table_id).and_then(|t| t.olap_mut()) {
+            olap.partitions.insert(temp_id, temp);
+        }
+        state.binlog_add_partition(db_id, table_id, temp_id);
+        temp_ids.push(temp_id);
+    }
+    temp_ids
+}
+
+/// INSERT OVERWRITE, step 2: the temporary partitions replace the formal ones under the
+/// formal names (`REPLACE PARTITION ... WITH TEMPORARY PARTITION`, strict range, formal
+/// names kept), recorded as REPLACE_PARTITIONS.
+fn swap_in_temp_partitions(
+    state: &mut CatalogState,
+    db_id: i64,
+    table_id: i64,
+    ids: &[i64],
+    temp_ids: &[i64],
+) {
+    let Some(olap) = state.table_by_id_mut(table_id).and_then(|t| t.olap_mut()) else {
+        return;
+    };
+    let mut partitions = Vec::new();
+    let mut temp_partitions = Vec::new();
+    for (id, temp_id) in ids.iter().zip(temp_ids) {
+        let Some(old) = olap.partitions.remove(id) else {
+            continue;
+        };
+        let temp = olap.partitions.get_mut(temp_id).expect("temp partition added");
+        temp_partitions.push(std::mem::replace(&mut temp.name, old.name.clone()));
+        temp.is_temp = false;
+        partitions.push(old.name);
+    }
+    let replaced = ReplacedPartitions {
+        partitions,
+        temp_partitions,
+        replaced_ids: ids.to_vec(),
+        strict_range: true,
+        use_temp_partition_name: false,
+        force: false,
+    };
+    state.binlog_replace_partitions(db_id, table_id, &replaced);
+}
+
+/// Replaces partitions by empty copies with new ids (TRUNCATE); returns the new ids in
+/// the same order.
 fn replace_with_empty(state: &mut CatalogState, table_id: i64, ids: &[i64]) -> Vec<i64> {
     let mut new_ids = Vec::with_capacity(ids.len());
     for id in ids {

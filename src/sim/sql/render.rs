@@ -3,7 +3,7 @@
 
 use super::ast::{BinaryOp, Expr, Select, SelectItem, TableSource};
 use crate::sim::catalog::table::{
-    Buckets, DefaultValue, Distribution, KeysModel, OlapTable, PartitionKind, Table,
+    Buckets, Column, DefaultValue, Distribution, KeysModel, OlapTable, PartitionKind, Table,
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::Database;
@@ -67,37 +67,43 @@ pub(crate) fn create_database(db: &Database) -> String {
     text
 }
 
+/// One column definition: `` `c` int NULL DEFAULT "0" COMMENT "x" ``. In an ALTER clause
+/// (`for_alter`) key columns carry `KEY` and the comment is always printed, as in the
+/// `rawSql` of Doris's schema-change binlogs.
+pub(crate) fn column_definition(c: &Column, keys_model: KeysModel, for_alter: bool) -> String {
+    let mut line = format!("{} {}", quote_ident(&c.name), c.column_type.to_sql());
+    if for_alter && c.is_key {
+        line.push_str(" KEY");
+    }
+    if let (Some(agg), KeysModel::Aggregate) = (c.aggregation, keys_model) {
+        if !c.is_key {
+            line.push(' ');
+            line.push_str(agg.name());
+        }
+    }
+    line.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+    if c.auto_increment {
+        line.push_str(" AUTO_INCREMENT(1)");
+    }
+    match &c.default {
+        Some(DefaultValue::Literal(v)) => line.push_str(&format!(" DEFAULT \"{}\"", escape(v, '"'))),
+        Some(DefaultValue::CurrentTimestamp) => line.push_str(" DEFAULT CURRENT_TIMESTAMP"),
+        Some(DefaultValue::BitmapEmpty) => line.push_str(" DEFAULT BITMAP_EMPTY"),
+        Some(DefaultValue::Null) if c.nullable => line.push_str(" DEFAULT NULL"),
+        _ => {}
+    }
+    if for_alter || !c.comment.is_empty() {
+        line.push_str(&format!(" COMMENT \"{}\"", escape(&c.comment, '"')));
+    }
+    line
+}
+
 /// The `SHOW CREATE TABLE` text of an OLAP table.
 pub(crate) fn create_table(table: &Table, olap: &OlapTable, print_binlog: bool) -> String {
     let mut lines: Vec<String> = olap
         .columns
         .iter()
-        .map(|c| {
-            let mut line = format!("  {} {}", quote_ident(&c.name), c.column_type.to_sql());
-            if let (Some(agg), KeysModel::Aggregate) = (c.aggregation, olap.keys_model) {
-                if !c.is_key {
-                    line.push(' ');
-                    line.push_str(agg.name());
-                }
-            }
-            line.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
-            if c.auto_increment {
-                line.push_str(" AUTO_INCREMENT(1)");
-            }
-            match &c.default {
-                Some(DefaultValue::Literal(v)) => {
-                    line.push_str(&format!(" DEFAULT \"{}\"", escape(v, '"')))
-                }
-                Some(DefaultValue::CurrentTimestamp) => line.push_str(" DEFAULT CURRENT_TIMESTAMP"),
-                Some(DefaultValue::BitmapEmpty) => line.push_str(" DEFAULT BITMAP_EMPTY"),
-                Some(DefaultValue::Null) if c.nullable => line.push_str(" DEFAULT NULL"),
-                _ => {}
-            }
-            if !c.comment.is_empty() {
-                line.push_str(&format!(" COMMENT \"{}\"", escape(&c.comment, '"')));
-            }
-            line
-        })
+        .map(|c| format!("  {}", column_definition(c, olap.keys_model, false)))
         .collect();
     lines.extend(olap.index_defs.iter().map(|i| format!("  {i}")));
     let mut text = format!(
