@@ -10,8 +10,7 @@ use crate::sim::binlog_journal::{BinlogFetch, BinlogFlavor, StreamError};
 use crate::sim::catalog::user::Privilege;
 use crate::sim::catalog::{now_ms, Catalog, CatalogState};
 use crate::wire::frontend_service::{
-    TGetBinlogLagResult, TGetBinlogRequest, TGetBinlogResult, TLockBinlogRequest,
-    TLockBinlogResult,
+    TGetBinlogLagResult, TGetBinlogRequest, TGetBinlogResult, TLockBinlogRequest, TLockBinlogResult,
 };
 use crate::wire::status::{TStatus, TStatusCode};
 
@@ -68,7 +67,10 @@ fn require_fields(fields: &[(&str, bool)]) -> Result<(), TStatus> {
 
 /// Checks credentials and SELECT, resolves the database and the table stream
 /// (`table_id` ≥ 0 wins over `table`; neither → the database stream).
-fn resolve_target(state: &CatalogState, request: &StreamRequest<'_>) -> Result<StreamTarget, TStatus> {
+fn resolve_target(
+    state: &CatalogState,
+    request: &StreamRequest<'_>,
+) -> Result<StreamTarget, TStatus> {
     let user_name = request.user.unwrap_or_default();
     let passwd = request.passwd.unwrap_or_default();
     let user = state
@@ -160,19 +162,20 @@ pub fn get_binlog(catalog: &Catalog, request: &TGetBinlogRequest) -> TGetBinlogR
             .unwrap_or(DEFAULT_BINLOGS_PER_FETCH)
             .clamp(1, MAX_BINLOGS_PER_FETCH),
     };
-    let (status, binlogs) =
-        match state
-            .binlog
-            .fetch(target.db_id, target.table_id, prev_commit_seq, limit as usize)
-        {
-            Ok(BinlogFetch::Binlogs(binlogs)) => (ok_status(), Some(binlogs)),
-            Ok(BinlogFetch::TooOld(dummy)) => (
-                status(TStatusCode::BINLOG_TOO_OLD_COMMIT_SEQ, None),
-                Some(vec![dummy]),
-            ),
-            Ok(BinlogFetch::TooNew) => (status(TStatusCode::BINLOG_TOO_NEW_COMMIT_SEQ, None), None),
-            Err(error) => (stream_error_status(error), None),
-        };
+    let (status, binlogs) = match state.binlog.fetch(
+        target.db_id,
+        target.table_id,
+        prev_commit_seq,
+        limit as usize,
+    ) {
+        Ok(BinlogFetch::Binlogs(binlogs)) => (ok_status(), Some(binlogs)),
+        Ok(BinlogFetch::TooOld(dummy)) => (
+            status(TStatusCode::BINLOG_TOO_OLD_COMMIT_SEQ, None),
+            Some(vec![dummy]),
+        ),
+        Ok(BinlogFetch::TooNew) => (status(TStatusCode::BINLOG_TOO_NEW_COMMIT_SEQ, None), None),
+        Err(error) => (stream_error_status(error), None),
+    };
     TGetBinlogResult::new(status, None, binlogs, None, None, None)
 }
 
@@ -180,18 +183,30 @@ pub fn get_binlog(catalog: &Catalog, request: &TGetBinlogRequest) -> TGetBinlogR
 /// included, when the cursor is too old). The newest flavor also reports the first (DUMMY
 /// head), last and next commit seqs and timestamps.
 pub fn get_binlog_lag(catalog: &Catalog, request: &TGetBinlogRequest) -> TGetBinlogLagResult {
-    let empty = |status| TGetBinlogLagResult::new(status, None, None, None, None, None, None, None, None);
+    let empty =
+        |status| TGetBinlogLagResult::new(status, None, None, None, None, None, None, None, None);
     let mut state = catalog.write();
     let (target, prev_commit_seq) = match prepare_read(&mut state, request) {
         Ok(prepared) => prepared,
         Err(status) => return empty(status),
     };
-    match state.binlog.lag(target.db_id, target.table_id, prev_commit_seq) {
+    match state
+        .binlog
+        .lag(target.db_id, target.table_id, prev_commit_seq)
+    {
         Err(error) => empty(stream_error_status(error)),
         Ok(lag) => match state.binlog.flavor() {
-            BinlogFlavor::Doris21 => {
-                TGetBinlogLagResult::new(ok_status(), lag.lag, None, None, None, None, None, None, None)
-            }
+            BinlogFlavor::Doris21 => TGetBinlogLagResult::new(
+                ok_status(),
+                lag.lag,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
             BinlogFlavor::Newest => TGetBinlogLagResult::new(
                 ok_status(),
                 lag.lag,
@@ -241,7 +256,10 @@ pub fn lock_binlog(catalog: &Catalog, request: &TLockBinlogRequest) -> TLockBinl
     state.maybe_gc_binlogs(now_ms());
     let job = request.job_unique_id.as_deref().unwrap_or_default();
     let requested = request.lock_commit_seq.unwrap_or(NOT_LOCKED);
-    match state.binlog.lock(target.db_id, target.table_id, job, requested) {
+    match state
+        .binlog
+        .lock(target.db_id, target.table_id, job, requested)
+    {
         Ok(locked) => TLockBinlogResult::new(ok_status(), locked, None),
         Err(error @ StreamError::TooNew { .. }) => {
             TLockBinlogResult::new(stream_error_status(error), NOT_LOCKED, None)

@@ -298,13 +298,12 @@ impl BinlogJournal {
             return Ok(false);
         }
         let binlog_type = binlog.binlog_type;
-        let binlog = if self.flavor == BinlogFlavor::Doris21
-            && binlog_type.is_barrier_wrapped_on_2_1()
-        {
-            binlog.into_barrier_wrapped()
-        } else {
-            binlog
-        };
+        let binlog =
+            if self.flavor == BinlogFlavor::Doris21 && binlog_type.is_barrier_wrapped_on_2_1() {
+                binlog.into_barrier_wrapped()
+            } else {
+                binlog
+            };
         let wire = binlog.to_wire()?;
         let commit_seq = binlog.commit_seq;
         let db_id = binlog.db_id.unwrap_or_default();
@@ -398,7 +397,12 @@ impl BinlogJournal {
                     .tables
                     .get(&table_id)
                     .ok_or(StreamError::NotFoundTable { db_id, table_id })?;
-                Ok((db, stream.head, stream.seqs.iter().copied().collect(), table_id))
+                Ok((
+                    db,
+                    stream.head,
+                    stream.seqs.iter().copied().collect(),
+                    table_id,
+                ))
             }
         }
     }
@@ -555,7 +559,7 @@ fn gc_prefix_len(
         .map(|e| e.commit_seq)
         .max();
     match min_lock {
-        Some(locked) if expired_seq.map_or(true, |seq| seq + 1 < locked) => {
+        Some(locked) if expired_seq.is_none_or(|seq| seq + 1 < locked) => {
             expired_seq = Some(locked - 1);
         }
         None if recycle_immediately => expired_seq = entries.last().map(|e| e.commit_seq),

@@ -14,9 +14,8 @@ use crate::binlog::{
     AddPartitionRecord, AlterDatabasePropertyInfo, AlterJobRecord, AlterJobType, AlterViewInfo,
     Binlog, BinlogRecord, CommentType, CreateTableRecord, DropPartitionInfo, DropTableRecord,
     JobState, ModifyCommentOperationLog, ModifyTablePropertyOperationLog, PartitionRecord,
-    ReplacePartitionOperationLog, ReplaceTableOperationLog, TableAddOrDropColumnsInfo,
-    TableInfo, TableRecord, TableRenameColumnInfo, TableType, TruncateTableRecord,
-    UpsertRecord,
+    ReplacePartitionOperationLog, ReplaceTableOperationLog, TableAddOrDropColumnsInfo, TableInfo,
+    TableRecord, TableRenameColumnInfo, TableType, TruncateTableRecord, UpsertRecord,
 };
 use crate::sim::catalog::table::{Column, Distribution, OlapTable, Partition, Table, TableKind};
 use crate::sim::catalog::{now_ms, CatalogState};
@@ -294,7 +293,10 @@ impl CatalogState {
         partition_id: i64,
     ) -> Option<i64> {
         let flavor = self.binlog.flavor();
-        let partition = self.olap_of(db_id, table_id)?.partitions.get(&partition_id)?;
+        let partition = self
+            .olap_of(db_id, table_id)?
+            .partitions
+            .get(&partition_id)?;
         let values = partition.item.values_sql();
         let mut sql = format!(
             "ADD {}PARTITION {} ",
@@ -565,10 +567,7 @@ impl CatalogState {
                 comment_type: CommentType::Column,
                 db_id,
                 table_id,
-                column_comments: Some(BTreeMap::from([(
-                    column.to_owned(),
-                    comment.to_owned(),
-                )])),
+                column_comments: Some(BTreeMap::from([(column.to_owned(), comment.to_owned())])),
                 table_comment: None,
             },
             None => ModifyCommentOperationLog {

@@ -8,8 +8,8 @@ use super::ast::{
 };
 use super::engine::{ok, FeSession};
 use super::render;
-use crate::secret::Secret;
 use crate::binlog::JobState;
+use crate::secret::Secret;
 use crate::sim::binlog_journal::ReplacedPartitions;
 use crate::sim::catalog::table::{
     Buckets, Column, Distribution, IndexMeta, KeysModel, OlapTable, Partition, PartitionItem,
@@ -1159,10 +1159,7 @@ fn alter_table(
                 olap.columns.insert(index, column);
             }
             olap.base_index.schema_version += 1;
-            let definitions: Vec<&Column> = added
-                .iter()
-                .filter_map(|c| olap.column(c))
-                .collect();
+            let definitions: Vec<&Column> = added.iter().filter_map(|c| olap.column(c)).collect();
             let light = light_schema_change_applies(olap, &definitions);
             let clause = match definitions.as_slice() {
                 [single] => format!(
@@ -1456,7 +1453,10 @@ fn run_schema_change_job(
         .and_then(|t| t.olap_mut())
         .expect("checked above");
     for (partition_id, tablets) in fresh_ids {
-        let partition = olap.partitions.get_mut(&partition_id).expect("listed above");
+        let partition = olap
+            .partitions
+            .get_mut(&partition_id)
+            .expect("listed above");
         let mut index = partition
             .indexes
             .remove(&origin_index_id)

@@ -4,13 +4,13 @@ use super::ast::{BinaryOp, Expr, Insert, InsertSource, ObjectName, Statement};
 use super::ddl::{auto_partition_for, bucket_count, recreate_partition};
 use super::engine::{ok, FeSession};
 use super::query::{wire_type, RelColumn};
+use crate::sim::binlog_journal::ReplacedPartitions;
+use crate::sim::catalog::data::default_load_label;
 use crate::sim::catalog::table::{
     Column, CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable, PartitionItem,
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::user::Privilege;
-use crate::sim::binlog_journal::ReplacedPartitions;
-use crate::sim::catalog::data::default_load_label;
 use crate::sim::catalog::{CatalogError, CatalogState};
 use crate::sim::session::{SqlError, StatementResult};
 
@@ -512,7 +512,10 @@ fn swap_in_temp_partitions(
         let Some(old) = olap.partitions.remove(id) else {
             continue;
         };
-        let temp = olap.partitions.get_mut(temp_id).expect("temp partition added");
+        let temp = olap
+            .partitions
+            .get_mut(temp_id)
+            .expect("temp partition added");
         temp_partitions.push(std::mem::replace(&mut temp.name, old.name.clone()));
         temp.is_temp = false;
         partitions.push(old.name);

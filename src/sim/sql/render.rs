@@ -86,7 +86,9 @@ pub(crate) fn column_definition(c: &Column, keys_model: KeysModel, for_alter: bo
         line.push_str(" AUTO_INCREMENT(1)");
     }
     match &c.default {
-        Some(DefaultValue::Literal(v)) => line.push_str(&format!(" DEFAULT \"{}\"", escape(v, '"'))),
+        Some(DefaultValue::Literal(v)) => {
+            line.push_str(&format!(" DEFAULT \"{}\"", escape(v, '"')))
+        }
         Some(DefaultValue::CurrentTimestamp) => line.push_str(" DEFAULT CURRENT_TIMESTAMP"),
         Some(DefaultValue::BitmapEmpty) => line.push_str(" DEFAULT BITMAP_EMPTY"),
         Some(DefaultValue::Null) if c.nullable => line.push_str(" DEFAULT NULL"),
