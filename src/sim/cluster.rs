@@ -694,6 +694,9 @@ pub struct SimCluster {
 
 impl SimCluster {
     /// Binds every port of the cluster described by `options` without serving anything yet.
+    // Binding is synchronous today (SO_REUSEADDR needs a TcpSocket); the function stays async
+    // so callers, which all run in a runtime, are unaffected if it ever needs to await.
+    #[allow(clippy::unused_async)]
     pub async fn bind(options: SimClusterOptions) -> Result<SimClusterBuilder, SimError> {
         if options.backends == 0 {
             return Err(SimError::NoBackends);

@@ -447,6 +447,32 @@ mod tests {
         }
     }
 
+    /// Asks for its connection to be dropped in `ingest_binlog`; answers the other call.
+    struct DroppingBe;
+
+    impl BackendServiceSyncHandler for DroppingBe {
+        fn handle_ingest_binlog(
+            &self,
+            _request: TIngestBinlogRequest,
+        ) -> thrift::Result<TIngestBinlogResult> {
+            assert!(drop_current_connection(), "runs on a connection thread");
+            Err(thrift::Error::Application(thrift::ApplicationError::new(
+                ApplicationErrorKind::InternalError,
+                "must never reach the client",
+            )))
+        }
+
+        fn handle_query_ingest_binlog(
+            &self,
+            _request: TQueryIngestBinlogRequest,
+        ) -> thrift::Result<TQueryIngestBinlogResult> {
+            Ok(TQueryIngestBinlogResult {
+                status: Some(TIngestBinlogStatus::OK),
+                err_msg: None,
+            })
+        }
+    }
+
     fn connect(server: &ThriftServer) -> TcpStream {
         let stream = TcpStream::connect(server.local_addr()).unwrap();
         stream.set_read_timeout(Some(TEST_READ_TIMEOUT)).unwrap();
@@ -579,5 +605,38 @@ mod tests {
             thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(server.accepted_connections(), 2);
+    }
+
+    #[test]
+    fn a_handler_can_drop_its_connection_without_a_reply() {
+        assert!(
+            !drop_current_connection(),
+            "not a connection thread outside the server"
+        );
+        let server =
+            ThriftServer::start_local(BackendServiceSyncProcessor::new(DroppingBe)).unwrap();
+        let mut stream = connect(&server);
+        let (input, output) = protocols(&stream);
+        let mut client = BackendServiceSyncClient::new(input, output);
+        client
+            .query_ingest_binlog(TQueryIngestBinlogRequest::default())
+            .unwrap();
+        let error = client
+            .ingest_binlog(TIngestBinlogRequest::default())
+            .unwrap_err();
+        // EOF, not the handler's application exception.
+        match error {
+            thrift::Error::Transport(transport) => {
+                assert_eq!(transport.kind, TransportErrorKind::EndOfFile, "{transport}");
+            }
+            other => panic!("unexpected error: {other}"),
+        }
+        let mut buf = [0u8; 1];
+        assert_eq!(stream.read(&mut buf).unwrap_or(0), 0, "connection closed");
+        // Other connections are unaffected.
+        let (input, output) = protocols(&connect(&server));
+        BackendServiceSyncClient::new(input, output)
+            .query_ingest_binlog(TQueryIngestBinlogRequest::default())
+            .unwrap();
     }
 }
