@@ -118,6 +118,7 @@ impl FaultRule {
         }
     }
 
+    /// Restricts an RPC rule to calls served by BE `backend_id` (no effect on SQL rules).
     pub fn on_backend(mut self, backend_id: i64) -> Self {
         if let FaultTarget::Rpc {
             backend_id: target, ..

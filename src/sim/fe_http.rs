@@ -190,7 +190,7 @@ async fn restart_be(
     Ok(Json(json!({})))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MasterRequest {
     host: String,
