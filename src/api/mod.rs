@@ -62,14 +62,20 @@ pub fn router(state: Arc<AppState>) -> Router {
     for (path, handler) in routes {
         router = router.route(path, handler);
     }
-    router
+    let router = router
         .fallback(routes::not_found)
         .with_state(state.clone())
-        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state,
             routes::count_request,
-        ))
+        ));
+    with_service_layers(router)
+}
+
+/// The layers every route runs inside: body limit, timeout, tracing, panic containment.
+fn with_service_layers(router: Router) -> Router {
+    router
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -87,4 +93,46 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_router_keeps_serving() {
+        async fn explode() -> &'static str {
+            panic!("boom")
+        }
+        async fn fine() -> &'static str {
+            "ok"
+        }
+        let router = with_service_layers(
+            Router::new()
+                .route("/explode", any(explode))
+                .route("/fine", any(fine)),
+        );
+        let response = router
+            .clone()
+            .oneshot(Request::post("/explode").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"success": false, "error_msg": "internal error"})
+        );
+        let response = router
+            .oneshot(Request::post("/fine").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
 }

@@ -278,16 +278,29 @@ pub fn validate_job_name(name: &str) -> Result<(), String> {
 
 /// Deserialises a port given as a JSON string (reference) or number into its text form.
 fn port_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum PortValue {
-        Text(String),
-        Number(i64),
+    struct PortVisitor;
+
+    impl serde::de::Visitor<'_> for PortVisitor {
+        type Value = String;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a port as a string or a number")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<String, E> {
+            Ok(value.to_owned())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
     }
-    Ok(match PortValue::deserialize(deserializer)? {
-        PortValue::Text(text) => text,
-        PortValue::Number(n) => n.to_string(),
-    })
+
+    deserializer.deserialize_any(PortVisitor)
 }
 
 #[cfg(test)]

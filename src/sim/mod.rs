@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod fault;
 pub mod fe_http;
+pub mod launch;
 pub mod mysql;
 pub mod session;
 pub mod sql;

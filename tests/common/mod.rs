@@ -201,13 +201,9 @@ pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
         .stderr(Stdio::null())
         .spawn()
         .expect("curl is installed");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .ok()?;
+    let written = child.stdin.take().unwrap().write_all(body.as_bytes());
     let output = child.wait_with_output().ok()?;
+    written.ok()?;
     if !output.status.success() {
         return None;
     }
@@ -215,4 +211,91 @@ pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
     let (body, status) = text.rsplit_once('\n')?;
     let status: u16 = status.trim().parse().ok()?;
     (status != 0).then(|| (status, body.to_owned()))
+}
+
+/// A simulated Doris cluster running in this test process.
+pub struct TestCluster {
+    runtime: tokio::runtime::Runtime,
+    doris: Option<ccr_syncer::sim::launch::SimDoris>,
+}
+
+impl TestCluster {
+    pub fn start() -> TestCluster {
+        Self::start_with(ccr_syncer::sim::launch::SimConfig::default())
+    }
+
+    pub fn start_with(mut config: ccr_syncer::sim::launch::SimConfig) -> TestCluster {
+        config.cluster.query_port = 0;
+        config.cluster.rpc_port = 0;
+        config.cluster.http_port = 0;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let doris = runtime
+            .block_on(ccr_syncer::sim::launch::launch(config))
+            .expect("start simulated cluster");
+        TestCluster {
+            runtime,
+            doris: Some(doris),
+        }
+    }
+
+    pub fn doris(&self) -> &ccr_syncer::sim::launch::SimDoris {
+        self.doris.as_ref().unwrap()
+    }
+
+    pub fn query_port(&self) -> u16 {
+        self.doris().topology().fe.query_port
+    }
+
+    pub fn rpc_port(&self) -> u16 {
+        self.doris().topology().fe.rpc_port
+    }
+
+    /// A job spec for this cluster (root, empty password).
+    pub fn spec(&self, database: &str, table: &str) -> Value {
+        serde_json::json!({
+            "host": "127.0.0.1", "port": self.query_port().to_string(),
+            "thrift_port": self.rpc_port().to_string(), "user": "root", "password": "",
+            "database": database, "table": table,
+        })
+    }
+
+    /// Runs SQL with the `mariadb` command-line client and returns its tab-separated output
+    /// (no column names); panics if the client fails.
+    pub fn sql(&self, statements: &str) -> String {
+        let (ok, out) = self.try_sql(statements);
+        assert!(ok, "SQL failed: {statements}\n{out}");
+        out
+    }
+
+    /// Like [`sql`], returning whether it succeeded and stdout+stderr.
+    pub fn try_sql(&self, statements: &str) -> (bool, String) {
+        let output = Command::new("mariadb")
+            .args([
+                "-h127.0.0.1",
+                "-P",
+                &self.query_port().to_string(),
+                "-uroot",
+                "-N",
+                "-B",
+                "-e",
+                statements,
+            ])
+            .output()
+            .expect("mariadb client is installed");
+        let mut text = String::from_utf8_lossy(&output.stdout).to_string();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        if let Some(doris) = self.doris.take() {
+            self.runtime.block_on(doris.stop());
+        }
+    }
 }

@@ -137,8 +137,10 @@ pub(crate) fn ok_packet(affected_rows: u64, status: u16, info: Option<&str>) -> 
     put_lenenc_int(&mut buf, 0); // last insert id
     buf.extend_from_slice(&status.to_le_bytes());
     buf.extend_from_slice(&0u16.to_le_bytes()); // warnings
+                                                // Like MySQL and Doris servers, the info text is length-encoded; libmariadb's client
+                                                // parses it that way and reports a malformed packet otherwise.
     if let Some(info) = info.filter(|info| !info.is_empty()) {
-        buf.extend_from_slice(info.as_bytes());
+        put_lenenc_bytes(&mut buf, info.as_bytes());
     }
     buf
 }
