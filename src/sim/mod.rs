@@ -7,6 +7,8 @@
 pub mod be_http;
 pub mod catalog;
 pub mod cluster;
+pub mod fault;
+pub mod fe_http;
 pub mod launch;
 pub mod mysql;
 pub mod session;
