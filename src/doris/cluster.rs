@@ -10,9 +10,9 @@ use super::rpc::{BackendPool, BeClient, FeClient, RpcAddress, RpcTimeouts};
 use super::sql::{quote_ident, quote_str, SqlClient};
 use crate::secret::Secret;
 use crate::wire::frontend_service::{
-    TBeginTxnRequest, TCommitTxnRequest, TGetBackendMetaRequest, TGetBinlogRequest, TGetMasterTokenRequest,
-    TGetMetaDB, TGetMetaRequest, TGetMetaTable, TGetSnapshotRequest, TRestoreSnapshotRequest, TRollbackTxnRequest,
-    TTableRef,
+    TBeginTxnRequest, TCommitTxnRequest, TGetBackendMetaRequest, TGetBinlogRequest,
+    TGetMasterTokenRequest, TGetMetaDB, TGetMetaRequest, TGetMetaTable, TGetSnapshotRequest,
+    TRestoreSnapshotRequest, TRollbackTxnRequest, TTableRef,
 };
 use crate::wire::status::TStatusCode;
 use crate::wire::types::{TBinlog, TSnapshotType, TTabletCommitInfo};
@@ -45,7 +45,10 @@ pub struct ClientSettings {
 pub enum BinlogBatch {
     /// Binlogs after the requested seq. `too_old` means binlogs between the requested seq and
     /// the first returned one were purged.
-    Binlogs { binlogs: Vec<TBinlog>, too_old: bool },
+    Binlogs {
+        binlogs: Vec<TBinlog>,
+        too_old: bool,
+    },
     /// Nothing newer than the requested seq.
     CaughtUp,
 }
@@ -53,9 +56,13 @@ pub enum BinlogBatch {
 /// The outcome of beginTxn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BeginTxn {
-    Started { txn_id: i64 },
+    Started {
+        txn_id: i64,
+    },
     /// The label is held by a transaction that is not aborted.
-    LabelExists { job_status: String },
+    LabelExists {
+        job_status: String,
+    },
 }
 
 /// The outcome of commitTxn.
@@ -158,19 +165,32 @@ pub struct DorisCluster {
 
 impl std::fmt::Debug for DorisCluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DorisCluster").field("fe", &self.sql.addr()).finish()
+        f.debug_struct("DorisCluster")
+            .field("fe", &self.sql.addr())
+            .finish()
     }
 }
 
 impl DorisCluster {
     pub fn new(access: ClusterAccess, settings: ClientSettings) -> Self {
-        let sql = SqlClient::new(&access.host, access.query_port, &access.user, &access.password, settings.timeouts.connect);
+        let sql = SqlClient::new(
+            &access.host,
+            access.query_port,
+            &access.user,
+            &access.password,
+            settings.timeouts.connect,
+        );
         let fe = FeClient::new(access.frontends.clone(), settings.timeouts);
         let backends = std::sync::Arc::new(BackendPool::with_ingest_limit(
             settings.timeouts,
             settings.max_ingest_per_backend,
         ));
-        DorisCluster { access, sql, fe, backends }
+        DorisCluster {
+            access,
+            sql,
+            fe,
+            backends,
+        }
     }
 
     pub fn sql(&self) -> &SqlClient {
@@ -219,9 +239,9 @@ impl DorisCluster {
             num_acquired: Some(batch),
         };
         let result = self.fe.get_binlog(request).await?;
-        let status = result
-            .status
-            .ok_or_else(|| DorisError::UnexpectedResult("getBinlog answered without a status".into()))?;
+        let status = result.status.ok_or_else(|| {
+            DorisError::UnexpectedResult("getBinlog answered without a status".into())
+        })?;
         let message = status.error_msgs.clone().unwrap_or_default().join("; ");
         match status.status_code {
             TStatusCode::OK | TStatusCode::BINLOG_TOO_OLD_COMMIT_SEQ => {
@@ -232,16 +252,28 @@ impl DorisCluster {
                         status.status_code.0
                     )));
                 }
-                Ok(BinlogBatch::Binlogs { binlogs, too_old: status.status_code == TStatusCode::BINLOG_TOO_OLD_COMMIT_SEQ })
+                Ok(BinlogBatch::Binlogs {
+                    binlogs,
+                    too_old: status.status_code == TStatusCode::BINLOG_TOO_OLD_COMMIT_SEQ,
+                })
             }
             TStatusCode::BINLOG_TOO_NEW_COMMIT_SEQ => Ok(BinlogBatch::CaughtUp),
-            code => Err(DorisError::Status { method: "getBinlog", code: code.0, message }),
+            code => Err(DorisError::Status {
+                method: "getBinlog",
+                code: code.0,
+                message,
+            }),
         }
     }
 
     // ---- transactions ---------------------------------------------------------------
 
-    pub async fn begin_txn(&self, db: &str, table_ids: Vec<i64>, label: &str) -> Result<BeginTxn, DorisError> {
+    pub async fn begin_txn(
+        &self,
+        db: &str,
+        table_ids: Vec<i64>,
+        label: &str,
+    ) -> Result<BeginTxn, DorisError> {
         let request = TBeginTxnRequest {
             user: self.user(),
             passwd: self.passwd(),
@@ -253,13 +285,15 @@ impl DorisCluster {
         let result = self.fe.begin_txn(request).await?;
         if let Some(status) = &result.status {
             if status.status_code == TStatusCode::LABEL_ALREADY_EXISTS {
-                return Ok(BeginTxn::LabelExists { job_status: result.job_status.clone().unwrap_or_default() });
+                return Ok(BeginTxn::LabelExists {
+                    job_status: result.job_status.clone().unwrap_or_default(),
+                });
             }
         }
         check_status("beginTxn", result.status.as_ref())?;
-        let txn_id = result
-            .txn_id
-            .ok_or_else(|| DorisError::UnexpectedResult("beginTxn answered OK without txn_id".into()))?;
+        let txn_id = result.txn_id.ok_or_else(|| {
+            DorisError::UnexpectedResult("beginTxn answered OK without txn_id".into())
+        })?;
         Ok(BeginTxn::Started { txn_id })
     }
 
@@ -287,7 +321,12 @@ impl DorisCluster {
         Ok(CommitOutcome::Visible)
     }
 
-    pub async fn rollback_txn(&self, db: &str, txn_id: i64, reason: &str) -> Result<RollbackOutcome, DorisError> {
+    pub async fn rollback_txn(
+        &self,
+        db: &str,
+        txn_id: i64,
+        reason: &str,
+    ) -> Result<RollbackOutcome, DorisError> {
         let request = TRollbackTxnRequest {
             user: self.user(),
             passwd: self.passwd(),
@@ -304,7 +343,8 @@ impl DorisCluster {
                 Ok(RollbackOutcome::RolledBack)
             }
             Err(DorisError::Status { message, .. })
-                if message.contains("is already COMMITTED") || message.contains("is already VISIBLE") =>
+                if message.contains("is already COMMITTED")
+                    || message.contains("is already VISIBLE") =>
             {
                 Ok(RollbackOutcome::AlreadyCommitted)
             }
@@ -313,14 +353,25 @@ impl DorisCluster {
     }
 
     /// The transaction holding `label` in `db`, if any (`SHOW TRANSACTION`).
-    pub async fn txn_by_label(&self, db: &str, label: &str) -> Result<Option<TxnState>, DorisError> {
-        let sql = format!("SHOW TRANSACTION FROM {} WHERE label = {}", quote_ident(db), quote_str(label));
+    pub async fn txn_by_label(
+        &self,
+        db: &str,
+        label: &str,
+    ) -> Result<Option<TxnState>, DorisError> {
+        let sql = format!(
+            "SHOW TRANSACTION FROM {} WHERE label = {}",
+            quote_ident(db),
+            quote_str(label)
+        );
         self.txn_rows(&sql).await
     }
 
     /// The transaction with id `txn_id` in `db`, if the FE still knows it.
     pub async fn txn_by_id(&self, db: &str, txn_id: i64) -> Result<Option<TxnState>, DorisError> {
-        let sql = format!("SHOW TRANSACTION FROM {} WHERE id = {txn_id}", quote_ident(db));
+        let sql = format!(
+            "SHOW TRANSACTION FROM {} WHERE id = {txn_id}",
+            quote_ident(db)
+        );
         self.txn_rows(&sql).await
     }
 
@@ -328,7 +379,9 @@ impl DorisCluster {
         let rows = match self.sql.query(sql).await {
             Ok(rows) => rows,
             // Doris answers an unknown id or label with an error rather than no rows.
-            Err(DorisError::Sql { message, .. }) if message.contains("not found") || message.contains("not exist") => {
+            Err(DorisError::Sql { message, .. })
+                if message.contains("not found") || message.contains("not exist") =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(e),
@@ -363,14 +416,22 @@ impl DorisCluster {
             db: Some(TGetMetaDB {
                 id: Some(db_id),
                 name: None,
-                tables: Some(table_ids.iter().map(|id| TGetMetaTable { id: Some(*id), name: None }).collect()),
+                tables: Some(
+                    table_ids
+                        .iter()
+                        .map(|id| TGetMetaTable {
+                            id: Some(*id),
+                            name: None,
+                        })
+                        .collect(),
+                ),
             }),
         };
         let result = self.fe.get_meta(request).await?;
         check_status("getMeta", Some(&result.status))?;
-        let db = result
-            .db_meta
-            .ok_or_else(|| DorisError::UnexpectedResult(format!("getMeta: database {db_id} not found")))?;
+        let db = result.db_meta.ok_or_else(|| {
+            DorisError::UnexpectedResult(format!("getMeta: database {db_id} not found"))
+        })?;
         Ok(DbMeta::from_wire(&db))
     }
 
@@ -411,7 +472,12 @@ impl DorisCluster {
     // ---- backup and restore -----------------------------------------------------------
 
     /// Starts `BACKUP SNAPSHOT` of `targets` in `db` into the local repository.
-    pub async fn backup(&self, db: &str, snapshot: &str, targets: &[BackupTarget]) -> Result<(), DorisError> {
+    pub async fn backup(
+        &self,
+        db: &str,
+        snapshot: &str,
+        targets: &[BackupTarget],
+    ) -> Result<(), DorisError> {
         let objects: Vec<String> = targets
             .iter()
             .map(|t| {
@@ -423,7 +489,11 @@ impl DorisCluster {
                 }
             })
             .collect();
-        let on = if objects.is_empty() { String::new() } else { format!(" ON ({})", objects.join(", ")) };
+        let on = if objects.is_empty() {
+            String::new()
+        } else {
+            format!(" ON ({})", objects.join(", "))
+        };
         let sql = format!(
             "BACKUP SNAPSHOT {}.{} TO {}{on} PROPERTIES (\"type\" = \"full\")",
             quote_ident(db),
@@ -435,20 +505,40 @@ impl DorisCluster {
     }
 
     /// The state of backup `snapshot` in `db`, if it exists.
-    pub async fn backup_state(&self, db: &str, snapshot: &str) -> Result<Option<SnapshotJobState>, DorisError> {
-        let sql = format!("SHOW BACKUP FROM {} WHERE SnapshotName = {}", quote_ident(db), quote_str(snapshot));
+    pub async fn backup_state(
+        &self,
+        db: &str,
+        snapshot: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError> {
+        let sql = format!(
+            "SHOW BACKUP FROM {} WHERE SnapshotName = {}",
+            quote_ident(db),
+            quote_str(snapshot)
+        );
         let rows = self.sql.query(&sql).await?;
         rows.last()
-            .map(|row| Ok(SnapshotJobState { state: row.text("State")?, status: row.text("Status")? }))
+            .map(|row| {
+                Ok(SnapshotJobState {
+                    state: row.text("State")?,
+                    status: row.text("Status")?,
+                })
+            })
             .transpose()
     }
 
     pub async fn cancel_backup(&self, db: &str) -> Result<(), DorisError> {
-        self.sql.exec(&format!("CANCEL BACKUP FROM {}", quote_ident(db))).await?;
+        self.sql
+            .exec(&format!("CANCEL BACKUP FROM {}", quote_ident(db)))
+            .await?;
         Ok(())
     }
 
-    pub async fn get_snapshot(&self, db: &str, table: &str, snapshot: &str) -> Result<Snapshot, DorisError> {
+    pub async fn get_snapshot(
+        &self,
+        db: &str,
+        table: &str,
+        snapshot: &str,
+    ) -> Result<Snapshot, DorisError> {
         let request = TGetSnapshotRequest {
             user: self.user(),
             passwd: self.passwd(),
@@ -462,21 +552,33 @@ impl DorisCluster {
         let result = self.fe.get_snapshot(request).await?;
         check_status("getSnapshot", result.status.as_ref())?;
         let mut meta = result.meta.unwrap_or_default();
-        let mut job_info = result
-            .job_info
-            .ok_or_else(|| DorisError::UnexpectedResult("getSnapshot answered without job_info".into()))?;
+        let mut job_info = result.job_info.ok_or_else(|| {
+            DorisError::UnexpectedResult("getSnapshot answered without job_info".into())
+        })?;
         if result.compressed == Some(true) {
             meta = gunzip(&meta)?;
             job_info = gunzip(&job_info)?;
         }
-        Ok(Snapshot { meta, job_info, expired_at: result.expired_at, commit_seq: result.commit_seq })
+        Ok(Snapshot {
+            meta,
+            job_info,
+            expired_at: result.expired_at,
+            commit_seq: result.commit_seq,
+        })
     }
 
-    pub async fn restore_snapshot(&self, request: &RestoreRequest, snapshot: &Snapshot) -> Result<(), DorisError> {
+    pub async fn restore_snapshot(
+        &self,
+        request: &RestoreRequest,
+        snapshot: &Snapshot,
+    ) -> Result<(), DorisError> {
         let table_refs: Vec<TTableRef> = request
             .table_refs
             .iter()
-            .map(|(table, alias)| TTableRef { table: Some(table.clone()), alias_name: alias.clone() })
+            .map(|(table, alias)| TTableRef {
+                table: Some(table.clone()),
+                alias_name: alias.clone(),
+            })
             .collect();
         let mut properties = BTreeMap::new();
         properties.insert("reserve_replica".to_owned(), "true".to_owned());
@@ -502,16 +604,31 @@ impl DorisCluster {
     }
 
     /// The state of restore `label` in `db`, if it exists.
-    pub async fn restore_state(&self, db: &str, label: &str) -> Result<Option<SnapshotJobState>, DorisError> {
-        let sql = format!("SHOW RESTORE FROM {} WHERE Label = {}", quote_ident(db), quote_str(label));
+    pub async fn restore_state(
+        &self,
+        db: &str,
+        label: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError> {
+        let sql = format!(
+            "SHOW RESTORE FROM {} WHERE Label = {}",
+            quote_ident(db),
+            quote_str(label)
+        );
         let rows = self.sql.query(&sql).await?;
         rows.last()
-            .map(|row| Ok(SnapshotJobState { state: row.text("State")?, status: row.text("Status")? }))
+            .map(|row| {
+                Ok(SnapshotJobState {
+                    state: row.text("State")?,
+                    status: row.text("Status")?,
+                })
+            })
             .transpose()
     }
 
     pub async fn cancel_restore(&self, db: &str) -> Result<(), DorisError> {
-        self.sql.exec(&format!("CANCEL RESTORE FROM {}", quote_ident(db))).await?;
+        self.sql
+            .exec(&format!("CANCEL RESTORE FROM {}", quote_ident(db)))
+            .await?;
         Ok(())
     }
 }

@@ -71,7 +71,9 @@ impl TableMeta {
 
     /// The non-temporary partition with this range text.
     pub fn partition_by_range(&self, range: &str) -> Option<&PartitionMeta> {
-        self.partitions.iter().find(|p| !p.is_temp && p.range == range)
+        self.partitions
+            .iter()
+            .find(|p| !p.is_temp && p.range == range)
     }
 
     fn from_wire(table: &TGetMetaTableMeta) -> Self {
@@ -114,7 +116,11 @@ impl TableMeta {
                     .collect(),
             })
             .collect();
-        TableMeta { id: table.id.unwrap_or_default(), name: table.name.clone().unwrap_or_default(), partitions }
+        TableMeta {
+            id: table.id.unwrap_or_default(),
+            name: table.name.clone().unwrap_or_default(),
+            partitions,
+        }
     }
 }
 
@@ -131,7 +137,11 @@ pub struct DbMeta {
 impl DbMeta {
     pub(crate) fn from_wire(db: &TGetMetaDBMeta) -> Self {
         let collect = |ids: &Option<Vec<i64>>, map: &Option<BTreeMap<i64, i64>>| -> HashSet<i64> {
-            ids.iter().flatten().copied().chain(map.iter().flat_map(|m| m.keys().copied())).collect()
+            ids.iter()
+                .flatten()
+                .copied()
+                .chain(map.iter().flat_map(|m| m.keys().copied()))
+                .collect()
         };
         DbMeta {
             id: db.id.unwrap_or_default(),
