@@ -13,3 +13,4 @@ pub mod session;
 pub mod sql;
 pub mod thrift_server;
 pub mod topology;
+pub mod txn;
