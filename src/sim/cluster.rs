@@ -88,6 +88,8 @@ pub enum SimError {
     },
     #[error("a simulated cluster needs at least one backend")]
     NoBackends,
+    #[error("cannot set up the simulated cluster: {0}")]
+    Setup(String),
 }
 
 /// A server task attached to a reserved listener: it must serve until the receiver reads
@@ -144,6 +146,7 @@ pub struct SimClusterBuilder {
     backends: Vec<BackendListeners>,
     fe_rpc_service: Option<ListenerService>,
     be_rpc_services: Vec<Option<ListenerService>>,
+    be_http_routes: Vec<axum::Router>,
 }
 
 impl SimClusterBuilder {
@@ -166,6 +169,16 @@ impl SimClusterBuilder {
             .iter()
             .map(|backend| Some(make(backend)))
             .collect();
+        self
+    }
+
+    /// Adds the routes `make` builds for each BE to that BE's HTTP port (e.g. the binlog
+    /// download API).
+    pub fn serve_be_http_routes(
+        mut self,
+        make: impl FnMut(&BackendAddr) -> axum::Router,
+    ) -> Self {
+        self.be_http_routes = self.topology.backends.iter().map(make).collect();
         self
     }
 
@@ -211,12 +224,14 @@ impl SimClusterBuilder {
             .be_rpc_services
             .into_iter()
             .chain(std::iter::repeat_with(|| None));
+        let mut http_routes = self.be_http_routes.into_iter();
         for ((listeners, backend), rpc_service) in self
             .backends
             .into_iter()
             .zip(&self.topology.backends)
             .zip(services)
         {
+            let extra_routes = http_routes.next().unwrap_or_default();
             let id = backend.id;
             let BackendListeners {
                 be_rpc,
@@ -229,7 +244,7 @@ impl SimClusterBuilder {
             spawn(
                 format!("BE {id} http port"),
                 Box::pin(async move {
-                    if let Err(e) = be_http::serve(http, config, http_shutdown).await {
+                    if let Err(e) = be_http::serve(http, config, extra_routes, http_shutdown).await {
                         tracing::warn!(backend = id, error = %e, "BE http server failed");
                     }
                 }),
@@ -353,6 +368,7 @@ impl SimCluster {
             backends,
             fe_rpc_service: None,
             be_rpc_services: Vec::new(),
+            be_http_routes: Vec::new(),
         })
     }
 

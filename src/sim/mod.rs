@@ -5,8 +5,10 @@
 //! It depends only on the wire types (`crate::wire`), never on syncer internals.
 
 pub mod be_http;
+pub mod be_service;
 pub mod catalog;
 pub mod cluster;
+pub mod fe_service;
 pub mod launch;
 pub mod mysql;
 pub mod session;
