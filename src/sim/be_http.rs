@@ -449,7 +449,11 @@ impl TabletSnapshot {
             rows: rowset
                 .rows
                 .iter()
-                .map(|row| kept.iter().map(|(pos, _)| value_to_json(&row[*pos])).collect())
+                .map(|row| {
+                    kept.iter()
+                        .map(|(pos, _)| value_to_json(&row[*pos]))
+                        .collect()
+                })
                 .collect(),
         })
     }

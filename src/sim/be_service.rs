@@ -144,7 +144,12 @@ impl SimBackendService {
         let staged = self.to_local_rowset(location, &meta, &segments)?;
         self.catalog
             .write()
-            .stage_rowset(request.txn_id, request.local_tablet_id, self.backend_id, staged)
+            .stage_rowset(
+                request.txn_id,
+                request.local_tablet_id,
+                self.backend_id,
+                staged,
+            )
             .map_err(|e| {
                 IngestError::runtime(format!(
                     "failed to commit txn for remote tablet {}: {e}",

@@ -174,10 +174,7 @@ impl SimClusterBuilder {
 
     /// Adds the routes `make` builds for each BE to that BE's HTTP port (e.g. the binlog
     /// download API).
-    pub fn serve_be_http_routes(
-        mut self,
-        make: impl FnMut(&BackendAddr) -> axum::Router,
-    ) -> Self {
+    pub fn serve_be_http_routes(mut self, make: impl FnMut(&BackendAddr) -> axum::Router) -> Self {
         self.be_http_routes = self.topology.backends.iter().map(make).collect();
         self
     }
@@ -244,7 +241,8 @@ impl SimClusterBuilder {
             spawn(
                 format!("BE {id} http port"),
                 Box::pin(async move {
-                    if let Err(e) = be_http::serve(http, config, extra_routes, http_shutdown).await {
+                    if let Err(e) = be_http::serve(http, config, extra_routes, http_shutdown).await
+                    {
                         tracing::warn!(backend = id, error = %e, "BE http server failed");
                     }
                 }),

@@ -17,17 +17,15 @@ use std::sync::Arc;
 use crate::sim::catalog::table::Table;
 use crate::sim::catalog::user::{Privilege, User};
 use crate::sim::catalog::{Catalog, CatalogState};
-use crate::sim::txn::{
-    BeginTxn, LoadJobSourceType, TxnError, STREAM_LOAD_DEFAULT_TIMEOUT_SECOND,
-};
+use crate::sim::txn::{BeginTxn, LoadJobSourceType, TxnError, STREAM_LOAD_DEFAULT_TIMEOUT_SECOND};
 use crate::wire::frontend_service::{
     FrontendServiceSyncHandler, TBeginTxnRequest, TBeginTxnResult, TCommitTxnRequest,
     TCommitTxnResult, TGetBackendMetaRequest, TGetBackendMetaResult, TGetBinlogLagResult,
     TGetBinlogRequest, TGetBinlogResult, TGetMasterTokenRequest, TGetMasterTokenResult,
-    TGetMetaDBMeta, TGetMetaIndexMeta, TGetMetaPartitionMeta, TGetMetaReplicaMeta,
-    TGetMetaRequest, TGetMetaResult, TGetMetaTableMeta, TGetMetaTabletMeta, TGetSnapshotRequest,
-    TGetSnapshotResult, TLockBinlogRequest, TLockBinlogResult, TRestoreSnapshotRequest,
-    TRestoreSnapshotResult, TRollbackTxnRequest, TRollbackTxnResult,
+    TGetMetaDBMeta, TGetMetaIndexMeta, TGetMetaPartitionMeta, TGetMetaReplicaMeta, TGetMetaRequest,
+    TGetMetaResult, TGetMetaTableMeta, TGetMetaTabletMeta, TGetSnapshotRequest, TGetSnapshotResult,
+    TLockBinlogRequest, TLockBinlogResult, TRestoreSnapshotRequest, TRestoreSnapshotResult,
+    TRollbackTxnRequest, TRollbackTxnResult,
 };
 use crate::wire::status::{TStatus, TStatusCode};
 use crate::wire::types::TBackend;
@@ -160,9 +158,9 @@ impl SimFrontendService {
         let label = required(&request.label, "label")?;
         let mut state = self.catalog.write();
         // Table ids are resolved to names for the privilege check first, as in Doris.
-        let db = state.db(db_name).ok_or_else(|| {
-            FeCallError::Analysis(format!("can't find db named: {db_name}"))
-        })?;
+        let db = state
+            .db(db_name)
+            .ok_or_else(|| FeCallError::Analysis(format!("can't find db named: {db_name}")))?;
         let table_names = table_ids
             .iter()
             .map(|id| {
@@ -171,14 +169,7 @@ impl SimFrontendService {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Self::check_table_privileges(
-            &state,
-            user,
-            passwd,
-            db_name,
-            &table_names,
-            Privilege::Load,
-        )?;
+        Self::check_table_privileges(&state, user, passwd, db_name, &table_names, Privilege::Load)?;
         if label.is_empty() {
             return Err(FeCallError::Analysis(
                 "empty label in begin request".to_owned(),
@@ -261,10 +252,7 @@ impl SimFrontendService {
         let mut state = self.catalog.write();
         let (db_id, tables) = Self::txn_tables(&mut state, db_name, txn_id)?;
         Self::check_table_privileges(&state, user, passwd, db_name, &tables, Privilege::Load)?;
-        let reason = request
-            .reason
-            .as_deref()
-            .unwrap_or(DEFAULT_ROLLBACK_REASON);
+        let reason = request.reason.as_deref().unwrap_or(DEFAULT_ROLLBACK_REASON);
         state.abort_txn(db_id, txn_id, reason)?;
         Ok(TRollbackTxnResult {
             status: Some(ok_status()),
@@ -278,8 +266,7 @@ impl SimFrontendService {
     ) -> Result<TGetMasterTokenResult, FeCallError> {
         let user = required(&request.user, "user")?;
         let password = required(&request.password, "password")?;
-        check_password(&self.catalog.read(), user, password)
-            .map_err(FeCallError::NotAuthorized)?;
+        check_password(&self.catalog.read(), user, password).map_err(FeCallError::NotAuthorized)?;
         Ok(TGetMasterTokenResult {
             status: Some(ok_status()),
             token: Some(self.catalog.cluster_token().expose().to_owned()),

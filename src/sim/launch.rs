@@ -10,7 +10,9 @@ use tokio::sync::watch;
 use super::be_http::{binlog_download_routes, BinlogDownloads};
 use super::be_service::SimBackendService;
 use super::catalog::Catalog;
-use super::cluster::{shutdown_requested, ListenerService, SimCluster, SimClusterOptions, SimError};
+use super::cluster::{
+    shutdown_requested, ListenerService, SimCluster, SimClusterOptions, SimError,
+};
 use super::fe_service::SimFrontendService;
 use super::session::SqlEngine;
 use super::sql::FeSqlEngine;
@@ -112,13 +114,11 @@ fn thrift_service(role: &'static str, processor: SharedProcessor) -> ListenerSer
     Box::new(
         move |listener: TcpListener, mut shutdown: watch::Receiver<bool>| {
             Box::pin(async move {
-                let server = listener
-                    .into_std()
-                    .and_then(|std_listener| {
-                        // ThriftServer accepts on its own thread with blocking calls.
-                        std_listener.set_nonblocking(false)?;
-                        ThriftServer::start(std_listener, processor)
-                    });
+                let server = listener.into_std().and_then(|std_listener| {
+                    // ThriftServer accepts on its own thread with blocking calls.
+                    std_listener.set_nonblocking(false)?;
+                    ThriftServer::start(std_listener, processor)
+                });
                 let server = match server {
                     Ok(server) => server,
                     Err(e) => {
