@@ -294,7 +294,7 @@ struct DownloadParams {
     binlog_version: Option<String>,
     rowset_id: Option<String>,
     segment_index: Option<String>,
-    acquire_md5: Option<String>,
+    // `acquire_md5` is accepted and ignored: no Content-MD5 is sent (see the module docs).
     token: Option<String>,
 }
 
@@ -514,8 +514,6 @@ async fn binlog_download(
                 .as_deref()
                 .ok_or_else(|| bad_request("missing parameter: rowset_id"))?;
             let index = int_param(&params.segment_index, "segment_index")?;
-            // `acquire_md5` is accepted; no Content-MD5 is sent (see the module docs).
-            let _ = params.acquire_md5;
             let segment = source.tablet(tablet_id)?.segment(rowset_id, index)?;
             Ok(json_file(serde_json::to_vec(&segment)))
         }
@@ -586,5 +584,37 @@ mod tests {
         );
         assert!(all.iter().all(|row| row.len() == 4));
         assert_eq!(all[4], ["webserver_port", "int32_t", "8040", "false"]);
+    }
+
+    #[test]
+    fn segment_values_and_delete_operators_round_trip() {
+        for value in [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(-170141183460469231731687303715884105728),
+            Value::Float(1.5),
+            Value::Decimal {
+                unscaled: 12345,
+                scale: 2,
+            },
+            Value::Text("2024-01-02 03:04:05".into()),
+        ] {
+            let back = value_from_json(&value_to_json(&value));
+            assert_eq!(back.to_text(), value.to_text(), "{value:?}");
+        }
+        for op in [
+            CompareOp::Eq,
+            CompareOp::Ne,
+            CompareOp::Lt,
+            CompareOp::Le,
+            CompareOp::Gt,
+            CompareOp::Ge,
+            CompareOp::In,
+            CompareOp::NotIn,
+            CompareOp::IsNull,
+            CompareOp::IsNotNull,
+        ] {
+            assert_eq!(compare_op_from_name(compare_op_name(op)), Some(op));
+        }
     }
 }

@@ -222,18 +222,12 @@ impl TxnTable {
         self.txns.get(&txn_id)
     }
 
-    /// The transaction with `label` in `db_id` that still holds the label (newest first).
+    /// The transaction of `db_id` that holds `label`: the one with that label that was not
+    /// aborted (aborting releases a label).
     pub fn by_label(&self, db_id: i64, label: &str) -> Option<&Transaction> {
         self.txns
             .values()
-            .rev()
             .find(|t| t.db_id == db_id && t.label == label && t.status != TxnStatus::Aborted)
-            .or_else(|| {
-                self.txns
-                    .values()
-                    .rev()
-                    .find(|t| t.db_id == db_id && t.label == label)
-            })
     }
 
     /// Aborts PREPARE transactions whose timeout has passed, as Doris' cleaner does.
@@ -268,11 +262,7 @@ impl CatalogState {
             }
         }
         if let Some(label) = &request.label {
-            if let Some(holder) = self
-                .txns
-                .by_label(request.db_id, label)
-                .filter(|t| t.status != TxnStatus::Aborted)
-            {
+            if let Some(holder) = self.txns.by_label(request.db_id, label) {
                 return Err(TxnError::LabelAlreadyUsed {
                     label: label.clone(),
                     txn_id: holder.id,
