@@ -121,6 +121,8 @@ pub enum SimError {
     DownTimeTooLong { requested: Duration, max: Duration },
     #[error("the simulated cluster is stopping")]
     Stopped,
+    #[error("cannot set up the simulated cluster: {0}")]
+    Setup(String),
 }
 
 /// The future a [`ListenerService`] returns.
@@ -261,6 +263,7 @@ pub struct SimClusterBuilder {
     backends: Vec<BackendListeners>,
     fe_rpc_service: Option<ListenerService>,
     be_rpc_services: HashMap<i64, ListenerService>,
+    be_http_routes: HashMap<i64, axum::Router>,
 }
 
 impl SimClusterBuilder {
@@ -293,6 +296,21 @@ impl SimClusterBuilder {
         self
     }
 
+    /// Adds the routes `make` builds for each BE to that BE's HTTP port (e.g. the binlog
+    /// download API).
+    pub fn serve_be_http_routes(
+        mut self,
+        mut make: impl FnMut(&BackendAddr) -> axum::Router,
+    ) -> Self {
+        self.be_http_routes = self
+            .topology
+            .backends
+            .iter()
+            .map(|be| (be.id, make(be)))
+            .collect();
+        self
+    }
+
     /// Starts every server. Must run inside a Tokio runtime.
     pub fn start(self, engine: Arc<dyn SqlEngine>) -> SimCluster {
         let shared = Arc::new(ClusterShared {
@@ -309,6 +327,7 @@ impl SimClusterBuilder {
             be_binlog_enabled: self.options.be_binlog_enabled,
             fe_rpc_service: self.fe_rpc_service,
             be_rpc_services: self.be_rpc_services,
+            be_http_routes: self.be_http_routes,
             stopped: AtomicBool::new(false),
         });
         *shared.frontend.running.lock() = Some(spawn_frontend(&shared, self.frontend));
@@ -387,11 +406,16 @@ fn spawn_backend(
     let mut node = RunningNode::default();
     let signals = node.control.signals();
     let config = BackendConfig::for_backend(backend, shared.be_binlog_enabled);
+    let extra_routes = shared
+        .be_http_routes
+        .get(&backend.id)
+        .cloned()
+        .unwrap_or_default();
     let http_shutdown = signals.shutdown.clone();
     node.spawn(
         format!("BE {id} http port"),
         Box::pin(async move {
-            if let Err(e) = be_http::serve(http, config, http_shutdown).await {
+            if let Err(e) = be_http::serve(http, config, extra_routes, http_shutdown).await {
                 tracing::warn!(backend = id, error = %e, "BE http server failed");
             }
         }),
@@ -522,6 +546,8 @@ struct ClusterShared {
     be_binlog_enabled: bool,
     fe_rpc_service: Option<ListenerService>,
     be_rpc_services: HashMap<i64, ListenerService>,
+    /// Extra HTTP routes of each BE (the binlog download API), served again after a restart.
+    be_http_routes: HashMap<i64, axum::Router>,
     frontend: NodeSlot,
     /// In the order of `topology.backends`.
     backends: Vec<NodeSlot>,
@@ -746,6 +772,7 @@ impl SimCluster {
             backends,
             fe_rpc_service: None,
             be_rpc_services: HashMap::new(),
+            be_http_routes: HashMap::new(),
         })
     }
 

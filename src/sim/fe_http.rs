@@ -76,7 +76,7 @@ impl From<SimError> for ControlError {
             SimError::UnknownBackend(_) => StatusCode::NOT_FOUND,
             SimError::DownTimeTooLong { .. } | SimError::NoBackends => StatusCode::BAD_REQUEST,
             SimError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-            SimError::Bind { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            SimError::Bind { .. } | SimError::Setup(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self {
             status,
