@@ -7,10 +7,12 @@ use std::sync::Arc;
 use ccr_syncer::binlog::{Binlog, BinlogRecord, BinlogType, JobState};
 use ccr_syncer::sim::binlog_journal::BinlogFlavor;
 use ccr_syncer::sim::binlog_service::{get_binlog, get_binlog_lag, lock_binlog};
+use ccr_syncer::sim::catalog::types::Value;
 use ccr_syncer::sim::catalog::{now_ms, Catalog};
 use ccr_syncer::sim::session::{SqlEngine, SqlSession, StatementResult};
 use ccr_syncer::sim::sql::FeSqlEngine;
 use ccr_syncer::sim::topology::{BackendAddr, ClusterTopology, FrontendAddr};
+use ccr_syncer::sim::txn::{BeginTxn, LoadJobSourceType, StagedRowset};
 use ccr_syncer::wire::frontend_service::{TGetBinlogRequest, TLockBinlogRequest};
 use ccr_syncer::wire::status::TStatusCode;
 use ccr_syncer::wire::types::TBinlog;
@@ -779,7 +781,10 @@ fn statuses_for_missing_streams_arguments_and_auth() {
     let analysis = |request: &TGetBinlogRequest, text: &str| {
         let result = get_binlog(&catalog, request);
         assert_eq!(status_of(&result), TStatusCode::ANALYSIS_ERROR);
-        assert_eq!(message_of(&result.status), text);
+        assert_eq!(
+            message_of(&result.status),
+            format!("errCode = 2, detailMessage = {text}")
+        );
         let lag = get_binlog_lag(&catalog, request);
         assert_eq!(
             lag.status.as_ref().unwrap().status_code,
@@ -811,7 +816,7 @@ fn statuses_for_missing_streams_arguments_and_auth() {
     request.passwd = Some("wrong".into());
     analysis(
         &request,
-        "Access denied for user 'root' (using password: YES)",
+        "Access denied for user 'root@127.0.0.1' (using password: YES)",
     );
     f.exec("CREATE USER 'reader' IDENTIFIED BY 'pw'");
     f.exec("GRANT LOAD_PRIV ON shop.* TO 'reader'");
@@ -820,7 +825,7 @@ fn statuses_for_missing_streams_arguments_and_auth() {
     request.passwd = Some("pw".into());
     analysis(
         &request,
-        "Access denied; you need (at least one of) the SELECT privilege(s) for this operation",
+        "Access denied; you need (at least one of) the (SELECT) privilege(s) for this operation",
     );
     f.exec("GRANT SELECT_PRIV ON shop.* TO 'reader'");
     assert_eq!(
@@ -998,7 +1003,10 @@ fn locks_move_forward_and_pin_binlogs_against_immediate_recycling() {
     let mut unset = lock_request(None, "job_1", None);
     unset.job_unique_id = None;
     let result = lock_binlog(&f.catalog, &unset);
-    assert_eq!(message_of(&result.status), "job_unique_id is not set");
+    assert_eq!(
+        message_of(&result.status),
+        "errCode = 2, detailMessage = job_unique_id is not set"
+    );
 }
 
 #[test]
@@ -1105,4 +1113,73 @@ fn light_schema_change_sql_replays_on_another_cluster() {
             .collect()
     };
     assert_eq!(columns(&source), columns(&target));
+}
+
+#[test]
+fn thrift_committed_transactions_record_one_upsert_with_their_label() {
+    let mut f = fixture();
+    binlog_db(&mut f);
+    let (db_id, table_id) = (f.db_id("shop"), f.table_id("shop", "orders"));
+    let cursor = f
+        .all_after("shop", None, -1)
+        .last()
+        .unwrap()
+        .commit_seq
+        .unwrap();
+    let mut state = f.catalog.write();
+    let txn_id = state
+        .begin_txn(BeginTxn {
+            db_id,
+            label: Some("ccrj-1:table_sync:1_2:3_4:10".into()),
+            default_label_prefix: "insert",
+            table_ids: vec![table_id],
+            coordinator: "BE: 127.0.0.1".into(),
+            source_type: LoadJobSourceType::BackendStreaming,
+            timeout_ms: 60_000,
+        })
+        .unwrap();
+    let (partition_id, index_id, replicas) = {
+        let olap = state
+            .db("shop")
+            .unwrap()
+            .table("orders")
+            .unwrap()
+            .olap()
+            .unwrap();
+        let p1 = olap.partition_by_name("p1", false).unwrap();
+        let replicas: Vec<(i64, i64)> = p1.indexes[&olap.base_index.id]
+            .tablets
+            .iter()
+            .flat_map(|t| t.replicas.iter().map(move |r| (t.id, r.backend_id)))
+            .collect();
+        (p1.id, olap.base_index.id, replicas)
+    };
+    let schema: Vec<i32> = vec![0, 1, 2];
+    for (tablet_id, backend_id) in &replicas {
+        let rowset = StagedRowset {
+            table_id,
+            partition_id,
+            index_id,
+            schema: schema.clone(),
+            rows: vec![vec![Value::Int(7), Value::Int(1), Value::Text("t".into())]],
+            delete_predicate: None,
+        };
+        state
+            .stage_rowset(txn_id, *tablet_id, *backend_id, rowset)
+            .unwrap();
+    }
+    state.commit_txn(db_id, txn_id, &replicas).unwrap();
+    drop(state);
+    let produced = f.all_after("shop", None, cursor);
+    assert_eq!(types(&produced), [BinlogType::Upsert]);
+    let BinlogRecord::Upsert(upsert) = Binlog::decode(&produced[0]).unwrap().record else {
+        unreachable!()
+    };
+    assert_eq!(upsert.txn_id, txn_id);
+    assert_eq!(upsert.label, "ccrj-1:table_sync:1_2:3_4:10");
+    assert_eq!(upsert.partition_versions(table_id), vec![(partition_id, 2)]);
+    assert!(
+        produced[0].commit_seq.unwrap() > cursor + 1,
+        "COMMITTED consumed a seq first"
+    );
 }

@@ -2,7 +2,9 @@
 //! (`rpc`), and a BE's HTTP configuration endpoint (`be_config`).
 
 pub mod be_config;
+pub mod cluster;
 pub mod error;
+pub mod meta;
 pub mod rpc;
 pub mod sql;
 

@@ -18,6 +18,9 @@ pub enum JobError {
     /// The job belongs to another syncer (high availability); the API redirects there.
     #[error("job {name} belongs to syncer {owner}")]
     OwnedElsewhere { name: String, owner: String },
+    /// Source and target metadata no longer match; a new snapshot is needed.
+    #[error("metadata mismatch: {0}")]
+    MetaMismatch(String),
     /// The job reached something this build cannot do; it waits for an operator.
     #[error("{0}")]
     Unsupported(String),

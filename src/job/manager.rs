@@ -20,6 +20,7 @@ use super::progress::Progress;
 use super::runner::{self, JobControl, JobStatus, JobTask};
 use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
 use crate::config::FeatureFlags;
+use crate::doris::cluster::{ClientSettings, DorisCluster};
 use crate::doris::error::check_status;
 use crate::doris::rpc::{FeClient, RpcTimeouts};
 use crate::doris::sql::quote_ident;
@@ -155,6 +156,22 @@ impl JobManager {
         &self.settings
     }
 
+    /// Timeouts and limits of every Doris client.
+    fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            timeouts: self.rpc_timeouts(),
+            max_ingest_per_backend: self.settings.max_ingest_concurrency_per_backend,
+        }
+    }
+
+    fn rpc_timeouts(&self) -> RpcTimeouts {
+        RpcTimeouts {
+            connect: self.settings.connect_timeout,
+            call: self.settings.rpc_timeout,
+            commit_txn: self.settings.commit_txn_timeout,
+        }
+    }
+
     /// Registers this syncer, starts its persisted jobs, and keeps doing both every
     /// [`HA_CHECK_INTERVAL`] until shutdown.
     pub async fn start(self: &Arc<Self>) -> Result<(), JobError> {
@@ -229,6 +246,8 @@ impl JobManager {
             metrics: self.metrics.job(&name),
             status: Arc::clone(&status),
             control: control_rx,
+            src: DorisCluster::new(info.src.cluster_access(), self.client_settings()),
+            dest: DorisCluster::new(info.dest.cluster_access(), self.client_settings()),
         };
         let handle = Arc::new(JobHandle {
             info: AsyncMutex::new(info),
@@ -519,12 +538,7 @@ impl JobManager {
             None => 0,
         };
         let src = &info.src;
-        let timeouts = RpcTimeouts {
-            connect: self.settings.connect_timeout,
-            call: self.settings.rpc_timeout,
-            commit_txn: self.settings.commit_txn_timeout,
-        };
-        let fe = FeClient::new(src.fe_addresses(), timeouts);
+        let fe = FeClient::new(src.fe_addresses(), self.rpc_timeouts());
         let table_level = src.is_table_level();
         let request = TGetBinlogRequest {
             user: Some(src.user.clone()),

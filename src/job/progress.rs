@@ -178,6 +178,17 @@ pub struct Progress {
     /// Checkpoint payload of the current sub-state (snapshot name, restore label, or JSON).
     #[serde(default)]
     pub data: String,
+    /// Target table id of a table job, learned after its restore.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dest_table_id: i64,
+    /// Shadow index id → origin index id of schema changes running on the source; upserts
+    /// into shadow indexes are not replayed (the target has no such index).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shadow_index_map: BTreeMap<i64, i64>,
+    /// Record types met and skipped because this build cannot replay them, with the last
+    /// commit seq of each: shown in `/job_status` so no divergence is silent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsupported_binlogs: BTreeMap<String, i64>,
     /// The job record's `fullsync_requests` count this progress has acted on.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub fullsync_requests_done: u64,
@@ -215,6 +226,9 @@ impl Progress {
             table_mapping: None,
             table_commit_seq_map: None,
             data: String::new(),
+            dest_table_id: 0,
+            shadow_index_map: BTreeMap::new(),
+            unsupported_binlogs: BTreeMap::new(),
             fullsync_requests_done: 0,
             created_at: now_unix,
             full_sync_start_at: now_unix,
@@ -225,6 +239,21 @@ impl Progress {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("progress serialises")
+    }
+
+    /// Starts a full sync from scratch (keeping the cursor for the record).
+    pub fn restart_full_sync(&mut self, table_level: bool, now_unix: i64) {
+        self.sync_state = if table_level {
+            SyncState::TableFullSync
+        } else {
+            SyncState::DbFullSync
+        };
+        self.sub_sync_state = SubSyncState::BeginCreateSnapshot;
+        self.commit_seq = self.prev_commit_seq;
+        self.data.clear();
+        self.full_sync_start_at = now_unix;
+        self.incremental_sync_start_at = 0;
+        self.ingest_binlog_at = 0;
     }
 
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {

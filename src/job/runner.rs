@@ -15,7 +15,8 @@ use super::error::JobError;
 use super::manager::{now_secs, JobSettings};
 use super::progress::Progress;
 use super::spec::{JobInfo, RunState, SyncType};
-use super::sync;
+use super::sync::{self, SyncCache};
+use crate::doris::cluster::DorisCluster;
 use crate::metrics::JobMetrics;
 use crate::store::MetaStore;
 
@@ -100,6 +101,8 @@ pub struct JobTask {
     pub metrics: Arc<JobMetrics>,
     pub status: Arc<parking_lot::Mutex<JobStatus>>,
     pub control: watch::Receiver<JobControl>,
+    pub src: DorisCluster,
+    pub dest: DorisCluster,
 }
 
 /// What a successful step reports.
@@ -151,6 +154,14 @@ impl JobTask {
         }
     }
 
+    /// Persists `progress` (one durable write).
+    pub async fn save(&self, progress: &Progress) -> Result<(), JobError> {
+        self.store
+            .put_progress(&self.name, &progress.to_json())
+            .await?;
+        Ok(())
+    }
+
     async fn load_progress(&self) -> Result<Progress, JobError> {
         match self.store.get_progress(&self.name).await? {
             Some(text) => Progress::from_json(&text).map_err(|e| JobError::Corrupt {
@@ -177,6 +188,7 @@ impl JobTask {
 pub async fn run(mut task: JobTask) {
     let mut backoff = RETRY_BACKOFF_INITIAL;
     let mut progress: Option<Progress> = None;
+    let mut cache = SyncCache::new();
     loop {
         let control = task.control.borrow_and_update().clone();
         if control.stop {
@@ -208,7 +220,7 @@ pub async fn run(mut task: JobTask) {
             }
             continue;
         }
-        let outcome = sync::step(&task, current, &control).await;
+        let outcome = sync::step(&task, &mut cache, current, &control).await;
         match outcome {
             Ok(StepOutcome::Progressed) => {
                 backoff = RETRY_BACKOFF_INITIAL;

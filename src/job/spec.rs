@@ -136,6 +136,18 @@ impl ClusterSpec {
         addresses
     }
 
+    /// How the Doris clients reach this cluster.
+    pub fn cluster_access(&self) -> crate::doris::cluster::ClusterAccess {
+        crate::doris::cluster::ClusterAccess {
+            host: self.host.clone(),
+            query_port: self.query_port().unwrap_or_default(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            frontends: self.fe_addresses(),
+            cluster: self.cluster.clone(),
+        }
+    }
+
     /// A copy safe to show to API clients: the password is replaced.
     pub fn redacted(&self) -> ClusterSpec {
         let mut spec = self.clone();

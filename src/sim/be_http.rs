@@ -1,15 +1,41 @@
 //! A simulated BE's HTTP (webserver) port: `/api/show_config` and `/api/health` in the shapes
-//! the Doris BE produces. Rowset downloads for `ingest_binlog` are added here later.
+//! the Doris BE produces, and the binlog download API (`/api/_binlog/_download`) a target BE
+//! calls on a source BE during `ingest_binlog`.
+//!
+//! Binlog download API (Doris' `DownloadBinlogAction`), GET (and HEAD) with `method=`:
+//! - `get_binlog_info&tablet_id=T&binlog_version=V` → `<rowset_id>:<num_segments>` of the
+//!   rowset that load version V wrote into tablet T;
+//! - `get_rowset_meta&tablet_id=T&rowset_id=R&binlog_version=V` → the rowset meta;
+//! - `get_segment_file&tablet_id=T&rowset_id=R&segment_index=I[&acquire_md5=true]` → segment
+//!   I (HEAD gives its size in `Content-Length`);
+//! - `get_segment_index_file&...` → 404: simulated rowsets have no inverted-index files.
+//!
+//! Errors: tablet without a replica on this BE → 500, unknown version/rowset/segment → 404,
+//! bad parameters → 400. Doris' BE does not check a token on this API (its check is a stub
+//! and target BEs send none); the simulator accepts requests without `token` too, but rejects
+//! a `token` that is present and differs from the cluster token (401).
+//!
+//! Divergence: Doris serves a protobuf RowsetMetaPB and binary segment files. The simulator
+//! serves JSON documents of its own ([`RowsetMetaDoc`], [`SegmentDoc`]) holding column names
+//! and row values, sends no `Content-MD5` header (a Doris BE only checks it when present),
+//! and reports a load version that wrote no rows into a tablet as an empty rowset with id
+//! `0` and no segments (Doris writes a real empty rowset into every tablet of the
+//! partition).
+
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::sim::catalog::table::{Column, CompareOp, DeletePredicate, Rowset};
+use crate::sim::catalog::types::Value;
+use crate::sim::catalog::Catalog;
 use crate::sim::topology::BackendAddr;
 
 /// One row of `/api/show_config`: the BE lists each config as
@@ -117,25 +143,401 @@ async fn health() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], HEALTH_BODY)
 }
 
-/// The BE HTTP routes; anything else is 404.
-pub fn router(config: BackendConfig) -> Router {
+/// The BE HTTP routes plus `extra` (e.g. [`binlog_download_routes`]); anything else is 404.
+pub fn router(config: BackendConfig, extra: Router) -> Router {
     Router::new()
         .route("/api/show_config", get(show_config))
         .route("/api/health", get(health))
         .with_state(config)
+        .merge(extra)
 }
 
 /// Serves the BE HTTP port until `shutdown` becomes `true` (or its sender is dropped).
 pub async fn serve(
     listener: TcpListener,
     config: BackendConfig,
+    extra: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(config))
+    axum::serve(listener, router(config, extra))
         .with_graceful_shutdown(async move {
             crate::sim::cluster::shutdown_requested(&mut shutdown).await
         })
         .await
+}
+
+/// The path of Doris' binlog download action.
+pub const BINLOG_DOWNLOAD_PATH: &str = "/api/_binlog/_download";
+
+/// Rowset id reported for a load version that wrote nothing into a tablet.
+pub const EMPTY_ROWSET_ID: &str = "0";
+
+/// Tag of [`RowsetMetaDoc`] documents, so a reader can tell them from Doris' protobuf.
+pub const ROWSET_META_FORMAT: &str = "doris_sim.rowset_meta.v1";
+/// Tag of [`SegmentDoc`] documents.
+pub const SEGMENT_FORMAT: &str = "doris_sim.segment.v1";
+
+/// The rowset meta a source BE serves (`get_rowset_meta`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowsetMetaDoc {
+    pub format: String,
+    pub rowset_id: String,
+    pub tablet_id: i64,
+    /// `[version, version]`: the load version that produced the rowset.
+    pub version: i64,
+    pub txn_id: i64,
+    pub num_segments: usize,
+    pub num_rows: usize,
+    /// A DELETE's conditions (rows of earlier versions matching all of them disappear).
+    pub delete_predicate: Option<Vec<DeleteConditionDoc>>,
+}
+
+/// One condition of a delete predicate, by column name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteConditionDoc {
+    pub column: String,
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=`, `IN`, `NOT IN`, `IS NULL`, `IS NOT NULL`.
+    pub op: String,
+    pub values: Vec<serde_json::Value>,
+}
+
+/// One segment file: column names and the rows in that column order. Values are JSON
+/// `null`, booleans, numbers (floating point) or strings (integers, decimals, dates and
+/// text, in their SQL text form) so nothing loses precision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentDoc {
+    pub format: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// A cell as segment JSON.
+pub fn value_to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .unwrap_or_else(|| serde_json::Value::String(value.to_text())),
+        Value::Int(_) | Value::Decimal { .. } | Value::Text(_) => {
+            serde_json::Value::String(value.to_text())
+        }
+    }
+}
+
+/// A segment JSON cell back as a value (to be coerced to the reader's column type).
+pub fn value_from_json(json: &serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i.into()),
+            None => Value::Float(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+/// The text form of a delete operator in [`DeleteConditionDoc`].
+pub fn compare_op_name(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Ne => "!=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::In => "IN",
+        CompareOp::NotIn => "NOT IN",
+        CompareOp::IsNull => "IS NULL",
+        CompareOp::IsNotNull => "IS NOT NULL",
+    }
+}
+
+/// Inverse of [`compare_op_name`].
+pub fn compare_op_from_name(name: &str) -> Option<CompareOp> {
+    Some(match name {
+        "=" => CompareOp::Eq,
+        "!=" => CompareOp::Ne,
+        "<" => CompareOp::Lt,
+        "<=" => CompareOp::Le,
+        ">" => CompareOp::Gt,
+        ">=" => CompareOp::Ge,
+        "IN" => CompareOp::In,
+        "NOT IN" => CompareOp::NotIn,
+        "IS NULL" => CompareOp::IsNull,
+        "IS NOT NULL" => CompareOp::IsNotNull,
+        _ => return None,
+    })
+}
+
+/// What one BE's binlog download API serves from: the cluster catalog (which holds every
+/// tablet's rowsets) restricted to the tablets with a replica on this BE.
+#[derive(Debug, Clone)]
+pub struct BinlogDownloads {
+    pub catalog: Arc<Catalog>,
+    pub backend_id: i64,
+}
+
+/// The `/api/_binlog/_download` route of one BE.
+pub fn binlog_download_routes(source: BinlogDownloads) -> Router {
+    Router::new()
+        .route(BINLOG_DOWNLOAD_PATH, get(binlog_download))
+        .with_state(source)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DownloadParams {
+    method: Option<String>,
+    tablet_id: Option<String>,
+    binlog_version: Option<String>,
+    rowset_id: Option<String>,
+    segment_index: Option<String>,
+    // `acquire_md5` is accepted and ignored: no Content-MD5 is sent (see the module docs).
+    token: Option<String>,
+}
+
+/// A failed download request: HTTP status and plain-text body.
+struct DownloadError(StatusCode, String);
+
+impl IntoResponse for DownloadError {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> DownloadError {
+    DownloadError(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn int_param(value: &Option<String>, name: &str) -> Result<i64, DownloadError> {
+    let text = value
+        .as_deref()
+        .ok_or_else(|| bad_request(format!("missing parameter: {name}")))?;
+    text.parse()
+        .map_err(|_| bad_request(format!("invalid {name}: {text}")))
+}
+
+/// A copy of what a download needs from one tablet, taken under the catalog lock.
+struct TabletSnapshot {
+    visible_version: i64,
+    rowsets: Vec<Rowset>,
+    columns: Vec<Column>,
+}
+
+impl BinlogDownloads {
+    fn tablet(&self, tablet_id: i64) -> Result<TabletSnapshot, DownloadError> {
+        let missing = || {
+            DownloadError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("tablet {tablet_id} not found"),
+            )
+        };
+        let state = self.catalog.read();
+        let location = state.locate_tablet(tablet_id).ok_or_else(missing)?;
+        let tablet = state.tablet(location).ok_or_else(missing)?;
+        if !tablet
+            .replicas
+            .iter()
+            .any(|r| r.backend_id == self.backend_id)
+        {
+            return Err(missing());
+        }
+        let olap = state
+            .databases
+            .get(&location.db_id)
+            .and_then(|db| db.tables.get(&location.table_id))
+            .and_then(|t| t.olap())
+            .ok_or_else(missing)?;
+        let partition = olap
+            .partitions
+            .get(&location.partition_id)
+            .ok_or_else(missing)?;
+        Ok(TabletSnapshot {
+            visible_version: partition.visible_version,
+            rowsets: tablet.rowsets.clone(),
+            columns: olap.columns.clone(),
+        })
+    }
+}
+
+impl TabletSnapshot {
+    /// The rowset load version `version` wrote (an empty one if it wrote nothing here).
+    /// Version 1 is the initial empty version, not a load.
+    fn rowset_at(&self, tablet_id: i64, version: i64) -> Result<Option<&Rowset>, DownloadError> {
+        if version < 2 || version > self.visible_version {
+            return Err(DownloadError(
+                StatusCode::NOT_FOUND,
+                format!("binlog version {version} of tablet {tablet_id} not found"),
+            ));
+        }
+        Ok(self.rowsets.iter().find(|r| r.version == version))
+    }
+
+    fn rowset_id_at(&self, tablet_id: i64, version: i64) -> Result<String, DownloadError> {
+        Ok(self
+            .rowset_at(tablet_id, version)?
+            .map(|r| r.id.to_string())
+            .unwrap_or_else(|| EMPTY_ROWSET_ID.to_owned()))
+    }
+
+    fn column_name(&self, unique_id: i32) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|c| c.unique_id == unique_id)
+            .map(|c| c.name.as_str())
+    }
+
+    fn meta(&self, tablet_id: i64, version: i64) -> Result<RowsetMetaDoc, DownloadError> {
+        let rowset = self.rowset_at(tablet_id, version)?;
+        let delete_predicate = rowset
+            .and_then(|r| r.delete_predicate.as_ref())
+            .map(|p| self.delete_conditions(p));
+        Ok(RowsetMetaDoc {
+            format: ROWSET_META_FORMAT.to_owned(),
+            rowset_id: self.rowset_id_at(tablet_id, version)?,
+            tablet_id,
+            version,
+            txn_id: rowset.map(|r| r.txn_id).unwrap_or(-1),
+            num_segments: rowset.map(segment_count).unwrap_or(0),
+            num_rows: rowset.map(|r| r.rows.len()).unwrap_or(0),
+            delete_predicate,
+        })
+    }
+
+    fn delete_conditions(&self, predicate: &DeletePredicate) -> Vec<DeleteConditionDoc> {
+        predicate
+            .conditions
+            .iter()
+            .map(|c| DeleteConditionDoc {
+                column: self
+                    .column_name(c.column_unique_id)
+                    .unwrap_or(&c.column_name)
+                    .to_owned(),
+                op: compare_op_name(c.op).to_owned(),
+                values: c.values.iter().map(value_to_json).collect(),
+            })
+            .collect()
+    }
+
+    /// Segment `index` of rowset `rowset_id`: every stored column that still exists.
+    fn segment(&self, rowset_id: &str, index: i64) -> Result<SegmentDoc, DownloadError> {
+        let not_found = || {
+            DownloadError(
+                StatusCode::NOT_FOUND,
+                format!("segment {index} of rowset {rowset_id} not found"),
+            )
+        };
+        let rowset = self
+            .rowsets
+            .iter()
+            .find(|r| r.id.to_string() == rowset_id)
+            .ok_or_else(not_found)?;
+        if index < 0 || index as usize >= segment_count(rowset) {
+            return Err(not_found());
+        }
+        let kept: Vec<(usize, &str)> = rowset
+            .schema
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, id)| self.column_name(*id).map(|name| (pos, name)))
+            .collect();
+        Ok(SegmentDoc {
+            format: SEGMENT_FORMAT.to_owned(),
+            columns: kept.iter().map(|(_, name)| (*name).to_owned()).collect(),
+            rows: rowset
+                .rows
+                .iter()
+                .map(|row| {
+                    kept.iter()
+                        .map(|(pos, _)| value_to_json(&row[*pos]))
+                        .collect()
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A rowset with rows is one segment; a delete-only or empty rowset has none.
+fn segment_count(rowset: &Rowset) -> usize {
+    usize::from(!rowset.rows.is_empty())
+}
+
+async fn binlog_download(
+    State(source): State<BinlogDownloads>,
+    Query(params): Query<DownloadParams>,
+) -> Result<Response, DownloadError> {
+    if let Some(token) = &params.token {
+        if token != source.catalog.cluster_token().expose() {
+            return Err(DownloadError(
+                StatusCode::UNAUTHORIZED,
+                "invalid token".to_owned(),
+            ));
+        }
+    }
+    let method = params
+        .method
+        .as_deref()
+        .ok_or_else(|| bad_request("missing parameter: method"))?;
+    let tablet_id = int_param(&params.tablet_id, "tablet_id")?;
+    match method {
+        "get_binlog_info" => {
+            let version = int_param(&params.binlog_version, "binlog_version")?;
+            let tablet = source.tablet(tablet_id)?;
+            let rowset = tablet.rowset_at(tablet_id, version)?;
+            let body = format!(
+                "{}:{}",
+                tablet.rowset_id_at(tablet_id, version)?,
+                rowset.map(segment_count).unwrap_or(0)
+            );
+            Ok(body.into_response())
+        }
+        "get_rowset_meta" => {
+            let version = int_param(&params.binlog_version, "binlog_version")?;
+            let rowset_id = params
+                .rowset_id
+                .as_deref()
+                .ok_or_else(|| bad_request("missing parameter: rowset_id"))?;
+            let meta = source.tablet(tablet_id)?.meta(tablet_id, version)?;
+            if meta.rowset_id != rowset_id {
+                return Err(DownloadError(
+                    StatusCode::NOT_FOUND,
+                    format!("rowset {rowset_id} of tablet {tablet_id} not found"),
+                ));
+            }
+            Ok(json_file(serde_json::to_vec(&meta)))
+        }
+        "get_segment_file" => {
+            let rowset_id = params
+                .rowset_id
+                .as_deref()
+                .ok_or_else(|| bad_request("missing parameter: rowset_id"))?;
+            let index = int_param(&params.segment_index, "segment_index")?;
+            let segment = source.tablet(tablet_id)?.segment(rowset_id, index)?;
+            Ok(json_file(serde_json::to_vec(&segment)))
+        }
+        "get_segment_index_file" => Err(DownloadError(
+            StatusCode::NOT_FOUND,
+            format!("tablet {tablet_id} has no inverted index files"),
+        )),
+        other => Err(bad_request(format!("invalid method: {other}"))),
+    }
+}
+
+/// A downloadable file with its size announced (HEAD requests get the same headers).
+fn json_file(body: Result<Vec<u8>, serde_json::Error>) -> Response {
+    match body {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::CONTENT_LENGTH, bytes.len().to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 #[cfg(test)]
@@ -182,5 +584,37 @@ mod tests {
         );
         assert!(all.iter().all(|row| row.len() == 4));
         assert_eq!(all[4], ["webserver_port", "int32_t", "8040", "false"]);
+    }
+
+    #[test]
+    fn segment_values_and_delete_operators_round_trip() {
+        for value in [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(-170141183460469231731687303715884105728),
+            Value::Float(1.5),
+            Value::Decimal {
+                unscaled: 12345,
+                scale: 2,
+            },
+            Value::Text("2024-01-02 03:04:05".into()),
+        ] {
+            let back = value_from_json(&value_to_json(&value));
+            assert_eq!(back.to_text(), value.to_text(), "{value:?}");
+        }
+        for op in [
+            CompareOp::Eq,
+            CompareOp::Ne,
+            CompareOp::Lt,
+            CompareOp::Le,
+            CompareOp::Gt,
+            CompareOp::Ge,
+            CompareOp::In,
+            CompareOp::NotIn,
+            CompareOp::IsNull,
+            CompareOp::IsNotNull,
+        ] {
+            assert_eq!(compare_op_from_name(compare_op_name(op)), Some(op));
+        }
     }
 }

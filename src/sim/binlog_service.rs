@@ -14,6 +14,9 @@ use crate::wire::frontend_service::{
 };
 use crate::wire::status::{TStatus, TStatusCode};
 
+/// The client address in access-denied messages: the simulator only listens on loopback
+/// and thrift-rs does not hand the peer address to handlers.
+const CLIENT_HOST: &str = "127.0.0.1";
 /// Most binlogs one getBinlog call returns (newest FE clamps `num_acquired` to 1..=255).
 const MAX_BINLOGS_PER_FETCH: i64 = 255;
 /// Batch size when `num_acquired` is unset (sheet §2.1: presumably 1).
@@ -40,8 +43,13 @@ fn status(code: TStatusCode, message: Option<String>) -> TStatus {
     TStatus::new(code, message.map(|m| vec![m]))
 }
 
-fn analysis_error(message: impl Into<String>) -> TStatus {
-    status(TStatusCode::ANALYSIS_ERROR, Some(message.into()))
+/// A Doris UserException: ANALYSIS_ERROR, message with Doris's `errCode = 2,
+/// detailMessage = ` prefix (as the rest of the simulated FrontendService reports them).
+fn analysis_error(message: impl std::fmt::Display) -> TStatus {
+    status(
+        TStatusCode::ANALYSIS_ERROR,
+        Some(format!("errCode = 2, detailMessage = {message}")),
+    )
 }
 
 fn ok_status() -> TStatus {
@@ -78,7 +86,7 @@ fn resolve_target(
         .filter(|user| user.password.expose() == passwd)
         .ok_or_else(|| {
             analysis_error(format!(
-                "Access denied for user '{user_name}' (using password: {})",
+                "Access denied for user '{user_name}@{CLIENT_HOST}' (using password: {})",
                 if passwd.is_empty() { "NO" } else { "YES" }
             ))
         })?;
@@ -102,7 +110,7 @@ fn resolve_target(
     };
     if !allowed {
         return Err(analysis_error(
-            "Access denied; you need (at least one of) the SELECT privilege(s) for this operation",
+            "Access denied; you need (at least one of) the (SELECT) privilege(s) for this operation",
         ));
     }
     if !state.binlog_feature_enabled() {

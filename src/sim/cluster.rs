@@ -1,4 +1,4 @@
-//! Starting and stopping one simulated cluster: one FE and N BEs on 127.0.0.1.
+//! Starting, controlling and stopping one simulated cluster: one FE and N BEs on 127.0.0.1.
 //!
 //! Every port is bound before anything is served, so the topology (which the engine and the
 //! Thrift services need) is fixed up front and port clashes fail fast. Two ways to start:
@@ -7,23 +7,40 @@
 //!   and BE Thrift services ([`SimClusterBuilder::serve_fe_rpc`],
 //!   [`SimClusterBuilder::serve_be_rpc`]), then [`SimClusterBuilder::start`].
 //!
-//! Ports that have no service yet (FE rpc and BE be_port until Thrift is attached, FE http,
-//! FE edit log, BE brpc and heartbeat) are still bound and held so their numbers are unique
-//! and reported truthfully; connections to them are accepted and closed at once, so a client
-//! sees a prompt EOF instead of hanging.
+//! Ports that have no service yet (FE rpc and BE be_port until Thrift is attached, FE edit
+//! log, BE brpc and heartbeat) are still bound and held so their numbers are unique and
+//! reported truthfully; connections to them are accepted and closed at once, so a client
+//! sees a prompt EOF instead of hanging. The FE http port serves the fault and cluster
+//! control API (`sim::fe_http`, documented in `docs/doris_sim.md`).
+//!
+//! # Restarts and service factories
+//! A node (the FE, or one BE) can be restarted ([`SimClusterHandle::restart_fe`],
+//! [`SimClusterHandle::restart_be`]): its servers stop, every connection to it breaks, and
+//! they start again on the same port numbers. Everything else is kept: the SQL engine and
+//! whatever state the attached services share. That is why a [`ListenerService`] is a
+//! factory the cluster may call many times, once per (re)start, each time with a fresh
+//! listener for the same port; state meant to survive a restart (catalog, transactions) must
+//! live outside the future it returns, e.g. in the handler behind
+//! [`crate::sim::thrift_server::listener_service`]. The FE http control port itself is not
+//! restarted (it must stay reachable to answer the request).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::secret::Secret;
 use crate::sim::be_http::{self, BackendConfig};
+use crate::sim::fault::{FaultInjector, FaultNode};
+use crate::sim::fe_http;
 use crate::sim::mysql;
 use crate::sim::session::SqlEngine;
 use crate::sim::topology::{BackendAddr, ClusterTopology, FrontendAddr};
@@ -34,15 +51,25 @@ pub const DORIS_DEFAULT_RPC_PORT: u16 = 9020;
 pub const DORIS_DEFAULT_HTTP_PORT: u16 = 8030;
 /// Three BEs: enough for three-replica tablets, the Doris default replication.
 pub const DEFAULT_BACKENDS: usize = 3;
+/// Longest a restarted node may be kept down: longer is surely a unit mistake, and a control
+/// request waits for the restart to finish.
+pub const MAX_DOWN_TIME: Duration = Duration::from_secs(600);
 /// Doris hands out catalog ids from 10000 upward; the simulator numbers BEs from here.
 const FIRST_BACKEND_ID: i64 = 10001;
 /// Every simulated node listens on loopback only.
 const HOST: &str = "127.0.0.1";
+/// Pending-connection queue of every listener (the usual Linux default cap).
+const LISTEN_BACKLOG: u32 = 1024;
 /// Pause after a failed `accept` on a reserved port (e.g. out of file descriptors) so the
 /// loop does not spin.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// How long `stop` waits for each server task to finish gracefully before aborting it.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a restart keeps trying to bind a port again: the old listener's socket may take
+/// a moment to go away (its thread-based Thrift server closes it asynchronously).
+const REBIND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause between two attempts to bind a port again.
+const REBIND_RETRY_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Everything the `doris_sim` binary's flags control. Ports set to 0 are picked freely.
 #[derive(Debug, Clone)]
@@ -88,14 +115,72 @@ pub enum SimError {
     },
     #[error("a simulated cluster needs at least one backend")]
     NoBackends,
+    #[error("no backend with id {0}")]
+    UnknownBackend(i64),
+    #[error("a node may be kept down at most {max:?}, not {requested:?}")]
+    DownTimeTooLong { requested: Duration, max: Duration },
+    #[error("the simulated cluster is stopping")]
+    Stopped,
+    #[error("cannot set up the simulated cluster: {0}")]
+    Setup(String),
 }
 
-/// A server task attached to a reserved listener: it must serve until the receiver reads
-/// `true` (or its sender is dropped; see [`shutdown_requested`]), then return.
-pub type ListenerService = Box<
-    dyn FnOnce(TcpListener, watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>>
-        + Send,
->;
+/// The future a [`ListenerService`] returns.
+pub type ServiceFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A server attached to a reserved port. The cluster calls it with a bound listener each time
+/// the node starts (again after every restart); the future it returns must serve until
+/// `signals.shutdown` reads `true` (or its sender is dropped; see [`shutdown_requested`]),
+/// close every connection and the listener, and return. It should cut its open connections
+/// whenever `signals.drop_connections` changes (see [`connections_dropped`]).
+pub type ListenerService = Arc<dyn Fn(TcpListener, ServiceSignals) -> ServiceFuture + Send + Sync>;
+
+/// What a running server listens to.
+#[derive(Debug, Clone)]
+pub struct ServiceSignals {
+    /// Becomes `true` when the server must stop.
+    pub shutdown: watch::Receiver<bool>,
+    /// Changes each time the server must close its open connections (and keep serving).
+    pub drop_connections: watch::Receiver<u64>,
+}
+
+/// The sending side of [`ServiceSignals`]: one per running node.
+#[derive(Debug)]
+pub struct ServiceControl {
+    shutdown: watch::Sender<bool>,
+    drop_connections: watch::Sender<u64>,
+}
+
+impl Default for ServiceControl {
+    fn default() -> Self {
+        Self {
+            shutdown: watch::channel(false).0,
+            drop_connections: watch::channel(0).0,
+        }
+    }
+}
+
+impl ServiceControl {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn signals(&self) -> ServiceSignals {
+        ServiceSignals {
+            shutdown: self.shutdown.subscribe(),
+            drop_connections: self.drop_connections.subscribe(),
+        }
+    }
+
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn drop_connections(&self) {
+        self.drop_connections
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+}
 
 /// Resolves once `shutdown` reads `true` or its sender is gone: the stop condition of every
 /// server in the cluster. (The guard `wait_for` returns is dropped here: it is not `Send`
@@ -104,10 +189,17 @@ pub async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
+/// Resolves at the next request to drop connections. Never resolves once the sender is gone
+/// (the server is then being shut down, which [`shutdown_requested`] reports).
+pub async fn connections_dropped(drop_connections: &mut watch::Receiver<u64>) {
+    if drop_connections.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 struct FrontendListeners {
     query: TcpListener,
     rpc: TcpListener,
-    http: TcpListener,
     edit_log: TcpListener,
 }
 
@@ -118,14 +210,39 @@ struct BackendListeners {
     heartbeat: TcpListener,
 }
 
-async fn bind(role: impl Into<String>, port: u16) -> Result<TcpListener, SimError> {
-    TcpListener::bind((HOST, port))
-        .await
-        .map_err(|source| SimError::Bind {
-            role: role.into(),
-            port,
-            source,
-        })
+/// Binds 127.0.0.1:`port` with SO_REUSEADDR, so a restarted node gets its port back even
+/// while connections of its previous life linger in TIME_WAIT.
+fn bind_reusable(port: u16) -> io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+fn bind(role: impl Into<String>, port: u16) -> Result<TcpListener, SimError> {
+    bind_reusable(port).map_err(|source| SimError::Bind {
+        role: role.into(),
+        port,
+        source,
+    })
+}
+
+/// Binds `port` again after a restart, retrying while the old socket is still around.
+async fn rebind(role: &str, port: u16) -> Result<TcpListener, SimError> {
+    let deadline = Instant::now() + REBIND_TIMEOUT;
+    loop {
+        match bind_reusable(port) {
+            Ok(listener) => return Ok(listener),
+            Err(source) if Instant::now() >= deadline => {
+                return Err(SimError::Bind {
+                    role: role.to_owned(),
+                    port,
+                    source,
+                })
+            }
+            Err(_) => tokio::time::sleep(REBIND_RETRY_INTERVAL).await,
+        }
+    }
 }
 
 fn local_port(listener: &TcpListener) -> u16 {
@@ -140,10 +257,13 @@ fn local_port(listener: &TcpListener) -> u16 {
 pub struct SimClusterBuilder {
     options: SimClusterOptions,
     topology: ClusterTopology,
+    faults: FaultInjector,
     frontend: FrontendListeners,
+    fe_http: TcpListener,
     backends: Vec<BackendListeners>,
     fe_rpc_service: Option<ListenerService>,
-    be_rpc_services: Vec<Option<ListenerService>>,
+    be_rpc_services: HashMap<i64, ListenerService>,
+    be_http_routes: HashMap<i64, axum::Router>,
 }
 
 impl SimClusterBuilder {
@@ -151,7 +271,14 @@ impl SimClusterBuilder {
         &self.topology
     }
 
-    /// Serves the FE `rpc_port` (FrontendService Thrift) with `service`.
+    /// The cluster's fault injector: the FE and BE handlers built for this cluster must
+    /// consult it (see [`FaultInjector::before_rpc`]).
+    pub fn faults(&self) -> &FaultInjector {
+        &self.faults
+    }
+
+    /// Serves the FE `rpc_port` (FrontendService Thrift) with `service`, e.g.
+    /// `thrift_server::listener_service(Arc::new(FrontendServiceSyncProcessor::new(handler)))`.
     pub fn serve_fe_rpc(mut self, service: ListenerService) -> Self {
         self.fe_rpc_service = Some(service);
         self
@@ -164,113 +291,159 @@ impl SimClusterBuilder {
             .topology
             .backends
             .iter()
-            .map(|backend| Some(make(backend)))
+            .map(|backend| (backend.id, make(backend)))
+            .collect();
+        self
+    }
+
+    /// Adds the routes `make` builds for each BE to that BE's HTTP port (e.g. the binlog
+    /// download API).
+    pub fn serve_be_http_routes(
+        mut self,
+        mut make: impl FnMut(&BackendAddr) -> axum::Router,
+    ) -> Self {
+        self.be_http_routes = self
+            .topology
+            .backends
+            .iter()
+            .map(|be| (be.id, make(be)))
             .collect();
         self
     }
 
     /// Starts every server. Must run inside a Tokio runtime.
     pub fn start(self, engine: Arc<dyn SqlEngine>) -> SimCluster {
-        let (shutdown, _) = watch::channel(false);
-        let mut tasks = Vec::new();
-        let mut spawn = |role: String, task: Pin<Box<dyn Future<Output = ()> + Send>>| {
-            tasks.push(ServerTask {
-                role,
-                handle: tokio::spawn(task),
-            });
-        };
-
-        let FrontendListeners {
-            query,
-            rpc,
-            http,
-            edit_log,
-        } = self.frontend;
-        spawn(
-            "FE query port".into(),
-            Box::pin(mysql::serve(
-                query,
-                Arc::clone(&engine),
-                shutdown.subscribe(),
-            )),
-        );
-        spawn(
-            "FE rpc port".into(),
-            attach(rpc, self.fe_rpc_service, &shutdown),
-        );
-        spawn(
-            "FE http port".into(),
-            Box::pin(refuse_connections(http, shutdown.subscribe())),
-        );
-        spawn(
-            "FE edit log port".into(),
-            Box::pin(refuse_connections(edit_log, shutdown.subscribe())),
-        );
-
-        let services = self
-            .be_rpc_services
-            .into_iter()
-            .chain(std::iter::repeat_with(|| None));
-        for ((listeners, backend), rpc_service) in self
-            .backends
-            .into_iter()
-            .zip(&self.topology.backends)
-            .zip(services)
-        {
-            let id = backend.id;
-            let BackendListeners {
-                be_rpc,
-                http,
-                brpc,
-                heartbeat,
-            } = listeners;
-            let config = BackendConfig::for_backend(backend, self.options.be_binlog_enabled);
-            let http_shutdown = shutdown.subscribe();
-            spawn(
-                format!("BE {id} http port"),
-                Box::pin(async move {
-                    if let Err(e) = be_http::serve(http, config, http_shutdown).await {
-                        tracing::warn!(backend = id, error = %e, "BE http server failed");
-                    }
-                }),
-            );
-            spawn(
-                format!("BE {id} be_port"),
-                attach(be_rpc, rpc_service, &shutdown),
-            );
-            spawn(
-                format!("BE {id} brpc port"),
-                Box::pin(refuse_connections(brpc, shutdown.subscribe())),
-            );
-            spawn(
-                format!("BE {id} heartbeat port"),
-                Box::pin(refuse_connections(heartbeat, shutdown.subscribe())),
-            );
+        let shared = Arc::new(ClusterShared {
+            frontend: NodeSlot::default(),
+            backends: self
+                .topology
+                .backends
+                .iter()
+                .map(|_| NodeSlot::default())
+                .collect(),
+            topology: self.topology,
+            engine,
+            faults: self.faults,
+            be_binlog_enabled: self.options.be_binlog_enabled,
+            fe_rpc_service: self.fe_rpc_service,
+            be_rpc_services: self.be_rpc_services,
+            be_http_routes: self.be_http_routes,
+            stopped: AtomicBool::new(false),
+        });
+        *shared.frontend.running.lock() = Some(spawn_frontend(&shared, self.frontend));
+        for (index, listeners) in self.backends.into_iter().enumerate() {
+            *shared.backends[index].running.lock() = Some(spawn_backend(&shared, index, listeners));
         }
+        let handle = SimClusterHandle { shared };
+        let mut control_http = RunningNode::default();
+        let http_shutdown = control_http.control.signals().shutdown;
+        let http_handle = handle.clone();
+        let fe_http_listener = self.fe_http;
+        control_http.spawn(
+            "FE http port".into(),
+            Box::pin(async move {
+                if let Err(e) = fe_http::serve(fe_http_listener, http_handle, http_shutdown).await {
+                    tracing::warn!(error = %e, "FE http server failed");
+                }
+            }),
+        );
 
         tracing::info!(
-            query_port = self.topology.fe.query_port,
-            backends = self.topology.backends.len(),
+            query_port = handle.topology().fe.query_port,
+            backends = handle.topology().backends.len(),
             "simulated cluster started"
         );
         SimCluster {
-            topology: self.topology,
-            engine,
-            shutdown,
-            tasks,
+            handle,
+            control_http: Some(control_http),
         }
     }
+}
+
+/// Starts the FE's query, rpc and edit-log servers on `listeners`.
+fn spawn_frontend(shared: &Arc<ClusterShared>, listeners: FrontendListeners) -> RunningNode {
+    let FrontendListeners {
+        query,
+        rpc,
+        edit_log,
+    } = listeners;
+    let mut node = RunningNode::default();
+    let signals = node.control.signals();
+    node.spawn(
+        "FE query port".into(),
+        Box::pin(mysql::serve(
+            query,
+            Arc::clone(&shared.engine),
+            shared.faults.clone(),
+            signals.clone(),
+        )),
+    );
+    node.spawn(
+        "FE rpc port".into(),
+        attach(rpc, shared.fe_rpc_service.as_ref(), signals.clone()),
+    );
+    node.spawn(
+        "FE edit log port".into(),
+        Box::pin(refuse_connections(edit_log, signals.shutdown)),
+    );
+    node
+}
+
+/// Starts the servers of the `index`-th BE on `listeners`.
+fn spawn_backend(
+    shared: &Arc<ClusterShared>,
+    index: usize,
+    listeners: BackendListeners,
+) -> RunningNode {
+    let backend = &shared.topology.backends[index];
+    let id = backend.id;
+    let BackendListeners {
+        be_rpc,
+        http,
+        brpc,
+        heartbeat,
+    } = listeners;
+    let mut node = RunningNode::default();
+    let signals = node.control.signals();
+    let config = BackendConfig::for_backend(backend, shared.be_binlog_enabled);
+    let extra_routes = shared
+        .be_http_routes
+        .get(&backend.id)
+        .cloned()
+        .unwrap_or_default();
+    let http_shutdown = signals.shutdown.clone();
+    node.spawn(
+        format!("BE {id} http port"),
+        Box::pin(async move {
+            if let Err(e) = be_http::serve(http, config, extra_routes, http_shutdown).await {
+                tracing::warn!(backend = id, error = %e, "BE http server failed");
+            }
+        }),
+    );
+    node.spawn(
+        format!("BE {id} be_port"),
+        attach(be_rpc, shared.be_rpc_services.get(&id), signals.clone()),
+    );
+    node.spawn(
+        format!("BE {id} brpc port"),
+        Box::pin(refuse_connections(brpc, signals.shutdown.clone())),
+    );
+    node.spawn(
+        format!("BE {id} heartbeat port"),
+        Box::pin(refuse_connections(heartbeat, signals.shutdown)),
+    );
+    node
 }
 
 /// Runs `service` on `listener`, or holds the port with [`refuse_connections`] if none.
 fn attach(
     listener: TcpListener,
-    service: Option<ListenerService>,
-    shutdown: &watch::Sender<bool>,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    service: Option<&ListenerService>,
+    signals: ServiceSignals,
+) -> ServiceFuture {
     match service {
-        Some(service) => service(listener, shutdown.subscribe()),
-        None => Box::pin(refuse_connections(listener, shutdown.subscribe())),
+        Some(service) => service(listener, signals),
+        None => Box::pin(refuse_connections(listener, signals.shutdown)),
     }
 }
 
@@ -294,35 +467,279 @@ struct ServerTask {
     handle: JoinHandle<()>,
 }
 
+/// The servers of one node (the FE, one BE, or the FE http control port) in one life.
+#[derive(Default)]
+struct RunningNode {
+    control: ServiceControl,
+    tasks: Vec<ServerTask>,
+}
+
+impl RunningNode {
+    fn spawn(&mut self, role: String, task: ServiceFuture) {
+        self.tasks.push(ServerTask {
+            role,
+            handle: tokio::spawn(task),
+        });
+    }
+
+    /// Waits (bounded) for the servers to return after `control.shutdown()`; aborts those
+    /// that do not.
+    async fn join(self) {
+        for ServerTask { role, mut handle } in self.tasks {
+            match tokio::time::timeout(STOP_TIMEOUT, &mut handle).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(%role, error = %e, "server task failed"),
+                Err(_) => {
+                    tracing::warn!(%role, "server did not stop in time; aborting it");
+                    handle.abort();
+                    let _ = handle.await;
+                }
+            }
+        }
+    }
+
+    fn abort(&self) {
+        self.control.shutdown();
+        for task in &self.tasks {
+            task.handle.abort();
+        }
+    }
+}
+
+/// A node's current servers (`None` while it is down), and the lock serializing restarts.
+#[derive(Default)]
+struct NodeSlot {
+    running: parking_lot::Mutex<Option<RunningNode>>,
+    restarting: tokio::sync::Mutex<()>,
+}
+
+impl NodeSlot {
+    fn is_up(&self) -> bool {
+        self.running.lock().is_some()
+    }
+
+    fn drop_connections(&self) {
+        if let Some(node) = self.running.lock().as_ref() {
+            node.control.drop_connections();
+        }
+    }
+
+    /// Stops the node's servers (aborting calls paused on it) and waits for them.
+    async fn stop(&self, faults: &FaultInjector, node: FaultNode) {
+        let running = self.running.lock().take();
+        // Paused calls are aborted before and after the shutdown signal, so one that reached
+        // its pause point in between cannot hold the stop up.
+        faults.abort_paused(Some(node));
+        if let Some(running) = running {
+            running.control.shutdown();
+            faults.abort_paused(Some(node));
+            running.join().await;
+        }
+    }
+}
+
+/// State shared by the cluster, its control handle and the FE http control server.
+struct ClusterShared {
+    topology: ClusterTopology,
+    engine: Arc<dyn SqlEngine>,
+    faults: FaultInjector,
+    be_binlog_enabled: bool,
+    fe_rpc_service: Option<ListenerService>,
+    be_rpc_services: HashMap<i64, ListenerService>,
+    /// Extra HTTP routes of each BE (the binlog download API), served again after a restart.
+    be_http_routes: HashMap<i64, axum::Router>,
+    frontend: NodeSlot,
+    /// In the order of `topology.backends`.
+    backends: Vec<NodeSlot>,
+    stopped: AtomicBool,
+}
+
+impl ClusterShared {
+    fn ensure_running(&self) -> Result<(), SimError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            Err(SimError::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Controls a running cluster: restarts, dropped connections, the master switch and the
+/// fault rules. Cheap to clone; the FE http control API uses one.
+#[derive(Clone)]
+pub struct SimClusterHandle {
+    shared: Arc<ClusterShared>,
+}
+
+impl SimClusterHandle {
+    pub fn topology(&self) -> &ClusterTopology {
+        &self.shared.topology
+    }
+
+    pub fn engine(&self) -> &Arc<dyn SqlEngine> {
+        &self.shared.engine
+    }
+
+    pub fn faults(&self) -> &FaultInjector {
+        &self.shared.faults
+    }
+
+    /// Closes every open MySQL and Thrift connection of the FE, and of every BE if
+    /// `include_backends`; the servers keep accepting new ones.
+    pub fn drop_connections(&self, include_backends: bool) {
+        tracing::info!(include_backends, "dropping connections");
+        self.shared.frontend.drop_connections();
+        if include_backends {
+            for backend in &self.shared.backends {
+                backend.drop_connections();
+            }
+        }
+    }
+
+    /// Restarts the FE's query and rpc ports (and its edit-log port): every connection breaks,
+    /// calls paused on the FE are dropped, the ports stay closed for `down_for`, then serve
+    /// again on the same numbers. The engine and the services' state are kept.
+    pub async fn restart_fe(&self, down_for: Duration) -> Result<(), SimError> {
+        check_down_time(down_for)?;
+        let shared = &self.shared;
+        let _restarting = shared.frontend.restarting.lock().await;
+        shared.ensure_running()?;
+        tracing::info!(?down_for, "restarting the FE");
+        shared
+            .frontend
+            .stop(&shared.faults, FaultNode::Frontend)
+            .await;
+        tokio::time::sleep(down_for).await;
+        let fe = &shared.topology.fe;
+        let listeners = FrontendListeners {
+            query: rebind("FE query port", fe.query_port).await?,
+            rpc: rebind("FE rpc port", fe.rpc_port).await?,
+            edit_log: rebind("FE edit log port", fe.edit_log_port).await?,
+        };
+        shared.ensure_running()?;
+        *shared.frontend.running.lock() = Some(spawn_frontend(shared, listeners));
+        tracing::info!("FE restarted");
+        Ok(())
+    }
+
+    /// Restarts every port of BE `backend_id` like [`SimClusterHandle::restart_fe`].
+    pub async fn restart_be(&self, backend_id: i64, down_for: Duration) -> Result<(), SimError> {
+        check_down_time(down_for)?;
+        let shared = &self.shared;
+        let index = shared
+            .topology
+            .backends
+            .iter()
+            .position(|backend| backend.id == backend_id)
+            .ok_or(SimError::UnknownBackend(backend_id))?;
+        let slot = &shared.backends[index];
+        let _restarting = slot.restarting.lock().await;
+        shared.ensure_running()?;
+        tracing::info!(backend_id, ?down_for, "restarting a BE");
+        slot.stop(&shared.faults, FaultNode::Backend(backend_id))
+            .await;
+        tokio::time::sleep(down_for).await;
+        let backend = &shared.topology.backends[index];
+        let listeners = BackendListeners {
+            be_rpc: rebind("BE be_port", backend.be_port).await?,
+            http: rebind("BE http port", backend.http_port).await?,
+            brpc: rebind("BE brpc port", backend.brpc_port).await?,
+            heartbeat: rebind("BE heartbeat port", backend.heartbeat_port).await?,
+        };
+        shared.ensure_running()?;
+        *slot.running.lock() = Some(spawn_backend(shared, index, listeners));
+        tracing::info!(backend_id, "BE restarted");
+        Ok(())
+    }
+
+    /// Makes the FE answer every FrontendService call with NOT_MASTER naming
+    /// `master` (`host`, `rpc_port`); `None` makes it master again.
+    pub fn set_master_redirect(&self, master: Option<(String, u16)>) {
+        self.shared.faults.set_master_redirect(master);
+    }
+
+    /// BEs currently serving (not in the middle of a restart).
+    pub fn backends_online(&self) -> usize {
+        self.shared
+            .backends
+            .iter()
+            .filter(|slot| slot.is_up())
+            .count()
+    }
+
+    /// Stops every node (waiting for restarts in progress to finish first).
+    async fn stop_nodes(&self) {
+        let shared = &self.shared;
+        shared.stopped.store(true, Ordering::SeqCst);
+        {
+            let _restarting = shared.frontend.restarting.lock().await;
+            shared
+                .frontend
+                .stop(&shared.faults, FaultNode::Frontend)
+                .await;
+        }
+        for (slot, backend) in shared.backends.iter().zip(&shared.topology.backends) {
+            let _restarting = slot.restarting.lock().await;
+            slot.stop(&shared.faults, FaultNode::Backend(backend.id))
+                .await;
+        }
+        shared.faults.abort_paused(None);
+    }
+
+    /// Signals every node to stop and aborts its servers, without waiting.
+    fn abort_nodes(&self) {
+        let shared = &self.shared;
+        shared.stopped.store(true, Ordering::SeqCst);
+        for slot in std::iter::once(&shared.frontend).chain(&shared.backends) {
+            if let Some(node) = slot.running.lock().take() {
+                node.abort();
+            }
+        }
+        shared.faults.abort_paused(None);
+    }
+}
+
+fn check_down_time(down_for: Duration) -> Result<(), SimError> {
+    if down_for > MAX_DOWN_TIME {
+        return Err(SimError::DownTimeTooLong {
+            requested: down_for,
+            max: MAX_DOWN_TIME,
+        });
+    }
+    Ok(())
+}
+
 /// A running simulated cluster. [`SimCluster::stop`] shuts it down and frees every port;
 /// dropping it without `stop` signals shutdown and aborts the servers (the ports are freed
 /// once the runtime drops the aborted tasks).
 pub struct SimCluster {
-    topology: ClusterTopology,
-    engine: Arc<dyn SqlEngine>,
-    shutdown: watch::Sender<bool>,
-    tasks: Vec<ServerTask>,
+    handle: SimClusterHandle,
+    /// The FE http control server, outside the FE's restartable servers.
+    control_http: Option<RunningNode>,
 }
 
 impl SimCluster {
     /// Binds every port of the cluster described by `options` without serving anything yet.
+    // Binding is synchronous today (SO_REUSEADDR needs a TcpSocket); the function stays async
+    // so callers, which all run in a runtime, are unaffected if it ever needs to await.
+    #[allow(clippy::unused_async)]
     pub async fn bind(options: SimClusterOptions) -> Result<SimClusterBuilder, SimError> {
         if options.backends == 0 {
             return Err(SimError::NoBackends);
         }
         let frontend = FrontendListeners {
-            query: bind("FE query port", options.query_port).await?,
-            rpc: bind("FE rpc port", options.rpc_port).await?,
-            http: bind("FE http port", options.http_port).await?,
-            edit_log: bind("FE edit log port", 0).await?,
+            query: bind("FE query port", options.query_port)?,
+            rpc: bind("FE rpc port", options.rpc_port)?,
+            edit_log: bind("FE edit log port", 0)?,
         };
+        let fe_http = bind("FE http port", options.http_port)?;
         let mut backends = Vec::with_capacity(options.backends);
         for index in 0..options.backends {
             backends.push(BackendListeners {
-                be_rpc: bind(format!("BE #{index} be_port"), 0).await?,
-                http: bind(format!("BE #{index} http port"), 0).await?,
-                brpc: bind(format!("BE #{index} brpc port"), 0).await?,
-                heartbeat: bind(format!("BE #{index} heartbeat port"), 0).await?,
+                be_rpc: bind(format!("BE #{index} be_port"), 0)?,
+                http: bind(format!("BE #{index} http port"), 0)?,
+                brpc: bind(format!("BE #{index} brpc port"), 0)?,
+                heartbeat: bind(format!("BE #{index} heartbeat port"), 0)?,
             });
         }
         let topology = ClusterTopology {
@@ -330,7 +747,7 @@ impl SimCluster {
                 host: HOST.to_owned(),
                 query_port: local_port(&frontend.query),
                 rpc_port: local_port(&frontend.rpc),
-                http_port: local_port(&frontend.http),
+                http_port: local_port(&fe_http),
                 edit_log_port: local_port(&frontend.edit_log),
             },
             backends: backends
@@ -349,10 +766,13 @@ impl SimCluster {
         Ok(SimClusterBuilder {
             options,
             topology,
+            faults: FaultInjector::new(),
             frontend,
+            fe_http,
             backends,
             fe_rpc_service: None,
-            be_rpc_services: Vec::new(),
+            be_rpc_services: HashMap::new(),
+            be_http_routes: HashMap::new(),
         })
     }
 
@@ -368,30 +788,51 @@ impl SimCluster {
     }
 
     pub fn topology(&self) -> &ClusterTopology {
-        &self.topology
+        self.handle.topology()
     }
 
     pub fn engine(&self) -> &Arc<dyn SqlEngine> {
-        &self.engine
+        self.handle.engine()
+    }
+
+    pub fn faults(&self) -> &FaultInjector {
+        self.handle.faults()
+    }
+
+    /// A clonable control handle (e.g. to restart a node from another task).
+    pub fn handle(&self) -> &SimClusterHandle {
+        &self.handle
+    }
+
+    /// See [`SimClusterHandle::drop_connections`].
+    pub fn drop_connections(&self, include_backends: bool) {
+        self.handle.drop_connections(include_backends);
+    }
+
+    /// See [`SimClusterHandle::restart_fe`].
+    pub async fn restart_fe(&self, down_for: Duration) -> Result<(), SimError> {
+        self.handle.restart_fe(down_for).await
+    }
+
+    /// See [`SimClusterHandle::restart_be`].
+    pub async fn restart_be(&self, backend_id: i64, down_for: Duration) -> Result<(), SimError> {
+        self.handle.restart_be(backend_id, down_for).await
+    }
+
+    /// See [`SimClusterHandle::set_master_redirect`].
+    pub fn set_master_redirect(&self, master: Option<(String, u16)>) {
+        self.handle.set_master_redirect(master);
     }
 
     /// Stops every server and waits until their listeners are closed.
     pub async fn stop(mut self) {
-        let _ = self.shutdown.send(true);
-        for task in std::mem::take(&mut self.tasks) {
-            let ServerTask { role, mut handle } = task;
-            match tokio::time::timeout(STOP_TIMEOUT, &mut handle).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(%role, error = %e, "server task failed"),
-                Err(_) => {
-                    tracing::warn!(%role, "server did not stop in time; aborting it");
-                    handle.abort();
-                    let _ = handle.await;
-                }
-            }
+        if let Some(control_http) = self.control_http.take() {
+            control_http.control.shutdown();
+            control_http.join().await;
         }
+        self.handle.stop_nodes().await;
         tracing::info!(
-            query_port = self.topology.fe.query_port,
+            query_port = self.topology().fe.query_port,
             "simulated cluster stopped"
         );
     }
@@ -399,10 +840,10 @@ impl SimCluster {
 
 impl Drop for SimCluster {
     fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
-        for task in &self.tasks {
-            task.handle.abort();
+        if let Some(control_http) = self.control_http.take() {
+            control_http.abort();
         }
+        self.handle.abort_nodes();
     }
 }
 
@@ -513,21 +954,25 @@ mod tests {
         })
         .await
         .unwrap();
+        // Counts how often the factories are called: once per (re)start of a node.
+        let starts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let service = |greeting: String| -> ListenerService {
-            Box::new(
-                move |listener: TcpListener, mut shutdown: watch::Receiver<bool>| {
-                    Box::pin(async move {
-                        loop {
-                            tokio::select! {
-                                Ok((mut stream, _)) = listener.accept() => {
-                                    let _ = stream.write_all(greeting.as_bytes()).await;
-                                }
-                                () = shutdown_requested(&mut shutdown) => return,
+            let starts = Arc::clone(&starts);
+            Arc::new(move |listener: TcpListener, signals: ServiceSignals| {
+                starts.fetch_add(1, Ordering::SeqCst);
+                let greeting = greeting.clone();
+                let mut shutdown = signals.shutdown;
+                Box::pin(async move {
+                    loop {
+                        tokio::select! {
+                            Ok((mut stream, _)) = listener.accept() => {
+                                let _ = stream.write_all(greeting.as_bytes()).await;
                             }
+                            () = shutdown_requested(&mut shutdown) => return,
                         }
-                    })
-                },
-            )
+                    }
+                })
+            })
         };
         let cluster = builder
             .serve_fe_rpc(service("fe".into()))
@@ -546,6 +991,26 @@ mod tests {
             read_greeting(cluster.topology().backends[1].be_port).await,
             "be 10002"
         );
+        assert_eq!(starts.load(Ordering::SeqCst), 3);
+
+        // A restart calls the factory again, on the same port.
+        cluster.restart_be(10002, Duration::ZERO).await.unwrap();
+        assert_eq!(starts.load(Ordering::SeqCst), 4);
+        assert_eq!(
+            read_greeting(cluster.topology().backends[1].be_port).await,
+            "be 10002"
+        );
+        cluster.restart_fe(Duration::ZERO).await.unwrap();
+        assert_eq!(read_greeting(cluster.topology().fe.rpc_port).await, "fe");
+        assert_eq!(starts.load(Ordering::SeqCst), 5);
+        assert!(matches!(
+            cluster.restart_be(1, Duration::ZERO).await,
+            Err(SimError::UnknownBackend(1))
+        ));
+        assert!(matches!(
+            cluster.restart_fe(MAX_DOWN_TIME * 2).await,
+            Err(SimError::DownTimeTooLong { .. })
+        ));
         cluster.stop().await;
     }
 

@@ -1,13 +1,20 @@
-//! Starting a whole simulated cluster: catalog, SQL engine and every server. The
+//! Starting a whole simulated cluster: catalog, SQL engine and every server (MySQL,
+//! FrontendService and BackendService Thrift, BE HTTP with the binlog download API). The
 //! `doris_sim` binary and in-process tests both start clusters through here.
 
 use std::sync::Arc;
 
+use super::be_http::{binlog_download_routes, BinlogDownloads};
+use super::be_service::SimBackendService;
 use super::catalog::Catalog;
 use super::cluster::{SimCluster, SimClusterOptions, SimError};
+use super::fe_service::SimFrontendService;
 use super::session::SqlEngine;
 use super::sql::FeSqlEngine;
+use super::thrift_server::{listener_service, SharedProcessor};
 use super::topology::ClusterTopology;
+use crate::wire::backend_service::BackendServiceSyncProcessor;
+use crate::wire::frontend_service::FrontendServiceSyncProcessor;
 
 /// Everything that decides how a simulated cluster starts.
 #[derive(Debug, Clone)]
@@ -46,20 +53,49 @@ impl SimDoris {
 
 /// Starts a cluster with all its servers.
 pub async fn launch(config: SimConfig) -> Result<SimDoris, SimError> {
-    let root_password = config.cluster.root_password.expose().to_owned();
-    let mut catalog_slot = None;
-    let cluster = SimCluster::start(config.cluster, |topology| {
-        let catalog = Catalog::new(topology.clone(), &root_password);
-        if config.fe_binlog_enabled {
-            catalog
-                .set_config("enable_feature_binlog", "true")
-                .expect("enable_feature_binlog is a known config");
-        }
-        catalog_slot = Some(Arc::clone(&catalog));
-        let engine: Arc<dyn SqlEngine> = Arc::new(FeSqlEngine::new(catalog));
-        engine
-    })
-    .await?;
-    let catalog = catalog_slot.expect("the engine factory ran");
+    let builder = SimCluster::bind(config.cluster.clone()).await?;
+    let catalog = Catalog::new(
+        builder.topology().clone(),
+        config.cluster.root_password.expose(),
+    );
+    if config.fe_binlog_enabled {
+        catalog
+            .set_config("enable_feature_binlog", "true")
+            .expect("enable_feature_binlog is a known config");
+    }
+    let runtime = tokio::runtime::Handle::current();
+    let mut backend_services = Vec::new();
+    for backend in &builder.topology().backends {
+        let service = SimBackendService::new(
+            backend.id,
+            Arc::clone(&catalog),
+            config.cluster.be_binlog_enabled,
+            runtime.clone(),
+        )
+        .map_err(|e| SimError::Setup(format!("BE {} HTTP client: {e}", backend.id)))?;
+        backend_services.push((backend.id, service));
+    }
+    let fe_processor: SharedProcessor = Arc::new(FrontendServiceSyncProcessor::new(
+        SimFrontendService::new(Arc::clone(&catalog)),
+    ));
+    let engine: Arc<dyn SqlEngine> = Arc::new(FeSqlEngine::new(Arc::clone(&catalog)));
+    let download_catalog = Arc::clone(&catalog);
+    let cluster = builder
+        .serve_fe_rpc(listener_service(fe_processor))
+        .serve_be_rpc(|backend| {
+            let service = backend_services
+                .iter()
+                .find(|(id, _)| *id == backend.id)
+                .map(|(_, service)| service.clone())
+                .expect("one service per backend");
+            listener_service(Arc::new(BackendServiceSyncProcessor::new(service)))
+        })
+        .serve_be_http_routes(|backend| {
+            binlog_download_routes(BinlogDownloads {
+                catalog: Arc::clone(&download_catalog),
+                backend_id: backend.id,
+            })
+        })
+        .start(engine);
     Ok(SimDoris { cluster, catalog })
 }

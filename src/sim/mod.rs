@@ -5,13 +5,18 @@
 //! It depends only on the wire types (`crate::wire`), never on syncer internals.
 
 pub mod be_http;
+pub mod be_service;
 pub mod binlog_journal;
 pub mod binlog_service;
 pub mod catalog;
 pub mod cluster;
+pub mod fault;
+pub mod fe_http;
+pub mod fe_service;
 pub mod launch;
 pub mod mysql;
 pub mod session;
 pub mod sql;
 pub mod thrift_server;
 pub mod topology;
+pub mod txn;

@@ -5,10 +5,16 @@
 //! A [`ThriftServer`] stops when dropped (or on [`ThriftServer::stop`]): it stops accepting,
 //! closes the listener, shuts down every open connection and waits (bounded) for the
 //! connection threads to finish, so tests do not leak blocked threads. Connections can also be
-//! cut on demand ([`ThriftServer::drop_connections`]) to inject faults such as an FE restart.
+//! cut on demand ([`ThriftServer::drop_connections`]) to inject faults such as an FE restart,
+//! and a handler can have the connection it is serving closed without a reply
+//! ([`drop_current_connection`]).
+//!
+//! [`listener_service`] wraps a processor as a cluster [`ListenerService`], which is how the
+//! simulated FE and BE Thrift services are attached to a `SimCluster`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,6 +26,10 @@ use thrift::protocol::{TBinaryInputProtocol, TBinaryOutputProtocol};
 use thrift::server::TProcessor;
 use thrift::transport::{TBufferedReadTransport, TBufferedWriteTransport};
 use thrift::TransportErrorKind;
+
+use crate::sim::cluster::{
+    connections_dropped, shutdown_requested, ListenerService, ServiceSignals,
+};
 
 /// How long `stop` waits for connection threads after shutting their sockets down. They
 /// exit as soon as the handler they are running returns; the bound only guards against a
@@ -34,6 +44,105 @@ const WAKE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Any thrift-rs sync processor, e.g. a generated `FrontendServiceSyncProcessor`.
 pub type SharedProcessor = Arc<dyn TProcessor + Send + Sync>;
+
+thread_local! {
+    /// The "drop me" flag of the connection this thread serves (each connection has its own
+    /// thread, and handlers run on it), so a handler can ask for its connection to be cut.
+    static CURRENT_CONNECTION_DROP: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// Called from inside a handler: closes the connection serving the current call as soon as
+/// the handler returns, without writing any reply (the client sees EOF, not an exception).
+/// Returns `false` when the calling thread is not a connection thread of a [`ThriftServer`].
+pub fn drop_current_connection() -> bool {
+    CURRENT_CONNECTION_DROP.with(|current| match current.borrow().as_ref() {
+        Some(flag) => {
+            flag.store(true, Ordering::SeqCst);
+            true
+        }
+        None => false,
+    })
+}
+
+/// The socket's write half, which refuses to write once the handler asked for the connection
+/// to be dropped: the processor's reply (an exception for the handler's error) then fails to
+/// flush, `process` returns an error and the connection closes with nothing sent.
+struct DroppableWriter {
+    stream: TcpStream,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Write for DroppableWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.dropped.load(Ordering::SeqCst) {
+            return Err(dropped_by_fault());
+        }
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.dropped.load(Ordering::SeqCst) {
+            return Err(dropped_by_fault());
+        }
+        self.stream.flush()
+    }
+}
+
+fn dropped_by_fault() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "connection dropped by fault injection",
+    )
+}
+
+/// A cluster listener service serving `processor` with a [`ThriftServer`]: it cuts every
+/// connection when the cluster asks to drop connections, and stops the server (closing the
+/// listener, so the port can be bound again on restart) at shutdown. The service can be
+/// started any number of times (a restart starts it again on a new listener for the same
+/// port); `processor`, and so the handler and its state, is shared by all of them.
+pub fn listener_service(processor: SharedProcessor) -> ListenerService {
+    Arc::new(move |listener, signals: ServiceSignals| {
+        let processor = Arc::clone(&processor);
+        Box::pin(async move {
+            let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+            let server = match listener
+                .into_std()
+                .and_then(|listener| {
+                    // The accept thread blocks in accept(); tokio left the socket non-blocking.
+                    listener.set_nonblocking(false)?;
+                    Ok(listener)
+                })
+                .and_then(|listener| ThriftServer::start(listener, processor))
+            {
+                Ok(server) => server,
+                Err(error) => {
+                    tracing::error!(port, %error, "cannot start thrift server");
+                    return;
+                }
+            };
+            let ServiceSignals {
+                mut shutdown,
+                mut drop_connections,
+            } = signals;
+            loop {
+                tokio::select! {
+                    () = shutdown_requested(&mut shutdown) => break,
+                    () = connections_dropped(&mut drop_connections) => {
+                        let dropped = server.drop_connections();
+                        tracing::info!(port, dropped, "thrift connections dropped");
+                    }
+                }
+            }
+            // Stopping joins threads (bounded): keep it off the async workers.
+            if tokio::task::spawn_blocking(move || server.stop())
+                .await
+                .is_err()
+            {
+                tracing::warn!(port, "stopping the thrift server failed");
+            }
+        })
+    })
+}
 
 /// A running Thrift server. Stops when dropped.
 pub struct ThriftServer {
@@ -241,11 +350,22 @@ fn serve_connection(stream: TcpStream, processor: &(dyn TProcessor + Send + Sync
             return;
         }
     };
+    let dropped = Arc::new(AtomicBool::new(false));
+    CURRENT_CONNECTION_DROP.with(|current| *current.borrow_mut() = Some(Arc::clone(&dropped)));
+    let writer = DroppableWriter {
+        stream,
+        dropped: Arc::clone(&dropped),
+    };
     // Lenient read (accepts the old unversioned header), strict write, like Doris servers.
     let mut input = TBinaryInputProtocol::new(TBufferedReadTransport::new(read_half), false);
-    let mut output = TBinaryOutputProtocol::new(TBufferedWriteTransport::new(stream), true);
+    let mut output = TBinaryOutputProtocol::new(TBufferedWriteTransport::new(writer), true);
     loop {
-        match processor.process(&mut input, &mut output) {
+        let outcome = processor.process(&mut input, &mut output);
+        if dropped.load(Ordering::SeqCst) {
+            tracing::debug!("thrift connection dropped by fault injection");
+            return;
+        }
+        match outcome {
             Ok(()) => {}
             Err(thrift::Error::Transport(error)) if error.kind == TransportErrorKind::EndOfFile => {
                 return;
@@ -324,6 +444,32 @@ mod tests {
             _request: TQueryIngestBinlogRequest,
         ) -> thrift::Result<TQueryIngestBinlogResult> {
             panic!("handler bug (expected by the test)");
+        }
+    }
+
+    /// Asks for its connection to be dropped in `ingest_binlog`; answers the other call.
+    struct DroppingBe;
+
+    impl BackendServiceSyncHandler for DroppingBe {
+        fn handle_ingest_binlog(
+            &self,
+            _request: TIngestBinlogRequest,
+        ) -> thrift::Result<TIngestBinlogResult> {
+            assert!(drop_current_connection(), "runs on a connection thread");
+            Err(thrift::Error::Application(thrift::ApplicationError::new(
+                ApplicationErrorKind::InternalError,
+                "must never reach the client",
+            )))
+        }
+
+        fn handle_query_ingest_binlog(
+            &self,
+            _request: TQueryIngestBinlogRequest,
+        ) -> thrift::Result<TQueryIngestBinlogResult> {
+            Ok(TQueryIngestBinlogResult {
+                status: Some(TIngestBinlogStatus::OK),
+                err_msg: None,
+            })
         }
     }
 
@@ -459,5 +605,38 @@ mod tests {
             thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(server.accepted_connections(), 2);
+    }
+
+    #[test]
+    fn a_handler_can_drop_its_connection_without_a_reply() {
+        assert!(
+            !drop_current_connection(),
+            "not a connection thread outside the server"
+        );
+        let server =
+            ThriftServer::start_local(BackendServiceSyncProcessor::new(DroppingBe)).unwrap();
+        let mut stream = connect(&server);
+        let (input, output) = protocols(&stream);
+        let mut client = BackendServiceSyncClient::new(input, output);
+        client
+            .query_ingest_binlog(TQueryIngestBinlogRequest::default())
+            .unwrap();
+        let error = client
+            .ingest_binlog(TIngestBinlogRequest::default())
+            .unwrap_err();
+        // EOF, not the handler's application exception.
+        match error {
+            thrift::Error::Transport(transport) => {
+                assert_eq!(transport.kind, TransportErrorKind::EndOfFile, "{transport}");
+            }
+            other => panic!("unexpected error: {other}"),
+        }
+        let mut buf = [0u8; 1];
+        assert_eq!(stream.read(&mut buf).unwrap_or(0), 0, "connection closed");
+        // Other connections are unaffected.
+        let (input, output) = protocols(&connect(&server));
+        BackendServiceSyncClient::new(input, output)
+            .query_ingest_binlog(TQueryIngestBinlogRequest::default())
+            .unwrap();
     }
 }

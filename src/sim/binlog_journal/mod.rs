@@ -714,11 +714,14 @@ mod tests {
             ..BinlogConfig::default()
         };
         let now = 100_000;
+        // Expired at or before now - 10 s = 90 000.
         let entries = [entry(5, 80_000), entry(7, 89_000), entry(9, 95_000)];
-        assert_eq!(gc_prefix_len(&entries, &config, None, now, false), 1);
+        assert_eq!(gc_prefix_len(&entries, &config, None, now, false), 2);
         // An unset timestamp never expires by TTL; it still goes if a later one expires.
-        let entries = [entry(5, -1), entry(7, 89_000), entry(9, 95_000)];
-        assert_eq!(gc_prefix_len(&entries, &config, None, now, false), 1);
+        let entries = [entry(5, -1), entry(7, 95_000), entry(9, 89_000)];
+        assert_eq!(gc_prefix_len(&entries, &config, None, now, false), 3);
+        let entries = [entry(5, -1), entry(7, 95_000)];
+        assert_eq!(gc_prefix_len(&entries, &config, None, now, false), 0);
     }
 
     #[test]

@@ -218,6 +218,11 @@ impl CatalogState {
                 },
             );
         }
+        if table_records.is_empty() {
+            // A transaction that published nothing has nothing to replay.
+            self.journal_op();
+            return None;
+        }
         let table_ids: Vec<i64> = table_records.keys().copied().collect();
         let scope = self.binlog_scope(txn.db_id, &table_ids);
         self.emit(

@@ -263,58 +263,44 @@ impl OlapTable {
     }
 }
 
-/// Label of a load that was not given one (Doris: `insert_<query id>`).
-pub fn default_load_label(txn_id: i64) -> String {
+/// Label recorded for a load whose transaction is not in the transaction table (Doris
+/// generates `insert_<query id>`).
+fn fallback_load_label(txn_id: i64) -> String {
     format!("insert_{txn_id:x}")
 }
 
-/// Label of a DELETE (Doris: `delete_<uuid>`).
-fn delete_label(txn_id: i64) -> String {
-    format!("delete_{txn_id:x}")
-}
-
 impl CatalogState {
-    /// Publishes a prepared load as transaction `txn_id` and records its UPSERT binlog.
-    /// Returns `(partition_id, new_version)` per partition.
+    /// Publishes a prepared load as transaction `txn_id` and records its UPSERT binlog
+    /// (labelled with the transaction's label). Returns `(partition_id, new_version)` per
+    /// partition.
     pub fn commit_load(
         &mut self,
         load: PreparedLoad,
         txn_id: i64,
     ) -> CatalogResult<Vec<(i64, i64)>> {
-        self.commit_load_with_label(load, txn_id, &default_load_label(txn_id))
-    }
-
-    /// [`CatalogState::commit_load`] with the load's label.
-    pub fn commit_load_with_label(
-        &mut self,
-        load: PreparedLoad,
-        txn_id: i64,
-        label: &str,
-    ) -> CatalogResult<Vec<(i64, i64)>> {
         let table_id = load.table_id;
         let published = self.apply_load(load, txn_id)?;
-        self.record_visible_txn(table_id, txn_id, label, &published);
+        self.record_visible_txn(table_id, txn_id, &published);
         Ok(published)
     }
 
     /// The binlog side of a single-table transaction turning VISIBLE: the COMMITTED state
     /// is journaled first (one edit-log id, no binlog), then the UPSERT.
-    fn record_visible_txn(
-        &mut self,
-        table_id: i64,
-        txn_id: i64,
-        label: &str,
-        published: &[(i64, i64)],
-    ) {
+    fn record_visible_txn(&mut self, table_id: i64, txn_id: i64, published: &[(i64, i64)]) {
         let Some((db, _)) = self.table_by_id(table_id) else {
             return;
         };
         let db_id = db.id;
+        let label = self
+            .txns
+            .get(txn_id)
+            .map(|txn| txn.label.clone())
+            .unwrap_or_else(|| fallback_load_label(txn_id));
         self.journal_op();
         self.record_upsert(&PublishedTxn {
             db_id,
             txn_id,
-            label: label.to_owned(),
+            label,
             finish_time_ms: now_ms(),
             tables: BTreeMap::from([(table_id, published.to_vec())]),
         });
@@ -382,7 +368,7 @@ impl CatalogState {
         txn_id: i64,
     ) -> CatalogResult<Vec<(i64, i64)>> {
         let published = self.apply_delete(table_id, partition_ids, predicate, txn_id)?;
-        self.record_visible_txn(table_id, txn_id, &delete_label(txn_id), &published);
+        self.record_visible_txn(table_id, txn_id, &published);
         Ok(published)
     }
 

@@ -19,6 +19,7 @@ use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::secret::Secret;
 use crate::sim::binlog_journal::BinlogJournal;
 use crate::sim::topology::ClusterTopology;
+use crate::sim::txn::TxnTable;
 
 use self::config::FeConfig;
 use self::table::{
@@ -169,6 +170,8 @@ pub struct CatalogState {
     pub config: FeConfig,
     /// Edit-log ids and the binlog streams (`sim::binlog_journal`).
     pub binlog: BinlogJournal,
+    /// Load transactions (see [`crate::sim::txn`]).
+    pub txns: TxnTable,
 }
 
 impl CatalogState {
@@ -374,6 +377,9 @@ impl CatalogState {
 pub struct Catalog {
     topology: ClusterTopology,
     started_at_ms: i64,
+    /// The cluster token (Doris keeps one per cluster in its image and hands it to BEs by
+    /// heartbeat): getMasterToken returns it and BE downloads check it.
+    cluster_token: Secret,
     state: RwLock<CatalogState>,
 }
 
@@ -397,6 +403,7 @@ impl Catalog {
             users: BTreeMap::new(),
             config: FeConfig::default(),
             binlog: BinlogJournal::default(),
+            txns: TxnTable::default(),
         };
         if state.backend_ids.is_empty() {
             // A cluster without BEs cannot hold tablets; keep placement total anyway.
@@ -422,12 +429,18 @@ impl Catalog {
         Arc::new(Catalog {
             topology,
             started_at_ms: now_ms(),
+            cluster_token: Secret::new(random_token()),
             state: RwLock::new(state),
         })
     }
 
     pub fn topology(&self) -> &ClusterTopology {
         &self.topology
+    }
+
+    /// The cluster token (a random UUID per simulated cluster, like Doris').
+    pub fn cluster_token(&self) -> &Secret {
+        &self.cluster_token
     }
 
     /// When this simulated FE started (ms since the epoch).
@@ -457,6 +470,20 @@ impl Catalog {
     pub fn config_value(&self, name: &str) -> Option<String> {
         self.state.read().config.get(name).map(str::to_owned)
     }
+}
+
+/// A random UUID in its text form, the shape of Doris' cluster token.
+fn random_token() -> String {
+    let bits: u128 = rand::random();
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Wall-clock milliseconds since the epoch.

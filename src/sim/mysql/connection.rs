@@ -8,6 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use crate::sim::cluster::shutdown_requested;
+use crate::sim::fault::{FaultInjector, PauseOutcome, SqlFault};
 use crate::sim::session::{SqlEngine, SqlError, SqlSession, StatementResult};
 
 use super::auth;
@@ -117,6 +118,7 @@ pub(crate) struct Connection<R, W> {
     /// `None` only transiently while a statement runs on the blocking pool, or after the
     /// engine panicked (the connection is then closed).
     session: Option<Box<dyn SqlSession>>,
+    faults: FaultInjector,
 }
 
 /// Serves one accepted socket until the client quits, the socket fails or `shutdown` fires.
@@ -126,6 +128,7 @@ pub(crate) async fn run<R, W>(
     peer_ip: IpAddr,
     connection_id: u32,
     engine: Arc<dyn SqlEngine>,
+    faults: FaultInjector,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProtocolError>
 where
@@ -148,6 +151,7 @@ where
         packets,
         client_capabilities,
         session: Some(session),
+        faults,
     };
     connection.command_loop(&mut shutdown).await
 }
@@ -354,6 +358,17 @@ where
                 .send_error(&SqlError::analysis("statement is not valid UTF-8"))
                 .await;
         };
+        match self.faults.check_sql(&sql) {
+            None => {}
+            Some(SqlFault::Error(error)) => return self.send_error(&error).await,
+            Some(SqlFault::Delay(delay)) => tokio::time::sleep(delay).await,
+            Some(SqlFault::DropConnection) => return Err(ProtocolError::DroppedByFault),
+            Some(SqlFault::Pause(pause)) => match pause.wait_async().await {
+                PauseOutcome::Released | PauseOutcome::TimedOut => {}
+                // The FE restarted while the statement was held: it never runs.
+                PauseOutcome::Aborted => return Err(ProtocolError::DroppedByFault),
+            },
+        }
         let results = match self
             .with_session(move |session| session.execute(&sql))
             .await

@@ -12,6 +12,10 @@
 //!   SERVER_MORE_RESULTS_EXISTS between them) only to clients that declared
 //!   CLIENT_MULTI_RESULTS, other clients get the last outcome only;
 //! - result sets end with an OK packet for CLIENT_DEPRECATE_EOF clients, an EOF otherwise.
+//!
+//! Fault injection: every COM_QUERY is first shown to the cluster's [`FaultInjector`]
+//! (`check_sql`), which may answer it with an error, delay it, hold it at a pause point or
+//! drop the connection; and the cluster can drop every open connection at once.
 
 mod auth;
 mod connection;
@@ -23,10 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::sim::cluster::shutdown_requested;
+use crate::sim::cluster::{connections_dropped, shutdown_requested, ServiceSignals};
+use crate::sim::fault::FaultInjector;
 use crate::sim::session::SqlEngine;
 
 /// How long `serve` waits, after shutdown is signalled, for connections to finish the command
@@ -50,17 +54,26 @@ pub(crate) enum ProtocolError {
     HandshakeTimeout,
     #[error("the SQL engine panicked: {0}")]
     EnginePanicked(String),
+    #[error("connection dropped by fault injection")]
+    DroppedByFault,
 }
 
-/// Serves MySQL clients on `listener` until `shutdown` becomes `true` (or its sender is
-/// dropped). Each connection runs in its own task; statements run on the blocking pool.
-/// Returns once the listener is closed and every connection has ended (connections still
-/// busy after [`CONNECTION_DRAIN_TIMEOUT`] are aborted).
+/// Serves MySQL clients on `listener` until `signals.shutdown` becomes `true` (or its sender
+/// is dropped). Each connection runs in its own task; statements run on the blocking pool.
+/// Every change of `signals.drop_connections` closes all open connections at once (a
+/// statement already running finishes, but its answer is never sent). Returns once the
+/// listener is closed and every connection has ended (connections still busy after
+/// [`CONNECTION_DRAIN_TIMEOUT`] are aborted).
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<dyn SqlEngine>,
-    mut shutdown: watch::Receiver<bool>,
+    faults: FaultInjector,
+    signals: ServiceSignals,
 ) {
+    let ServiceSignals {
+        mut shutdown,
+        mut drop_connections,
+    } = signals;
     // Connection ids are per FE and start at 1, like MySQL's thread ids.
     let next_connection_id = AtomicU32::new(1);
     let mut connections = JoinSet::new();
@@ -73,6 +86,7 @@ pub async fn serve(
                 Ok((stream, peer)) => {
                     let connection_id = next_connection_id.fetch_add(1, Ordering::Relaxed);
                     let engine = Arc::clone(&engine);
+                    let faults = faults.clone();
                     let shutdown = connection_shutdown.clone();
                     // Result rows are written in many small packets; batching is done in
                     // PacketStream, so Nagle would only add latency.
@@ -82,7 +96,7 @@ pub async fn serve(
                     connections.spawn(async move {
                         let (reader, writer) = stream.into_split();
                         let outcome =
-                            connection::run(reader, writer, peer.ip(), connection_id, engine, shutdown).await;
+                            connection::run(reader, writer, peer.ip(), connection_id, engine, faults, shutdown).await;
                         match outcome {
                             Ok(()) => tracing::debug!(connection_id, %peer, "mysql connection closed"),
                             Err(e) => tracing::debug!(connection_id, %peer, error = %e, "mysql connection ended"),
@@ -96,6 +110,12 @@ pub async fn serve(
             },
             // Reap finished connections so the set does not grow with every client.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = connections_dropped(&mut drop_connections) => {
+                // Aborting a connection's task drops its socket: the client sees the
+                // connection close, like when Doris's FE loses it.
+                tracing::info!(listener = ?local, open = connections.len(), "dropping mysql connections");
+                connections.abort_all();
+            }
             () = shutdown_requested(&mut shutdown) => break,
         }
     }
@@ -118,6 +138,7 @@ mod tests {
     use super::message::capability;
     use super::packet::PacketStream;
     use super::*;
+    use crate::sim::cluster::ServiceControl;
     use crate::sim::session::{ColumnType, ResultColumn, SqlError, SqlSession, StatementResult};
     use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
     use tokio::net::TcpStream;
@@ -212,14 +233,19 @@ mod tests {
     /// Starts a server on a free port; returns its address and the shutdown sender.
     async fn start() -> (
         std::net::SocketAddr,
-        watch::Sender<bool>,
+        ServiceControl,
         tokio::task::JoinHandle<()>,
     ) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, Arc::new(FixedEngine), stopped));
-        (addr, stop, server)
+        let control = ServiceControl::new();
+        let server = tokio::spawn(serve(
+            listener,
+            Arc::new(FixedEngine),
+            FaultInjector::new(),
+            control.signals(),
+        ));
+        (addr, control, server)
     }
 
     /// Connects and authenticates as `u`/`pw`, announcing `plugin`. Returns the client and the
@@ -263,7 +289,7 @@ mod tests {
 
         client.command(&[command_code::PING]).await;
         assert_eq!(client.recv().await[0], 0x00);
-        stop.send(true).unwrap();
+        stop.shutdown();
         server.await.unwrap();
     }
 
@@ -301,7 +327,7 @@ mod tests {
         // The connection is still in sync: the next command gets its own answer.
         client.command(&[command_code::PING]).await;
         assert_eq!(client.recv().await, vec![0, 0, 0, 0, 0, 0, 0]);
-        stop.send(true).unwrap();
+        stop.shutdown();
         server.await.unwrap();
     }
 
@@ -326,7 +352,7 @@ mod tests {
             vec![0xFE, 0, 0, 0, 0, 0, 0],
             "OK-style end, no more results"
         );
-        stop.send(true).unwrap();
+        stop.shutdown();
         server.await.unwrap();
     }
 
@@ -355,7 +381,7 @@ mod tests {
         );
 
         client.command(&[command_code::QUIT]).await;
-        stop.send(true).unwrap();
+        stop.shutdown();
         server.await.unwrap();
     }
 
@@ -397,7 +423,7 @@ mod tests {
             assert_eq!(&denied[3..9], b"#28000");
             assert_eq!(std::str::from_utf8(&denied[9..]).unwrap(), expected);
         }
-        stop.send(true).unwrap();
+        stop.shutdown();
         server.await.unwrap();
     }
 
@@ -420,7 +446,7 @@ mod tests {
             0x00,
             "server still accepts clients"
         );
-        stop.send(true).unwrap();
+        stop.shutdown();
         server.await.unwrap();
     }
 
@@ -429,7 +455,7 @@ mod tests {
         let (addr, stop, server) = start().await;
         let (mut client, _) = login(addr, BASE_CAPS, "mysql_native_password").await;
         assert_eq!(client.recv().await[0], 0x00);
-        stop.send(true).unwrap();
+        stop.shutdown();
         server.await.unwrap();
         let err = client.packets.read_packet().await.unwrap_err();
         assert!(matches!(err, ProtocolError::Io(_)), "{err}");

@@ -325,6 +325,11 @@ pub enum Statement {
         limit: Option<u64>,
     },
     ShowTableById(i64),
+    /// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"`.
+    ShowTransaction {
+        db: Option<String>,
+        filter: Option<Expr>,
+    },
     ShowColumns {
         table: ObjectName,
         full: bool,

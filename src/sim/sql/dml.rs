@@ -5,7 +5,7 @@ use super::ddl::{auto_partition_for, bucket_count, recreate_partition};
 use super::engine::{ok, FeSession};
 use super::query::{wire_type, RelColumn};
 use crate::sim::binlog_journal::ReplacedPartitions;
-use crate::sim::catalog::data::default_load_label;
+use crate::sim::catalog::data::PreparedLoad;
 use crate::sim::catalog::table::{
     Column, CompareOp, DeleteCondition, DeletePredicate, KeysModel, OlapTable, PartitionItem,
 };
@@ -13,6 +13,7 @@ use crate::sim::catalog::types::Value;
 use crate::sim::catalog::user::Privilege;
 use crate::sim::catalog::{CatalogError, CatalogState};
 use crate::sim::session::{SqlError, StatementResult};
+use crate::sim::txn::{BeginTxn, LoadJobSourceType};
 
 fn other(msg: impl Into<String>) -> SqlError {
     CatalogError::Other(msg.into()).into()
@@ -53,7 +54,37 @@ fn partition_ids(
         .collect()
 }
 
+/// Used when `insert_timeout` cannot be read (Doris' default, 4 hours).
+const DEFAULT_INSERT_TIMEOUT_SECONDS: i64 = 14_400;
+
 impl FeSession {
+    /// Begins the load transaction of one SQL statement on `table_id`.
+    fn begin_sql_txn(
+        &self,
+        state: &mut CatalogState,
+        db: &str,
+        table_id: i64,
+        label: Option<String>,
+        default_label_prefix: &'static str,
+    ) -> Result<i64, SqlError> {
+        let db_id = state.db_or_err(db)?.id;
+        let timeout_seconds = self
+            .variable("insert_timeout")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(DEFAULT_INSERT_TIMEOUT_SECONDS);
+        state
+            .begin_txn(BeginTxn {
+                db_id,
+                label,
+                default_label_prefix,
+                table_ids: vec![table_id],
+                coordinator: format!("FE: {}", self.catalog.topology().fe.host),
+                source_type: LoadJobSourceType::InsertStreaming,
+                timeout_ms: timeout_seconds.saturating_mul(1000),
+            })
+            .map_err(SqlError::analysis)
+    }
+
     pub(crate) fn execute_dml(&mut self, stmt: Statement) -> Result<StatementResult, SqlError> {
         match stmt {
             Statement::Insert(insert) => self.insert(*insert),
@@ -163,18 +194,22 @@ impl FeSession {
             let ids = restrict
                 .clone()
                 .unwrap_or_else(|| olap.visible_partitions().iter().map(|p| p.id).collect());
-            let txn_id = state.next_id();
-            let label = load_label(&insert.label, txn_id);
+            // Route against the current partitions first so a row outside them fails the
+            // statement before any partition is replaced.
+            olap.prepare_load(table_id, rows.clone(), restrict.as_deref())?;
+            let txn_id =
+                self.begin_sql_txn(&mut state, &db, table_id, insert.label.clone(), "insert")?;
             // Doris loads into temporary copies, then swaps them in (sheet §1.2).
             let temp_ids = add_overwrite_temp_partitions(&mut state, db_id, table_id, &ids, txn_id);
             let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
-            let load = olap.prepare_load(table_id, rows, Some(&temp_ids))?;
-            let count = load.row_count();
-            if count > 0 {
-                state.commit_load_with_label(load, txn_id, &label)?;
+            let routed = olap.prepare_load(table_id, rows, Some(&temp_ids));
+            let result = finish_load(&mut state, db_id, txn_id, routed);
+            if result.is_ok() {
+                swap_in_temp_partitions(&mut state, db_id, table_id, &ids, &temp_ids);
+            } else {
+                drop_overwrite_temp_partitions(&mut state, db_id, table_id, &temp_ids);
             }
-            swap_in_temp_partitions(&mut state, db_id, table_id, &ids, &temp_ids);
-            return Ok(insert_ok(count, &insert.label, txn_id));
+            return result;
         }
         if restrict.is_none() && olap.partition_scheme.auto_expr.is_some() {
             let mut missing: Vec<(String, PartitionItem)> = Vec::new();
@@ -211,13 +246,10 @@ impl FeSession {
             }
         }
         let (_, olap) = olap_of(&state, &db, &insert.table.name)?;
-        let load = olap.prepare_load(table_id, rows, restrict.as_deref())?;
-        let txn_id = state.next_id();
-        let count = load.row_count();
-        if count > 0 {
-            state.commit_load_with_label(load, txn_id, &load_label(&insert.label, txn_id))?;
-        }
-        Ok(insert_ok(count, &insert.label, txn_id))
+        let routed = olap.prepare_load(table_id, rows, restrict.as_deref());
+        let txn_id =
+            self.begin_sql_txn(&mut state, &db, table_id, insert.label.clone(), "insert")?;
+        finish_load(&mut state, db_id, txn_id, routed)
     }
 
     fn update(
@@ -298,13 +330,10 @@ impl FeSession {
                 table.name
             )));
         }
-        let load = olap.prepare_load(table_id, updated, None)?;
-        let count = load.row_count();
-        let txn_id = state.next_id();
-        if count > 0 {
-            state.commit_load(load, txn_id)?;
-        }
-        Ok(ok(count as u64))
+        let routed = olap.prepare_load(table_id, updated, None);
+        let db_id = state.db_or_err(&db)?.id;
+        let txn_id = self.begin_sql_txn(&mut state, &db, table_id, None, "insert")?;
+        finish_load(&mut state, db_id, txn_id, routed)
     }
 
     fn delete(
@@ -358,9 +387,15 @@ impl FeSession {
             Some(names) => partition_ids(olap, names, false)?,
             None => olap.visible_partitions().iter().map(|p| p.id).collect(),
         };
-        let txn_id = state.next_id();
-        state.commit_delete(table_id, &ids, DeletePredicate { conditions }, txn_id)?;
-        Ok(ok(0))
+        let db_id = state.db_or_err(&db)?.id;
+        let txn_id = self.begin_sql_txn(&mut state, &db, table_id, None, "delete")?;
+        if let Err(e) = state.commit_delete(table_id, &ids, DeletePredicate { conditions }, txn_id)
+        {
+            abort_quietly(&mut state, db_id, txn_id, &e.to_string());
+            return Err(e.into());
+        }
+        state.finish_sql_txn(txn_id);
+        Ok(load_ok(0, &state, txn_id))
     }
 
     /// Flattens `a = 1 AND b IN (2, 3) AND c IS NULL` into delete conditions.
@@ -439,13 +474,48 @@ impl FeSession {
     }
 }
 
-/// The label of an INSERT: the one given, or Doris's generated `insert_...`.
-fn load_label(label: &Option<String>, txn_id: i64) -> String {
-    label.clone().unwrap_or_else(|| default_load_label(txn_id))
+/// Publishes a routed load in transaction `txn_id` (aborting it if routing or publishing
+/// failed) and builds the OK packet.
+fn finish_load(
+    state: &mut CatalogState,
+    db_id: i64,
+    txn_id: i64,
+    routed: Result<PreparedLoad, CatalogError>,
+) -> Result<StatementResult, SqlError> {
+    let published = routed.and_then(|load| {
+        let count = load.row_count();
+        if count > 0 {
+            state.commit_load(load, txn_id)?;
+        }
+        Ok(count)
+    });
+    match published {
+        Ok(count) => {
+            state.finish_sql_txn(txn_id);
+            Ok(load_ok(count, state, txn_id))
+        }
+        Err(e) => {
+            abort_quietly(state, db_id, txn_id, &e.to_string());
+            Err(e.into())
+        }
+    }
 }
 
-fn insert_ok(count: usize, label: &Option<String>, txn_id: i64) -> StatementResult {
-    let label = load_label(label, txn_id);
+/// Aborts a SQL load's transaction after a failure; the failure itself is what the client
+/// sees, so an abort error (the transaction vanished) is only logged.
+fn abort_quietly(state: &mut CatalogState, db_id: i64, txn_id: i64, reason: &str) {
+    if let Err(e) = state.abort_txn(db_id, txn_id, reason) {
+        tracing::debug!(txn_id, error = %e, "could not abort a failed SQL load");
+    }
+}
+
+/// Doris' OK info for a load: `{'label':'...', 'status':'VISIBLE', 'txnId':'N'}`.
+fn load_ok(count: usize, state: &CatalogState, txn_id: i64) -> StatementResult {
+    let label = state
+        .txns
+        .get(txn_id)
+        .map(|t| t.label.clone())
+        .unwrap_or_default();
     StatementResult::Ok {
         affected_rows: count as u64,
         info: Some(format!(
@@ -491,6 +561,25 @@ fn add_overwrite_temp_partitions(
         temp_ids.push(temp_id);
     }
     temp_ids
+}
+
+/// INSERT OVERWRITE after a failed load: the temporary partitions are dropped again
+/// (each a DROP_PARTITION, as Doris cleans them up).
+fn drop_overwrite_temp_partitions(
+    state: &mut CatalogState,
+    db_id: i64,
+    table_id: i64,
+    temp_ids: &[i64],
+) {
+    for temp_id in temp_ids {
+        let removed = state
+            .table_by_id_mut(table_id)
+            .and_then(|t| t.olap_mut())
+            .and_then(|olap| olap.partitions.remove(temp_id));
+        if let Some(partition) = removed {
+            state.binlog_drop_partition(db_id, table_id, &partition, true);
+        }
+    }
 }
 
 /// INSERT OVERWRITE, step 2: the temporary partitions replace the formal ones under the

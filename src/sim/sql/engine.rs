@@ -160,6 +160,7 @@ impl FeSession {
             | Statement::ShowProc(_)
             | Statement::ShowPartitions { .. }
             | Statement::ShowTableById(_)
+            | Statement::ShowTransaction { .. }
             | Statement::ShowColumns { .. }) => self.execute_show(stmt),
             stmt @ (Statement::Insert(_)
             | Statement::Delete { .. }

@@ -474,6 +474,19 @@ impl<'a> Parser<'a> {
         if self.eat_word("TABLE") {
             return Ok(Statement::ShowTableById(self.integer()?));
         }
+        if self.eat_word("TRANSACTION") {
+            let db = if self.eat_word("FROM") || self.eat_word("IN") {
+                Some(self.ident()?)
+            } else {
+                None
+            };
+            let filter = if self.eat_word("WHERE") {
+                Some(self.expr()?)
+            } else {
+                None
+            };
+            return Ok(Statement::ShowTransaction { db, filter });
+        }
         Err(self.unexpected("a SHOW target"))
     }
 

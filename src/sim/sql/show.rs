@@ -1,6 +1,6 @@
 //! SHOW statements, SHOW PROC directories and the FE config admin statements.
 
-use super::ast::{OrderItem, ShowFilter, Statement};
+use super::ast::{BinaryOp, Expr, OrderItem, ShowFilter, Statement};
 use super::engine::{ok, FeSession};
 use super::query::{like_match, Relation};
 use super::render;
@@ -11,6 +11,7 @@ use crate::sim::catalog::{
     format_time_ms, CatalogError, CatalogState, Database, INFORMATION_SCHEMA,
 };
 use crate::sim::session::{ColumnType, ResultColumn, SqlError, StatementResult};
+use crate::sim::txn::{TxnFilter, SHOW_TRANSACTION_COLUMNS};
 
 /// Doris 2.1 SHOW FRONTENDS / frontends() columns.
 const FRONTEND_COLUMNS: &[&str] = &[
@@ -533,6 +534,7 @@ impl FeSession {
                 };
                 Ok(varchar_result(&["DbName", "TableName", "DbId"], rows))
             }
+            Statement::ShowTransaction { db, filter } => self.show_transaction(db, filter),
             Statement::ShowColumns { table, full } => {
                 let db = self.resolve_db(table.db.as_deref())?;
                 self.require_table(&db, &table.name, Privilege::Select)?;
@@ -948,6 +950,50 @@ fn partition_proc(
         }
     }
     Ok((TABLET_COLUMNS.to_vec(), rows))
+}
+
+/// Doris' complaint about a SHOW TRANSACTION without a usable WHERE clause.
+const SHOW_TRANSACTION_WHERE_HINT: &str =
+    "Where clause should looks like one of them: id = 123 or label = 'label'";
+
+impl FeSession {
+    /// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"` (needs LOAD on the db).
+    fn show_transaction(
+        &mut self,
+        db: Option<String>,
+        filter: Option<Expr>,
+    ) -> Result<StatementResult, SqlError> {
+        let db = self.resolve_db(db.as_deref())?;
+        let filter = match filter {
+            Some(Expr::Binary {
+                op: BinaryOp::Eq,
+                left,
+                right,
+            }) => match (*left, *right) {
+                (Expr::Column(parts), Expr::Literal(value)) => {
+                    let column = parts.last().cloned().unwrap_or_default();
+                    if column.eq_ignore_ascii_case("id") {
+                        let id = value
+                            .to_text()
+                            .parse::<i64>()
+                            .map_err(|_| SqlError::analysis(SHOW_TRANSACTION_WHERE_HINT))?;
+                        TxnFilter::Id(id)
+                    } else if column.eq_ignore_ascii_case("label") {
+                        TxnFilter::Label(value.to_text())
+                    } else {
+                        return Err(SqlError::analysis(SHOW_TRANSACTION_WHERE_HINT));
+                    }
+                }
+                _ => return Err(SqlError::analysis(SHOW_TRANSACTION_WHERE_HINT)),
+            },
+            _ => return Err(SqlError::analysis(SHOW_TRANSACTION_WHERE_HINT)),
+        };
+        self.require_db(&db, Privilege::Load)?;
+        let mut state = self.catalog.write();
+        let db_id = state.db_or_err(&db)?.id;
+        let rows = state.show_transactions(db_id, &filter);
+        Ok(varchar_result(&SHOW_TRANSACTION_COLUMNS, rows))
+    }
 }
 
 #[cfg(test)]

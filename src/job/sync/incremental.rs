@@ -1,0 +1,231 @@
+//! Incremental sync of a table job: fetch binlogs after the cursor and replay them in
+//! commit-seq order, one at a time.
+
+use super::snapshot::{start_full_sync, start_partial_sync};
+use super::{ddl, upsert, SyncCache};
+use crate::binlog::{Binlog, BinlogRecord, BinlogType};
+use crate::doris::cluster::BinlogBatch;
+use crate::job::error::JobError;
+use crate::job::progress::Progress;
+use crate::job::runner::{JobControl, JobTask, StepOutcome};
+
+/// Binlogs asked for per getBinlog call (FEs that know `num_acquired` return up to this
+/// many; older ones return one).
+const BINLOG_BATCH: i64 = 32;
+
+/// What replaying one binlog did.
+enum Replayed {
+    /// The binlog's effect is durable on the target; the cursor moved and was persisted.
+    Applied,
+    /// Nothing to do on the target for this binlog; the cursor moved in memory only (a
+    /// restart simply skips it again).
+    Skipped,
+    /// The job moved to full or partial sync (persisted); stop replaying this batch.
+    PhaseChanged,
+}
+
+pub(crate) async fn step(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    control: &JobControl,
+) -> Result<StepOutcome, JobError> {
+    let src = &task.info.src;
+    let batch = task
+        .src
+        .get_binlogs(
+            &src.database,
+            Some((&src.table, src.table_id)),
+            progress.prev_commit_seq,
+            BINLOG_BATCH,
+        )
+        .await?;
+    let (binlogs, too_old) = match batch {
+        BinlogBatch::CaughtUp => return Ok(StepOutcome::Idle),
+        BinlogBatch::Binlogs { binlogs, too_old } => (binlogs, too_old),
+    };
+    if too_old {
+        // Binlogs after our cursor were purged: only a new snapshot can bring the target
+        // back in line.
+        start_full_sync(
+            task,
+            progress,
+            "binlogs after the applied commit seq were purged on the source",
+        )
+        .await?;
+        return Ok(StepOutcome::Progressed);
+    }
+    let mut unsaved_skips = false;
+    for wire in &binlogs {
+        let commit_seq = wire.commit_seq.unwrap_or_default();
+        if commit_seq <= progress.prev_commit_seq {
+            continue;
+        }
+        let replayed = match Binlog::decode(wire) {
+            Ok(binlog) => replay(task, cache, progress, &binlog).await,
+            Err(e) => Err(JobError::CheckFailed(e.to_string())),
+        };
+        let replayed = match replayed {
+            Ok(replayed) => replayed,
+            Err(JobError::MetaMismatch(message)) => {
+                start_full_sync(task, progress, &message).await?;
+                return Ok(StepOutcome::Progressed);
+            }
+            Err(error) if control.skip_error && !is_transient(&error) => {
+                tracing::error!(commit_seq, %error, "binlog failed; skipped because skip_error is set");
+                progress
+                    .unsupported_binlogs
+                    .insert(format!("skipped after error: {error}"), commit_seq);
+                advance(progress, commit_seq);
+                task.save(progress).await?;
+                continue;
+            }
+            Err(error) => {
+                if unsaved_skips {
+                    task.save(progress).await?;
+                }
+                return Err(error);
+            }
+        };
+        match replayed {
+            Replayed::Applied => {
+                unsaved_skips = false;
+                task.metrics
+                    .binlogs_handled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Replayed::Skipped => unsaved_skips = true,
+            Replayed::PhaseChanged => return Ok(StepOutcome::Progressed),
+        }
+    }
+    if unsaved_skips {
+        task.save(progress).await?;
+    }
+    Ok(StepOutcome::Progressed)
+}
+
+/// Errors that say nothing about the binlog itself (a cluster briefly unreachable) are
+/// never skipped, even with skip_error.
+fn is_transient(error: &JobError) -> bool {
+    matches!(error, JobError::Doris(e) if e.is_transient())
+}
+
+fn advance(progress: &mut Progress, commit_seq: i64) {
+    progress.prev_commit_seq = commit_seq;
+    progress.commit_seq = commit_seq;
+}
+
+async fn replay(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    binlog: &Binlog,
+) -> Result<Replayed, JobError> {
+    let seq = binlog.commit_seq;
+    let applied_by_sql = match &binlog.record {
+        BinlogRecord::Upsert(record) => {
+            upsert::apply(task, cache, progress, seq, record).await?;
+            progress.ingest_binlog_at = crate::job::manager::now_secs();
+            advance(progress, seq);
+            task.save(progress).await?;
+            return Ok(Replayed::Applied);
+        }
+        BinlogRecord::Dummy => {
+            start_full_sync(task, progress, "the source reported a DUMMY binlog").await?;
+            return Ok(Replayed::PhaseChanged);
+        }
+        BinlogRecord::AlterJob(job) => {
+            if job.is_finished() {
+                if job.is_schema_change() && task.settings.features.schema_change_partial_sync {
+                    tracing::info!(
+                        commit_seq = seq,
+                        "schema change finished on the source; partial sync of the table"
+                    );
+                    advance(progress, seq);
+                    progress.shadow_index_map.clear();
+                    start_partial_sync(task, progress, Vec::new()).await?;
+                } else {
+                    progress.shadow_index_map.clear();
+                    start_full_sync(
+                        task,
+                        progress,
+                        "a rollup or schema change finished on the source",
+                    )
+                    .await?;
+                }
+                return Ok(Replayed::PhaseChanged);
+            }
+            if job.is_cancelled() {
+                for shadow in job.shadow_index_ids() {
+                    progress.shadow_index_map.remove(&shadow);
+                }
+            } else if let Some(map) = &job.index_id_map {
+                progress
+                    .shadow_index_map
+                    .extend(map.iter().map(|(k, v)| (*k, *v)));
+            }
+            advance(progress, seq);
+            task.save(progress).await?;
+            return Ok(Replayed::Applied);
+        }
+        BinlogRecord::ReplacePartitions(record) => {
+            advance(progress, seq);
+            if record.allows_partial_sync() {
+                start_partial_sync(task, progress, record.partitions.clone()).await?;
+            } else {
+                start_full_sync(
+                    task,
+                    progress,
+                    "partitions were replaced without a strict range",
+                )
+                .await?;
+            }
+            return Ok(Replayed::PhaseChanged);
+        }
+        BinlogRecord::ReplaceTable(_) => {
+            start_full_sync(task, progress, "the source table was replaced").await?;
+            return Ok(Replayed::PhaseChanged);
+        }
+        BinlogRecord::DropTable(_) => {
+            return Err(JobError::CheckFailed(format!(
+                "source table {}.{} was dropped (commit seq {seq}); the job cannot continue",
+                task.info.src.database, task.info.src.table
+            )))
+        }
+        BinlogRecord::Barrier(_)
+        | BinlogRecord::ModifyTableProperty(_)
+        | BinlogRecord::AlterDatabaseProperty(_)
+        | BinlogRecord::ModifyPartitions(_) => false,
+        BinlogRecord::RenameTable(info) => {
+            // Binlogs follow the table by id, so replication goes on; the target keeps its
+            // own name.
+            tracing::warn!(commit_seq = seq, new_name = ?info, "the source table was renamed; the target keeps its name");
+            false
+        }
+        BinlogRecord::AddPartition(_)
+        | BinlogRecord::DropPartition(_)
+        | BinlogRecord::TruncateTable(_)
+        | BinlogRecord::ModifyTableAddOrDropColumns(_)
+        | BinlogRecord::RenameColumn(_)
+        | BinlogRecord::ModifyComment(_) => ddl::replay_table_ddl(task, &binlog.record).await?,
+        other => {
+            let kind = other.binlog_type();
+            return Err(unsupported(kind, seq));
+        }
+    };
+    advance(progress, seq);
+    if applied_by_sql {
+        cache.invalidate_target();
+        task.save(progress).await?;
+        Ok(Replayed::Applied)
+    } else {
+        Ok(Replayed::Skipped)
+    }
+}
+
+fn unsupported(kind: BinlogType, seq: i64) -> JobError {
+    JobError::Unsupported(format!(
+        "binlog type {kind} (commit seq {seq}) cannot be replayed by a table job; \
+         set skip_error to skip it, or force a full sync"
+    ))
+}

@@ -1,0 +1,109 @@
+//! The sync state machine: one call takes one step of the job's current phase.
+//!
+//! A step is short (one backup poll, one batch of binlogs, one restore poll), so pause,
+//! delete and shutdown take effect quickly, and every step leaves the persisted progress
+//! describing what is durable on the target:
+//!
+//! * full and partial sync checkpoint the snapshot name before the backup starts and the
+//!   restore label before the restore starts, so a restart resumes the same jobs;
+//! * a data binlog is applied in a target transaction whose label is derived from the
+//!   binlog's commit seq and the table ids, so after a crash the target itself says whether
+//!   the binlog was applied — progress is written once, after the commit;
+//! * a DDL binlog is replayed by SQL that tolerates being run twice.
+
+mod ddl;
+mod incremental;
+mod snapshot;
+mod upsert;
+
+use std::collections::HashMap;
+
+use super::error::JobError;
+use super::manager::now_secs;
+use super::progress::{Progress, SyncState};
+use super::runner::{JobControl, JobTask, StepOutcome};
+use super::spec::SyncType;
+use crate::doris::cluster::Snapshot;
+use crate::doris::meta::{BackendMeta, DbMeta};
+
+/// What a job keeps in memory between steps: caches that can always be rebuilt.
+pub(crate) struct SyncCache {
+    /// Target tables' partition/tablet trees; dropped after every DDL and restore.
+    pub dest_meta: Option<DbMeta>,
+    pub src_backends: Option<HashMap<i64, BackendMeta>>,
+    pub dest_backends: Option<HashMap<i64, BackendMeta>>,
+    /// The snapshot being restored (by name), with extra info added.
+    pub snapshot: Option<(String, Snapshot)>,
+}
+
+impl SyncCache {
+    pub fn new() -> Self {
+        SyncCache {
+            dest_meta: None,
+            src_backends: None,
+            dest_backends: None,
+            snapshot: None,
+        }
+    }
+
+    /// Forgets everything that a DDL or a restore may have changed.
+    pub fn invalidate_target(&mut self) {
+        self.dest_meta = None;
+    }
+}
+
+/// Takes one step. On success, everything the step changed on the target is durable and
+/// `progress` says so (persisted); on error nothing was recorded as done.
+pub(crate) async fn step(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    control: &JobControl,
+) -> Result<StepOutcome, JobError> {
+    let table_level = task.info.sync_type == SyncType::Table;
+    if control.fullsync_requests > progress.fullsync_requests_done {
+        tracing::info!("full sync requested by the operator");
+        progress.fullsync_requests_done = control.fullsync_requests;
+        progress.restart_full_sync(table_level, now_secs());
+        task.save(progress).await?;
+        return Ok(StepOutcome::Progressed);
+    }
+    if !table_level {
+        return Err(JobError::Unsupported(
+            "database-level replication is not supported by this build yet".into(),
+        ));
+    }
+    match progress.sync_state {
+        SyncState::TableFullSync => snapshot::full_sync_step(task, cache, progress).await,
+        SyncState::TablePartialSync => snapshot::partial_sync_step(task, cache, progress).await,
+        SyncState::TableIncrementalSync => incremental::step(task, cache, progress, control).await,
+        other => Err(JobError::Unsupported(format!(
+            "{} in a table job",
+            other.name()
+        ))),
+    }
+}
+
+/// Characters Doris accepts in labels and snapshot names; anything else becomes `_`.
+pub(crate) fn label_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_keep_only_safe_characters() {
+        assert_eq!(label_safe("my-db.orders`x"), "my-db_orders_x");
+        assert_eq!(label_safe("表"), "_");
+    }
+}

@@ -1,0 +1,445 @@
+//! Replaying a data binlog (UPSERT): a target transaction whose tablets ingest the source
+//! rowsets straight from the source BEs.
+//!
+//! The transaction label is derived from the commit seq and the table ids, never random.
+//! That makes the target the judge of whether a binlog was applied: after a crash the same
+//! label is met again, and a committed transaction under it means "done" (no second
+//! ingest), a pending one is rolled back and redone. So the only durable write per binlog is
+//! the progress after the commit.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+
+use super::SyncCache;
+use crate::binlog::UpsertRecord;
+use crate::doris::cluster::{BeginTxn, CommitOutcome, DorisCluster, RollbackOutcome};
+use crate::doris::error::check_status;
+use crate::doris::meta::{BackendMeta, DbMeta, PartitionMeta, TableMeta};
+use crate::doris::rpc::RpcAddress;
+use crate::doris::DorisError;
+use crate::job::error::JobError;
+use crate::job::progress::Progress;
+use crate::job::runner::JobTask;
+use crate::wire::backend_service::TIngestBinlogRequest;
+use crate::wire::types::{TTabletCommitInfo, TUniqueId};
+
+/// How long to wait for a committed transaction to become visible before the step gives
+/// up (the next step finds it committed by its label and moves on).
+const PUBLISH_WAIT: Duration = Duration::from_secs(60);
+/// Pause between visibility checks.
+const PUBLISH_POLL: Duration = Duration::from_millis(200);
+
+/// One ingest call: a target replica pulling a source tablet's rowset.
+#[derive(Debug, Clone)]
+struct IngestTask {
+    target_backend: BackendMeta,
+    request: TIngestBinlogRequest,
+    commit_info: TTabletCommitInfo,
+}
+
+/// The label of the transaction that applies binlog `commit_seq` of a table job.
+pub(crate) fn table_txn_label(
+    src_db: i64,
+    src_table: i64,
+    dest_db: i64,
+    dest_table: i64,
+    commit_seq: i64,
+) -> String {
+    format!("ccrj-table_sync:{src_db}_{src_table}:{dest_db}_{dest_table}:{commit_seq}")
+}
+
+/// Applies one UPSERT to the job's target table. On `Ok` the data is committed on the
+/// target (now or by an earlier attempt).
+pub(crate) async fn apply(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &Progress,
+    commit_seq: i64,
+    record: &UpsertRecord,
+) -> Result<(), JobError> {
+    let src = &task.info.src;
+    let dest = &task.info.dest;
+    if record.partitions_of(src.table_id).is_empty() {
+        return Ok(());
+    }
+    let label = table_txn_label(
+        src.db_id,
+        src.table_id,
+        dest.db_id,
+        progress.dest_table_id,
+        commit_seq,
+    );
+    let Some(txn_id) = begin(task, &label, progress.dest_table_id).await? else {
+        tracing::info!(commit_seq, %label, "binlog was already applied before a restart");
+        return Ok(());
+    };
+    let result = ingest_and_commit(task, cache, progress, commit_seq, record, txn_id).await;
+    if let Err(error) = &result {
+        tracing::warn!(commit_seq, txn_id, %error, "replaying the binlog failed; rolling back");
+        match task
+            .dest
+            .rollback_txn(
+                &dest.database,
+                txn_id,
+                &format!("ccr replay failed: {error}"),
+            )
+            .await
+        {
+            Ok(RollbackOutcome::AlreadyCommitted) => return Ok(()),
+            Ok(RollbackOutcome::RolledBack) => {}
+            // The transaction times out on the target anyway; the retry rolls it back by label.
+            Err(rollback_error) => tracing::warn!(txn_id, %rollback_error, "rollback failed"),
+        }
+    }
+    result
+}
+
+/// Opens the transaction, or learns that an earlier attempt already committed it
+/// (`None`). A pending transaction of an earlier attempt is rolled back first.
+async fn begin(task: &JobTask, label: &str, dest_table_id: i64) -> Result<Option<i64>, JobError> {
+    let dest = &task.info.dest;
+    for _ in 0..2 {
+        match task
+            .dest
+            .begin_txn(&dest.database, vec![dest_table_id], label)
+            .await?
+        {
+            BeginTxn::Started { txn_id } => return Ok(Some(txn_id)),
+            BeginTxn::LabelExists { .. } => {
+                let Some(existing) = task.dest.txn_by_label(&dest.database, label).await? else {
+                    return Err(JobError::CheckFailed(format!(
+                        "label {label} is taken but no transaction holds it"
+                    )));
+                };
+                if existing.is_committed() {
+                    return Ok(None);
+                }
+                tracing::info!(
+                    txn_id = existing.txn_id,
+                    label,
+                    "rolling back the pending transaction of an earlier attempt"
+                );
+                if task
+                    .dest
+                    .rollback_txn(&dest.database, existing.txn_id, "ccr retry")
+                    .await?
+                    == RollbackOutcome::AlreadyCommitted
+                {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+    Err(JobError::CheckFailed(format!(
+        "label {label} stays taken after rolling back its transaction"
+    )))
+}
+
+async fn ingest_and_commit(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &Progress,
+    commit_seq: i64,
+    record: &UpsertRecord,
+    txn_id: i64,
+) -> Result<(), JobError> {
+    let plan = match plan_ingest(task, cache, progress, record, txn_id).await {
+        Ok(plan) => plan,
+        Err(PlanError::Meta(message)) => {
+            // The cached target tree may be stale: one fresh look before giving up.
+            tracing::debug!(%message, "metadata mismatch; refreshing the target's metadata");
+            cache.invalidate_target();
+            plan_ingest(task, cache, progress, record, txn_id)
+                .await
+                .map_err(|e| e.into_job_error(commit_seq))?
+        }
+        Err(e) => return Err(e.into_job_error(commit_seq)),
+    };
+    let dest = &task.info.dest;
+    let calls = plan.iter().map(|ingest| {
+        let client = task.dest.backend(&RpcAddress::new(
+            ingest.target_backend.host.clone(),
+            ingest.target_backend.be_port,
+        ));
+        async move {
+            let result = client
+                .ingest_binlog(ingest.request.clone())
+                .await
+                .map_err(DorisError::from)?;
+            check_status("ingest_binlog", result.status.as_ref())?;
+            Ok::<_, DorisError>(ingest.commit_info.clone())
+        }
+    });
+    let mut commit_infos = Vec::with_capacity(plan.len());
+    for outcome in join_all(calls).await {
+        commit_infos.push(outcome?);
+    }
+    match task
+        .dest
+        .commit_txn(&dest.database, txn_id, commit_infos)
+        .await
+    {
+        Ok(CommitOutcome::Visible) => Ok(()),
+        Ok(CommitOutcome::CommittedNotVisible) => {
+            wait_visible(&task.dest, &dest.database, txn_id).await
+        }
+        Err(error) if error.is_transient() => {
+            // The commit may have happened; the target knows.
+            match task.dest.txn_by_id(&dest.database, txn_id).await? {
+                Some(state) if state.is_committed() => Ok(()),
+                _ => Err(error.into()),
+            }
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn wait_visible(dest: &DorisCluster, db: &str, txn_id: i64) -> Result<(), JobError> {
+    let deadline = Instant::now() + PUBLISH_WAIT;
+    loop {
+        if let Some(state) = dest.txn_by_id(db, txn_id).await? {
+            if state.status == "VISIBLE" {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            // Committed is durable; visibility follows. The data is in, so do not fail.
+            tracing::warn!(
+                txn_id,
+                "transaction committed but not yet visible after {PUBLISH_WAIT:?}"
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(PUBLISH_POLL).await;
+    }
+}
+
+/// Why no ingest plan could be made.
+enum PlanError {
+    /// Source and target metadata do not match (partition, index or tablet missing, tablet
+    /// counts differ): only a new snapshot can fix that.
+    Meta(String),
+    Doris(DorisError),
+}
+
+impl From<DorisError> for PlanError {
+    fn from(e: DorisError) -> Self {
+        PlanError::Doris(e)
+    }
+}
+
+impl PlanError {
+    fn into_job_error(self, commit_seq: i64) -> JobError {
+        match self {
+            PlanError::Meta(message) => {
+                JobError::MetaMismatch(format!("binlog {commit_seq}: {message}"))
+            }
+            PlanError::Doris(e) => e.into(),
+        }
+    }
+}
+
+async fn backends(
+    cluster: &DorisCluster,
+    cached: &mut Option<HashMap<i64, BackendMeta>>,
+) -> Result<HashMap<i64, BackendMeta>, DorisError> {
+    if let Some(map) = cached {
+        return Ok(map.clone());
+    }
+    let map: HashMap<i64, BackendMeta> = cluster
+        .backends()
+        .await?
+        .into_iter()
+        .map(|be| (be.id, be))
+        .collect();
+    *cached = Some(map.clone());
+    Ok(map)
+}
+
+/// Pairs every target replica of every written tablet with a source replica that has the
+/// binlog's version.
+async fn plan_ingest(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &Progress,
+    record: &UpsertRecord,
+    txn_id: i64,
+) -> Result<Vec<IngestTask>, PlanError> {
+    let src = &task.info.src;
+    let dest = &task.info.dest;
+    let src_meta = task.src.table_meta(src.db_id, &[src.table_id]).await?;
+    if cache.dest_meta.is_none() {
+        cache.dest_meta = Some(
+            task.dest
+                .table_meta(dest.db_id, &[progress.dest_table_id])
+                .await?,
+        );
+    }
+    let dest_meta: &DbMeta = cache.dest_meta.as_ref().expect("filled above");
+    let src_backends = backends(&task.src, &mut cache.src_backends).await?;
+    let dest_backends = backends(&task.dest, &mut cache.dest_backends).await?;
+    let src_table = src_meta
+        .tables
+        .get(&src.table_id)
+        .ok_or_else(|| PlanError::Meta(format!("source table {} not in getMeta", src.table_id)))?;
+    let dest_table = dest_meta
+        .tables
+        .get(&progress.dest_table_id)
+        .ok_or_else(|| {
+            PlanError::Meta(format!(
+                "target table {} not in getMeta",
+                progress.dest_table_id
+            ))
+        })?;
+    let table_record = &record.table_records[&src.table_id];
+    let mut plan = Vec::new();
+    let mut round_robin = 0usize;
+    for partition_record in &table_record.partition_records {
+        if partition_record.is_temp_partition
+            || src_meta
+                .dropped_partitions
+                .contains(&partition_record.partition_id)
+        {
+            continue;
+        }
+        let Some(src_partition) = src_table.partition(partition_record.partition_id) else {
+            // Dropped on the source since: its later DROP_PARTITION binlog removes it on the
+            // target too, and its rowsets can no longer be read.
+            continue;
+        };
+        let dest_partition = dest_table
+            .partition_by_range(&src_partition.range)
+            .ok_or_else(|| {
+                PlanError::Meta(format!(
+                    "no target partition with range {:?}",
+                    src_partition.range
+                ))
+            })?;
+        for index_id in &table_record.index_ids {
+            if progress.shadow_index_map.contains_key(index_id)
+                || src_meta.dropped_indexes.contains(index_id)
+            {
+                continue;
+            }
+            plan_index(
+                IndexPair {
+                    src_table,
+                    dest_table,
+                    src_partition,
+                    dest_partition,
+                    index_id: *index_id,
+                },
+                partition_record.version,
+                txn_id,
+                (&src_backends, &dest_backends),
+                &mut round_robin,
+                &mut plan,
+            )?;
+        }
+    }
+    Ok(plan)
+}
+
+struct IndexPair<'a> {
+    src_table: &'a TableMeta,
+    dest_table: &'a TableMeta,
+    src_partition: &'a PartitionMeta,
+    dest_partition: &'a PartitionMeta,
+    index_id: i64,
+}
+
+fn plan_index(
+    pair: IndexPair<'_>,
+    version: i64,
+    txn_id: i64,
+    (src_backends, dest_backends): (&HashMap<i64, BackendMeta>, &HashMap<i64, BackendMeta>),
+    round_robin: &mut usize,
+    plan: &mut Vec<IngestTask>,
+) -> Result<(), PlanError> {
+    let src_index = pair.src_partition.index(pair.index_id).ok_or_else(|| {
+        PlanError::Meta(format!(
+            "source index {} not in partition {}",
+            pair.index_id, pair.src_partition.name
+        ))
+    })?;
+    // The base index carries the table's name, which may differ between the clusters.
+    let dest_index_name = if src_index.name == pair.src_table.name {
+        pair.dest_table.name.as_str()
+    } else {
+        src_index.name.as_str()
+    };
+    let dest_index = pair
+        .dest_partition
+        .index_by_name(dest_index_name)
+        .ok_or_else(|| PlanError::Meta(format!("no target index {dest_index_name:?}")))?;
+    let src_tablets = src_index.tablets_in_bucket_order();
+    let dest_tablets = dest_index.tablets_in_bucket_order();
+    if src_tablets.len() != dest_tablets.len() {
+        return Err(PlanError::Meta(format!(
+            "index {dest_index_name:?}: {} source tablets but {} target tablets",
+            src_tablets.len(),
+            dest_tablets.len()
+        )));
+    }
+    for (src_tablet, dest_tablet) in src_tablets.iter().zip(&dest_tablets) {
+        let sources: Vec<&BackendMeta> = src_tablet
+            .replicas
+            .iter()
+            .filter(|r| r.version >= version)
+            .filter_map(|r| src_backends.get(&r.backend_id))
+            .collect();
+        if sources.is_empty() {
+            return Err(PlanError::Meta(format!(
+                "no source replica of tablet {} has version {version}",
+                src_tablet.id
+            )));
+        }
+        for replica in &dest_tablet.replicas {
+            let target_backend = dest_backends
+                .get(&replica.backend_id)
+                .ok_or_else(|| {
+                    PlanError::Meta(format!("target backend {} unknown", replica.backend_id))
+                })?
+                .clone();
+            let source = sources[*round_robin % sources.len()];
+            *round_robin += 1;
+            plan.push(IngestTask {
+                request: TIngestBinlogRequest {
+                    txn_id: Some(txn_id),
+                    remote_tablet_id: Some(src_tablet.id),
+                    binlog_version: Some(version),
+                    remote_host: Some(source.host.clone()),
+                    remote_port: Some(source.http_port.to_string()),
+                    partition_id: Some(pair.dest_partition.id),
+                    local_tablet_id: Some(dest_tablet.id),
+                    load_id: Some(TUniqueId { hi: -1, lo: -1 }),
+                },
+                commit_info: TTabletCommitInfo {
+                    tablet_id: dest_tablet.id,
+                    backend_id: target_backend.id,
+                },
+                target_backend,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_deterministic_per_binlog_and_tables() {
+        assert_eq!(
+            table_txn_label(1, 2, 3, 4, 99),
+            "ccrj-table_sync:1_2:3_4:99"
+        );
+        assert_ne!(
+            table_txn_label(1, 2, 3, 4, 99),
+            table_txn_label(1, 2, 3, 5, 99)
+        );
+    }
+}
