@@ -416,3 +416,81 @@ fn jobs_and_pause_survive_restart_on_mariadb_and_redirect_to_their_owner() {
         "job ha_job not exist"
     );
 }
+
+#[test]
+fn get_lag_counts_source_binlogs_after_the_applied_seq() {
+    let src = source();
+    src.sql("INSERT INTO src_db.orders VALUES (1, 10), (2, 20); INSERT INTO src_db.orders VALUES (3, 30);");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = sqlite_syncer(&dir);
+    // Paused at once so the numbers are stable: the job has applied nothing yet.
+    assert_eq!(
+        create(&syncer, &create_body("lagging", &src, &dest, "orders")),
+        json!({"success": true})
+    );
+    assert_eq!(
+        syncer.post_name("/pause", "lagging"),
+        json!({"success": true})
+    );
+    let lag = syncer.post_name("/get_lag", "lagging");
+    assert_eq!(lag["success"], true, "{lag}");
+    // Until the full sync lands, both inserts are in the table's stream after the cursor.
+    if lag["prev_commit_seq"] == 0 {
+        assert!(lag["lag"].as_i64().unwrap() >= 2, "{lag}");
+    }
+    assert!(lag["last_commit_seq"].as_i64().unwrap() >= lag["first_commit_seq"].as_i64().unwrap());
+    assert_eq!(
+        lag["last_binlog_timestamp"].as_str().unwrap().len(),
+        "2026-01-01 00:00:00".len(),
+        "{lag}"
+    );
+}
+
+#[test]
+fn enable_db_binlog_script_against_the_simulator() {
+    let cluster = TestCluster::start();
+    cluster.sql(
+        "CREATE DATABASE shop;
+         CREATE TABLE shop.a (id INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\");
+         CREATE TABLE shop.`b-2` (id INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\");
+         CREATE VIEW shop.v AS SELECT id FROM shop.a;",
+    );
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/enable_db_binlog.sh");
+    let output = Command::new("bash")
+        .arg(script)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &cluster.query_port().to_string(),
+            "-u",
+            "root",
+            "-d",
+            "shop",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(cluster
+        .sql("SHOW CREATE DATABASE shop")
+        .contains(r#""binlog.enable" = "true""#));
+    for table in ["a", "`b-2`"] {
+        let ddl = cluster.sql(&format!("SHOW CREATE TABLE shop.{table}"));
+        assert!(
+            ddl.contains(r#""binlog.enable" = "true""#),
+            "{table}: {ddl}"
+        );
+    }
+    // A job can now be created on that database.
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = sqlite_syncer(&dir);
+    let body = json!({"name": "shop_dr", "src": cluster.spec("shop", ""), "dest": dest.spec("shop_dr", "")});
+    assert_eq!(create(&syncer, &body), json!({"success": true}));
+}
