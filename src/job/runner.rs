@@ -73,6 +73,10 @@ pub struct JobStatus {
     pub last_error_time: Option<String>,
     /// Failed steps in a row.
     pub consecutive_failures: u32,
+    /// Binlogs skipped (unsupported, or failed with skip_error), each with the last commit
+    /// seq it happened at: the target may differ from the source there.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub skipped_binlogs: std::collections::BTreeMap<String, i64>,
 }
 
 impl JobStatus {
@@ -88,6 +92,7 @@ impl JobStatus {
             last_error: None,
             last_error_time: None,
             consecutive_failures: 0,
+            skipped_binlogs: Default::default(),
         }
     }
 }
@@ -123,6 +128,7 @@ impl JobTask {
             status.sub_state = p.sub_sync_state.name();
             status.prev_commit_seq = p.prev_commit_seq;
             status.commit_seq = p.commit_seq;
+            status.skipped_binlogs.clone_from(&p.unsupported_binlogs);
             self.metrics
                 .prev_commit_seq
                 .store(p.prev_commit_seq.max(0) as u64, Ordering::Relaxed);

@@ -254,6 +254,58 @@ impl TestCluster {
         self.doris().topology().fe.rpc_port
     }
 
+    pub fn http_port(&self) -> u16 {
+        self.doris().topology().fe.http_port
+    }
+
+    fn control_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.http_port(), path)
+    }
+
+    /// Adds a fault rule through the FE's control API (as an operator would with curl).
+    pub fn add_fault(&self, rule: Value) -> u64 {
+        let (status, body) = curl_post(&self.control_url("/api/_sim/faults"), &rule.to_string())
+            .expect("control API");
+        assert_eq!(status, 200, "{body}");
+        let json: Value = serde_json::from_str(&body).unwrap();
+        json["id"].as_u64().expect("rule id")
+    }
+
+    /// Removes every fault rule (releasing held calls).
+    pub fn clear_faults(&self) {
+        let status = Command::new("curl")
+            .args(["-s", "-X", "DELETE", &self.control_url("/api/_sim/faults")])
+            .output()
+            .expect("curl");
+        assert!(status.status.success());
+    }
+
+    /// The listed state of fault rule `id` (hits, waiting, ...).
+    pub fn fault_state(&self, id: u64) -> Value {
+        let output = Command::new("curl")
+            .args(["-s", &self.control_url("/api/_sim/faults")])
+            .output()
+            .expect("curl");
+        let json: Value = serde_json::from_slice(&output.stdout).expect("fault list");
+        json["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// Lets the calls held by a `hang` rule continue.
+    pub fn release_fault(&self, id: u64) {
+        let (status, body) = curl_post(
+            &self.control_url(&format!("/api/_sim/faults/{id}/release")),
+            "",
+        )
+        .expect("control API");
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// A job spec for this cluster (root, empty password).
     pub fn spec(&self, database: &str, table: &str) -> Value {
         serde_json::json!({
@@ -296,6 +348,25 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         if let Some(doris) = self.doris.take() {
             self.runtime.block_on(doris.stop());
+        }
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds; panics with `what` (and the last
+/// description `condition` gave) after `timeout`.
+pub fn wait_until(
+    what: &str,
+    timeout: Duration,
+    mut condition: impl FnMut() -> Result<(), String>,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match condition() {
+            Ok(()) => return,
+            Err(last) if Instant::now() > deadline => {
+                panic!("timed out after {timeout:?} waiting for {what}: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
 }

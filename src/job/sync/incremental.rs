@@ -5,9 +5,11 @@ use super::snapshot::{start_full_sync, start_partial_sync};
 use super::{ddl, upsert, SyncCache};
 use crate::binlog::{Binlog, BinlogRecord, BinlogType};
 use crate::doris::cluster::BinlogBatch;
+use crate::doris::DorisError;
 use crate::job::error::JobError;
 use crate::job::progress::Progress;
 use crate::job::runner::{JobControl, JobTask, StepOutcome};
+use crate::wire::status::TStatusCode;
 
 /// Binlogs asked for per getBinlog call (FEs that know `num_acquired` return up to this
 /// many; older ones return one).
@@ -102,6 +104,29 @@ pub(crate) async fn step(
         task.save(progress).await?;
     }
     Ok(StepOutcome::Progressed)
+}
+
+/// Names the likely cause of the binlog statuses an operator must act on.
+fn explain_fetch_error(task: &JobTask, error: DorisError) -> JobError {
+    let src = &task.info.src;
+    match &error {
+        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_TABLE.0 => {
+            JobError::CheckFailed(format!(
+                "source table {}.{} was dropped or has no binlog any more ({error})",
+                src.database, src.table
+            ))
+        }
+        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_DB.0 => {
+            JobError::CheckFailed(format!(
+                "source database {} was dropped or has no binlog ({error})",
+                src.database
+            ))
+        }
+        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_DISABLE.0 => {
+            JobError::CheckFailed(format!("binlog is disabled on the source ({error})"))
+        }
+        _ => error.into(),
+    }
 }
 
 /// Errors that say nothing about the binlog itself (a cluster briefly unreachable) are

@@ -1,0 +1,539 @@
+//! Table-level replication end to end: the real `ccr_syncer` binary between two simulated
+//! clusters, driven with curl and the mariadb CLI as an operator would.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{wait_until, Syncer, TestCluster};
+use serde_json::{json, Value};
+
+/// How long a job may take to catch up in these tests.
+const CATCH_UP: Duration = Duration::from_secs(60);
+
+fn syncer(dir: &tempfile::TempDir) -> Syncer {
+    let db = dir.path().join("ccr.db");
+    Syncer::start(
+        dir.path(),
+        &[
+            "--db_dir",
+            db.to_str().unwrap(),
+            "--idle_poll_interval",
+            "100ms",
+            "--connect_timeout",
+            "2s",
+            "--rpc_timeout",
+            "5s",
+        ],
+    )
+}
+
+fn create_job(
+    syncer: &Syncer,
+    name: &str,
+    src: &TestCluster,
+    dest: &TestCluster,
+    src_table: &str,
+    dest_table: &str,
+) {
+    let body = json!({"name": name, "src": src.spec("src_db", src_table), "dest": dest.spec("dest_db", dest_table)});
+    let (status, json) = syncer.post("/create_ccr", &body.to_string());
+    assert_eq!(
+        (status, json.clone()),
+        (200, json!({"success": true})),
+        "{json}"
+    );
+}
+
+fn rows(cluster: &TestCluster, table: &str) -> String {
+    cluster.sql(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+}
+
+/// Waits until the target table holds exactly the source table's rows.
+fn wait_synced(
+    syncer: &Syncer,
+    job: &str,
+    src: &TestCluster,
+    src_table: &str,
+    dest: &TestCluster,
+    dest_table: &str,
+) {
+    wait_until(
+        &format!("{dest_table} to equal {src_table}"),
+        CATCH_UP,
+        || {
+            let want = rows(src, src_table);
+            let (ok, got) = dest.try_sql(&format!("SELECT * FROM {dest_table} ORDER BY 1, 2"));
+            if ok && got == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "source:\n{want}\ntarget:\n{got}\nstatus: {}",
+                    syncer.post_name("/job_status", job)
+                ))
+            }
+        },
+    );
+}
+
+fn status(syncer: &Syncer, job: &str) -> Value {
+    syncer.post_name("/job_status", job)["status"].clone()
+}
+
+fn progress(syncer: &Syncer, job: &str) -> Value {
+    let answer = syncer.post_name("/job_progress", job);
+    serde_json::from_str(answer["job_progress"].as_str().unwrap()).unwrap()
+}
+
+const DB_PROPS: &str = "PROPERTIES (\"binlog.enable\" = \"true\")";
+const TABLE_PROPS: &str = "PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\")";
+
+fn source_with(tables: &[String]) -> TestCluster {
+    let cluster = TestCluster::start();
+    cluster.sql(&format!("CREATE DATABASE src_db {DB_PROPS}"));
+    for ddl in tables {
+        cluster.sql(ddl);
+    }
+    cluster
+}
+
+#[test]
+fn key_models_replicate_full_then_incremental() {
+    let src = source_with(&[
+        format!("CREATE TABLE src_db.u (id INT, v VARCHAR(20)) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 3 {TABLE_PROPS}"),
+        format!(
+            "CREATE TABLE src_db.a (k INT, total BIGINT SUM, hi INT MAX, lo INT MIN, last VARCHAR(10) REPLACE)
+             AGGREGATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 {TABLE_PROPS}"
+        ),
+        format!("CREATE TABLE src_db.d (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"),
+    ]);
+    // Rows before the job exist: the full sync carries them.
+    src.sql(
+        "INSERT INTO src_db.u VALUES (1, 'a'), (2, 'b');
+         INSERT INTO src_db.a VALUES (1, 10, 5, 5, 'x'), (2, 1, 1, 1, 'y');
+         INSERT INTO src_db.d VALUES (1, 1), (1, 1);",
+    );
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    for table in ["u", "a", "d"] {
+        create_job(&syncer, &format!("job_{table}"), &src, &dest, table, table);
+    }
+    for table in ["u", "a", "d"] {
+        wait_synced(
+            &syncer,
+            &format!("job_{table}"),
+            &src,
+            &format!("src_db.{table}"),
+            &dest,
+            &format!("dest_db.{table}"),
+        );
+    }
+    // Incremental: each key model's semantics must survive replay.
+    src.sql(
+        "INSERT INTO src_db.u VALUES (1, 'a2'), (3, 'c');
+         INSERT INTO src_db.a VALUES (1, 5, 9, 2, 'z'), (3, 7, 7, 7, 'w');
+         INSERT INTO src_db.d VALUES (1, 1), (2, 2);
+         DELETE FROM src_db.u WHERE id = 2;",
+    );
+    for table in ["u", "a", "d"] {
+        wait_synced(
+            &syncer,
+            &format!("job_{table}"),
+            &src,
+            &format!("src_db.{table}"),
+            &dest,
+            &format!("dest_db.{table}"),
+        );
+    }
+    assert_eq!(rows(&dest, "dest_db.u"), "1\ta2\n3\tc\n");
+    assert_eq!(
+        rows(&dest, "dest_db.a"),
+        "1\t15\t9\t2\tz\n2\t1\t1\t1\ty\n3\t7\t7\t7\tw\n"
+    );
+    assert_eq!(rows(&dest, "dest_db.d"), "1\t1\n1\t1\n1\t1\n2\t2\n");
+    let status = status(&syncer, "job_u");
+    assert_eq!(status["progress_state"], "TableIncrementalSync", "{status}");
+    assert!(status.get("last_error").is_none(), "{status}");
+    // Caught up: nothing left to replicate.
+    wait_until("lag 0", CATCH_UP, || {
+        let lag = syncer.post_name("/get_lag", "job_u");
+        if lag["lag"] == 0 {
+            Ok(())
+        } else {
+            Err(lag.to_string())
+        }
+    });
+    let ddl = dest.sql("SHOW CREATE TABLE dest_db.u");
+    assert!(ddl.contains(r#""is_being_synced" = "true""#), "{ddl}");
+}
+
+#[test]
+fn alias_partitions_and_table_ddl() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.events (id INT, day INT, note VARCHAR(20)) DUPLICATE KEY(id)
+         PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (10), PARTITION p2 VALUES LESS THAN (20),
+                                  PARTITION p3 VALUES LESS THAN (30))
+         DISTRIBUTED BY HASH(id) BUCKETS 3 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.events VALUES (1, 5, 'a'), (2, 15, 'b'), (3, 25, 'c')");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "events_dr", &src, &dest, "events", "events_copy");
+    wait_synced(
+        &syncer,
+        "events_dr",
+        &src,
+        "src_db.events",
+        &dest,
+        "dest_db.events_copy",
+    );
+
+    src.sql(
+        "INSERT INTO src_db.events VALUES (4, 6, 'd'), (5, 16, 'e');
+         ALTER TABLE src_db.events ADD PARTITION p4 VALUES LESS THAN (40);
+         INSERT INTO src_db.events VALUES (6, 35, 'f');
+         ALTER TABLE src_db.events DROP PARTITION p1;
+         ALTER TABLE src_db.events ADD COLUMN extra INT DEFAULT '7';
+         INSERT INTO src_db.events VALUES (7, 17, 'g', 1);",
+    );
+    wait_synced(
+        &syncer,
+        "events_dr",
+        &src,
+        "src_db.events",
+        &dest,
+        "dest_db.events_copy",
+    );
+    let partitions = |cluster: &TestCluster, table: &str| -> Vec<String> {
+        cluster
+            .sql(&format!("SHOW PARTITIONS FROM {table}"))
+            .lines()
+            .map(|l| l.split('\t').nth(1).unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        partitions(&dest, "dest_db.events_copy"),
+        vec!["p2", "p3", "p4"]
+    );
+    src.sql("TRUNCATE TABLE src_db.events PARTITION (p2); INSERT INTO src_db.events VALUES (8, 36, 'h', 2);");
+    wait_synced(
+        &syncer,
+        "events_dr",
+        &src,
+        "src_db.events",
+        &dest,
+        "dest_db.events_copy",
+    );
+    src.sql("TRUNCATE TABLE src_db.events");
+    wait_synced(
+        &syncer,
+        "events_dr",
+        &src,
+        "src_db.events",
+        &dest,
+        "dest_db.events_copy",
+    );
+    assert_eq!(dest.sql("SELECT count(*) FROM dest_db.events_copy"), "0\n");
+}
+
+#[test]
+fn pause_resume_desync_delete() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "j", &src, &dest, "t", "t");
+    wait_synced(&syncer, "j", &src, "src_db.t", &dest, "dest_db.t");
+
+    assert_eq!(syncer.post_name("/pause", "j"), json!({"success": true}));
+    assert_eq!(status(&syncer, "j")["state"], "paused");
+    src.sql("INSERT INTO src_db.t VALUES (2, 2)");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        rows(&dest, "dest_db.t"),
+        "1\t1\n",
+        "nothing moves while paused"
+    );
+    assert!(syncer.post_name("/get_lag", "j")["lag"].as_i64().unwrap() >= 1);
+    assert_eq!(syncer.post_name("/resume", "j"), json!({"success": true}));
+    wait_synced(&syncer, "j", &src, "src_db.t", &dest, "dest_db.t");
+
+    assert_eq!(syncer.post_name("/desync", "j"), json!({"success": true}));
+    assert!(dest
+        .sql("SHOW CREATE TABLE dest_db.t")
+        .contains(r#""is_being_synced" = "false""#));
+
+    assert_eq!(syncer.post_name("/delete", "j"), json!({"success": true}));
+    src.sql("INSERT INTO src_db.t VALUES (3, 3)");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        rows(&dest, "dest_db.t"),
+        "1\t1\n2\t2\n",
+        "a deleted job replicates nothing; target data stays"
+    );
+}
+
+#[test]
+fn restart_mid_stream_and_kill_at_each_transaction_step() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.d (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.d VALUES (0, 0)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncer = syncer(&dir);
+    create_job(&syncer, "d", &src, &dest, "d", "d");
+    wait_synced(&syncer, "d", &src, "src_db.d", &dest, "dest_db.d");
+    let full_sync_at = progress(&syncer, "d")["full_sync_start_at"].clone();
+
+    // Graceful restart in the middle of a stream of inserts.
+    for i in 1..=5 {
+        src.sql(&format!("INSERT INTO src_db.d VALUES ({i}, {i})"));
+    }
+    assert!(syncer.stop().success());
+    for i in 6..=8 {
+        src.sql(&format!("INSERT INTO src_db.d VALUES ({i}, {i})"));
+    }
+    syncer.restart();
+    wait_synced(&syncer, "d", &src, "src_db.d", &dest, "dest_db.d");
+
+    // kill -9 while the target holds each step of a transaction; the held call is then
+    // released (so e.g. a commit lands after the crash) or dropped. A duplicate-key table
+    // shows any binlog applied twice.
+    for (step, release) in [
+        ("beginTxn", true),
+        ("ingest_binlog", false),
+        ("ingest_binlog", true),
+        ("commitTxn", true),
+        ("commitTxn", false),
+    ] {
+        let rule = dest.add_fault(json!({"rpc": step, "action": "hang", "max_millis": 60000}));
+        src.sql(&format!("INSERT INTO src_db.d VALUES (100, {})", rule));
+        wait_until(&format!("{step} held"), CATCH_UP, || {
+            let state = dest.fault_state(rule);
+            if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+                Ok(())
+            } else {
+                Err(state.to_string())
+            }
+        });
+        syncer.kill();
+        if release {
+            dest.release_fault(rule);
+        }
+        dest.clear_faults();
+        syncer.restart();
+        wait_synced(&syncer, "d", &src, "src_db.d", &dest, "dest_db.d");
+    }
+    assert_eq!(
+        progress(&syncer, "d")["full_sync_start_at"],
+        full_sync_at,
+        "no needless full sync"
+    );
+}
+
+#[test]
+fn kill_during_full_sync_steps() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.t VALUES (1, 1), (2, 2)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncer = syncer(&dir);
+    // Hold each full-sync step in turn, crash the syncer there, and let it resume.
+    let holds = [
+        (
+            &src,
+            json!({"sql": "BACKUP SNAPSHOT", "action": "hang", "max_millis": 60000}),
+        ),
+        (
+            &src,
+            json!({"rpc": "getSnapshot", "action": "hang", "max_millis": 60000}),
+        ),
+        (
+            &dest,
+            json!({"rpc": "restoreSnapshot", "action": "hang", "max_millis": 60000}),
+        ),
+    ];
+    let mut created = false;
+    for (cluster, rule) in holds {
+        let id = cluster.add_fault(rule.clone());
+        if created {
+            assert_eq!(
+                syncer.post_name("/force_fullsync", "t"),
+                json!({"success": true})
+            );
+        } else {
+            create_job(&syncer, "t", &src, &dest, "t", "t");
+            created = true;
+        }
+        wait_until(&format!("{rule} held"), CATCH_UP, || {
+            let state = cluster.fault_state(id);
+            if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+                Ok(())
+            } else {
+                Err(state.to_string())
+            }
+        });
+        syncer.kill();
+        cluster.release_fault(id);
+        cluster.clear_faults();
+        src.sql(&format!("INSERT INTO src_db.t VALUES ({id}0, {id})"));
+        syncer.restart();
+        wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    }
+}
+
+#[test]
+fn failures_are_retried_and_reported() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let mut n = 0;
+    for (cluster, rpc) in [
+        (&src, "getBinlog"),
+        (&src, "getMeta"),
+        (&dest, "beginTxn"),
+        (&dest, "ingest_binlog"),
+        (&dest, "commitTxn"),
+        (&dest, "getMeta"),
+    ] {
+        n += 1;
+        let message = format!("injected {rpc} failure");
+        cluster.add_fault(
+            json!({"rpc": rpc, "action": "fail", "status_code": 6, "message": message, "times": 0}),
+        );
+        src.sql(&format!("INSERT INTO src_db.t VALUES ({n}, {n})"));
+        wait_until(
+            &format!("the {rpc} failure in job_status"),
+            CATCH_UP,
+            || {
+                let status = status(&syncer, "t");
+                match status["last_error"].as_str() {
+                    Some(error) if error.contains(&message) => Ok(()),
+                    _ => Err(status.to_string()),
+                }
+            },
+        );
+        cluster.clear_faults();
+        wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+        assert!(status(&syncer, "t").get("last_error").is_none());
+    }
+    assert!(syncer
+        .post_raw("/metrics", "")
+        .1
+        .contains("ccr_syncer_job_errors_total{job=\"t\"}"));
+}
+
+#[test]
+fn skip_error_skips_a_failing_binlog_and_says_so() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
+    )]);
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    wait_until("the failure to show", CATCH_UP, || {
+        let status = status(&syncer, "t");
+        if status["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("bad rowset"))
+        {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+    let (_, json) = syncer.post("/update_job", r#"{"name": "t", "skip_error": true}"#);
+    assert_eq!(json, json!({"success": true}));
+    wait_until("the binlog to be skipped", CATCH_UP, || {
+        let status = status(&syncer, "t");
+        if status["skipped_binlogs"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty())
+        {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+    dest.clear_faults();
+    src.sql("INSERT INTO src_db.t VALUES (2, 2)");
+    wait_until("the next binlog to arrive", CATCH_UP, || {
+        let got = rows(&dest, "dest_db.t");
+        if got == "2\t2\n" {
+            Ok(())
+        } else {
+            Err(got)
+        }
+    });
+}
+
+#[test]
+fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let first = progress(&syncer, "t")["full_sync_start_at"]
+        .as_i64()
+        .unwrap();
+
+    assert_eq!(syncer.post_name("/pause", "t"), json!({"success": true}));
+    assert_eq!(
+        syncer.post_name("/force_fullsync", "t"),
+        json!({"success": true})
+    );
+    assert!(syncer.stop().success());
+    syncer.restart();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
+    wait_until("a second full sync", CATCH_UP, || {
+        let p = progress(&syncer, "t");
+        if p["full_sync_start_at"].as_i64().unwrap() > first && p["sync_state"] == 501 {
+            Ok(())
+        } else {
+            Err(p.to_string())
+        }
+    });
+    src.sql("INSERT INTO src_db.t VALUES (2, 2)");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+
+    // The source table goes away: the job reports it and the service stays up.
+    src.sql("DROP TABLE src_db.t");
+    wait_until("the drop to be reported", CATCH_UP, || {
+        let status = status(&syncer, "t");
+        if status["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("dropped"))
+        {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+    assert_eq!(
+        syncer.post("/list_jobs", "").1,
+        json!({"success": true, "jobs": ["t"]})
+    );
+}
