@@ -41,7 +41,8 @@ pub(crate) async fn step(
             progress.prev_commit_seq,
             BINLOG_BATCH,
         )
-        .await?;
+        .await
+        .map_err(|error| explain_fetch_error(task, error))?;
     let (binlogs, too_old) = match batch {
         BinlogBatch::CaughtUp => return Ok(StepOutcome::Idle),
         BinlogBatch::Binlogs { binlogs, too_old } => (binlogs, too_old),
