@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::doris::cluster::CallStats;
+
 pub const JOBS_CREATED_TOTAL: &str = "ccr_syncer_jobs_created_total";
 pub const JOBS: &str = "ccr_syncer_jobs";
 pub const BINLOGS_HANDLED_TOTAL: &str = "ccr_syncer_binlogs_handled_total";
@@ -18,6 +20,11 @@ pub const JOB_PREV_COMMIT_SEQ: &str = "ccr_syncer_job_prev_commit_seq";
 pub const JOB_LAG_BINLOGS: &str = "ccr_syncer_job_lag_binlogs";
 pub const JOB_PAUSED: &str = "ccr_syncer_job_paused";
 pub const HTTP_REQUESTS_TOTAL: &str = "ccr_syncer_http_requests_total";
+pub const JOB_METADATA_WRITES_TOTAL: &str = "ccr_syncer_job_metadata_writes_total";
+pub const JOB_SOURCE_CALLS_TOTAL: &str = "ccr_syncer_job_source_calls_total";
+pub const JOB_SOURCE_CALL_SECONDS_TOTAL: &str = "ccr_syncer_job_source_call_seconds_total";
+pub const JOB_TARGET_CALLS_TOTAL: &str = "ccr_syncer_job_target_calls_total";
+pub const JOB_TARGET_CALL_SECONDS_TOTAL: &str = "ccr_syncer_job_target_call_seconds_total";
 
 /// Per-job figures, updated by the job's task.
 #[derive(Debug, Default)]
@@ -27,6 +34,11 @@ pub struct JobMetrics {
     pub prev_commit_seq: AtomicU64,
     pub lag_binlogs: AtomicU64,
     pub paused: AtomicU64,
+    /// Durable writes of the job's progress.
+    pub metadata_writes: AtomicU64,
+    /// Calls to the source and target clusters and the time spent in them.
+    pub source_calls: std::sync::Arc<CallStats>,
+    pub target_calls: std::sync::Arc<CallStats>,
 }
 
 /// Process-wide metrics registry.
@@ -129,6 +141,44 @@ impl Metrics {
             &jobs,
             |m| &m.paused,
         );
+        per_job(
+            &mut out,
+            JOB_METADATA_WRITES_TOTAL,
+            "counter",
+            "Durable writes of the job's progress.",
+            &jobs,
+            |m| &m.metadata_writes,
+        );
+        per_job(
+            &mut out,
+            JOB_SOURCE_CALLS_TOTAL,
+            "counter",
+            "Calls to the source cluster.",
+            &jobs,
+            |m| &m.source_calls.calls,
+        );
+        per_job(
+            &mut out,
+            JOB_TARGET_CALLS_TOTAL,
+            "counter",
+            "Calls to the target cluster.",
+            &jobs,
+            |m| &m.target_calls.calls,
+        );
+        per_job_seconds(
+            &mut out,
+            JOB_SOURCE_CALL_SECONDS_TOTAL,
+            "Time spent waiting for the source cluster.",
+            &jobs,
+            |m| &m.source_calls.nanos,
+        );
+        per_job_seconds(
+            &mut out,
+            JOB_TARGET_CALL_SECONDS_TOTAL,
+            "Time spent waiting for the target cluster.",
+            &jobs,
+            |m| &m.target_calls.nanos,
+        );
         out
     }
 }
@@ -156,6 +206,20 @@ fn per_job(
             escape_label(job),
             field(metrics).load(Ordering::Relaxed)
         );
+    }
+}
+
+fn per_job_seconds(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    jobs: &[(String, std::sync::Arc<JobMetrics>)],
+    nanos: impl Fn(&JobMetrics) -> &AtomicU64,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (job, metrics) in jobs {
+        let seconds = nanos(metrics).load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}{{job=\"{}\"}} {seconds:.6}", escape_label(job));
     }
 }
 

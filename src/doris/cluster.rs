@@ -2,6 +2,8 @@
 //! answers. Status codes are interpreted here so callers deal in outcomes, not `TStatus`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::{check_status, DorisError};
@@ -154,13 +156,21 @@ pub struct RestoreRequest {
     pub atomic_restore: bool,
 }
 
+/// Time spent waiting for one cluster, for the share-of-time figures in /metrics.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    pub calls: AtomicU64,
+    pub nanos: AtomicU64,
+}
+
 /// Clients for one cluster.
 #[derive(Clone)]
 pub struct DorisCluster {
+    stats: Arc<CallStats>,
     access: ClusterAccess,
     sql: SqlClient,
     fe: FeClient,
-    backends: std::sync::Arc<BackendPool>,
+    backends: Arc<BackendPool>,
 }
 
 impl std::fmt::Debug for DorisCluster {
@@ -181,16 +191,38 @@ impl DorisCluster {
             settings.timeouts.connect,
         );
         let fe = FeClient::new(access.frontends.clone(), settings.timeouts);
-        let backends = std::sync::Arc::new(BackendPool::with_ingest_limit(
+        let backends = Arc::new(BackendPool::with_ingest_limit(
             settings.timeouts,
             settings.max_ingest_per_backend,
         ));
         DorisCluster {
+            stats: Arc::default(),
             access,
             sql,
             fe,
             backends,
         }
+    }
+
+    /// Counts this cluster's calls into `stats` (shared with the job's metrics).
+    pub fn with_stats(mut self, stats: Arc<CallStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// Calls made to this cluster and the time spent in them.
+    pub fn stats(&self) -> &Arc<CallStats> {
+        &self.stats
+    }
+
+    /// Runs `call`, counting it and its duration in [`CallStats`].
+    pub async fn timed<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let result = call.await;
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.stats.nanos.fetch_add(nanos, Ordering::Relaxed);
+        result
     }
 
     pub fn sql(&self) -> &SqlClient {
@@ -238,7 +270,7 @@ impl DorisCluster {
             prev_commit_seq: Some(prev_commit_seq),
             num_acquired: Some(batch),
         };
-        let result = self.fe.get_binlog(request).await?;
+        let result = self.timed(self.fe.get_binlog(request)).await?;
         let status = result.status.ok_or_else(|| {
             DorisError::UnexpectedResult("getBinlog answered without a status".into())
         })?;
@@ -282,7 +314,7 @@ impl DorisCluster {
             label: Some(label.to_owned()),
             ..Default::default()
         };
-        let result = self.fe.begin_txn(request).await?;
+        let result = self.timed(self.fe.begin_txn(request)).await?;
         if let Some(status) = &result.status {
             if status.status_code == TStatusCode::LABEL_ALREADY_EXISTS {
                 return Ok(BeginTxn::LabelExists {
@@ -311,7 +343,7 @@ impl DorisCluster {
             commit_infos: Some(commit_infos),
             ..Default::default()
         };
-        let result = self.fe.commit_txn(request).await?;
+        let result = self.timed(self.fe.commit_txn(request)).await?;
         if let Some(status) = &result.status {
             if status.status_code == TStatusCode::PUBLISH_TIMEOUT {
                 return Ok(CommitOutcome::CommittedNotVisible);
@@ -334,7 +366,7 @@ impl DorisCluster {
             txn_id: Some(txn_id),
             reason: Some(reason.to_owned()),
         };
-        let result = self.fe.rollback_txn(request).await?;
+        let result = self.timed(self.fe.rollback_txn(request)).await?;
         match check_status("rollbackTxn", result.status.as_ref()) {
             Ok(()) => Ok(RollbackOutcome::RolledBack),
             Err(DorisError::Status { message, .. })
@@ -376,7 +408,7 @@ impl DorisCluster {
     }
 
     async fn txn_rows(&self, sql: &str) -> Result<Option<TxnState>, DorisError> {
-        let rows = match self.sql.query(sql).await {
+        let rows = match self.timed(self.sql.query(sql)).await {
             Ok(rows) => rows,
             // Doris answers an unknown id or label with an error rather than no rows.
             Err(DorisError::Sql { message, .. })
@@ -427,7 +459,7 @@ impl DorisCluster {
                 ),
             }),
         };
-        let result = self.fe.get_meta(request).await?;
+        let result = self.timed(self.fe.get_meta(request)).await?;
         check_status("getMeta", Some(&result.status))?;
         let db = result.db_meta.ok_or_else(|| {
             DorisError::UnexpectedResult(format!("getMeta: database {db_id} not found"))
@@ -441,7 +473,7 @@ impl DorisCluster {
             user: self.user(),
             passwd: self.passwd(),
         };
-        let result = self.fe.get_backend_meta(request).await?;
+        let result = self.timed(self.fe.get_backend_meta(request)).await?;
         check_status("getBackendMeta", Some(&result.status))?;
         Ok(result
             .backends
@@ -464,7 +496,7 @@ impl DorisCluster {
             user: self.user(),
             password: self.passwd(),
         };
-        let result = self.fe.get_master_token(request).await?;
+        let result = self.timed(self.fe.get_master_token(request)).await?;
         check_status("getMasterToken", result.status.as_ref())?;
         Ok(Secret::new(result.token.unwrap_or_default()))
     }
@@ -500,7 +532,7 @@ impl DorisCluster {
             quote_ident(snapshot),
             quote_ident(LOCAL_REPOSITORY)
         );
-        self.sql.exec(&sql).await?;
+        self.timed(self.sql.exec(&sql)).await?;
         Ok(())
     }
 
@@ -515,7 +547,7 @@ impl DorisCluster {
             quote_ident(db),
             quote_str(snapshot)
         );
-        let rows = self.sql.query(&sql).await?;
+        let rows = self.timed(self.sql.query(&sql)).await?;
         rows.last()
             .map(|row| {
                 Ok(SnapshotJobState {
@@ -549,7 +581,7 @@ impl DorisCluster {
             snapshot_type: Some(TSnapshotType::LOCAL),
             enable_compress: None,
         };
-        let result = self.fe.get_snapshot(request).await?;
+        let result = self.timed(self.fe.get_snapshot(request)).await?;
         check_status("getSnapshot", result.status.as_ref())?;
         let mut meta = result.meta.unwrap_or_default();
         let mut job_info = result.job_info.ok_or_else(|| {
@@ -599,7 +631,7 @@ impl DorisCluster {
             compressed: None,
             force_replace: None,
         };
-        let result = self.fe.restore_snapshot(wire).await?;
+        let result = self.timed(self.fe.restore_snapshot(wire)).await?;
         check_status("restoreSnapshot", result.status.as_ref())
     }
 
@@ -614,7 +646,7 @@ impl DorisCluster {
             quote_ident(db),
             quote_str(label)
         );
-        let rows = self.sql.query(&sql).await?;
+        let rows = self.timed(self.sql.query(&sql)).await?;
         rows.last()
             .map(|row| {
                 Ok(SnapshotJobState {

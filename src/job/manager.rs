@@ -238,16 +238,19 @@ impl JobManager {
         let name = info.name.clone();
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
         let status = Arc::new(parking_lot::Mutex::new(JobStatus::starting(&info)));
+        let metrics = self.metrics.job(&name);
         let task = JobTask {
             name: name.clone(),
             info: info.clone(),
             store: Arc::clone(&self.store),
             settings: Arc::clone(&self.settings),
-            metrics: self.metrics.job(&name),
+            metrics: Arc::clone(&metrics),
             status: Arc::clone(&status),
             control: control_rx,
-            src: DorisCluster::new(info.src.cluster_access(), self.client_settings()),
-            dest: DorisCluster::new(info.dest.cluster_access(), self.client_settings()),
+            src: DorisCluster::new(info.src.cluster_access(), self.client_settings())
+                .with_stats(Arc::clone(&metrics.source_calls)),
+            dest: DorisCluster::new(info.dest.cluster_access(), self.client_settings())
+                .with_stats(Arc::clone(&metrics.target_calls)),
         };
         let handle = Arc::new(JobHandle {
             info: AsyncMutex::new(info),
