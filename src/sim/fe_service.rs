@@ -9,12 +9,12 @@
 //! The simulator has a single FE, which is always the master, so NOT_MASTER never occurs.
 //!
 //! The binlog methods (getBinlog, getBinlogLag, lockBinlog) are answered by
-//! [`crate::sim::binlog_service`]. The snapshot methods (getSnapshot, restoreSnapshot)
-//! answer NOT_IMPLEMENTED_ERROR from the small methods at the end of this file until that
-//! feature lands.
+//! [`crate::sim::binlog_service`], the snapshot methods (getSnapshot, restoreSnapshot) by
+//! [`crate::sim::backup::service`].
 
 use std::sync::Arc;
 
+use crate::sim::backup::service as backup_service;
 use crate::sim::binlog_service;
 use crate::sim::catalog::table::Table;
 use crate::sim::catalog::user::{Privilege, User};
@@ -415,16 +415,6 @@ fn table_meta(table: &Table) -> TGetMetaTableMeta {
     }
 }
 
-/// The status of a method this build does not provide yet.
-fn not_available(method: &str) -> TStatus {
-    TStatus::new(
-        TStatusCode::NOT_IMPLEMENTED_ERROR,
-        Some(vec![format!(
-            "{method} is not available in this simulator build"
-        )]),
-    )
-}
-
 // Binlog and snapshot methods: each is one small method so the binlog journal and
 // backup/restore can replace it without touching the rest of the service.
 impl SimFrontendService {
@@ -447,18 +437,14 @@ impl SimFrontendService {
         Ok(binlog_service::lock_binlog(&self.catalog, request))
     }
 
-    fn get_snapshot(&self, _request: &TGetSnapshotRequest) -> TGetSnapshotResult {
-        TGetSnapshotResult {
-            status: Some(not_available("getSnapshot")),
-            ..Default::default()
-        }
+    // Fault hook point: when the FE methods consult `FaultInjector::before_rpc`, these two
+    // call it first like the others.
+    fn get_snapshot(&self, request: &TGetSnapshotRequest) -> TGetSnapshotResult {
+        backup_service::get_snapshot(&self.catalog, request)
     }
 
-    fn restore_snapshot(&self, _request: &TRestoreSnapshotRequest) -> TRestoreSnapshotResult {
-        TRestoreSnapshotResult {
-            status: Some(not_available("restoreSnapshot")),
-            master_address: None,
-        }
+    fn restore_snapshot(&self, request: &TRestoreSnapshotRequest) -> TRestoreSnapshotResult {
+        backup_service::restore_snapshot(&self.catalog, request)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::backup::files::{snapshot_download_routes, SnapshotDownloads};
 use super::be_http::{binlog_download_routes, BinlogDownloads};
 use super::be_service::SimBackendService;
 use super::catalog::Catalog;
@@ -95,6 +96,10 @@ pub async fn launch(config: SimConfig) -> Result<SimDoris, SimError> {
                 catalog: Arc::clone(&download_catalog),
                 backend_id: backend.id,
             })
+            .merge(snapshot_download_routes(SnapshotDownloads {
+                catalog: Arc::clone(&download_catalog),
+                backend_id: backend.id,
+            }))
         })
         .start(engine);
     Ok(SimDoris { cluster, catalog })

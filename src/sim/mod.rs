@@ -4,6 +4,7 @@
 //!
 //! It depends only on the wire types (`crate::wire`), never on syncer internals.
 
+pub mod backup;
 pub mod be_http;
 pub mod be_service;
 pub mod binlog_journal;

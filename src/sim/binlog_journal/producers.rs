@@ -12,10 +12,11 @@ use serde_json::{json, Value as Json};
 
 use crate::binlog::{
     AddPartitionRecord, AlterDatabasePropertyInfo, AlterJobRecord, AlterJobType, AlterViewInfo,
-    Binlog, BinlogRecord, CommentType, CreateTableRecord, DropPartitionInfo, DropTableRecord,
-    JobState, ModifyCommentOperationLog, ModifyTablePropertyOperationLog, PartitionRecord,
-    ReplacePartitionOperationLog, ReplaceTableOperationLog, TableAddOrDropColumnsInfo, TableInfo,
-    TableRecord, TableRenameColumnInfo, TableType, TruncateTableRecord, UpsertRecord,
+    BarrierLog, Binlog, BinlogRecord, CommentType, CreateTableRecord, DropPartitionInfo,
+    DropTableRecord, JobState, ModifyCommentOperationLog, ModifyTablePropertyOperationLog,
+    PartitionRecord, ReplacePartitionOperationLog, ReplaceTableOperationLog,
+    TableAddOrDropColumnsInfo, TableInfo, TableRecord, TableRenameColumnInfo, TableType,
+    TruncateTableRecord, UpsertRecord,
 };
 use crate::sim::catalog::table::{Column, Distribution, OlapTable, Partition, Table, TableKind};
 use crate::sim::catalog::{now_ms, CatalogState};
@@ -242,6 +243,23 @@ impl CatalogState {
                 })
             },
         )
+    }
+
+    /// BARRIER a BACKUP journals for one OLAP table (sheet §5.2). Returns the barrier's commit
+    /// seq — the table's cut point in `table_commit_seq_map` — whether or not it is stored.
+    pub(crate) fn binlog_backup_barrier(&mut self, db_id: i64, table_id: i64) -> i64 {
+        let (db_name, table_name) = self.names_of(db_id, table_id);
+        let scope = self.binlog_scope(db_id, &[table_id]);
+        self.emit(scope, db_id, vec![table_id], None, |_| {
+            BinlogRecord::Barrier(BarrierLog::for_table(
+                db_id,
+                &db_name,
+                table_id,
+                &table_name,
+            ))
+        });
+        // `emit` consumed exactly one edit-log id: the barrier's.
+        self.binlog.last_journal_id()
     }
 
     /// CREATE_TABLE for a table or view just added to the catalog; `sql` is its

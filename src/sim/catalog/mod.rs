@@ -17,6 +17,7 @@ use std::sync::Arc;
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::secret::Secret;
+use crate::sim::backup::BackupRestoreJobs;
 use crate::sim::binlog_journal::BinlogJournal;
 use crate::sim::topology::ClusterTopology;
 use crate::sim::txn::TxnTable;
@@ -172,6 +173,8 @@ pub struct CatalogState {
     pub binlog: BinlogJournal,
     /// Load transactions (see [`crate::sim::txn`]).
     pub txns: TxnTable,
+    /// BACKUP / RESTORE jobs and their snapshots (see [`crate::sim::backup`]).
+    pub backup_restore: BackupRestoreJobs,
 }
 
 impl CatalogState {
@@ -404,6 +407,7 @@ impl Catalog {
             config: FeConfig::default(),
             binlog: BinlogJournal::default(),
             txns: TxnTable::default(),
+            backup_restore: BackupRestoreJobs::default(),
         };
         if state.backend_ids.is_empty() {
             // A cluster without BEs cannot hold tablets; keep placement total anyway.

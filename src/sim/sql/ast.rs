@@ -399,6 +399,39 @@ pub enum Statement {
         partitions: Option<Vec<String>>,
         filter: Option<Expr>,
     },
+    /// `BACKUP SNAPSHOT [db.]label TO repo [ON | EXCLUDE (refs)] [PROPERTIES (...)]`.
+    Backup {
+        name: ObjectName,
+        repository: String,
+        refs: Option<Vec<BackupRef>>,
+        exclude: bool,
+        properties: Vec<(String, String)>,
+    },
+    /// `SHOW BACKUP [FROM db] [WHERE ...]`.
+    ShowBackup {
+        db: Option<String>,
+        filter: Option<Expr>,
+    },
+    /// `SHOW [BRIEF] RESTORE [FROM db] [WHERE ...]`.
+    ShowRestore {
+        db: Option<String>,
+        filter: Option<Expr>,
+        brief: bool,
+    },
+    /// `CANCEL BACKUP | RESTORE [FROM db]`.
+    CancelBackupRestore {
+        db: Option<String>,
+        restore: bool,
+    },
     /// Statements accepted as no-ops (`SYNC`, `BEGIN`, `COMMIT`, ...).
     NoOp,
+}
+
+/// One table of a BACKUP's `ON (...)` / `EXCLUDE (...)` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupRef {
+    pub table: String,
+    pub partitions: Vec<String>,
+    /// `TEMPORARY PARTITION (...)`.
+    pub temporary: bool,
 }

@@ -34,7 +34,7 @@ fn other(msg: impl Into<String>) -> SqlError {
     CatalogError::Other(msg.into()).into()
 }
 
-fn props_from(list: Vec<(String, String)>) -> Properties {
+pub(super) fn props_from(list: Vec<(String, String)>) -> Properties {
     let mut p = Properties::default();
     for (k, v) in list {
         p.set(&k, &v);
@@ -69,7 +69,7 @@ fn validate_properties(props: &[(String, String)]) -> Result<(), SqlError> {
 }
 
 /// Normalizes boolean property values to lower case (Doris prints `true`/`false`).
-fn normalize_props(props: Vec<(String, String)>) -> Vec<(String, String)> {
+pub(super) fn normalize_props(props: Vec<(String, String)>) -> Vec<(String, String)> {
     props
         .into_iter()
         .map(|(k, v)| {
@@ -158,7 +158,7 @@ fn check_partition_name(name: &str) -> Result<(), SqlError> {
 }
 
 /// Computes a new partition's item and checks it against the existing ones.
-fn partition_item(
+pub(super) fn partition_item(
     kind: PartitionKind,
     types: &[ColumnType],
     def: &PartitionDef,
@@ -268,7 +268,7 @@ pub(crate) fn bucket_count(b: Buckets) -> u32 {
     }
 }
 
-fn schema_hash(seed: i64) -> i32 {
+pub(super) fn schema_hash(seed: i64) -> i32 {
     ((seed.wrapping_mul(2654435761) >> 3) & 0x7fff_ffff) as i32
 }
 
@@ -684,10 +684,10 @@ impl FeSession {
     }
 }
 
-type TableDefinition = (Vec<Column>, KeysModel, PartitionScheme, Distribution);
+pub(crate) type TableDefinition = (Vec<Column>, KeysModel, PartitionScheme, Distribution);
 
 /// Validates the column/key/partition/distribution parts of a CREATE TABLE.
-fn build_table_definition(ct: &CreateTable) -> Result<TableDefinition, SqlError> {
+pub(super) fn build_table_definition(ct: &CreateTable) -> Result<TableDefinition, SqlError> {
     if ct.columns.is_empty() {
         return Err(other("Table should contain at least one column"));
     }

@@ -162,6 +162,10 @@ impl FeSession {
             | Statement::ShowTableById(_)
             | Statement::ShowTransaction { .. }
             | Statement::ShowColumns { .. }) => self.execute_show(stmt),
+            stmt @ (Statement::Backup { .. }
+            | Statement::ShowBackup { .. }
+            | Statement::ShowRestore { .. }
+            | Statement::CancelBackupRestore { .. }) => self.execute_backup_restore(stmt),
             stmt @ (Statement::Insert(_)
             | Statement::Delete { .. }
             | Statement::Update { .. }

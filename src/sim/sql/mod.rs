@@ -1,7 +1,9 @@
 //! The FE SQL engine: lexer, parser and executor over the catalog.
 
 pub(crate) mod ast;
+mod backup;
 mod ddl;
+pub(crate) mod ddl_support;
 mod dml;
 mod engine;
 pub(crate) mod lexer;
@@ -11,5 +13,11 @@ pub(crate) mod render;
 mod show;
 mod vars;
 
+pub(crate) use ddl_support::parse_one;
 pub use engine::{FeSession, FeSqlEngine};
 pub use vars::{DORIS_VERSION, MYSQL_SERVER_VERSION};
+
+/// MySQL `LIKE` on a job label (labels compare case-insensitively in Doris).
+pub(crate) fn label_like(pattern: &str, label: &str) -> bool {
+    query::like_match(pattern, label, true)
+}

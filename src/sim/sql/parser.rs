@@ -278,6 +278,8 @@ impl<'a> Parser<'a> {
             "INSERT" => self.insert(),
             "DELETE" => self.delete(),
             "UPDATE" => self.update(),
+            "BACKUP" => self.backup(),
+            "CANCEL" => self.cancel_backup_restore(),
             "SYNC" | "BEGIN" | "COMMIT" | "ROLLBACK" => {
                 self.pos = self.tokens.len();
                 Ok(Statement::NoOp)
@@ -474,6 +476,16 @@ impl<'a> Parser<'a> {
         if self.eat_word("TABLE") {
             return Ok(Statement::ShowTableById(self.integer()?));
         }
+        if self.eat_word("BACKUP") {
+            let (db, filter) = self.job_db_and_filter()?;
+            return Ok(Statement::ShowBackup { db, filter });
+        }
+        let brief = self.eat_word("BRIEF");
+        if brief || self.at_word("RESTORE") {
+            self.expect_word("RESTORE")?;
+            let (db, filter) = self.job_db_and_filter()?;
+            return Ok(Statement::ShowRestore { db, filter, brief });
+        }
         if self.eat_word("TRANSACTION") {
             let db = if self.eat_word("FROM") || self.eat_word("IN") {
                 Some(self.ident()?)
@@ -488,6 +500,81 @@ impl<'a> Parser<'a> {
             return Ok(Statement::ShowTransaction { db, filter });
         }
         Err(self.unexpected("a SHOW target"))
+    }
+
+    /// `[FROM | IN db] [WHERE expr]` of SHOW BACKUP / SHOW RESTORE.
+    fn job_db_and_filter(&mut self) -> PResult<(Option<String>, Option<Expr>)> {
+        let db = if self.eat_word("FROM") || self.eat_word("IN") {
+            Some(self.ident()?)
+        } else {
+            None
+        };
+        let filter = if self.eat_word("WHERE") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok((db, filter))
+    }
+
+    fn backup(&mut self) -> PResult<Statement> {
+        self.expect_word("BACKUP")?;
+        self.expect_word("SNAPSHOT")?;
+        let name = self.object_name()?;
+        self.expect_word("TO")?;
+        let repository = self.ident()?;
+        let exclude = self.at_word("EXCLUDE");
+        let refs = if self.eat_word("ON") || self.eat_word("EXCLUDE") {
+            self.expect_symbol("(")?;
+            let mut refs = Vec::new();
+            loop {
+                let table = self.ident()?;
+                let temporary = self.eat_word("TEMPORARY");
+                let partitions = if self.eat_word("PARTITION") || self.eat_word("PARTITIONS") {
+                    self.ident_list()?
+                } else if temporary {
+                    return Err(self.unexpected("PARTITION"));
+                } else {
+                    Vec::new()
+                };
+                refs.push(BackupRef {
+                    table,
+                    partitions,
+                    temporary,
+                });
+                if !self.eat_symbol(",") {
+                    break;
+                }
+            }
+            self.expect_symbol(")")?;
+            Some(refs)
+        } else {
+            None
+        };
+        let properties = self.optional_properties()?;
+        Ok(Statement::Backup {
+            name,
+            repository,
+            refs,
+            exclude,
+            properties,
+        })
+    }
+
+    fn cancel_backup_restore(&mut self) -> PResult<Statement> {
+        self.expect_word("CANCEL")?;
+        let restore = if self.eat_word("BACKUP") {
+            false
+        } else {
+            self.expect_word("RESTORE")?;
+            true
+        };
+        let db = if self.eat_word("FROM") || self.eat_word("IN") {
+            Some(self.ident()?)
+        } else {
+            None
+        };
+        Ok(Statement::CancelBackupRestore { db, restore })
     }
 
     fn admin(&mut self) -> PResult<Statement> {
