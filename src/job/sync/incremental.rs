@@ -44,7 +44,10 @@ pub(crate) async fn step(
         .await
         .map_err(|error| explain_fetch_error(task, error))?;
     let (binlogs, too_old) = match batch {
-        BinlogBatch::CaughtUp => return Ok(StepOutcome::Idle),
+        BinlogBatch::CaughtUp => {
+            check_source_table_exists(task, cache).await?;
+            return Ok(StepOutcome::Idle);
+        }
         BinlogBatch::Binlogs { binlogs, too_old } => (binlogs, too_old),
     };
     if too_old {
@@ -106,6 +109,30 @@ pub(crate) async fn step(
     }
     Ok(StepOutcome::Progressed)
 }
+
+/// A dropped source table's binlog stream stays readable (and silent) until GC, so a
+/// caught-up job looks at the table itself now and then.
+async fn check_source_table_exists(task: &JobTask, cache: &mut SyncCache) -> Result<(), JobError> {
+    if cache
+        .source_checked_at
+        .is_some_and(|at| at.elapsed() < SOURCE_TABLE_CHECK_INTERVAL)
+    {
+        return Ok(());
+    }
+    let src = &task.info.src;
+    let meta = task.src.table_meta(src.db_id, &[src.table_id]).await?;
+    if !meta.tables.contains_key(&src.table_id) || meta.dropped_tables.contains(&src.table_id) {
+        return Err(JobError::CheckFailed(format!(
+            "source table {}.{} (id {}) was dropped; the job cannot continue",
+            src.database, src.table, src.table_id
+        )));
+    }
+    cache.source_checked_at = Some(std::time::Instant::now());
+    Ok(())
+}
+
+/// How often a caught-up table job checks that its source table still exists.
+const SOURCE_TABLE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Names the likely cause of the binlog statuses an operator must act on.
 fn explain_fetch_error(task: &JobTask, error: DorisError) -> JobError {

@@ -34,6 +34,8 @@ pub(crate) struct SyncCache {
     pub dest_backends: Option<HashMap<i64, BackendMeta>>,
     /// The snapshot being restored (by name), with extra info added.
     pub snapshot: Option<(String, Snapshot)>,
+    /// When the source table was last seen to exist (table jobs, while caught up).
+    pub source_checked_at: Option<std::time::Instant>,
 }
 
 impl SyncCache {
@@ -43,6 +45,7 @@ impl SyncCache {
             src_backends: None,
             dest_backends: None,
             snapshot: None,
+            source_checked_at: None,
         }
     }
 
