@@ -131,6 +131,8 @@ trait FromFaultReply {
 macro_rules! from_fault_reply {
     (optional status: $($result:ty),* $(,)?) => {$(
         impl FromFaultReply for $result {
+            // Some results have no fields besides these two; the update covers the rest.
+            #[allow(clippy::needless_update)]
             fn from_fault_reply(reply: FaultReply) -> Self {
                 Self {
                     status: Some(reply.status),
