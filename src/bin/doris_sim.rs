@@ -1,20 +1,44 @@
 //! `doris_sim`: one simulated Doris cluster (an FE and N BEs) on 127.0.0.1.
 //!
-//! Prints one JSON line describing the cluster once it accepts connections, then runs until
-//! SIGTERM or SIGINT.
+//! Prints one JSON line describing the cluster (its ports and BEs) on stdout once it
+//! accepts connections, then runs until SIGTERM or SIGINT and exits 0. Logs go to stderr.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use ccr_syncer::secret::Secret;
+use ccr_syncer::sim::binlog_journal::BinlogFlavor;
 use ccr_syncer::sim::cluster::SimClusterOptions;
 use ccr_syncer::sim::launch::{launch, SimConfig};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+
+/// The FE generation whose binlog behaviour the cluster imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FlavorArg {
+    /// The newest FE (3.0 and later): batched getBinlog, lockBinlog, every binlog type native.
+    Newest,
+    /// A Doris 2.1 FE: one binlog per getBinlog, no lockBinlog, some DDL wrapped in BARRIER.
+    #[value(name = "doris-2.1")]
+    Doris21,
+}
+
+impl From<FlavorArg> for BinlogFlavor {
+    fn from(flavor: FlavorArg) -> Self {
+        match flavor {
+            FlavorArg::Newest => BinlogFlavor::Newest,
+            FlavorArg::Doris21 => BinlogFlavor::Doris21,
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "doris_sim",
-    about = "A simulated Apache Doris cluster for trying and testing ccr_syncer"
+    about = "A simulated Apache Doris cluster for trying and testing ccr_syncer",
+    long_about = "A simulated Apache Doris cluster (one FE, N BEs) on 127.0.0.1 for trying and \
+testing ccr_syncer. Once every port accepts connections it prints one JSON line on stdout \
+describing the cluster (FE query/rpc/http ports, each BE's id and ports), then runs until \
+SIGTERM or SIGINT. Logs go to stderr. See docs/doris_sim.md."
 )]
 struct SimArgs {
     /// FE MySQL port (0 picks a free port).
@@ -39,14 +63,30 @@ struct SimArgs {
     /// Whether the BEs report enable_feature_binlog on.
     #[arg(long = "be-binlog", default_value_t = true, action = clap::ArgAction::Set)]
     be_binlog: bool,
+    /// Which FE generation the binlog imitates: batching of getBinlog, lockBinlog, BARRIER
+    /// wrapping of some DDL.
+    #[arg(long = "binlog-flavor", value_enum, default_value_t = FlavorArg::Newest)]
+    binlog_flavor: FlavorArg,
+    /// Log filter for stderr: a level (error, warn, info, debug, trace) or tracing
+    /// directives such as `ccr_syncer::sim=debug`.
     #[arg(long = "log-level", default_value = "info")]
     log_level: String,
 }
 
 fn main() -> ExitCode {
     let args = SimArgs::parse();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!(
+                "doris_sim: invalid --log-level {:?}: {error}",
+                args.log_level
+            );
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log_level))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -70,6 +110,7 @@ async fn run(args: SimArgs) -> ExitCode {
             be_binlog_enabled: args.be_binlog,
         },
         fe_binlog_enabled: args.fe_binlog,
+        binlog_flavor: args.binlog_flavor.into(),
     };
     let cluster = match launch(config).await {
         Ok(cluster) => cluster,

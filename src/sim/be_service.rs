@@ -19,6 +19,7 @@ use crate::sim::be_http::{
 use crate::sim::catalog::table::{DeleteCondition, DeletePredicate};
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::{Catalog, TabletLocation};
+use crate::sim::fault::FaultInjector;
 use crate::sim::txn::{StagedRowset, TxnStatus};
 use crate::wire::backend_service::{
     BackendServiceSyncHandler, TIngestBinlogRequest, TIngestBinlogResult,
@@ -75,6 +76,8 @@ pub struct SimBackendService {
     /// Runs the HTTP client's futures; Thrift handlers run on plain threads.
     runtime: tokio::runtime::Handle,
     http: reqwest::Client,
+    /// The cluster's fault injector, consulted first in every method with this BE's id.
+    faults: FaultInjector,
 }
 
 impl std::fmt::Debug for SimBackendService {
@@ -104,12 +107,14 @@ fn present<'a, T>(value: &'a Option<T>, field: &str) -> Result<&'a T, IngestErro
 }
 
 impl SimBackendService {
-    /// The service of BE `backend_id`; HTTP downloads run on `runtime`.
+    /// The service of BE `backend_id`; HTTP downloads run on `runtime`; `faults` is the
+    /// cluster's injector.
     pub fn new(
         backend_id: i64,
         catalog: Arc<Catalog>,
         binlog_enabled: bool,
         runtime: tokio::runtime::Handle,
+        faults: FaultInjector,
     ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(DOWNLOAD_CONNECT_TIMEOUT)
@@ -121,6 +126,7 @@ impl SimBackendService {
             binlog_enabled,
             runtime,
             http,
+            faults,
         })
     }
 
@@ -459,6 +465,15 @@ impl BackendServiceSyncHandler for SimBackendService {
         &self,
         request: TIngestBinlogRequest,
     ) -> thrift::Result<TIngestBinlogResult> {
+        if let Err(fault) = self
+            .faults
+            .before_rpc("ingest_binlog", Some(self.backend_id))
+        {
+            return Ok(TIngestBinlogResult {
+                status: Some(fault.into_reply()?.status),
+                is_async: Some(false),
+            });
+        }
         let status = match self.ingest(&request) {
             Ok(()) => TStatus::new(TStatusCode::OK, None),
             Err(e) => {
@@ -476,6 +491,17 @@ impl BackendServiceSyncHandler for SimBackendService {
         &self,
         request: TQueryIngestBinlogRequest,
     ) -> thrift::Result<TQueryIngestBinlogResult> {
+        if let Err(fault) = self
+            .faults
+            .before_rpc("query_ingest_binlog", Some(self.backend_id))
+        {
+            // The result has no TStatus: an injected status code is the TIngestBinlogStatus.
+            let reply = fault.into_reply()?;
+            return Ok(TQueryIngestBinlogResult {
+                status: Some(TIngestBinlogStatus(reply.status.status_code.0)),
+                err_msg: reply.status.error_msgs.and_then(|m| m.into_iter().next()),
+            });
+        }
         Ok(match self.query_ingest(&request) {
             Ok(status) => TQueryIngestBinlogResult {
                 status: Some(status),

@@ -6,7 +6,11 @@
 //! password errors are UserExceptions, so the status is ANALYSIS_ERROR with the message
 //! `errCode = 2, detailMessage = <text>`; getMasterToken and getBackendMeta answer a bad
 //! password with NOT_AUTHORIZED; a taken label is LABEL_ALREADY_EXISTS with `job_status`.
-//! The simulator has a single FE, which is always the master, so NOT_MASTER never occurs.
+//! The simulator has a single FE; it answers NOT_MASTER (with `master_address`) only while
+//! the fault injector says the master moved.
+//!
+//! Every method first consults the cluster's [`FaultInjector`] (injected statuses, delays,
+//! pause points, dropped connections, the NOT_MASTER switch; see `docs/doris_sim.md`).
 //!
 //! The binlog methods (getBinlog, getBinlogLag, lockBinlog) are answered by
 //! [`crate::sim::binlog_service`], the snapshot methods (getSnapshot, restoreSnapshot) by
@@ -19,6 +23,7 @@ use crate::sim::binlog_service;
 use crate::sim::catalog::table::Table;
 use crate::sim::catalog::user::{Privilege, User};
 use crate::sim::catalog::{Catalog, CatalogState};
+use crate::sim::fault::{FaultInjector, FaultReply};
 use crate::sim::txn::{BeginTxn, LoadJobSourceType, TxnError, STREAM_LOAD_DEFAULT_TIMEOUT_SECOND};
 use crate::wire::frontend_service::{
     FrontendServiceSyncHandler, TBeginTxnRequest, TBeginTxnResult, TCommitTxnRequest,
@@ -117,15 +122,70 @@ fn privilege_denied(privilege: Privilege) -> FeCallError {
     ))
 }
 
+/// A FrontendService result that can carry an injected fault: its status plus, for
+/// NOT_MASTER, the master's address.
+trait FromFaultReply {
+    fn from_fault_reply(reply: FaultReply) -> Self;
+}
+
+macro_rules! from_fault_reply {
+    (optional status: $($result:ty),* $(,)?) => {$(
+        impl FromFaultReply for $result {
+            // Some results have no fields besides these two; the update covers the rest.
+            #[allow(clippy::needless_update)]
+            fn from_fault_reply(reply: FaultReply) -> Self {
+                Self {
+                    status: Some(reply.status),
+                    master_address: reply.master_address,
+                    ..Default::default()
+                }
+            }
+        }
+    )*};
+    (required status: $($result:ty),* $(,)?) => {$(
+        impl FromFaultReply for $result {
+            fn from_fault_reply(reply: FaultReply) -> Self {
+                Self::new(reply.status, None, reply.master_address)
+            }
+        }
+    )*};
+}
+
+from_fault_reply!(optional status:
+    TBeginTxnResult,
+    TCommitTxnResult,
+    TRollbackTxnResult,
+    TGetBinlogResult,
+    TGetBinlogLagResult,
+    TLockBinlogResult,
+    TGetSnapshotResult,
+    TRestoreSnapshotResult,
+    TGetMasterTokenResult,
+);
+from_fault_reply!(required status: TGetMetaResult, TGetBackendMetaResult);
+
 /// The FrontendService of one simulated cluster.
 #[derive(Debug, Clone)]
 pub struct SimFrontendService {
     catalog: Arc<Catalog>,
+    faults: FaultInjector,
 }
 
 impl SimFrontendService {
-    pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog }
+    /// The service over `catalog`, consulting `faults` (the cluster's injector) first in
+    /// every method.
+    pub fn new(catalog: Arc<Catalog>, faults: FaultInjector) -> Self {
+        Self { catalog, faults }
+    }
+
+    /// The fault hook every method calls first (wire method name `method`): `Ok(Some(..))`
+    /// is the result to answer instead of doing the work (injected status or NOT_MASTER),
+    /// `Err` drops the connection without a reply. Delays and pause points happen inside.
+    fn injected_fault<R: FromFaultReply>(&self, method: &str) -> thrift::Result<Option<R>> {
+        match self.faults.before_rpc(method, None) {
+            Ok(()) => Ok(None),
+            Err(fault) => Ok(Some(R::from_fault_reply(fault.into_reply()?))),
+        }
     }
 
     /// Password plus `privilege` on every named table (Doris' checkPasswordAndPrivs).
@@ -427,12 +487,17 @@ impl SimFrontendService {
     }
 
     /// A 2.1-flavored FE does not know lockBinlog: the call fails as UNKNOWN_METHOD.
+    /// The fault hook runs after the flavor check: a 2.1 FE's Thrift server refuses the
+    /// unknown method before any handler (and so any fault) is reached.
     fn lock_binlog(&self, request: &TLockBinlogRequest) -> thrift::Result<TLockBinlogResult> {
         if !binlog_service::lock_binlog_supported(&self.catalog) {
             return Err(thrift::Error::Application(thrift::ApplicationError::new(
                 thrift::ApplicationErrorKind::UnknownMethod,
                 "Invalid method name: 'lockBinlog'",
             )));
+        }
+        if let Some(reply) = self.injected_fault("lockBinlog")? {
+            return Ok(reply);
         }
         Ok(binlog_service::lock_binlog(&self.catalog, request))
     }
@@ -450,6 +515,9 @@ impl SimFrontendService {
 
 impl FrontendServiceSyncHandler for SimFrontendService {
     fn handle_begin_txn(&self, request: TBeginTxnRequest) -> thrift::Result<TBeginTxnResult> {
+        if let Some(reply) = self.injected_fault("beginTxn")? {
+            return Ok(reply);
+        }
         Ok(self.begin_txn(&request).unwrap_or_else(|e| {
             let job_status = match &e {
                 FeCallError::LabelAlreadyExists { job_status, .. } => Some(job_status.clone()),
@@ -464,6 +532,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
     }
 
     fn handle_commit_txn(&self, request: TCommitTxnRequest) -> thrift::Result<TCommitTxnResult> {
+        if let Some(reply) = self.injected_fault("commitTxn")? {
+            return Ok(reply);
+        }
         Ok(self
             .commit_txn(&request)
             .unwrap_or_else(|e| TCommitTxnResult {
@@ -476,6 +547,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TRollbackTxnRequest,
     ) -> thrift::Result<TRollbackTxnResult> {
+        if let Some(reply) = self.injected_fault("rollbackTxn")? {
+            return Ok(reply);
+        }
         Ok(self
             .rollback_txn(&request)
             .unwrap_or_else(|e| TRollbackTxnResult {
@@ -485,6 +559,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
     }
 
     fn handle_get_binlog(&self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogResult> {
+        if let Some(reply) = self.injected_fault("getBinlog")? {
+            return Ok(reply);
+        }
         Ok(self.get_binlog(&request))
     }
 
@@ -492,6 +569,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetBinlogRequest,
     ) -> thrift::Result<TGetBinlogLagResult> {
+        if let Some(reply) = self.injected_fault("getBinlogLag")? {
+            return Ok(reply);
+        }
         Ok(self.get_binlog_lag(&request))
     }
 
@@ -503,6 +583,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetSnapshotRequest,
     ) -> thrift::Result<TGetSnapshotResult> {
+        if let Some(reply) = self.injected_fault("getSnapshot")? {
+            return Ok(reply);
+        }
         Ok(self.get_snapshot(&request))
     }
 
@@ -510,6 +593,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TRestoreSnapshotRequest,
     ) -> thrift::Result<TRestoreSnapshotResult> {
+        if let Some(reply) = self.injected_fault("restoreSnapshot")? {
+            return Ok(reply);
+        }
         Ok(self.restore_snapshot(&request))
     }
 
@@ -517,6 +603,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetMasterTokenRequest,
     ) -> thrift::Result<TGetMasterTokenResult> {
+        if let Some(reply) = self.injected_fault("getMasterToken")? {
+            return Ok(reply);
+        }
         Ok(self
             .get_master_token(&request)
             .unwrap_or_else(|e| TGetMasterTokenResult {
@@ -526,6 +615,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
     }
 
     fn handle_get_meta(&self, request: TGetMetaRequest) -> thrift::Result<TGetMetaResult> {
+        if let Some(reply) = self.injected_fault("getMeta")? {
+            return Ok(reply);
+        }
         Ok(self.get_meta(&request).unwrap_or_else(|e| TGetMetaResult {
             status: e.status(),
             db_meta: None,
@@ -537,6 +629,9 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetBackendMetaRequest,
     ) -> thrift::Result<TGetBackendMetaResult> {
+        if let Some(reply) = self.injected_fault("getBackendMeta")? {
+            return Ok(reply);
+        }
         Ok(self
             .get_backend_meta(&request)
             .unwrap_or_else(|e| TGetBackendMetaResult {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::backup::files::{snapshot_download_routes, SnapshotDownloads};
 use super::be_http::{binlog_download_routes, BinlogDownloads};
 use super::be_service::SimBackendService;
+use super::binlog_journal::BinlogFlavor;
 use super::catalog::Catalog;
 use super::cluster::{SimCluster, SimClusterOptions, SimError};
 use super::fe_service::SimFrontendService;
@@ -24,6 +25,9 @@ pub struct SimConfig {
     /// `enable_feature_binlog` in the FE's configuration. Doris ships it off; the simulator
     /// starts as a cluster already prepared for CCR, so it defaults to on.
     pub fe_binlog_enabled: bool,
+    /// Which FE generation the binlog behaves like (getBinlog batching, BARRIER wrapping,
+    /// lockBinlog); the newest FE unless asked for Doris 2.1.
+    pub binlog_flavor: BinlogFlavor,
 }
 
 impl Default for SimConfig {
@@ -31,6 +35,7 @@ impl Default for SimConfig {
         SimConfig {
             cluster: SimClusterOptions::default(),
             fe_binlog_enabled: true,
+            binlog_flavor: BinlogFlavor::default(),
         }
     }
 }
@@ -64,6 +69,7 @@ pub async fn launch(config: SimConfig) -> Result<SimDoris, SimError> {
             .set_config("enable_feature_binlog", "true")
             .expect("enable_feature_binlog is a known config");
     }
+    catalog.write().binlog.set_flavor(config.binlog_flavor);
     let runtime = tokio::runtime::Handle::current();
     let mut backend_services = Vec::new();
     for backend in &builder.topology().backends {
@@ -72,12 +78,13 @@ pub async fn launch(config: SimConfig) -> Result<SimDoris, SimError> {
             Arc::clone(&catalog),
             config.cluster.be_binlog_enabled,
             runtime.clone(),
+            builder.faults().clone(),
         )
         .map_err(|e| SimError::Setup(format!("BE {} HTTP client: {e}", backend.id)))?;
         backend_services.push((backend.id, service));
     }
     let fe_processor: SharedProcessor = Arc::new(FrontendServiceSyncProcessor::new(
-        SimFrontendService::new(Arc::clone(&catalog)),
+        SimFrontendService::new(Arc::clone(&catalog), builder.faults().clone()),
     ));
     let engine: Arc<dyn SqlEngine> = Arc::new(FeSqlEngine::new(Arc::clone(&catalog)));
     let download_catalog = Arc::clone(&catalog);

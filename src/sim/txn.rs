@@ -15,7 +15,7 @@
 //! finished transactions are never expired (no `label_keep_max_second` cleaner), and every
 //! replica of a published tablet reports the new version.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::binlog_journal::PublishedTxn;
 use super::catalog::table::{DeletePredicate, Rowset};
@@ -216,6 +216,12 @@ pub struct BeginTxn {
 #[derive(Debug, Default)]
 pub struct TxnTable {
     txns: BTreeMap<i64, Transaction>,
+    /// (db id, label) → ids of the transactions begun with that label, oldest first, so a
+    /// label check does not walk every transaction ever begun.
+    label_index: HashMap<(i64, String), Vec<i64>>,
+    /// Transactions that were PREPARE when last looked at: the only ones [`Self::expire`]
+    /// must visit (others may have left PREPARE since; they are dropped from the set then).
+    maybe_preparing: BTreeSet<i64>,
 }
 
 impl TxnTable {
@@ -226,21 +232,43 @@ impl TxnTable {
     /// The transaction of `db_id` that holds `label`: the one with that label that was not
     /// aborted (aborting releases a label).
     pub fn by_label(&self, db_id: i64, label: &str) -> Option<&Transaction> {
-        self.txns
-            .values()
-            .find(|t| t.db_id == db_id && t.label == label && t.status != TxnStatus::Aborted)
+        self.label_index
+            .get(&(db_id, label.to_owned()))?
+            .iter()
+            .filter_map(|id| self.txns.get(id))
+            .find(|t| t.status != TxnStatus::Aborted)
+    }
+
+    fn insert(&mut self, txn: Transaction) {
+        self.label_index
+            .entry((txn.db_id, txn.label.clone()))
+            .or_default()
+            .push(txn.id);
+        if txn.status == TxnStatus::Prepare {
+            self.maybe_preparing.insert(txn.id);
+        }
+        self.txns.insert(txn.id, txn);
     }
 
     /// Aborts PREPARE transactions whose timeout has passed, as Doris' cleaner does.
     fn expire(&mut self, now: i64) {
-        for txn in self.txns.values_mut() {
-            if txn.status == TxnStatus::Prepare && now > txn.prepare_time_ms + txn.timeout_ms {
+        let txns = &mut self.txns;
+        self.maybe_preparing.retain(|id| {
+            let Some(txn) = txns.get_mut(id) else {
+                return false;
+            };
+            if txn.status != TxnStatus::Prepare {
+                return false;
+            }
+            if now > txn.prepare_time_ms + txn.timeout_ms {
                 txn.status = TxnStatus::Aborted;
                 txn.reason = TIMEOUT_REASON.to_owned();
                 txn.finish_time_ms = now;
                 txn.staged.clear();
+                return false;
             }
-        }
+            true
+        });
     }
 }
 
@@ -275,25 +303,22 @@ impl CatalogState {
         let label = request
             .label
             .unwrap_or_else(|| format!("{}_{id:x}", request.default_label_prefix));
-        self.txns.txns.insert(
+        self.txns.insert(Transaction {
             id,
-            Transaction {
-                id,
-                db_id: request.db_id,
-                label,
-                table_ids: request.table_ids,
-                coordinator: request.coordinator,
-                source_type: request.source_type,
-                status: TxnStatus::Prepare,
-                prepare_time_ms: now,
-                commit_time_ms: 0,
-                publish_time_ms: 0,
-                finish_time_ms: 0,
-                reason: String::new(),
-                timeout_ms: request.timeout_ms,
-                staged: BTreeMap::new(),
-            },
-        );
+            db_id: request.db_id,
+            label,
+            table_ids: request.table_ids,
+            coordinator: request.coordinator,
+            source_type: request.source_type,
+            status: TxnStatus::Prepare,
+            prepare_time_ms: now,
+            commit_time_ms: 0,
+            publish_time_ms: 0,
+            finish_time_ms: 0,
+            reason: String::new(),
+            timeout_ms: request.timeout_ms,
+            staged: BTreeMap::new(),
+        });
         Ok(id)
     }
 

@@ -11,10 +11,10 @@ pub mod table;
 pub mod types;
 pub mod user;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::secret::Secret;
 use crate::sim::backup::BackupRestoreJobs;
@@ -175,6 +175,11 @@ pub struct CatalogState {
     pub txns: TxnTable,
     /// BACKUP / RESTORE jobs and their snapshots (see [`crate::sim::backup`]).
     pub backup_restore: BackupRestoreJobs,
+    /// Tablet id → location, a cache for [`CatalogState::locate_tablet`]: every commit info
+    /// and ingest names a tablet, and walking the whole catalog for each made commits
+    /// O(tablets x commit infos). Entries are checked against the catalog on use and the
+    /// map is rebuilt on a miss, so code that adds, moves or drops tablets need not know it.
+    tablet_locations: Mutex<HashMap<i64, TabletLocation>>,
 }
 
 impl CatalogState {
@@ -242,25 +247,39 @@ impl CatalogState {
 
     /// Finds a tablet by id (for BE and Thrift services).
     pub fn locate_tablet(&self, tablet_id: i64) -> Option<TabletLocation> {
+        let mut cache = self.tablet_locations.lock();
+        if let Some(&location) = cache.get(&tablet_id) {
+            if self.tablet(location).is_some() {
+                return Some(location);
+            }
+        }
+        *cache = self.scan_tablet_locations();
+        cache.get(&tablet_id).copied()
+    }
+
+    /// Every tablet's location, by walking the whole catalog.
+    fn scan_tablet_locations(&self) -> HashMap<i64, TabletLocation> {
+        let mut locations = HashMap::new();
         for db in self.databases.values() {
             for table in db.tables.values() {
                 let Some(olap) = table.olap() else { continue };
                 for partition in olap.partitions.values() {
                     for index in partition.indexes.values() {
-                        if index.tablets.iter().any(|t| t.id == tablet_id) {
-                            return Some(TabletLocation {
+                        for tablet in &index.tablets {
+                            let location = TabletLocation {
                                 db_id: db.id,
                                 table_id: table.id,
                                 partition_id: partition.id,
                                 index_id: index.id,
-                                tablet_id,
-                            });
+                                tablet_id: tablet.id,
+                            };
+                            locations.insert(tablet.id, location);
                         }
                     }
                 }
             }
         }
-        None
+        locations
     }
 
     /// The tablet at a location found by [`CatalogState::locate_tablet`].
@@ -408,6 +427,7 @@ impl Catalog {
             binlog: BinlogJournal::default(),
             txns: TxnTable::default(),
             backup_restore: BackupRestoreJobs::default(),
+            tablet_locations: Mutex::new(HashMap::new()),
         };
         if state.backend_ids.is_empty() {
             // A cluster without BEs cannot hold tablets; keep placement total anyway.
