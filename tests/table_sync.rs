@@ -400,21 +400,39 @@ fn failures_are_retried_and_reported() {
     let syncer = syncer(&dir);
     create_job(&syncer, "t", &src, &dest, "t", "t");
     wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-    let mut n = 0;
-    for (cluster, rpc) in [
+    // Every call a replicated transaction makes, then every call a full sync makes. (The
+    // target's metadata is cached between transactions, so its getMeta is not per-call.)
+    let incremental = [
         (&src, "getBinlog"),
         (&src, "getMeta"),
         (&dest, "beginTxn"),
         (&dest, "ingest_binlog"),
         (&dest, "commitTxn"),
-        (&dest, "getMeta"),
-    ] {
+    ];
+    let full_sync = [
+        (&src, "getSnapshot"),
+        (&src, "getBackendMeta"),
+        (&src, "getMasterToken"),
+        (&dest, "restoreSnapshot"),
+    ];
+    let mut n = 0;
+    for (full, (cluster, rpc)) in incremental
+        .iter()
+        .map(|c| (false, c))
+        .chain(full_sync.iter().map(|c| (true, c)))
+    {
         n += 1;
         let message = format!("injected {rpc} failure");
         cluster.add_fault(
             json!({"rpc": rpc, "action": "fail", "status_code": 6, "message": message, "times": 0}),
         );
         src.sql(&format!("INSERT INTO src_db.t VALUES ({n}, {n})"));
+        if full {
+            assert_eq!(
+                syncer.post_name("/force_fullsync", "t"),
+                json!({"success": true})
+            );
+        }
         wait_until(
             &format!("the {rpc} failure in job_status"),
             CATCH_UP,
@@ -428,7 +446,16 @@ fn failures_are_retried_and_reported() {
         );
         cluster.clear_faults();
         wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-        assert!(status(&syncer, "t").get("last_error").is_none());
+        wait_until("the error to clear", CATCH_UP, || {
+            let status = status(&syncer, "t");
+            if status.get("last_error").is_none()
+                && status["progress_state"] == "TableIncrementalSync"
+            {
+                Ok(())
+            } else {
+                Err(status.to_string())
+            }
+        });
     }
     assert!(syncer
         .post_raw("/metrics", "")

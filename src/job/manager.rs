@@ -258,7 +258,8 @@ impl JobManager {
             status,
             task: parking_lot::Mutex::new(None),
         });
-        let span = tracing::info_span!("job", job = %name);
+        // A root span: the job outlives the request that created it.
+        let span = tracing::info_span!(parent: None, "job", job = %name);
         let join = tokio::spawn(tracing::Instrument::instrument(runner::run(task), span));
         *handle.task.lock() = Some(join);
         self.jobs.write().insert(name, handle);

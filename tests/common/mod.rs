@@ -165,6 +165,17 @@ impl Syncer {
 
 impl Drop for Syncer {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The syncer's own account of what happened, for the failing test's output.
+            let log = self.log();
+            let lines: Vec<&str> = log.lines().filter(|l| !l.contains(" DEBUG ")).collect();
+            let tail = &lines[lines.len().saturating_sub(80)..];
+            eprintln!(
+                "---- ccr_syncer log (last {} lines) ----\n{}",
+                tail.len(),
+                tail.join("\n")
+            );
+        }
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
