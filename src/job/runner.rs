@@ -26,6 +26,10 @@ const RETRY_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 /// repaired one is noticed within a minute.
 const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
+/// The first idle wait after a step that did work; it doubles up to the configured idle
+/// poll interval while nothing new arrives.
+const IDLE_POLL_FIRST: Duration = Duration::from_millis(20);
+
 /// What the manager tells a job's task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobControl {
@@ -165,6 +169,7 @@ impl JobTask {
         self.store
             .put_progress(&self.name, &progress.to_json())
             .await?;
+        self.metrics.metadata_writes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -193,6 +198,7 @@ impl JobTask {
 /// The task body. Returns only when the job is stopped.
 pub async fn run(mut task: JobTask) {
     let mut backoff = RETRY_BACKOFF_INITIAL;
+    let mut idle_wait = IDLE_POLL_FIRST;
     let mut progress: Option<Progress> = None;
     let mut cache = SyncCache::new();
     loop {
@@ -230,13 +236,17 @@ pub async fn run(mut task: JobTask) {
         match outcome {
             Ok(StepOutcome::Progressed) => {
                 backoff = RETRY_BACKOFF_INITIAL;
+                idle_wait = IDLE_POLL_FIRST;
                 task.publish(Some(current), &control, None);
             }
             Ok(StepOutcome::Idle) => {
                 backoff = RETRY_BACKOFF_INITIAL;
                 task.publish(Some(current), &control, None);
-                let idle = task.settings.idle_poll_interval;
-                task.wait(idle).await;
+                // Right after activity more is likely: ask again soon, then back off to
+                // the configured idle interval.
+                let wait = idle_wait.min(task.settings.idle_poll_interval);
+                idle_wait = (idle_wait * 2).min(task.settings.idle_poll_interval);
+                task.wait(wait).await;
             }
             Err(error) => {
                 task.metrics.errors.fetch_add(1, Ordering::Relaxed);
