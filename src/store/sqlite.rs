@@ -40,7 +40,24 @@ pub(crate) struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens (creating if needed) and migrates the file. Two processes starting on one new
+    /// file can collide while SQLite switches it to WAL or while one creates the tables;
+    /// such lock errors are retried a few times.
     pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match Self::open_once(path).await {
+                Err(err) if attempt < OPEN_ATTEMPTS && is_lock_contention(&err) => {
+                    attempt += 1;
+                    tracing::debug!(%err, attempt, "SQLite metadata file is busy; retrying");
+                    tokio::time::sleep(OPEN_RETRY_PAUSE * attempt).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn open_once(path: &Path) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(parent).await.map_err(|err| {
                 StoreError::Config(format!(
@@ -75,6 +92,23 @@ impl SqliteStore {
         tracing::info!(path = %path.display(), "SQLite metadata store ready");
         Ok(Self { pool })
     }
+}
+
+/// How often `open` retries when another process holds the new file's lock.
+const OPEN_ATTEMPTS: u32 = 5;
+const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+fn is_lock_contention(err: &StoreError) -> bool {
+    let text = err.to_string();
+    [
+        "database is locked",
+        "database table is locked",
+        "busy",
+        "UNIQUE constraint failed",
+        "already exists",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }
 
 /// sqlx's SQLite migrator takes no lock, so two processes starting on one new file could
