@@ -564,3 +564,57 @@ fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
         json!({"success": true, "jobs": ["t"]})
     );
 }
+
+#[test]
+fn schema_changes_and_replaced_partitions_resync_the_table() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, day INT, v VARCHAR(10)) UNIQUE KEY(id, day)
+         PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (10), PARTITION p2 VALUES LESS THAN (20))
+         DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.t VALUES (1, 1, 'a'), (2, 12, 'b')");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t_copy");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+
+    // Light schema changes are replayed as SQL.
+    src.sql(
+        "ALTER TABLE src_db.t ADD COLUMN note VARCHAR(20) DEFAULT 'n';
+         ALTER TABLE src_db.t RENAME COLUMN v val;
+         ALTER TABLE src_db.t MODIFY COMMENT 'orders by day';
+         ALTER TABLE src_db.t MODIFY COLUMN note COMMENT 'free text';
+         INSERT INTO src_db.t VALUES (3, 3, 'c', 'x');",
+    );
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    let columns = |cluster: &TestCluster, table: &str| {
+        cluster.sql(&format!("SHOW FULL COLUMNS FROM {table}"))
+    };
+    assert_eq!(columns(&src, "src_db.t"), columns(&dest, "dest_db.t_copy"));
+    assert!(dest
+        .sql("SHOW CREATE TABLE dest_db.t_copy")
+        .contains("orders by day"));
+
+    // A heavy schema change (a key column's type) is replicated by a partial sync of the
+    // table, restored under an alias and swapped in.
+    src.sql("ALTER TABLE src_db.t MODIFY COLUMN day BIGINT KEY; INSERT INTO src_db.t VALUES (4, 14, 'd', 'y');");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    assert_eq!(columns(&src, "src_db.t"), columns(&dest, "dest_db.t_copy"));
+    wait_until("back to incremental", CATCH_UP, || {
+        let status = status(&syncer, "t");
+        if status["progress_state"] == "TableIncrementalSync" {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+
+    // INSERT OVERWRITE replaces partitions (strict range): a partial sync of them.
+    src.sql("INSERT OVERWRITE TABLE src_db.t PARTITION (p2) VALUES (9, 19, 'z', 'o')");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    src.sql("INSERT INTO src_db.t VALUES (5, 5, 'e', 'q')");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    let tables = dest.sql("SHOW TABLES FROM dest_db");
+    assert_eq!(tables, "t_copy\n", "no alias left behind");
+}
