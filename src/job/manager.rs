@@ -64,6 +64,12 @@ pub struct CreateJobRequest {
     pub skip_error: bool,
     #[serde(default)]
     pub allow_table_exists: bool,
+    /// Database jobs: replicate only these source tables and views.
+    #[serde(default)]
+    pub include_tables: Vec<String>,
+    /// Database jobs: never replicate these (applied after `include_tables`).
+    #[serde(default)]
+    pub exclude_tables: Vec<String>,
 }
 
 /// The answer of `/get_lag`.
@@ -293,6 +299,23 @@ impl JobManager {
                 "src/dest are not both db or table sync".into(),
             ));
         }
+        if request.src.is_table_level()
+            && (!request.include_tables.is_empty() || !request.exclude_tables.is_empty())
+        {
+            return Err(JobError::Invalid(
+                "include_tables / exclude_tables apply to database jobs only".into(),
+            ));
+        }
+        if let Some(empty) = request
+            .include_tables
+            .iter()
+            .chain(&request.exclude_tables)
+            .find(|name| name.is_empty())
+        {
+            return Err(JobError::Invalid(format!(
+                "table names in include_tables / exclude_tables must not be empty: {empty:?}"
+            )));
+        }
         let _creating = self.create_lock.lock().await;
         if self.store.get_job(&name).await?.is_some() {
             return Err(JobError::AlreadyExists(name));
@@ -319,6 +342,8 @@ impl JobManager {
             state: RunState::Running,
             fullsync_requests: 0,
             allow_table_exists: request.allow_table_exists,
+            include_tables: request.include_tables,
+            exclude_tables: request.exclude_tables,
         };
         match self
             .store

@@ -245,6 +245,13 @@ pub struct JobInfo {
     /// Adopt an existing target table instead of refusing to create the job.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_table_exists: bool,
+    /// Database jobs: replicate only these tables and views (by source name). Empty = all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include_tables: Vec<String>,
+    /// Database jobs: never replicate these tables and views (applied after
+    /// `include_tables`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_tables: Vec<String>,
 }
 
 impl JobInfo {
@@ -254,6 +261,19 @@ impl JobInfo {
 
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// Whether a database job replicates the source table or view named `name`: it must
+    /// be in `include_tables` (when that list is given) and not in `exclude_tables`.
+    pub fn replicates_table(&self, name: &str) -> bool {
+        let included =
+            self.include_tables.is_empty() || self.include_tables.iter().any(|t| t == name);
+        included && !self.exclude_tables.iter().any(|t| t == name)
+    }
+
+    /// Whether include/exclude lists narrow what a database job replicates.
+    pub fn has_table_filter(&self) -> bool {
+        !self.include_tables.is_empty() || !self.exclude_tables.is_empty()
     }
 
     /// The record as shown by `/job_detail`: passwords redacted.
@@ -368,6 +388,8 @@ mod tests {
             state: RunState::Paused,
             fullsync_requests: 0,
             allow_table_exists: false,
+            include_tables: Vec::new(),
+            exclude_tables: Vec::new(),
         };
         let json = info.to_json();
         assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");
@@ -376,6 +398,28 @@ mod tests {
         let shown = info.redacted_json();
         assert!(!shown.contains("\"pw\""));
         assert!(shown.contains(REDACTED_PASSWORD));
+    }
+
+    #[test]
+    fn include_then_exclude_lists_pick_tables() {
+        let mut info =
+            JobInfo::from_json(r#"{"sync_type":0,"name":"j","src":{},"dest":{},"state":0}"#)
+                .unwrap();
+        assert!(info.replicates_table("any") && !info.has_table_filter());
+        info.include_tables = vec!["a".into(), "b-c".into()];
+        info.exclude_tables = vec!["b-c".into(), "z".into()];
+        assert!(info.replicates_table("a"));
+        assert!(!info.replicates_table("b-c"), "exclude wins over include");
+        assert!(!info.replicates_table("z"));
+        assert!(!info.replicates_table("other"));
+        let json = info.to_json();
+        assert!(
+            json.ends_with(r#""include_tables":["a","b-c"],"exclude_tables":["b-c","z"]}"#),
+            "{json}"
+        );
+        info.include_tables.clear();
+        assert!(info.replicates_table("other"));
+        assert!(!info.to_json().contains("include_tables"));
     }
 
     #[test]

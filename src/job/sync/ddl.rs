@@ -1,4 +1,4 @@
-//! DDL replay by SQL on the target.
+//! DDL replay by SQL on the target, shared by table and database jobs.
 //!
 //! Every statement names the target database and table explicitly, with every identifier
 //! quoted. A replay may run twice (a crash between the statement and the progress write),
@@ -6,11 +6,11 @@
 
 use crate::binlog::{
     AddPartitionRecord, BinlogRecord, CommentType, DistributionType, ModifyCommentOperationLog,
+    ModifyTablePropertyOperationLog,
 };
 use crate::doris::sql::{quote_ident, quote_str};
-use crate::doris::DorisError;
+use crate::doris::{DorisError, SqlClient};
 use crate::job::error::JobError;
-use crate::job::runner::JobTask;
 
 /// Error texts meaning the statement's effect is already there.
 const ALREADY_DONE: [&str; 6] = [
@@ -22,41 +22,83 @@ const ALREADY_DONE: [&str; 6] = [
     "Unknown column",
 ];
 
-/// Replays a table-scoped DDL record on the job's target table. Returns whether a
-/// statement ran.
+/// Table properties that describe the cluster a table lives on rather than the table:
+/// replaying them could break the target (other BEs, resources, its own binlog settings).
+/// A MODIFY_TABLE_PROPERTY carrying one of them is not replayed for that key.
+const CLUSTER_LOCAL_PROPERTIES: [&str; 9] = [
+    "binlog.",
+    "is_being_synced",
+    "replication_num",
+    "replication_allocation",
+    "default.replication_",
+    "storage_policy",
+    "storage_medium",
+    "storage_cooldown_time",
+    "colocate_with",
+];
+
+/// The target table a replayed statement applies to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TargetTable<'a> {
+    pub db: &'a str,
+    pub table: &'a str,
+}
+
+impl TargetTable<'_> {
+    fn qualified(&self) -> String {
+        format!("{}.{}", quote_ident(self.db), quote_ident(self.table))
+    }
+}
+
+/// Whether `key` is a cluster-local table property (see [`CLUSTER_LOCAL_PROPERTIES`]).
+pub(crate) fn is_cluster_local_property(key: &str) -> bool {
+    CLUSTER_LOCAL_PROPERTIES
+        .iter()
+        .any(|local| key == *local || (local.ends_with(['.', '_']) && key.starts_with(local)))
+}
+
+/// Replays a table-scoped DDL record on `target`. Returns whether a statement ran.
 pub(crate) async fn replay_table_ddl(
-    task: &JobTask,
+    sql: &SqlClient,
+    target: TargetTable<'_>,
     record: &BinlogRecord,
 ) -> Result<bool, JobError> {
-    let dest = &task.info.dest;
-    let target = format!(
-        "{}.{}",
-        quote_ident(&dest.database),
-        quote_ident(&dest.table)
-    );
-    let statements: Vec<String> = match record {
+    let statements = table_ddl_statements(target, record)?;
+    for statement in &statements {
+        run_tolerant(sql, statement).await?;
+    }
+    Ok(!statements.is_empty())
+}
+
+/// The statements that replay `record` on `target` (empty: nothing to do on the target).
+pub(crate) fn table_ddl_statements(
+    target: TargetTable<'_>,
+    record: &BinlogRecord,
+) -> Result<Vec<String>, JobError> {
+    let name = target.qualified();
+    Ok(match record {
         BinlogRecord::AddPartition(r) => {
             if r.is_temp_partition {
                 // Temporary partitions cannot travel through backup/restore; skipped.
-                return Ok(false);
+                return Ok(Vec::new());
             }
-            vec![format!("ALTER TABLE {target} {}", add_partition_clause(r))]
+            vec![format!("ALTER TABLE {name} {}", add_partition_clause(r))]
         }
         BinlogRecord::DropPartition(r) => {
             if r.is_temp_partition {
-                return Ok(false);
+                return Ok(Vec::new());
             }
             let force = if r.force_drop { " FORCE" } else { "" };
             vec![format!(
-                "ALTER TABLE {target} DROP PARTITION {}{force}",
+                "ALTER TABLE {name} DROP PARTITION {}{force}",
                 quote_ident(&r.partition_name)
             )]
         }
         BinlogRecord::TruncateTable(r) => {
-            vec![format!("TRUNCATE TABLE {target} {}", r.raw_sql.trim())]
+            vec![format!("TRUNCATE TABLE {name} {}", r.raw_sql.trim())]
         }
         BinlogRecord::ModifyTableAddOrDropColumns(r) => {
-            let rewritten = retarget_alter(&r.raw_sql, &target).ok_or_else(|| {
+            let rewritten = retarget_alter(&r.raw_sql, &name).ok_or_else(|| {
                 JobError::CheckFailed(format!(
                     "cannot replay column change, unexpected SQL: {}",
                     r.raw_sql
@@ -65,22 +107,73 @@ pub(crate) async fn replay_table_ddl(
             vec![rewritten]
         }
         BinlogRecord::RenameColumn(r) => vec![format!(
-            "ALTER TABLE {target} RENAME COLUMN {} {}",
+            "ALTER TABLE {name} RENAME COLUMN {} {}",
             quote_ident(&r.column_name),
             quote_ident(&r.new_column_name)
         )],
-        BinlogRecord::ModifyComment(r) => comment_statements(&target, r),
-        _ => return Ok(false),
-    };
-    for statement in &statements {
-        run_tolerant(task, statement).await?;
-    }
-    Ok(!statements.is_empty())
+        BinlogRecord::ModifyComment(r) => comment_statements(&name, r),
+        BinlogRecord::RenamePartition(r) => match (r.old_partition(), r.new_partition()) {
+            (Some(old), Some(new)) => vec![format!(
+                "ALTER TABLE {name} RENAME PARTITION {} {}",
+                quote_ident(old),
+                quote_ident(new)
+            )],
+            _ => {
+                return Err(JobError::CheckFailed(
+                    "RENAME_PARTITION without the old and new names cannot be replayed".into(),
+                ))
+            }
+        },
+        BinlogRecord::RenameRollup(r) => match (r.old_rollup(), r.new_rollup()) {
+            (Some(old), Some(new)) => vec![format!(
+                "ALTER TABLE {name} RENAME ROLLUP {} {}",
+                quote_ident(old),
+                quote_ident(new)
+            )],
+            _ => {
+                return Err(JobError::CheckFailed(
+                    "RENAME_ROLLUP without the old and new names cannot be replayed".into(),
+                ))
+            }
+        },
+        BinlogRecord::DropRollup(r) => vec![format!(
+            "ALTER TABLE {name} DROP ROLLUP {}",
+            quote_ident(&r.index_name)
+        )],
+        BinlogRecord::ModifyTableProperty(r) => property_statements(&name, r),
+        _ => Vec::new(),
+    })
+}
+
+/// One `ALTER TABLE t SET ("k" = "v")` per replayable property, in key order. The
+/// record's own `sql` leaves keys and values unquoted, so it is rebuilt from the map.
+fn property_statements(name: &str, record: &ModifyTablePropertyOperationLog) -> Vec<String> {
+    record
+        .properties
+        .iter()
+        .filter(|(key, _)| {
+            let local = is_cluster_local_property(key);
+            if local {
+                tracing::warn!(
+                    property = %key,
+                    "table property is specific to the source cluster; not replayed"
+                );
+            }
+            !local
+        })
+        .map(|(key, value)| {
+            format!(
+                "ALTER TABLE {name} SET ({} = {})",
+                quote_str(key),
+                quote_str(value)
+            )
+        })
+        .collect()
 }
 
 /// Runs a replayed statement; "already done" failures count as success.
-async fn run_tolerant(task: &JobTask, statement: &str) -> Result<(), JobError> {
-    match task.dest.sql().exec(statement).await {
+pub(crate) async fn run_tolerant(sql: &SqlClient, statement: &str) -> Result<(), JobError> {
+    match sql.exec(statement).await {
         Ok(_) => {
             tracing::info!(%statement, "replayed DDL");
             Ok(())
@@ -168,6 +261,73 @@ pub(crate) fn retarget_alter(sql: &str, target: &str) -> Option<String> {
     Some(format!("ALTER TABLE {target}{}", &rest[position..]))
 }
 
+/// Rewrites `CREATE TABLE|VIEW [IF NOT EXISTS] <name> ...` so that it creates `target`
+/// (a qualified, quoted name) instead. `None` if the text is not such a statement.
+pub(crate) fn retarget_create(sql: &str, target: &str) -> Option<String> {
+    let trimmed = sql.trim().trim_end_matches(';').trim_end();
+    let mut position = expect_keyword(trimmed, 0, "CREATE")?;
+    let kind_end = expect_keyword(trimmed, position, "TABLE")
+        .or_else(|| expect_keyword(trimmed, position, "VIEW"))?;
+    let head_end = kind_end;
+    position = kind_end;
+    let if_not_exists = expect_keyword(trimmed, position, "IF")
+        .and_then(|p| expect_keyword(trimmed, p, "NOT"))
+        .and_then(|p| expect_keyword(trimmed, p, "EXISTS"));
+    if let Some(end) = if_not_exists {
+        position = end;
+    }
+    let bytes = trimmed.as_bytes();
+    while bytes.get(position).is_some_and(u8::is_ascii_whitespace) {
+        position += 1;
+    }
+    loop {
+        position = skip_identifier(trimmed, position)?;
+        if bytes.get(position) == Some(&b'.') {
+            position += 1;
+            continue;
+        }
+        break;
+    }
+    let middle = if let Some(end) = if_not_exists {
+        trimmed[head_end..end].to_owned()
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{}{middle} {target}{}",
+        &trimmed[..head_end],
+        &trimmed[position..]
+    ))
+}
+
+/// After optional whitespace at `start`, the keyword `word` (any case) followed by a
+/// non-identifier character: returns the position after it.
+fn expect_keyword(text: &str, start: usize, word: &str) -> Option<usize> {
+    let rest = text.get(start..)?;
+    let skipped = rest.len() - rest.trim_start().len();
+    let begin = start + skipped;
+    let end = begin + word.len();
+    let candidate = text.get(begin..end)?;
+    if !candidate.eq_ignore_ascii_case(word) {
+        return None;
+    }
+    match text[end..].chars().next() {
+        Some(c) if c.is_alphanumeric() || c == '_' => None,
+        _ => Some(end),
+    }
+}
+
+/// Points the database qualifiers of a view definition (`` `internal`.`src`. `` and the
+/// 2.0 form `` `default_cluster:src`. ``) at the target database.
+pub(crate) fn retarget_view_sql(sql: &str, src_db: &str, dest_db: &str) -> String {
+    let to = format!("`internal`.{}.", quote_ident(dest_db));
+    sql.replace(&format!("`internal`.{}.", quote_ident(src_db)), &to)
+        .replace(
+            &format!("{}.", quote_ident(&format!("default_cluster:{src_db}"))),
+            &to,
+        )
+}
+
 /// Skips one identifier (backquoted with doubled backquotes, or bare) starting at `start`.
 fn skip_identifier(text: &str, start: usize) -> Option<usize> {
     let bytes = text.as_bytes();
@@ -197,6 +357,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn views_follow_the_target_database() {
+        let sql =
+            "CREATE VIEW `v` AS SELECT `internal`.`s-db`.`t`.`k` AS `k` FROM `internal`.`s-db`.`t`";
+        assert_eq!(
+            retarget_view_sql(sql, "s-db", "d"),
+            "CREATE VIEW `v` AS SELECT `internal`.`d`.`t`.`k` AS `k` FROM `internal`.`d`.`t`"
+        );
+        assert_eq!(
+            retarget_view_sql("SELECT * FROM `default_cluster:s`.`t`", "s", "d"),
+            "SELECT * FROM `internal`.`d`.`t`"
+        );
+    }
+
+    #[test]
+    fn cluster_local_properties_are_recognised() {
+        for key in [
+            "binlog.enable",
+            "replication_num",
+            "default.replication_num",
+            "storage_policy",
+        ] {
+            assert!(is_cluster_local_property(key), "{key}");
+        }
+        for key in [
+            "dynamic_partition.enable",
+            "compaction_policy",
+            "replication",
+        ] {
+            assert!(!is_cluster_local_property(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn table_ddl_is_addressed_to_the_given_target() {
+        let target = TargetTable {
+            db: "d`b",
+            table: "select",
+        };
+        let record = BinlogRecord::RenameColumn(crate::binlog::TableRenameColumnInfo {
+            column_name: "a-b".into(),
+            new_column_name: "c".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            table_ddl_statements(target, &record).unwrap(),
+            vec!["ALTER TABLE `d``b`.`select` RENAME COLUMN `a-b` `c`"]
+        );
+        let mut props = ModifyTablePropertyOperationLog::default();
+        props
+            .properties
+            .insert("binlog.enable".into(), "true".into());
+        props
+            .properties
+            .insert("dynamic_partition.enable".into(), "false".into());
+        assert_eq!(
+            table_ddl_statements(target, &BinlogRecord::ModifyTableProperty(props)).unwrap(),
+            vec!["ALTER TABLE `d``b`.`select` SET ('dynamic_partition.enable' = 'false')"]
+        );
+    }
+
+    #[test]
     fn alter_statements_are_pointed_at_the_target() {
         let target = "`dest`.`t2`";
         assert_eq!(
@@ -224,6 +445,16 @@ mod tests {
             "ALTER TABLE `dest`.`t2` MODIFY COLUMN v bigint"
         );
         assert!(retarget_alter("DROP TABLE t", target).is_none());
+        assert_eq!(
+            retarget_create("CREATE TABLE `t` (\n  `k` int\n) ENGINE=OLAP;", target).unwrap(),
+            "CREATE TABLE `dest`.`t2` (\n  `k` int\n) ENGINE=OLAP"
+        );
+        assert_eq!(
+            retarget_create("create view if not exists `a``b`.`v` AS SELECT 1", target).unwrap(),
+            "create view if not exists `dest`.`t2` AS SELECT 1"
+        );
+        assert!(retarget_create("CREATE TABLEX t (k int)", target).is_none());
+        assert!(retarget_create("DROP VIEW v", target).is_none());
         assert!(retarget_alter("ALTER TABLE `unterminated", target).is_none());
     }
 }

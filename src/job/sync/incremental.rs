@@ -1,14 +1,19 @@
-//! Incremental sync of a table job: fetch binlogs after the cursor and replay them in
-//! commit-seq order, one at a time.
+//! Incremental sync: fetch binlogs after the cursor and replay them in commit-seq order,
+//! one at a time. The batch loop (cursor, skip_error, full-sync triggers) is shared by
+//! table and database jobs; what one binlog does is decided here for a table job and in
+//! [`super::db`] for a database job.
 
+use super::ddl::TargetTable;
 use super::snapshot::{start_full_sync, start_partial_sync};
-use super::{ddl, upsert, SyncCache};
+use super::upsert::{TablePair, UpsertPlan};
+use super::{db, ddl, upsert, SyncCache};
 use crate::binlog::{Binlog, BinlogRecord, BinlogType};
 use crate::doris::cluster::BinlogBatch;
 use crate::doris::DorisError;
 use crate::job::error::JobError;
-use crate::job::progress::Progress;
+use crate::job::progress::{Progress, SyncState};
 use crate::job::runner::{JobControl, JobTask, StepOutcome};
+use crate::job::spec::SyncType;
 use crate::wire::status::TStatusCode;
 
 /// Binlogs asked for per getBinlog call (FEs that know `num_acquired` return up to this
@@ -16,7 +21,7 @@ use crate::wire::status::TStatusCode;
 const BINLOG_BATCH: i64 = 32;
 
 /// What replaying one binlog did.
-enum Replayed {
+pub(super) enum Replayed {
     /// The binlog's effect is durable on the target; the cursor moved and was persisted.
     Applied,
     /// Nothing to do on the target for this binlog; the cursor moved in memory only (a
@@ -33,11 +38,12 @@ pub(crate) async fn step(
     control: &JobControl,
 ) -> Result<StepOutcome, JobError> {
     let src = &task.info.src;
+    let table_level = task.info.sync_type == SyncType::Table;
     let batch = task
         .src
         .get_binlogs(
             &src.database,
-            Some((&src.table, src.table_id)),
+            table_level.then_some((src.table.as_str(), src.table_id)),
             progress.prev_commit_seq,
             BINLOG_BATCH,
         )
@@ -45,7 +51,12 @@ pub(crate) async fn step(
         .map_err(|error| explain_fetch_error(task, error))?;
     let (binlogs, too_old) = match batch {
         BinlogBatch::CaughtUp => {
-            check_source_table_exists(task, cache).await?;
+            if table_level {
+                check_source_table_exists(task, cache).await?;
+            } else if db::finish_tables_phase(progress) {
+                task.save(progress).await?;
+                return Ok(StepOutcome::Progressed);
+            }
             return Ok(StepOutcome::Idle);
         }
         BinlogBatch::Binlogs { binlogs, too_old } => (binlogs, too_old),
@@ -68,7 +79,8 @@ pub(crate) async fn step(
             continue;
         }
         let replayed = match Binlog::decode(wire) {
-            Ok(binlog) => replay(task, cache, progress, &binlog).await,
+            Ok(binlog) if table_level => replay(task, cache, progress, &binlog).await,
+            Ok(binlog) => db::replay(task, cache, progress, &binlog).await,
             Err(e) => Err(JobError::CheckFailed(e.to_string())),
         };
         let replayed = match replayed {
@@ -103,6 +115,10 @@ pub(crate) async fn step(
             Replayed::Skipped => unsaved_skips = true,
             Replayed::PhaseChanged => return Ok(StepOutcome::Progressed),
         }
+    }
+    if !table_level && progress.sync_state == SyncState::DbTablesIncrementalSync {
+        // Folded into the batch's last write when there are unsaved skips anyway.
+        unsaved_skips |= db::finish_tables_phase(progress);
     }
     if unsaved_skips {
         task.save(progress).await?;
@@ -163,7 +179,7 @@ fn is_transient(error: &JobError) -> bool {
     matches!(error, JobError::Doris(e) if e.is_transient())
 }
 
-fn advance(progress: &mut Progress, commit_seq: i64) {
+pub(super) fn advance(progress: &mut Progress, commit_seq: i64) {
     progress.prev_commit_seq = commit_seq;
     progress.commit_seq = commit_seq;
 }
@@ -177,7 +193,29 @@ async fn replay(
     let seq = binlog.commit_seq;
     let applied_by_sql = match &binlog.record {
         BinlogRecord::Upsert(record) => {
-            upsert::apply(task, cache, progress, seq, record).await?;
+            let src = &task.info.src;
+            let tables = if record.partitions_of(src.table_id).is_empty() {
+                Vec::new()
+            } else {
+                vec![TablePair {
+                    src_table_id: src.table_id,
+                    dest_table_id: progress.dest_table_id,
+                }]
+            };
+            let plan = UpsertPlan {
+                commit_seq: seq,
+                record,
+                tables,
+                label: upsert::table_txn_label(
+                    src.db_id,
+                    src.table_id,
+                    task.info.dest.db_id,
+                    progress.dest_table_id,
+                    seq,
+                ),
+                shadow_indexes: &progress.shadow_index_map,
+            };
+            upsert::apply(task, cache, &plan).await?;
             progress.ingest_binlog_at = crate::job::manager::now_secs();
             advance(progress, seq);
             task.save(progress).await?;
@@ -245,10 +283,19 @@ async fn replay(
                 task.info.src.database, task.info.src.table
             )))
         }
-        BinlogRecord::Barrier(_)
-        | BinlogRecord::ModifyTableProperty(_)
-        | BinlogRecord::AlterDatabaseProperty(_)
-        | BinlogRecord::ModifyPartitions(_) => false,
+        BinlogRecord::Barrier(_) | BinlogRecord::AlterDatabaseProperty(_) => false,
+        BinlogRecord::ModifyPartitions(_) => {
+            // Partition storage properties (medium, cooldown, replicas) describe the source
+            // cluster; the target keeps its own.
+            note_skipped(
+                progress,
+                "MODIFY_PARTITIONS (storage properties are not replicated)",
+                seq,
+            );
+            advance(progress, seq);
+            task.save(progress).await?;
+            return Ok(Replayed::Applied);
+        }
         BinlogRecord::RenameTable(info) => {
             // Binlogs follow the table by id, so replication goes on; the target keeps its
             // own name.
@@ -260,7 +307,18 @@ async fn replay(
         | BinlogRecord::TruncateTable(_)
         | BinlogRecord::ModifyTableAddOrDropColumns(_)
         | BinlogRecord::RenameColumn(_)
-        | BinlogRecord::ModifyComment(_) => ddl::replay_table_ddl(task, &binlog.record).await?,
+        | BinlogRecord::ModifyComment(_)
+        | BinlogRecord::RenamePartition(_)
+        | BinlogRecord::RenameRollup(_)
+        | BinlogRecord::DropRollup(_)
+        | BinlogRecord::ModifyTableProperty(_) => {
+            let dest = &task.info.dest;
+            let target = TargetTable {
+                db: &dest.database,
+                table: &dest.table,
+            };
+            ddl::replay_table_ddl(task.dest.sql(), target, &binlog.record).await?
+        }
         other => {
             let kind = other.binlog_type();
             return Err(unsupported(kind, seq));
@@ -274,6 +332,13 @@ async fn replay(
     } else {
         Ok(Replayed::Skipped)
     }
+}
+
+/// Records in the job status that the binlog at `seq` was skipped on purpose (`what` says
+/// which and why), so the difference is never silent. The caller persists.
+pub(super) fn note_skipped(progress: &mut Progress, what: &str, seq: i64) {
+    tracing::warn!(commit_seq = seq, what, "binlog skipped");
+    progress.unsupported_binlogs.insert(what.to_owned(), seq);
 }
 
 fn unsupported(kind: BinlogType, seq: i64) -> JobError {

@@ -10,7 +10,13 @@
 //!   binlog's commit seq and the table ids, so after a crash the target itself says whether
 //!   the binlog was applied — progress is written once, after the commit;
 //! * a DDL binlog is replayed by SQL that tolerates being run twice.
+//!
+//! Table jobs: TableFullSync → TableIncrementalSync ⇄ TablePartialSync. Database jobs:
+//! DbFullSync → DbTablesIncrementalSync (binlogs a restored table already holds are
+//! filtered per table) → DbIncrementalSync, with DbPartialSync of one table (or some of
+//! its partitions) in between when a binlog cannot be replayed by SQL or transaction.
 
+mod db;
 mod ddl;
 mod incremental;
 mod snapshot;
@@ -36,6 +42,8 @@ pub(crate) struct SyncCache {
     pub snapshot: Option<(String, Snapshot)>,
     /// When the source table was last seen to exist (table jobs, while caught up).
     pub source_checked_at: Option<std::time::Instant>,
+    /// Target table id → name (database jobs); dropped after every DDL and restore.
+    pub dest_tables: Option<HashMap<i64, String>>,
 }
 
 impl SyncCache {
@@ -46,12 +54,14 @@ impl SyncCache {
             dest_backends: None,
             snapshot: None,
             source_checked_at: None,
+            dest_tables: None,
         }
     }
 
     /// Forgets everything that a DDL or a restore may have changed.
     pub fn invalidate_target(&mut self) {
         self.dest_meta = None;
+        self.dest_tables = None;
     }
 }
 
@@ -71,19 +81,27 @@ pub(crate) async fn step(
         task.save(progress).await?;
         return Ok(StepOutcome::Progressed);
     }
-    if !table_level {
-        return Err(JobError::Unsupported(
-            "database-level replication is not supported by this build yet".into(),
-        ));
-    }
-    match progress.sync_state {
-        SyncState::TableFullSync => snapshot::full_sync_step(task, cache, progress).await,
-        SyncState::TablePartialSync => snapshot::partial_sync_step(task, cache, progress).await,
-        SyncState::TableIncrementalSync => incremental::step(task, cache, progress, control).await,
-        other => Err(JobError::Unsupported(format!(
-            "{} in a table job",
-            other.name()
-        ))),
+    match (table_level, progress.sync_state) {
+        (true, SyncState::TableFullSync) | (false, SyncState::DbFullSync) => {
+            snapshot::full_sync_step(task, cache, progress).await
+        }
+        (true, SyncState::TablePartialSync) | (false, SyncState::DbPartialSync) => {
+            snapshot::partial_sync_step(task, cache, progress).await
+        }
+        (true, SyncState::TableIncrementalSync)
+        | (false, SyncState::DbTablesIncrementalSync | SyncState::DbIncrementalSync) => {
+            incremental::step(task, cache, progress, control).await
+        }
+        (_, other) => {
+            // A state of the other job kind (or one this build never enters): only a new
+            // full sync gives a defined starting point.
+            tracing::warn!(
+                state = other.name(),
+                "persisted state does not fit this job; starting a full sync"
+            );
+            snapshot::start_full_sync(task, progress, "unexpected persisted state").await?;
+            Ok(StepOutcome::Progressed)
+        }
     }
 }
 

@@ -1,16 +1,23 @@
 //! Full and partial sync: a backup snapshot on the source, restored on the target.
 //!
+//! One flow serves three scopes: a table job's table (full or partial), a database job's
+//! whole database (full: every included table and view), and one table of a database job
+//! (partial: the whole table, or some partitions).
+//!
 //! Sub-states and what is persisted when:
 //!
 //! | sub-state | action | persisted before acting |
 //! |---|---|---|
-//! | BeginCreateSnapshot | `BACKUP SNAPSHOT`, then poll `SHOW BACKUP` | snapshot name |
+//! | BeginCreateSnapshot | `BACKUP SNAPSHOT`, then poll `SHOW BACKUP` | snapshot name (and, for a database partial sync, the table's source and target names) |
 //! | GetSnapshotInfo / AddExtraInfo | getSnapshot, add BE map and token (memory only) | – |
-//! | RestoreSnapshot | restoreSnapshot, then poll `SHOW RESTORE` | restore label, cut-over seq |
-//! | PersistRestoreInfo | swap an alias in, learn the target table id, switch to incremental | result |
+//! | RestoreSnapshot | restoreSnapshot, then poll `SHOW RESTORE` | restore label, cut-over seqs, snapshot objects |
+//! | PersistRestoreInfo | swap aliases in, learn target table ids, switch to incremental | result |
 //!
 //! After a restart the persisted name or label is looked up on the cluster, so a backup or
 //! restore that was already running is waited for instead of started twice.
+//!
+//! A partial sync restores a whole table under an alias and swaps it in with
+//! `REPLACE WITH TABLE`, so the target table stays readable throughout.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +31,7 @@ use crate::job::error::JobError;
 use crate::job::manager::now_secs;
 use crate::job::progress::{Progress, SubSyncState, SyncState};
 use crate::job::runner::{JobTask, StepOutcome};
+use crate::job::spec::SyncType;
 
 /// Longest label Doris accepts for snapshots and restores.
 const MAX_LABEL_LEN: usize = 128;
@@ -37,7 +45,8 @@ pub(crate) struct SnapshotCheckpoint {
     pub snapshot_name: String,
     #[serde(default)]
     pub restore_label: String,
-    /// Source commit seq the snapshot covers (the cut-over point).
+    /// Source commit seq the snapshot covers (the cut-over point; for a database full
+    /// sync the lowest cut-over point of its tables).
     #[serde(default)]
     pub commit_seq: i64,
     /// Target name the table is restored under before being swapped in.
@@ -46,6 +55,29 @@ pub(crate) struct SnapshotCheckpoint {
     /// Partial sync: the partitions to refresh (empty = the whole table).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<String>,
+    /// Database partial sync: the source table's id.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub table_id: i64,
+    /// Database partial sync: the table's source name when its backup started.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub src_table: String,
+    /// Database partial sync: the table's target name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub dest_table: String,
+    /// Database full sync: target name → alias of tables restored under an alias because
+    /// the target holds them with another schema.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
+    /// Database full sync: name → source id of every table and view in the snapshot.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub objects: BTreeMap<String, i64>,
+    /// Database syncs: source table id → cut-over commit seq of that table.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub table_commit_seq_map: BTreeMap<i64, i64>,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
 }
 
 impl SnapshotCheckpoint {
@@ -78,6 +110,25 @@ impl Flow {
             Flow::Full => "ccrs",
             Flow::Partial => "ccrp",
         }
+    }
+}
+
+/// What a snapshot flow covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The table of a table job.
+    Table,
+    /// Every included table and view of a database job.
+    Database,
+    /// One table of a database job (`checkpoint.table_id`).
+    DatabaseTable,
+}
+
+fn scope_of(task: &JobTask, flow: Flow) -> Scope {
+    match (task.info.sync_type, flow) {
+        (SyncType::Table, _) => Scope::Table,
+        (SyncType::Database, Flow::Full) => Scope::Database,
+        (SyncType::Database, Flow::Partial) => Scope::DatabaseTable,
     }
 }
 
@@ -114,6 +165,28 @@ pub(crate) async fn start_partial_sync(
     task.save(progress).await
 }
 
+/// Moves a database job into partial sync of source table `table_id` (`partitions` empty
+/// = the whole table). The cursor stays where it is: the binlog that asked for the partial
+/// sync counts as applied once the snapshot is in. Persisted.
+pub(crate) async fn start_db_partial_sync(
+    task: &JobTask,
+    progress: &mut Progress,
+    table_id: i64,
+    partitions: Vec<String>,
+    reason: &str,
+) -> Result<(), JobError> {
+    tracing::info!(table_id, ?partitions, reason, "starting a partial sync");
+    let checkpoint = SnapshotCheckpoint {
+        partitions,
+        table_id,
+        ..Default::default()
+    };
+    progress.sync_state = SyncState::DbPartialSync;
+    progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
+    checkpoint.store(progress);
+    task.save(progress).await
+}
+
 /// Moves a job into a new full sync. Persisted.
 pub(crate) async fn start_full_sync(
     task: &JobTask,
@@ -121,7 +194,7 @@ pub(crate) async fn start_full_sync(
     reason: &str,
 ) -> Result<(), JobError> {
     tracing::warn!(reason, "starting a full sync");
-    progress.restart_full_sync(true, now_secs());
+    progress.restart_full_sync(task.info.sync_type == SyncType::Table, now_secs());
     task.save(progress).await
 }
 
@@ -132,31 +205,48 @@ async fn snapshot_step(
     flow: Flow,
 ) -> Result<StepOutcome, JobError> {
     let mut checkpoint = SnapshotCheckpoint::load(progress)?;
+    let scope = scope_of(task, flow);
     match progress.sub_sync_state {
-        SubSyncState::BeginCreateSnapshot => backup(task, progress, &mut checkpoint, flow).await,
+        SubSyncState::BeginCreateSnapshot => {
+            backup(task, cache, progress, &mut checkpoint, flow, scope).await
+        }
         SubSyncState::GetSnapshotInfo | SubSyncState::AddExtraInfo => {
-            prepare_restore(task, cache, progress, &mut checkpoint).await
+            prepare_restore(task, cache, progress, &mut checkpoint, scope).await
         }
         SubSyncState::RestoreSnapshot => {
-            restore(task, cache, progress, &mut checkpoint, flow).await
+            restore(task, cache, progress, &mut checkpoint, flow, scope).await
         }
-        SubSyncState::PersistRestoreInfo => finish(task, cache, progress, &checkpoint).await,
+        SubSyncState::PersistRestoreInfo => finish(task, cache, progress, &checkpoint, scope).await,
         // A snapshot flow interrupted between binlog sub-states cannot happen; start over.
         _ => {
             progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
-            progress.data.clear();
+            checkpoint.snapshot_name.clear();
+            checkpoint.restore_label.clear();
+            checkpoint.store(progress);
             task.save(progress).await?;
             Ok(StepOutcome::Progressed)
         }
     }
 }
 
+/// The name of the table the snapshot is read for (getSnapshot's privilege check); empty
+/// for a whole database.
+fn snapshot_table(task: &JobTask, checkpoint: &SnapshotCheckpoint, scope: Scope) -> String {
+    match scope {
+        Scope::Table => task.info.src.table.clone(),
+        Scope::Database => String::new(),
+        Scope::DatabaseTable => checkpoint.src_table.clone(),
+    }
+}
+
 /// Starts the backup (after checkpointing its name) or waits for it.
 async fn backup(
     task: &JobTask,
+    cache: &mut SyncCache,
     progress: &mut Progress,
     checkpoint: &mut SnapshotCheckpoint,
     flow: Flow,
+    scope: Scope,
 ) -> Result<StepOutcome, JobError> {
     let src = &task.info.src;
     if !checkpoint.snapshot_name.is_empty() {
@@ -183,29 +273,114 @@ async fn backup(
             None => {} // Never started (or lost): start it below under the same name.
         }
     } else {
-        checkpoint.snapshot_name = snapshot_name(flow, &src.database, &src.table);
+        let mapped = progress
+            .table_mapping
+            .as_ref()
+            .and_then(|mapping| mapping.get(&checkpoint.table_id))
+            .copied();
+        if scope == Scope::DatabaseTable
+            && !resolve_partial_table(task, cache, mapped, checkpoint).await?
+        {
+            return abandon_partial_sync(task, progress, checkpoint).await;
+        }
+        let table = match scope {
+            Scope::Table => src.table.as_str(),
+            Scope::Database => "",
+            Scope::DatabaseTable => checkpoint.src_table.as_str(),
+        };
+        checkpoint.snapshot_name = snapshot_name(flow, &src.database, table);
         checkpoint.store(progress);
         task.save(progress).await?;
     }
-    let target = BackupTarget {
-        table: src.table.clone(),
-        partitions: checkpoint.partitions.clone(),
+    let targets = match scope {
+        Scope::Table => vec![BackupTarget {
+            table: src.table.clone(),
+            partitions: checkpoint.partitions.clone(),
+        }],
+        Scope::DatabaseTable => vec![BackupTarget {
+            table: checkpoint.src_table.clone(),
+            partitions: checkpoint.partitions.clone(),
+        }],
+        Scope::Database => database_backup_targets(task).await?,
     };
-    tracing::info!(snapshot = %checkpoint.snapshot_name, "starting backup");
+    tracing::info!(snapshot = %checkpoint.snapshot_name, objects = targets.len(), "starting backup");
     task.src
-        .backup(&src.database, &checkpoint.snapshot_name, &[target])
+        .backup(&src.database, &checkpoint.snapshot_name, &targets)
         .await?;
     Ok(StepOutcome::Idle)
 }
 
-fn snapshot_name(flow: Flow, db: &str, table: &str) -> String {
-    let mut name = format!(
-        "{}_{}_{}_{}",
-        flow.prefix(),
-        label_safe(db),
-        label_safe(table),
-        now_secs()
+/// What a database full sync backs up: nothing listed (the whole database) without
+/// include/exclude lists, else every table and view the lists select.
+async fn database_backup_targets(task: &JobTask) -> Result<Vec<BackupTarget>, JobError> {
+    if !task.info.has_table_filter() {
+        return Ok(Vec::new());
+    }
+    let tables = task.src.sql().tables(task.info.src.db_id).await?;
+    let targets: Vec<BackupTarget> = tables
+        .into_iter()
+        .filter(|t| task.info.replicates_table(&t.name))
+        .map(|t| BackupTarget {
+            table: t.name,
+            partitions: Vec::new(),
+        })
+        .collect();
+    if targets.is_empty() {
+        return Err(JobError::CheckFailed(format!(
+            "include_tables / exclude_tables select no table of source database {}",
+            task.info.src.database
+        )));
+    }
+    Ok(targets)
+}
+
+/// Database partial sync: learns the table's source name (by id) and target name (by the
+/// mapping, else the source name). `false` if the source table no longer exists.
+async fn resolve_partial_table(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    mapped_dest_id: Option<i64>,
+    checkpoint: &mut SnapshotCheckpoint,
+) -> Result<bool, JobError> {
+    let src_tables = task.src.sql().tables(task.info.src.db_id).await?;
+    let Some(src_table) = src_tables.into_iter().find(|t| t.id == checkpoint.table_id) else {
+        return Ok(false);
+    };
+    checkpoint.src_table = src_table.name;
+    checkpoint.dest_table = match mapped_dest_id {
+        Some(dest_id) => super::db::dest_table_name(task, cache, dest_id)
+            .await?
+            .unwrap_or_else(|| checkpoint.src_table.clone()),
+        None => checkpoint.src_table.clone(),
+    };
+    Ok(true)
+}
+
+/// The table of a database partial sync is gone from the source: its DROP_TABLE binlog
+/// follows, so incremental sync simply goes on. Persisted.
+async fn abandon_partial_sync(
+    task: &JobTask,
+    progress: &mut Progress,
+    checkpoint: &SnapshotCheckpoint,
+) -> Result<StepOutcome, JobError> {
+    tracing::warn!(
+        table_id = checkpoint.table_id,
+        "the source table of the partial sync no longer exists; partial sync abandoned"
     );
+    progress.sync_state = SyncState::DbTablesIncrementalSync;
+    progress.sub_sync_state = SubSyncState::Done;
+    progress.data.clear();
+    task.save(progress).await?;
+    Ok(StepOutcome::Progressed)
+}
+
+fn snapshot_name(flow: Flow, db: &str, table: &str) -> String {
+    let objects = if table.is_empty() {
+        label_safe(db)
+    } else {
+        format!("{}_{}", label_safe(db), label_safe(table))
+    };
+    let mut name = format!("{}_{objects}_{}", flow.prefix(), now_secs());
     if name.len() > MAX_LABEL_LEN {
         // Keep the unique timestamp at the end.
         let suffix = format!("_{}", now_secs());
@@ -220,12 +395,10 @@ async fn fetch_snapshot(
     task: &JobTask,
     cache: &mut SyncCache,
     name: &str,
+    table: &str,
 ) -> Result<(Snapshot, BackupJobInfo), JobError> {
     let src = &task.info.src;
-    let mut snapshot = task
-        .src
-        .get_snapshot(&src.database, &src.table, name)
-        .await?;
+    let mut snapshot = task.src.get_snapshot(&src.database, table, name).await?;
     let mut job_info = BackupJobInfo::from_slice(&snapshot.job_info)
         .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: unreadable job info: {e}")))?;
     let backends = task.src.backends().await?;
@@ -255,31 +428,87 @@ async fn fetch_snapshot(
     Ok((snapshot, job_info))
 }
 
-/// getSnapshot + extra info, then checkpoints the restore label and cut-over seq.
+/// getSnapshot + extra info, then checkpoints the restore label and cut-over seqs.
 async fn prepare_restore(
     task: &JobTask,
     cache: &mut SyncCache,
     progress: &mut Progress,
     checkpoint: &mut SnapshotCheckpoint,
+    scope: Scope,
 ) -> Result<StepOutcome, JobError> {
     let name = checkpoint.snapshot_name.clone();
-    let (_, job_info) = fetch_snapshot(task, cache, &name).await?;
-    let src_table_id = task.info.src.table_id;
+    let table = snapshot_table(task, checkpoint, scope);
+    let (snapshot, job_info) = fetch_snapshot(task, cache, &name, &table).await?;
     let map = job_info
         .table_commit_seq_map()
         .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: {e}")))?;
-    let commit_seq = *map.get(&src_table_id).ok_or_else(|| {
-        JobError::CheckFailed(format!(
-            "snapshot {name} does not cover source table id {src_table_id}"
-        ))
-    })?;
-    checkpoint.commit_seq = commit_seq;
+    let cut_point_of = |table_id: i64| {
+        map.get(&table_id).copied().ok_or_else(|| {
+            JobError::CheckFailed(format!(
+                "snapshot {name} does not cover source table id {table_id}"
+            ))
+        })
+    };
+    match scope {
+        Scope::Table => {
+            checkpoint.commit_seq = cut_point_of(task.info.src.table_id)?;
+            progress.commit_seq = checkpoint.commit_seq;
+        }
+        Scope::DatabaseTable => {
+            // A view has no cut point of its own; the snapshot's does.
+            checkpoint.commit_seq = match (cut_point_of(checkpoint.table_id), snapshot.commit_seq) {
+                (Ok(seq), _) => seq,
+                (Err(_), Some(seq)) => seq,
+                (Err(e), None) => return Err(e),
+            };
+            checkpoint.table_commit_seq_map =
+                BTreeMap::from([(checkpoint.table_id, checkpoint.commit_seq)]);
+        }
+        Scope::Database => {
+            let objects = snapshot_objects(&job_info)
+                .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: {e}")))?;
+            let mut cut_points = map.clone();
+            if let Some(seq) = snapshot.commit_seq {
+                // Views have no barrier of their own: the database's cut point stands in.
+                for id in objects.values() {
+                    cut_points.entry(*id).or_insert(seq);
+                }
+            }
+            let lowest = cut_points
+                .values()
+                .copied()
+                .chain(snapshot.commit_seq)
+                .min();
+            checkpoint.commit_seq = lowest.ok_or_else(|| {
+                JobError::CheckFailed(format!(
+                    "snapshot {name} holds no table and no commit seq; nothing to start from"
+                ))
+            })?;
+            checkpoint.objects = objects;
+            checkpoint.table_commit_seq_map = cut_points;
+            progress.commit_seq = checkpoint.commit_seq;
+        }
+    }
     checkpoint.restore_label = restore_label(&name);
     progress.sub_sync_state = SubSyncState::RestoreSnapshot;
-    progress.commit_seq = commit_seq;
     checkpoint.store(progress);
     task.save(progress).await?;
     Ok(StepOutcome::Progressed)
+}
+
+/// Name → source id of every table and view in a snapshot.
+fn snapshot_objects(
+    job_info: &BackupJobInfo,
+) -> Result<BTreeMap<String, i64>, crate::binlog::BinlogError> {
+    let mut objects: BTreeMap<String, i64> = job_info
+        .backup_objects()?
+        .into_iter()
+        .map(|(name, table)| (name, table.id))
+        .collect();
+    for view in job_info.new_backup_objects()?.views {
+        objects.insert(view.name, view.id);
+    }
+    Ok(objects)
 }
 
 fn restore_label(snapshot: &str) -> String {
@@ -295,6 +524,7 @@ async fn restore(
     progress: &mut Progress,
     checkpoint: &mut SnapshotCheckpoint,
     flow: Flow,
+    scope: Scope,
 ) -> Result<StepOutcome, JobError> {
     let dest = &task.info.dest;
     match task
@@ -310,13 +540,25 @@ async fn restore(
         }
         Some(state) if state.is_cancelled() => {
             let mismatch = state.status.contains(SIGNATURE_MISMATCH);
+            if mismatch && flow == Flow::Partial && !checkpoint.partitions.is_empty() {
+                // The partitions cannot go into a table of another schema: take the whole
+                // table instead (a new backup), restored under an alias.
+                tracing::warn!(status = %state.status, "partition restore refused; partial sync of the whole table instead");
+                checkpoint.partitions.clear();
+                checkpoint.snapshot_name.clear();
+                checkpoint.restore_label.clear();
+                progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
+                checkpoint.store(progress);
+                task.save(progress).await?;
+                return Ok(StepOutcome::Progressed);
+            }
             if mismatch && flow == Flow::Full {
-                handle_signature_mismatch(task, checkpoint).await?;
+                handle_signature_mismatch(task, checkpoint, scope, &state.status).await?;
             }
             checkpoint.restore_label = restore_label(&checkpoint.snapshot_name);
             checkpoint.store(progress);
             task.save(progress).await?;
-            if mismatch {
+            if mismatch && flow == Flow::Full {
                 return Ok(StepOutcome::Progressed);
             }
             return Err(JobError::CheckFailed(format!(
@@ -328,35 +570,62 @@ async fn restore(
         None => {}
     }
     // Not started yet (or lost before the target accepted it): start it.
+    let table = snapshot_table(task, checkpoint, scope);
     let snapshot = match cache.snapshot.take() {
         Some((name, snapshot)) if name == checkpoint.snapshot_name => snapshot,
         _ => {
-            fetch_snapshot(task, cache, &checkpoint.snapshot_name)
+            fetch_snapshot(task, cache, &checkpoint.snapshot_name, &table)
                 .await?
                 .0
         }
     };
-    let src_table = task.info.src.table.clone();
-    let dest_table = dest.table.clone();
-    let whole_table_partial = flow == Flow::Partial && checkpoint.partitions.is_empty();
-    if whole_table_partial && checkpoint.alias.is_none() {
-        checkpoint.alias = Some(alias_name(&dest_table));
-        checkpoint.store(progress);
-        task.save(progress).await?;
-    }
-    let target_name = checkpoint
-        .alias
-        .clone()
-        .unwrap_or_else(|| dest_table.clone());
-    let table_refs = if target_name != src_table {
-        vec![(src_table, Some(target_name))]
-    } else {
-        Vec::new()
+    let table_refs = match scope {
+        Scope::Table | Scope::DatabaseTable => {
+            let (src_table, dest_table) = match scope {
+                Scope::Table => (task.info.src.table.clone(), dest.table.clone()),
+                _ => (checkpoint.src_table.clone(), checkpoint.dest_table.clone()),
+            };
+            let whole_table_partial = flow == Flow::Partial && checkpoint.partitions.is_empty();
+            if whole_table_partial
+                && checkpoint.alias.is_none()
+                && (scope == Scope::Table
+                    || task
+                        .dest
+                        .sql()
+                        .table_exists(&dest.database, &dest_table)
+                        .await?)
+            {
+                checkpoint.alias = Some(alias_name(&dest_table));
+                checkpoint.store(progress);
+                task.save(progress).await?;
+            }
+            let target_name = checkpoint.alias.clone().unwrap_or(dest_table);
+            if scope == Scope::DatabaseTable || target_name != src_table {
+                vec![(src_table, Some(target_name))]
+            } else {
+                Vec::new()
+            }
+        }
+        Scope::Database => {
+            if checkpoint.aliases.is_empty() {
+                Vec::new()
+            } else {
+                // Listing anything restores only what is listed: list every object.
+                checkpoint
+                    .objects
+                    .keys()
+                    .map(|name| (name.clone(), checkpoint.aliases.get(name).cloned()))
+                    .collect()
+            }
+        }
     };
     let features = &task.settings.features;
     let request = RestoreRequest {
         db: dest.database.clone(),
-        table: dest.table.clone(),
+        table: match scope {
+            Scope::Table => dest.table.clone(),
+            _ => table,
+        },
         label: checkpoint.restore_label.clone(),
         table_refs,
         clean_tables: flow == Flow::Full && features.clean_table_and_partitions,
@@ -374,81 +643,175 @@ fn alias_name(table: &str) -> String {
     format!("__ccr_{}_{}", label_safe(table), now_secs())
 }
 
-/// The target table exists with another schema: restore under an alias and swap it in
-/// (feature on), or drop the target table so the restore can create it.
+/// The kind (`Table` or `View`) and name a signature-mismatch status names.
+fn mismatched_object(status: &str) -> Option<(&str, &str)> {
+    let end = status.find(SIGNATURE_MISMATCH)?;
+    let head = status[..end].trim_end();
+    for kind in ["Table", "View"] {
+        let marker = format!("{kind} ");
+        if let Some(start) = head.rfind(&marker) {
+            return Some((kind, &head[start + marker.len()..]));
+        }
+    }
+    None
+}
+
+/// A target table exists with another schema: restore under an alias and swap it in
+/// (feature on, tables only), or drop the target object so the restore can create it.
 async fn handle_signature_mismatch(
     task: &JobTask,
     checkpoint: &mut SnapshotCheckpoint,
+    scope: Scope,
+    status: &str,
 ) -> Result<(), JobError> {
     let dest = &task.info.dest;
-    if task.settings.features.replace_not_matched_with_alias {
-        let alias = alias_name(&dest.table);
-        tracing::warn!(table = %dest.table, %alias, "target table has another schema; restoring under an alias");
-        checkpoint.alias = Some(alias);
+    let (kind, name) = match scope {
+        Scope::Table => ("Table", dest.table.clone()),
+        _ => {
+            let (kind, name) = mismatched_object(status).ok_or_else(|| {
+                JobError::CheckFailed(format!("restore refused, object unknown: {status}"))
+            })?;
+            (kind, name.to_owned())
+        }
+    };
+    let alias_feature = task.settings.features.replace_not_matched_with_alias;
+    if alias_feature && kind == "Table" {
+        let alias = alias_name(&name);
+        tracing::warn!(table = %name, %alias, "target table has another schema; restoring under an alias");
+        match scope {
+            Scope::Database => {
+                checkpoint.aliases.insert(name, alias);
+            }
+            _ => checkpoint.alias = Some(alias),
+        }
     } else {
-        tracing::warn!(table = %dest.table, "target table has another schema; dropping it");
-        let sql = format!(
-            "DROP TABLE {}.{}",
-            quote_ident(&dest.database),
-            quote_ident(&dest.table)
-        );
+        tracing::warn!(object = %name, kind, "target object has another schema; dropping it");
+        let sql = if kind == "View" {
+            format!(
+                "DROP VIEW IF EXISTS {}.{}",
+                quote_ident(&dest.database),
+                quote_ident(&name)
+            )
+        } else {
+            format!(
+                "DROP TABLE {}.{}",
+                quote_ident(&dest.database),
+                quote_ident(&name)
+            )
+        };
         task.dest.sql().exec(&sql).await?;
     }
     Ok(())
 }
 
-/// Swaps an alias in, learns the target table id, and switches to incremental sync.
+/// Puts the table restored under `alias` in place of `table` (idempotent: only while the
+/// alias still exists).
+async fn swap_alias_in(task: &JobTask, alias: &str, table: &str) -> Result<(), JobError> {
+    let db = &task.info.dest.database;
+    let sql = task.dest.sql();
+    if !sql.table_exists(db, alias).await? {
+        return Ok(());
+    }
+    let statement = if sql.table_exists(db, table).await? {
+        format!(
+            "ALTER TABLE {}.{} REPLACE WITH TABLE {} PROPERTIES (\"swap\" = \"false\")",
+            quote_ident(db),
+            quote_ident(table),
+            quote_ident(alias)
+        )
+    } else {
+        format!(
+            "ALTER TABLE {}.{} RENAME {}",
+            quote_ident(db),
+            quote_ident(alias),
+            quote_ident(table)
+        )
+    };
+    sql.exec(&statement).await?;
+    Ok(())
+}
+
+/// Swaps aliases in, learns target table ids, and switches to incremental sync.
 async fn finish(
     task: &JobTask,
     cache: &mut SyncCache,
     progress: &mut Progress,
     checkpoint: &SnapshotCheckpoint,
+    scope: Scope,
 ) -> Result<StepOutcome, JobError> {
     let dest = &task.info.dest;
     let sql = task.dest.sql();
-    if let Some(alias) = &checkpoint.alias {
-        // Idempotent: only while the alias still exists.
-        if sql.table_exists(&dest.database, alias).await? {
-            let statement = if sql.table_exists(&dest.database, &dest.table).await? {
-                format!(
-                    "ALTER TABLE {}.{} REPLACE WITH TABLE {} PROPERTIES (\"swap\" = \"false\")",
-                    quote_ident(&dest.database),
-                    quote_ident(&dest.table),
-                    quote_ident(alias)
-                )
-            } else {
-                format!(
-                    "ALTER TABLE {}.{} RENAME {}",
-                    quote_ident(&dest.database),
-                    quote_ident(alias),
-                    quote_ident(&dest.table)
-                )
-            };
-            sql.exec(&statement).await?;
-        }
+    let dest_tables = match scope {
+        Scope::Table => vec![dest.table.clone()],
+        Scope::DatabaseTable => vec![checkpoint.dest_table.clone()],
+        Scope::Database => checkpoint.objects.keys().cloned().collect(),
+    };
+    if let (Some(alias), Some(table)) = (&checkpoint.alias, dest_tables.first()) {
+        swap_alias_in(task, alias, table).await?;
     }
+    for (table, alias) in &checkpoint.aliases {
+        swap_alias_in(task, alias, table).await?;
+    }
+    cache.invalidate_target();
+    cache.snapshot = None;
     let db_id = sql.database_id(&dest.database).await?.ok_or_else(|| {
         JobError::CheckFailed(format!("dest database {} not exists", dest.database))
     })?;
-    let table_id = sql.table_id(db_id, &dest.table).await?.ok_or_else(|| {
-        JobError::CheckFailed(format!(
-            "dest table {}.{} not exists after restore",
-            dest.database, dest.table
-        ))
-    })?;
-    cache.invalidate_target();
-    cache.snapshot = None;
-    progress.dest_table_id = table_id;
-    progress.sync_state = SyncState::TableIncrementalSync;
+    let target_ids: BTreeMap<String, i64> = sql
+        .tables(db_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.name, t.id))
+        .collect();
+    let target_id = |name: &str| {
+        target_ids.get(name).copied().ok_or_else(|| {
+            JobError::CheckFailed(format!(
+                "dest table {}.{name} not exists after restore",
+                dest.database
+            ))
+        })
+    };
+    match scope {
+        Scope::Table => {
+            progress.dest_table_id = target_id(&dest.table)?;
+            progress.sync_state = SyncState::TableIncrementalSync;
+            progress.prev_commit_seq = checkpoint.commit_seq;
+            progress.commit_seq = checkpoint.commit_seq;
+        }
+        Scope::Database => {
+            let mut mapping = BTreeMap::new();
+            for (name, src_id) in &checkpoint.objects {
+                mapping.insert(*src_id, target_id(name)?);
+            }
+            progress.table_mapping = Some(mapping);
+            progress.table_commit_seq_map = Some(checkpoint.table_commit_seq_map.clone());
+            progress.sync_state = SyncState::DbTablesIncrementalSync;
+            progress.prev_commit_seq = checkpoint.commit_seq;
+            progress.commit_seq = checkpoint.commit_seq;
+        }
+        Scope::DatabaseTable => {
+            let dest_id = target_id(&checkpoint.dest_table)?;
+            progress
+                .table_mapping
+                .get_or_insert_with(BTreeMap::new)
+                .insert(checkpoint.table_id, dest_id);
+            progress
+                .table_commit_seq_map
+                .get_or_insert_with(BTreeMap::new)
+                .extend(&checkpoint.table_commit_seq_map);
+            progress.sync_state = SyncState::DbTablesIncrementalSync;
+            // The cursor stays: the binlog that asked for this partial sync is done.
+        }
+    }
     progress.sub_sync_state = SubSyncState::Done;
-    progress.prev_commit_seq = checkpoint.commit_seq;
-    progress.commit_seq = checkpoint.commit_seq;
     progress.data.clear();
-    progress.incremental_sync_start_at = now_secs();
+    if scope != Scope::DatabaseTable {
+        progress.incremental_sync_start_at = now_secs();
+    }
     task.save(progress).await?;
     tracing::info!(
         commit_seq = checkpoint.commit_seq,
-        dest_table_id = table_id,
+        tables = dest_tables.len(),
         "snapshot restored; incremental sync from here"
     );
     Ok(StepOutcome::Progressed)
@@ -470,6 +833,22 @@ mod tests {
     }
 
     #[test]
+    fn mismatch_status_names_the_object() {
+        assert_eq!(
+            mismatched_object(
+                "[COMMON_ERROR, msg: Table t-1 x already exist but with different schema]"
+            ),
+            Some(("Table", "t-1 x"))
+        );
+        assert_eq!(
+            mismatched_object("View v already exist but with different schema"),
+            Some(("View", "v"))
+        );
+        assert_eq!(mismatched_object("other failure"), None);
+        assert!(snapshot_name(Flow::Full, "db", "").starts_with("ccrs_db_"));
+    }
+
+    #[test]
     fn checkpoint_round_trips() {
         let mut progress = Progress::new_full_sync("j", true, 1);
         let checkpoint = SnapshotCheckpoint {
@@ -478,6 +857,12 @@ mod tests {
             commit_seq: 7,
             alias: Some("__ccr_t_1".into()),
             partitions: vec!["p1".into()],
+            table_id: 3,
+            src_table: "a-b".into(),
+            dest_table: "a-b".into(),
+            aliases: BTreeMap::from([("x".into(), "__ccr_x_1".into())]),
+            objects: BTreeMap::from([("x".into(), 3)]),
+            table_commit_seq_map: BTreeMap::from([(3, 9)]),
         };
         checkpoint.store(&mut progress);
         assert_eq!(SnapshotCheckpoint::load(&progress).unwrap(), checkpoint);

@@ -7,7 +7,7 @@
 //! ingest), a pending one is rolled back and redone. So the only durable write per binlog is
 //! the progress after the commit.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -20,7 +20,6 @@ use crate::doris::meta::{BackendMeta, DbMeta, PartitionMeta, TableMeta};
 use crate::doris::rpc::RpcAddress;
 use crate::doris::DorisError;
 use crate::job::error::JobError;
-use crate::job::progress::Progress;
 use crate::job::runner::JobTask;
 use crate::wire::backend_service::TIngestBinlogRequest;
 use crate::wire::types::{TTabletCommitInfo, TUniqueId};
@@ -50,32 +49,49 @@ pub(crate) fn table_txn_label(
     format!("ccrj-table_sync:{src_db}_{src_table}:{dest_db}_{dest_table}:{commit_seq}")
 }
 
-/// Applies one UPSERT to the job's target table. On `Ok` the data is committed on the
-/// target (now or by an earlier attempt).
+/// The label of the transaction that applies binlog `commit_seq` of a database job (one
+/// transaction covers every target table the binlog writes).
+pub(crate) fn db_txn_label(src_db: i64, dest_db: i64, commit_seq: i64) -> String {
+    format!("ccrj-db_sync:{src_db}:{dest_db}:{commit_seq}")
+}
+
+/// A source table of an UPSERT and the target table its data goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TablePair {
+    pub src_table_id: i64,
+    pub dest_table_id: i64,
+}
+
+/// What one replayed UPSERT writes, and under which label.
+pub(crate) struct UpsertPlan<'a> {
+    pub commit_seq: i64,
+    pub record: &'a UpsertRecord,
+    /// The tables to replay (a subset of the record's, already filtered by the caller).
+    pub tables: Vec<TablePair>,
+    pub label: String,
+    /// Shadow index id → origin index id of schema changes running on the source.
+    pub shadow_indexes: &'a BTreeMap<i64, i64>,
+}
+
+/// Applies one UPSERT to the target tables of `plan` in one target transaction. On `Ok`
+/// the data is committed on the target (now or by an earlier attempt).
 pub(crate) async fn apply(
     task: &JobTask,
     cache: &mut SyncCache,
-    progress: &Progress,
-    commit_seq: i64,
-    record: &UpsertRecord,
+    plan: &UpsertPlan<'_>,
 ) -> Result<(), JobError> {
-    let src = &task.info.src;
     let dest = &task.info.dest;
-    if record.partitions_of(src.table_id).is_empty() {
+    let commit_seq = plan.commit_seq;
+    if plan.tables.is_empty() {
         return Ok(());
     }
-    let label = table_txn_label(
-        src.db_id,
-        src.table_id,
-        dest.db_id,
-        progress.dest_table_id,
-        commit_seq,
-    );
-    let Some(txn_id) = begin(task, &label, progress.dest_table_id).await? else {
+    let label = plan.label.as_str();
+    let dest_ids: Vec<i64> = plan.tables.iter().map(|p| p.dest_table_id).collect();
+    let Some(txn_id) = begin(task, label, dest_ids).await? else {
         tracing::info!(commit_seq, %label, "binlog was already applied before a restart");
         return Ok(());
     };
-    let result = ingest_and_commit(task, cache, progress, commit_seq, record, txn_id).await;
+    let result = ingest_and_commit(task, cache, plan, txn_id).await;
     if let Err(error) = &result {
         tracing::warn!(commit_seq, txn_id, %error, "replaying the binlog failed; rolling back");
         match task
@@ -98,12 +114,16 @@ pub(crate) async fn apply(
 
 /// Opens the transaction, or learns that an earlier attempt already committed it
 /// (`None`). A pending transaction of an earlier attempt is rolled back first.
-async fn begin(task: &JobTask, label: &str, dest_table_id: i64) -> Result<Option<i64>, JobError> {
+async fn begin(
+    task: &JobTask,
+    label: &str,
+    dest_table_ids: Vec<i64>,
+) -> Result<Option<i64>, JobError> {
     let dest = &task.info.dest;
     for _ in 0..2 {
         match task
             .dest
-            .begin_txn(&dest.database, vec![dest_table_id], label)
+            .begin_txn(&dest.database, dest_table_ids.clone(), label)
             .await?
         {
             BeginTxn::Started { txn_id } => return Ok(Some(txn_id)),
@@ -140,18 +160,17 @@ async fn begin(task: &JobTask, label: &str, dest_table_id: i64) -> Result<Option
 async fn ingest_and_commit(
     task: &JobTask,
     cache: &mut SyncCache,
-    progress: &Progress,
-    commit_seq: i64,
-    record: &UpsertRecord,
+    upsert: &UpsertPlan<'_>,
     txn_id: i64,
 ) -> Result<(), JobError> {
-    let plan = match plan_ingest(task, cache, progress, record, txn_id).await {
+    let commit_seq = upsert.commit_seq;
+    let plan = match plan_ingest(task, cache, upsert, txn_id).await {
         Ok(plan) => plan,
         Err(PlanError::Meta(message)) => {
             // The cached target tree may be stale: one fresh look before giving up.
             tracing::debug!(%message, "metadata mismatch; refreshing the target's metadata");
             cache.invalidate_target();
-            plan_ingest(task, cache, progress, record, txn_id)
+            plan_ingest(task, cache, upsert, txn_id)
                 .await
                 .map_err(|e| e.into_job_error(commit_seq))?
         }
@@ -259,85 +278,116 @@ async fn backends(
     Ok(map)
 }
 
+/// Target metadata covering every table of `ids`: the cached tree if it has them all,
+/// else the cache extended with a fresh getMeta of the missing ones.
+async fn dest_meta<'c>(
+    task: &JobTask,
+    cache: &'c mut SyncCache,
+    ids: &[i64],
+) -> Result<&'c DbMeta, DorisError> {
+    let missing: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            !cache
+                .dest_meta
+                .as_ref()
+                .is_some_and(|meta| meta.tables.contains_key(id))
+        })
+        .collect();
+    if !missing.is_empty() {
+        let fetched = task.dest.table_meta(task.info.dest.db_id, &missing).await?;
+        match &mut cache.dest_meta {
+            Some(meta) => meta.tables.extend(fetched.tables),
+            None => cache.dest_meta = Some(fetched),
+        }
+    }
+    Ok(cache.dest_meta.as_ref().expect("filled above"))
+}
+
 /// Pairs every target replica of every written tablet with a source replica that has the
 /// binlog's version.
 async fn plan_ingest(
     task: &JobTask,
     cache: &mut SyncCache,
-    progress: &Progress,
-    record: &UpsertRecord,
+    upsert: &UpsertPlan<'_>,
     txn_id: i64,
 ) -> Result<Vec<IngestTask>, PlanError> {
     let src = &task.info.src;
-    let dest = &task.info.dest;
-    let src_meta = task.src.table_meta(src.db_id, &[src.table_id]).await?;
-    if cache.dest_meta.is_none() {
-        cache.dest_meta = Some(
-            task.dest
-                .table_meta(dest.db_id, &[progress.dest_table_id])
-                .await?,
-        );
-    }
-    let dest_meta: &DbMeta = cache.dest_meta.as_ref().expect("filled above");
+    let src_ids: Vec<i64> = upsert.tables.iter().map(|p| p.src_table_id).collect();
+    let dest_ids: Vec<i64> = upsert.tables.iter().map(|p| p.dest_table_id).collect();
+    let src_meta = task.src.table_meta(src.db_id, &src_ids).await?;
     let src_backends = backends(&task.src, &mut cache.src_backends).await?;
     let dest_backends = backends(&task.dest, &mut cache.dest_backends).await?;
-    let src_table = src_meta
-        .tables
-        .get(&src.table_id)
-        .ok_or_else(|| PlanError::Meta(format!("source table {} not in getMeta", src.table_id)))?;
-    let dest_table = dest_meta
-        .tables
-        .get(&progress.dest_table_id)
-        .ok_or_else(|| {
-            PlanError::Meta(format!(
-                "target table {} not in getMeta",
-                progress.dest_table_id
-            ))
-        })?;
-    let table_record = &record.table_records[&src.table_id];
+    let dest_meta: &DbMeta = dest_meta(task, cache, &dest_ids).await?;
     let mut plan = Vec::new();
     let mut round_robin = 0usize;
-    for partition_record in &table_record.partition_records {
-        if partition_record.is_temp_partition
-            || src_meta
-                .dropped_partitions
-                .contains(&partition_record.partition_id)
-        {
-            continue;
-        }
-        let Some(src_partition) = src_table.partition(partition_record.partition_id) else {
-            // Dropped on the source since: its later DROP_PARTITION binlog removes it on the
-            // target too, and its rowsets can no longer be read.
+    for pair in &upsert.tables {
+        let Some(src_table) = src_meta
+            .tables
+            .get(&pair.src_table_id)
+            .filter(|_| !src_meta.dropped_tables.contains(&pair.src_table_id))
+        else {
+            // Dropped on the source since: its rowsets can no longer be read, and its
+            // DROP_TABLE binlog (later in the stream) removes the target table too.
+            tracing::warn!(
+                commit_seq = upsert.commit_seq,
+                src_table_id = pair.src_table_id,
+                "source table no longer exists; its share of the binlog is skipped"
+            );
             continue;
         };
-        let dest_partition = dest_table
-            .partition_by_range(&src_partition.range)
-            .ok_or_else(|| {
-                PlanError::Meta(format!(
-                    "no target partition with range {:?}",
-                    src_partition.range
-                ))
-            })?;
-        for index_id in &table_record.index_ids {
-            if progress.shadow_index_map.contains_key(index_id)
-                || src_meta.dropped_indexes.contains(index_id)
+        let dest_table = dest_meta.tables.get(&pair.dest_table_id).ok_or_else(|| {
+            PlanError::Meta(format!(
+                "target table {} not in getMeta",
+                pair.dest_table_id
+            ))
+        })?;
+        let Some(table_record) = upsert.record.table_records.get(&pair.src_table_id) else {
+            continue;
+        };
+        for partition_record in &table_record.partition_records {
+            if partition_record.is_temp_partition
+                || src_meta
+                    .dropped_partitions
+                    .contains(&partition_record.partition_id)
             {
                 continue;
             }
-            plan_index(
-                IndexPair {
-                    src_table,
-                    dest_table,
-                    src_partition,
-                    dest_partition,
-                    index_id: *index_id,
-                },
-                partition_record.version,
-                txn_id,
-                (&src_backends, &dest_backends),
-                &mut round_robin,
-                &mut plan,
-            )?;
+            let Some(src_partition) = src_table.partition(partition_record.partition_id) else {
+                // Dropped on the source since: its later DROP_PARTITION binlog removes it on
+                // the target too, and its rowsets can no longer be read.
+                continue;
+            };
+            let dest_partition = dest_table
+                .partition_by_range(&src_partition.range)
+                .ok_or_else(|| {
+                    PlanError::Meta(format!(
+                        "no partition with range {:?} in target table {}",
+                        src_partition.range, dest_table.name
+                    ))
+                })?;
+            for index_id in &table_record.index_ids {
+                if upsert.shadow_indexes.contains_key(index_id)
+                    || src_meta.dropped_indexes.contains(index_id)
+                {
+                    continue;
+                }
+                plan_index(
+                    IndexPair {
+                        src_table,
+                        dest_table,
+                        src_partition,
+                        dest_partition,
+                        index_id: *index_id,
+                    },
+                    partition_record.version,
+                    txn_id,
+                    (&src_backends, &dest_backends),
+                    &mut round_robin,
+                    &mut plan,
+                )?;
+            }
         }
     }
     Ok(plan)
