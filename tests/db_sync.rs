@@ -1,0 +1,625 @@
+//! Database-level replication end to end: the real `ccr_syncer` binary between two
+//! simulated clusters, driven with curl and the mariadb CLI as an operator would. Every
+//! check compares the target with the source: the tables and views present, each one's
+//! `SHOW CREATE TABLE` (modulo `is_being_synced`), its partitions and its rows.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{wait_until, Syncer, TestCluster};
+use serde_json::{json, Value};
+
+/// How long a job may take to catch up in these tests.
+const CATCH_UP: Duration = Duration::from_secs(90);
+
+const DB_PROPS: &str = "PROPERTIES (\"binlog.enable\" = \"true\")";
+const TABLE_PROPS: &str = "PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\")";
+
+/// Two clusters, a source database `src_db` and a syncer; the job replicates it into
+/// `dest_db`.
+struct Env {
+    src: TestCluster,
+    dest: TestCluster,
+    syncer: Syncer,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(setup: &str) -> Env {
+        Self::with_args(setup, &[])
+    }
+
+    fn with_args(setup: &str, extra_args: &[&str]) -> Env {
+        let src = TestCluster::start();
+        src.sql(&format!("CREATE DATABASE src_db {DB_PROPS}"));
+        if !setup.is_empty() {
+            src.sql(setup);
+        }
+        let dest = TestCluster::start();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ccr.db");
+        let mut args = vec![
+            "--db_dir",
+            db.to_str().unwrap(),
+            "--idle_poll_interval",
+            "100ms",
+            "--connect_timeout",
+            "2s",
+            "--rpc_timeout",
+            "5s",
+        ];
+        args.extend_from_slice(extra_args);
+        let syncer = Syncer::start(dir.path(), &args);
+        Env {
+            src,
+            dest,
+            syncer,
+            _dir: dir,
+        }
+    }
+
+    fn create_job(&self, extra: Value) {
+        let mut body = json!({"name": "db", "src": self.src.spec("src_db", ""), "dest": self.dest.spec("dest_db", "")});
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            body[key] = value.clone();
+        }
+        let (status, answer) = self.syncer.post("/create_ccr", &body.to_string());
+        assert_eq!((status, answer.clone()), (200, json!({"success": true})), "{answer}");
+    }
+
+    fn status(&self) -> Value {
+        self.syncer.post_name("/job_status", "db")["status"].clone()
+    }
+
+    fn progress(&self) -> Value {
+        let answer = self.syncer.post_name("/job_progress", "db");
+        serde_json::from_str(answer["job_progress"].as_str().unwrap()).unwrap()
+    }
+
+    /// Waits until the target database matches the source (`except` names source objects
+    /// the job must not replicate) and the job is caught up without error.
+    fn wait_synced(&self, except: &[&str]) {
+        wait_until("the target to equal the source", CATCH_UP, || {
+            let want = snapshot(&self.src, "src_db", except);
+            let got = snapshot(&self.dest, "dest_db", &[]);
+            let status = self.status();
+            let lag = self.syncer.post_name("/get_lag", "db");
+            if want == got && status.get("last_error").is_none() && lag["lag"] == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "\nsource: {want:#?}\ntarget: {got:#?}\nstatus: {status}\nlag: {lag}"
+                ))
+            }
+        });
+    }
+}
+
+/// Everything compared of one database: per object (sorted by name) its definition,
+/// partitions and rows. Qualifiers naming the database itself are neutralised.
+fn snapshot(cluster: &TestCluster, db: &str, except: &[&str]) -> Vec<(String, String, String, String)> {
+    let tables = cluster.sql(&format!("SHOW TABLES FROM `{db}`"));
+    let mut names: Vec<&str> = tables
+        .lines()
+        .filter(|name| !except.contains(name))
+        .collect();
+    names.sort_unstable();
+    names
+        .into_iter()
+        .map(|name| {
+            let quoted = format!("`{db}`.`{}`", name.replace('`', "``"));
+            let create = cluster.sql(&format!("SHOW CREATE TABLE {quoted}"));
+            let create = normalize_create(&create, db);
+            let is_view = create.contains("CREATE VIEW");
+            let partitions = if is_view {
+                String::new()
+            } else {
+                cluster
+                    .sql(&format!("SHOW PARTITIONS FROM {quoted}"))
+                    .lines()
+                    .map(|l| l.split('\t').nth(1).unwrap_or_default().to_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let rows = cluster.sql(&format!("SELECT * FROM {quoted} ORDER BY 1, 2"));
+            (name.to_owned(), create, partitions, rows)
+        })
+        .collect()
+}
+
+/// `SHOW CREATE TABLE` output without the `is_being_synced` property and with this
+/// database's name replaced by a placeholder (views qualify their tables).
+fn normalize_create(text: &str, db: &str) -> String {
+    text.replace(&format!("`{db}`"), "`<db>`")
+        .split("\\n")
+        .filter(|line| !line.contains("is_being_synced"))
+        .map(|line| line.trim_end_matches(','))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[allow(dead_code)]
+fn wait_status(env: &Env, what: &str, mut check: impl FnMut(&Value) -> bool) {
+    wait_until(what, CATCH_UP, || {
+        let status = env.status();
+        if check(&status) {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+}
+
+fn table(name: &str, extra: &str) -> String {
+    format!(
+        "CREATE TABLE src_db.{name} (id INT, v VARCHAR(20)) {extra} DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )
+}
+
+fn partitioned(name: &str) -> String {
+    format!(
+        "CREATE TABLE src_db.{name} (id INT, day INT, v VARCHAR(20)) DUPLICATE KEY(id)
+         PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (10), PARTITION p2 VALUES LESS THAN (20),
+                                  PARTITION p3 VALUES LESS THAN (30))
+         DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )
+}
+
+#[test]
+fn full_sync_of_tables_and_views_then_incremental_data() {
+    let env = Env::new(&format!(
+        "{}; {}; {};
+         INSERT INTO src_db.u VALUES (1, 'a'), (2, 'b');
+         INSERT INTO src_db.d VALUES (1, 'x'), (1, 'x');
+         INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b'), (3, 25, 'c');
+         CREATE VIEW src_db.v AS SELECT id, v FROM src_db.u WHERE id > 1;",
+        table("u", "UNIQUE KEY(id)"),
+        table("d", "DUPLICATE KEY(id)"),
+        partitioned("p"),
+    ));
+    env.create_job(json!({}));
+    env.wait_synced(&[]);
+    assert_eq!(env.dest.sql("SELECT * FROM dest_db.v ORDER BY 1"), "2\tb\n");
+    src_inserts_then_synced(&env);
+    let progress = env.progress();
+    assert_eq!(progress["sync_state"], 3, "DBIncrementalSync: {progress}");
+    assert_eq!(
+        progress["table_mapping"].as_object().unwrap().len(),
+        4,
+        "three tables and the view are mapped: {progress}"
+    );
+    let status = env.status();
+    assert_eq!(status["progress_state"], "DBIncrementalSync", "{status}");
+    assert!(status.get("skipped_binlogs").is_none(), "{status}");
+}
+
+fn src_inserts_then_synced(env: &Env) {
+    env.src.sql(
+        "INSERT INTO src_db.u VALUES (1, 'a2'), (3, 'c');
+         INSERT INTO src_db.d VALUES (1, 'x'), (2, 'y');
+         INSERT INTO src_db.p VALUES (4, 6, 'd'), (5, 26, 'e');
+         DELETE FROM src_db.u WHERE id = 2;",
+    );
+    env.wait_synced(&[]);
+}
+
+/// Starts a job over `setup` and waits for the full sync, then runs each step on the
+/// source and waits for the target to match after each.
+fn replicate_steps(setup: &str, steps: &[&str]) -> Env {
+    let env = Env::new(setup);
+    env.create_job(json!({}));
+    env.wait_synced(&[]);
+    for step in steps {
+        env.src.sql(step);
+        env.wait_synced(&[]);
+    }
+    env
+}
+
+fn partitions(cluster: &TestCluster, table: &str) -> String {
+    cluster
+        .sql(&format!("SHOW PARTITIONS FROM {table}"))
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn create_table_then_data() {
+    let env = replicate_steps(
+        &table("a", "UNIQUE KEY(id)"),
+        &[
+            &format!(
+                "{}; INSERT INTO src_db.b VALUES (1, 5, 'x'), (2, 25, 'y');",
+                partitioned("b")
+            ),
+            "INSERT INTO src_db.b VALUES (3, 15, 'z'); INSERT INTO src_db.a VALUES (1, 'a');",
+        ],
+    );
+    assert_eq!(env.dest.sql("SELECT count(*) FROM dest_db.b"), "3\n");
+}
+
+#[test]
+fn table_created_and_dropped_before_the_syncer_reads_it() {
+    let env = Env::new(&table("a", "UNIQUE KEY(id)"));
+    env.create_job(json!({}));
+    env.wait_synced(&[]);
+    assert_eq!(env.syncer.post_name("/pause", "db"), json!({"success": true}));
+    env.src.sql(&format!(
+        "{}; INSERT INTO src_db.gone VALUES (1, 'x'); INSERT INTO src_db.a VALUES (1, 'a');
+         DROP TABLE src_db.gone;
+         CREATE VIEW src_db.gone_view AS SELECT id FROM src_db.a; DROP VIEW src_db.gone_view;
+         INSERT INTO src_db.a VALUES (2, 'b');",
+        table("gone", "DUPLICATE KEY(id)")
+    ));
+    assert_eq!(env.syncer.post_name("/resume", "db"), json!({"success": true}));
+    env.wait_synced(&[]);
+    let progress = env.progress();
+    assert_eq!(progress["table_mapping"].as_object().unwrap().len(), 1, "{progress}");
+}
+
+#[test]
+fn drop_table_and_view() {
+    replicate_steps(
+        &format!(
+            "{}; {}; INSERT INTO src_db.a VALUES (1, 'a'); CREATE VIEW src_db.va AS SELECT id FROM src_db.a;",
+            table("a", "UNIQUE KEY(id)"),
+            table("b", "DUPLICATE KEY(id)")
+        ),
+        &[
+            "DROP VIEW src_db.va",
+            "DROP TABLE src_db.b",
+            "INSERT INTO src_db.a VALUES (2, 'b')",
+        ],
+    );
+}
+
+#[test]
+fn rename_table() {
+    let env = replicate_steps(
+        &format!(
+            "{}; INSERT INTO src_db.a VALUES (1, 'a');",
+            table("a", "UNIQUE KEY(id)")
+        ),
+        &[
+            "ALTER TABLE src_db.a RENAME a2; INSERT INTO src_db.a2 VALUES (2, 'b');",
+            "ALTER TABLE src_db.a2 RENAME `a-3`; INSERT INTO src_db.`a-3` VALUES (3, 'c');",
+        ],
+    );
+    assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "a-3\n");
+}
+
+#[test]
+fn add_and_drop_partitions_with_temporary_ones_skipped() {
+    let env = replicate_steps(
+        &format!(
+            "{}; INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b');",
+            partitioned("p")
+        ),
+        &[
+            "ALTER TABLE src_db.p ADD PARTITION p4 VALUES LESS THAN (40);
+             INSERT INTO src_db.p VALUES (3, 35, 'c');",
+            "ALTER TABLE src_db.p ADD TEMPORARY PARTITION tp VALUES [(\"40\"), (\"50\"));
+             ALTER TABLE src_db.p DROP PARTITION p1;
+             ALTER TABLE src_db.p DROP TEMPORARY PARTITION tp;
+             INSERT INTO src_db.p VALUES (4, 16, 'd');",
+        ],
+    );
+    assert_eq!(partitions(&env.dest, "dest_db.p"), "p2,p3,p4");
+    assert_eq!(env.dest.sql("SHOW TEMPORARY PARTITIONS FROM dest_db.p"), "");
+}
+
+#[test]
+fn replace_partitions_strict_and_not() {
+    let env = replicate_steps(
+        &format!(
+            "{}; INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b'), (3, 25, 'c');",
+            partitioned("p")
+        ),
+        &[
+            // Strict range: a partial sync of p2 alone.
+            "ALTER TABLE src_db.p ADD TEMPORARY PARTITION tp2 VALUES [(\"10\"), (\"20\"));
+             INSERT INTO src_db.p TEMPORARY PARTITION (tp2) VALUES (9, 19, 'z');
+             ALTER TABLE src_db.p REPLACE PARTITION (p2) WITH TEMPORARY PARTITION (tp2);
+             INSERT INTO src_db.p VALUES (4, 6, 'd');",
+            // Not strict, keeping the temporary name: a partial sync of the whole table.
+            "ALTER TABLE src_db.p ADD TEMPORARY PARTITION tp3 VALUES [(\"20\"), (\"30\"));
+             ALTER TABLE src_db.p REPLACE PARTITION (p3) WITH TEMPORARY PARTITION (tp3)
+               PROPERTIES (\"strict_range\" = \"false\", \"use_temp_partition_name\" = \"true\");
+             INSERT INTO src_db.p VALUES (5, 22, 'e');",
+        ],
+    );
+    assert_eq!(partitions(&env.dest, "dest_db.p"), "p1,p2,tp3");
+    assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "p\n", "no alias left");
+}
+
+#[test]
+fn truncate_table_and_partitions() {
+    let env = replicate_steps(
+        &format!(
+            "{}; INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b'), (3, 25, 'c');",
+            partitioned("p")
+        ),
+        &[
+            "TRUNCATE TABLE src_db.p PARTITION (p2); INSERT INTO src_db.p VALUES (4, 16, 'd');",
+            "TRUNCATE TABLE src_db.p",
+        ],
+    );
+    assert_eq!(env.dest.sql("SELECT count(*) FROM dest_db.p"), "0\n");
+}
+
+#[test]
+fn insert_overwrite() {
+    let env = replicate_steps(
+        &format!(
+            "{}; {}; INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b'); INSERT INTO src_db.u VALUES (1, 'a');",
+            partitioned("p"),
+            table("u", "UNIQUE KEY(id)")
+        ),
+        &[
+            "INSERT OVERWRITE TABLE src_db.p PARTITION (p2) VALUES (7, 17, 'o')",
+            "INSERT OVERWRITE TABLE src_db.u VALUES (5, 'e'); INSERT INTO src_db.p VALUES (8, 8, 'h');",
+        ],
+    );
+    assert_eq!(env.dest.sql("SELECT * FROM dest_db.u"), "5\te\n");
+}
+
+#[test]
+fn light_schema_change() {
+    replicate_steps(
+        &format!(
+            "{}; INSERT INTO src_db.u VALUES (1, 'a');",
+            table("u", "UNIQUE KEY(id)")
+        ),
+        &[
+            "ALTER TABLE src_db.u ADD COLUMN extra INT DEFAULT '7'; INSERT INTO src_db.u VALUES (2, 'b', 8);",
+            "ALTER TABLE src_db.u MODIFY COLUMN v VARCHAR(40); INSERT INTO src_db.u VALUES (3, 'c', 9);",
+            "ALTER TABLE src_db.u DROP COLUMN extra; INSERT INTO src_db.u VALUES (4, 'd');",
+        ],
+    );
+}
+
+#[test]
+fn heavy_schema_change_is_a_partial_sync_of_the_table() {
+    let env = replicate_steps(
+        &format!(
+            "{}; {}; INSERT INTO src_db.k VALUES (1, 5, 'a'); INSERT INTO src_db.other VALUES (1, 'o');",
+            format_args!(
+                "CREATE TABLE src_db.k (id INT, day INT, v VARCHAR(10)) UNIQUE KEY(id, day)
+                 DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+            ),
+            table("other", "DUPLICATE KEY(id)")
+        ),
+        &[
+            "ALTER TABLE src_db.k MODIFY COLUMN day BIGINT KEY;
+             INSERT INTO src_db.k VALUES (2, 6, 'b'); INSERT INTO src_db.other VALUES (2, 'p');",
+        ],
+    );
+    let status = env.status();
+    assert_eq!(status["progress_state"], "DBIncrementalSync", "{status}");
+    assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "k\nother\n", "no alias left");
+}
+
+#[test]
+fn rename_column_and_modify_comments() {
+    replicate_steps(
+        &format!(
+            "{}; INSERT INTO src_db.u VALUES (1, 'a');",
+            table("u", "UNIQUE KEY(id)")
+        ),
+        &[
+            "ALTER TABLE src_db.u RENAME COLUMN v val; INSERT INTO src_db.u VALUES (2, 'b');",
+            "ALTER TABLE src_db.u MODIFY COMMENT 'it''s a table';
+             ALTER TABLE src_db.u MODIFY COLUMN val COMMENT 'the \"value\"';",
+        ],
+    );
+}
+
+#[test]
+fn create_drop_and_recreate_views() {
+    let env = replicate_steps(
+        &format!(
+            "{}; INSERT INTO src_db.u VALUES (1, 'a'), (2, 'b');",
+            table("u", "UNIQUE KEY(id)")
+        ),
+        &[
+            "CREATE VIEW src_db.v1 AS SELECT id FROM src_db.u WHERE id > 1",
+            "DROP VIEW src_db.v1; CREATE VIEW src_db.v1 AS SELECT v FROM src_db.u",
+            "ALTER VIEW src_db.v1 AS SELECT id, v FROM src_db.u WHERE id < 2",
+            "CREATE OR REPLACE VIEW src_db.v1 AS SELECT id FROM src_db.u",
+        ],
+    );
+    assert_eq!(env.dest.sql("SELECT * FROM dest_db.v1 ORDER BY 1"), "1\n2\n");
+}
+
+#[test]
+fn modify_table_property() {
+    let env = replicate_steps(
+        &table("u", "UNIQUE KEY(id)"),
+        &["ALTER TABLE src_db.u SET (\"disable_auto_compaction\" = \"true\"); INSERT INTO src_db.u VALUES (1, 'a');"],
+    );
+    assert!(env
+        .dest
+        .sql("SHOW CREATE TABLE dest_db.u")
+        .contains(r#""disable_auto_compaction" = "true""#));
+}
+
+#[test]
+fn identifiers_with_keywords_dashes_and_backquotes() {
+    let weird = "CREATE TABLE src_db.`select` (`from` INT, `a-b` VARCHAR(10), `c``d` INT)
+                 DUPLICATE KEY(`from`)
+                 PARTITION BY RANGE(`from`) (PARTITION `p-1` VALUES LESS THAN (10), PARTITION `order` VALUES LESS THAN (20))
+                 DISTRIBUTED BY HASH(`from`) BUCKETS 2 ";
+    let env = replicate_steps(
+        &format!(
+            "{weird}{TABLE_PROPS}; INSERT INTO src_db.`select` VALUES (1, 'x', 1), (11, 'y', 2);"
+        ),
+        &[
+            &format!("{}{TABLE_PROPS}", weird.replace("`select`", "`we``ird-t`")),
+            "INSERT INTO src_db.`we``ird-t` VALUES (2, 'z', 3); INSERT INTO src_db.`select` VALUES (3, 'w', 4);",
+            "ALTER TABLE src_db.`select` ADD PARTITION `p-3` VALUES LESS THAN (30);
+             ALTER TABLE src_db.`select` RENAME COLUMN `a-b` `e``f`;
+             ALTER TABLE src_db.`select` ADD COLUMN `key` INT DEFAULT '1';
+             INSERT INTO src_db.`select` VALUES (25, 'q', 5, 6);",
+            "CREATE VIEW src_db.`v-iew` AS SELECT `from` FROM src_db.`we``ird-t`",
+            "ALTER TABLE src_db.`we``ird-t` RENAME `table`;
+             TRUNCATE TABLE src_db.`select` PARTITION (`p-1`);
+             ALTER TABLE src_db.`select` MODIFY COLUMN `e``f` COMMENT 'it''s';",
+        ],
+    );
+    assert_eq!(
+        env.dest.sql("SHOW TABLES FROM dest_db"),
+        "select\ntable\nv-iew\n"
+    );
+}
+
+#[test]
+fn include_and_exclude_lists() {
+    let env = Env::new(&format!(
+        "{}; {}; {}; INSERT INTO src_db.a VALUES (1, 'a'); INSERT INTO src_db.b VALUES (1, 'b');
+         INSERT INTO src_db.c VALUES (1, 'c');",
+        table("a", "UNIQUE KEY(id)"),
+        table("b", "UNIQUE KEY(id)"),
+        table("c", "UNIQUE KEY(id)"),
+    ));
+    env.create_job(json!({"include_tables": ["a", "b", "n", "later"], "exclude_tables": ["b", "n2"]}));
+    let not_replicated = ["b", "c", "n2", "x"];
+    env.wait_synced(&not_replicated);
+    env.src.sql(&format!(
+        "INSERT INTO src_db.a VALUES (2, 'a'); INSERT INTO src_db.b VALUES (2, 'b');
+         {}; INSERT INTO src_db.n VALUES (1, 'n');
+         {}; INSERT INTO src_db.n2 VALUES (1, 'n2');
+         ALTER TABLE src_db.b ADD COLUMN z INT DEFAULT '0'; TRUNCATE TABLE src_db.c;
+         DROP TABLE src_db.c;",
+        table("n", "UNIQUE KEY(id)"),
+        table("n2", "UNIQUE KEY(id)"),
+    ));
+    env.wait_synced(&not_replicated);
+    // A table renamed into the replicated set comes over; one renamed out stays as it was.
+    env.src.sql(&format!(
+        "{}; INSERT INTO src_db.x VALUES (1, 'x'); ALTER TABLE src_db.x RENAME later;
+         INSERT INTO src_db.later VALUES (2, 'y');",
+        table("x", "UNIQUE KEY(id)")
+    ));
+    env.wait_synced(&not_replicated);
+    env.src.sql("ALTER TABLE src_db.n RENAME x; INSERT INTO src_db.x VALUES (2, 'n');");
+    wait_until("the renamed table to stop replicating", CATCH_UP, || {
+        let lag = env.syncer.post_name("/get_lag", "db");
+        let tables = env.dest.sql("SHOW TABLES FROM dest_db");
+        if lag["lag"] == 0 && tables == "a\nlater\nx\n" {
+            Ok(())
+        } else {
+            Err(format!("{lag} {tables}"))
+        }
+    });
+    assert_eq!(env.dest.sql("SELECT * FROM dest_db.x"), "1\tn\n");
+    let detail = env.syncer.post_name("/job_detail", "db");
+    assert!(
+        detail.to_string().contains(r#"\"exclude_tables\":[\"b\",\"n2\"]"#),
+        "{detail}"
+    );
+}
+
+#[test]
+fn include_lists_are_refused_for_table_jobs() {
+    let env = Env::new(&table("a", "UNIQUE KEY(id)"));
+    let body = json!({"name": "t", "src": env.src.spec("src_db", "a"), "dest": env.dest.spec("dest_db", "a"), "include_tables": ["a"]});
+    let (status, answer) = env.syncer.post("/create_ccr", &body.to_string());
+    assert!(
+        answer.to_string().contains("database jobs only"),
+        "{status} {answer}"
+    );
+}
+
+#[test]
+fn pause_during_a_burst_of_ddl_then_resume() {
+    let env = Env::new(&format!(
+        "{}; {}; INSERT INTO src_db.p VALUES (1, 5, 'a'); INSERT INTO src_db.u VALUES (1, 'a');",
+        partitioned("p"),
+        table("u", "UNIQUE KEY(id)")
+    ));
+    env.create_job(json!({}));
+    env.wait_synced(&[]);
+    assert_eq!(env.syncer.post_name("/pause", "db"), json!({"success": true}));
+    env.src.sql(&format!(
+        "ALTER TABLE src_db.p ADD PARTITION p4 VALUES LESS THAN (40);
+         INSERT INTO src_db.p VALUES (2, 35, 'b');
+         ALTER TABLE src_db.u ADD COLUMN c1 INT DEFAULT '1';
+         {}; INSERT INTO src_db.n VALUES (1, 'n');
+         ALTER TABLE src_db.n RENAME n2;
+         ALTER TABLE src_db.p DROP PARTITION p1;
+         CREATE VIEW src_db.v AS SELECT id FROM src_db.n2;
+         ALTER TABLE src_db.u RENAME COLUMN c1 c2;
+         INSERT INTO src_db.u VALUES (2, 'b', 3);
+         TRUNCATE TABLE src_db.p PARTITION (p2);
+         ALTER TABLE src_db.u MODIFY COMMENT 'burst';",
+        table("n", "DUPLICATE KEY(id)")
+    ));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "p\nu\n", "paused");
+    assert_eq!(env.syncer.post_name("/resume", "db"), json!({"success": true}));
+    env.wait_synced(&[]);
+}
+
+#[test]
+fn kill_during_a_partial_sync_then_restart() {
+    let mut env = Env::new(&format!(
+        "{}; {}; INSERT INTO src_db.k VALUES (1, 1, 'a'), (2, 2, 'b'); INSERT INTO src_db.d VALUES (1, 'x');",
+        format_args!(
+            "CREATE TABLE src_db.k (id INT, day INT, v VARCHAR(10)) UNIQUE KEY(id, day)
+             DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+        ),
+        table("d", "DUPLICATE KEY(id)")
+    ));
+    env.create_job(json!({}));
+    env.wait_synced(&[]);
+    let rule = env
+        .dest
+        .add_fault(json!({"rpc": "restoreSnapshot", "action": "hang", "max_millis": 60000}));
+    env.src.sql(
+        "ALTER TABLE src_db.k MODIFY COLUMN day BIGINT KEY; INSERT INTO src_db.k VALUES (3, 3, 'c');
+         INSERT INTO src_db.d VALUES (2, 'y');",
+    );
+    wait_until("the partial restore to be held", CATCH_UP, || {
+        let state = env.dest.fault_state(rule);
+        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+            Ok(())
+        } else {
+            Err(state.to_string())
+        }
+    });
+    assert_eq!(env.progress()["sync_state"], 4, "DBPartialSync");
+    // The target table stays readable while its replacement is prepared.
+    assert_eq!(env.dest.sql("SELECT count(*) FROM dest_db.k"), "2\n");
+    env.syncer.kill();
+    env.dest.release_fault(rule);
+    env.dest.clear_faults();
+    env.src.sql("INSERT INTO src_db.d VALUES (3, 'z'); INSERT INTO src_db.k VALUES (4, 4, 'd');");
+    env.syncer.restart();
+    env.wait_synced(&[]);
+    assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "d\nk\n", "no alias left");
+    assert_eq!(env.dest.sql("SELECT count(*) FROM dest_db.d"), "3\n", "no binlog applied twice");
+}
+
+#[test]
+fn signature_mismatch_in_full_sync_is_replaced_through_an_alias() {
+    let env = Env::new(&format!(
+        "{}; {}; INSERT INTO src_db.a VALUES (1, 'a'); INSERT INTO src_db.b VALUES (1, 'b');
+         CREATE VIEW src_db.v AS SELECT id FROM src_db.a;",
+        table("a", "UNIQUE KEY(id)"),
+        table("b", "DUPLICATE KEY(id)")
+    ));
+    // The target already has `a` with another schema, and a different view `v`.
+    env.dest.sql(&format!(
+        "CREATE DATABASE dest_db; CREATE TABLE dest_db.a (id INT, w BIGINT) UNIQUE KEY(id)
+         DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS};
+         INSERT INTO dest_db.a VALUES (9, 9);
+         CREATE VIEW dest_db.v AS SELECT w FROM dest_db.a;"
+    ));
+    env.create_job(json!({}));
+    env.wait_synced(&[]);
+    env.src.sql("INSERT INTO src_db.a VALUES (2, 'b')");
+    env.wait_synced(&[]);
+}
