@@ -175,6 +175,11 @@ pub struct Progress {
     /// Source table id → commit seq captured by the last snapshot (database jobs).
     #[serde(default)]
     pub table_commit_seq_map: Option<BTreeMap<i64, i64>>,
+    /// Source partition id → commit seq captured by a partial snapshot of some partitions:
+    /// data binlogs of those partitions up to it are in the target already (other
+    /// partitions of the table are not, so the table-level map cannot say it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partition_commit_seq_map: BTreeMap<i64, i64>,
     /// Checkpoint payload of the current sub-state (snapshot name, restore label, or JSON).
     #[serde(default)]
     pub data: String,
@@ -225,6 +230,7 @@ impl Progress {
             commit_seq: 0,
             table_mapping: None,
             table_commit_seq_map: None,
+            partition_commit_seq_map: BTreeMap::new(),
             data: String::new(),
             dest_table_id: 0,
             shadow_index_map: BTreeMap::new(),
@@ -254,6 +260,26 @@ impl Progress {
         self.full_sync_start_at = now_unix;
         self.incremental_sync_start_at = 0;
         self.ingest_binlog_at = 0;
+    }
+
+    /// Source partition ids of `partitions` whose binlog `seq` a partial snapshot already
+    /// put on the target.
+    pub fn partitions_covered(&self, partitions: &[i64], seq: i64) -> Vec<i64> {
+        partitions
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.partition_commit_seq_map
+                    .get(id)
+                    .is_some_and(|cut| seq <= *cut)
+            })
+            .collect()
+    }
+
+    /// Forgets partition cut-over points the cursor has passed.
+    pub fn prune_partition_cut_points(&mut self) {
+        let cursor = self.prev_commit_seq;
+        self.partition_commit_seq_map.retain(|_, cut| *cut > cursor);
     }
 
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {

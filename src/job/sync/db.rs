@@ -182,12 +182,18 @@ pub(super) async fn replay(
             if tables.is_empty() {
                 return skipped(progress, seq);
             }
+            let partitions: Vec<i64> = tables
+                .iter()
+                .flat_map(|t| record.partitions_of(t.src_table_id))
+                .map(|p| p.partition_id)
+                .collect();
             let plan = UpsertPlan {
                 commit_seq: seq,
                 record,
                 tables,
                 label: upsert::db_txn_label(task.info.src.db_id, task.info.dest.db_id, seq),
                 shadow_indexes: &progress.shadow_index_map,
+                covered_partitions: progress.partitions_covered(&partitions, seq),
             };
             upsert::apply(task, cache, &plan).await?;
             progress.ingest_binlog_at = now_secs();

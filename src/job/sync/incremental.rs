@@ -182,6 +182,9 @@ fn is_transient(error: &JobError) -> bool {
 pub(super) fn advance(progress: &mut Progress, commit_seq: i64) {
     progress.prev_commit_seq = commit_seq;
     progress.commit_seq = commit_seq;
+    if !progress.partition_commit_seq_map.is_empty() {
+        progress.prune_partition_cut_points();
+    }
 }
 
 async fn replay(
@@ -214,6 +217,14 @@ async fn replay(
                     seq,
                 ),
                 shadow_indexes: &progress.shadow_index_map,
+                covered_partitions: progress.partitions_covered(
+                    &record
+                        .partitions_of(src.table_id)
+                        .iter()
+                        .map(|p| p.partition_id)
+                        .collect::<Vec<_>>(),
+                    seq,
+                ),
             };
             upsert::apply(task, cache, &plan).await?;
             progress.ingest_binlog_at = crate::job::manager::now_secs();

@@ -74,6 +74,10 @@ pub(crate) struct SnapshotCheckpoint {
     /// Database syncs: source table id → cut-over commit seq of that table.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub table_commit_seq_map: BTreeMap<i64, i64>,
+    /// Partial sync of some partitions: their source partition ids (the cut-over seq is
+    /// `commit_seq`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_ids: Vec<i64>,
 }
 
 fn is_zero(value: &i64) -> bool {
@@ -449,10 +453,31 @@ async fn prepare_restore(
             ))
         })
     };
+    if !checkpoint.partitions.is_empty() {
+        let table = match scope {
+            Scope::Table => task.info.src.table.as_str(),
+            _ => checkpoint.src_table.as_str(),
+        };
+        let objects = job_info
+            .backup_objects()
+            .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: {e}")))?;
+        checkpoint.partition_ids = objects
+            .get(table)
+            .map(|t| {
+                t.partitions
+                    .iter()
+                    .filter(|(p, _)| checkpoint.partitions.contains(p))
+                    .map(|(_, partition)| partition.id)
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
     match scope {
         Scope::Table => {
             checkpoint.commit_seq = cut_point_of(task.info.src.table_id)?;
-            progress.commit_seq = checkpoint.commit_seq;
+            if checkpoint.partitions.is_empty() {
+                progress.commit_seq = checkpoint.commit_seq;
+            }
         }
         Scope::DatabaseTable => {
             // A view has no cut point of its own; the snapshot's does.
@@ -461,8 +486,10 @@ async fn prepare_restore(
                 (Err(_), Some(seq)) => seq,
                 (Err(e), None) => return Err(e),
             };
-            checkpoint.table_commit_seq_map =
-                BTreeMap::from([(checkpoint.table_id, checkpoint.commit_seq)]);
+            if checkpoint.partitions.is_empty() {
+                checkpoint.table_commit_seq_map =
+                    BTreeMap::from([(checkpoint.table_id, checkpoint.commit_seq)]);
+            }
         }
         Scope::Database => {
             let objects = snapshot_objects(&job_info)
@@ -775,8 +802,18 @@ async fn finish(
         Scope::Table => {
             progress.dest_table_id = target_id(&dest.table)?;
             progress.sync_state = SyncState::TableIncrementalSync;
-            progress.prev_commit_seq = checkpoint.commit_seq;
-            progress.commit_seq = checkpoint.commit_seq;
+            if checkpoint.partitions.is_empty() {
+                progress.prev_commit_seq = checkpoint.commit_seq;
+                progress.commit_seq = checkpoint.commit_seq;
+            } else {
+                // Only these partitions are newer on the target: the cursor stays, and
+                // their data binlogs up to the cut-over point are filtered.
+                for id in &checkpoint.partition_ids {
+                    progress
+                        .partition_commit_seq_map
+                        .insert(*id, checkpoint.commit_seq);
+                }
+            }
         }
         Scope::Database => {
             let mut mapping = BTreeMap::new();
@@ -799,6 +836,11 @@ async fn finish(
                 .table_commit_seq_map
                 .get_or_insert_with(BTreeMap::new)
                 .extend(&checkpoint.table_commit_seq_map);
+            for id in &checkpoint.partition_ids {
+                progress
+                    .partition_commit_seq_map
+                    .insert(*id, checkpoint.commit_seq);
+            }
             progress.sync_state = SyncState::DbTablesIncrementalSync;
             // The cursor stays: the binlog that asked for this partial sync is done.
         }
@@ -863,6 +905,7 @@ mod tests {
             aliases: BTreeMap::from([("x".into(), "__ccr_x_1".into())]),
             objects: BTreeMap::from([("x".into(), 3)]),
             table_commit_seq_map: BTreeMap::from([(3, 9)]),
+            partition_ids: vec![4],
         };
         checkpoint.store(&mut progress);
         assert_eq!(SnapshotCheckpoint::load(&progress).unwrap(), checkpoint);

@@ -71,6 +71,9 @@ pub(crate) struct UpsertPlan<'a> {
     pub label: String,
     /// Shadow index id → origin index id of schema changes running on the source.
     pub shadow_indexes: &'a BTreeMap<i64, i64>,
+    /// Source partitions whose share of the binlog the target already has (a partial
+    /// snapshot of them covered it).
+    pub covered_partitions: Vec<i64>,
 }
 
 /// Applies one UPSERT to the target tables of `plan` in one target transaction. On `Ok`
@@ -348,6 +351,9 @@ async fn plan_ingest(
         };
         for partition_record in &table_record.partition_records {
             if partition_record.is_temp_partition
+                || upsert
+                    .covered_partitions
+                    .contains(&partition_record.partition_id)
                 || src_meta
                     .dropped_partitions
                     .contains(&partition_record.partition_id)
