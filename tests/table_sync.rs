@@ -618,3 +618,71 @@ fn schema_changes_and_replaced_partitions_resync_the_table() {
     let tables = dest.sql("SHOW TABLES FROM dest_db");
     assert_eq!(tables, "t_copy\n", "no alias left behind");
 }
+
+#[test]
+fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let full_syncs = || {
+        progress(&syncer, "t")["full_sync_start_at"]
+            .as_i64()
+            .unwrap()
+    };
+    let first = full_syncs();
+
+    // Binlogs the job still needs are purged while it is paused: TOO_OLD → full sync.
+    assert_eq!(syncer.post_name("/pause", "t"), json!({"success": true}));
+    // The database's binlog settings govern GC when the database has binlog on.
+    src.sql("ALTER DATABASE src_db SET PROPERTIES (\"binlog.ttl_seconds\" = \"1\"); INSERT INTO src_db.t VALUES (2, 2), (3, 3);");
+    std::thread::sleep(Duration::from_millis(2100));
+    src.gc_binlogs();
+    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
+    wait_until("a full sync after purged binlogs", CATCH_UP, || {
+        let at = full_syncs();
+        if at > first {
+            Ok(())
+        } else {
+            Err(format!("full_sync_start_at {at}"))
+        }
+    });
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let second = full_syncs();
+
+    // The target table disappears: the next transaction finds no target tablets → full sync.
+    src.sql("ALTER DATABASE src_db SET PROPERTIES (\"binlog.ttl_seconds\" = \"86400\")");
+    std::thread::sleep(Duration::from_millis(1100));
+    dest.sql("DROP TABLE dest_db.t FORCE");
+    src.sql("INSERT INTO src_db.t VALUES (4, 4)");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    assert!(full_syncs() > second, "{}", progress(&syncer, "t"));
+}
+
+#[test]
+fn an_unreachable_target_is_waited_out() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    // The target FE goes away for 3 s while the insert is replicated.
+    dest.restart_fe(Duration::from_secs(3));
+    src.sql("INSERT INTO src_db.t VALUES (2, 2)");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    assert_eq!(rows(&dest, "dest_db.t"), "1\t1\n2\t2\n");
+    assert_eq!(
+        syncer.post("/list_jobs", "").0,
+        200,
+        "the service stayed up"
+    );
+}

@@ -317,6 +317,19 @@ impl TestCluster {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// Runs binlog GC now, as the FE's periodic GC would.
+    pub fn gc_binlogs(&self) {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.doris().catalog.write().gc_binlogs(now);
+    }
+
+    /// Restarts the FE, keeping its state; its ports stay closed for `down`.
+    pub fn restart_fe(&self, down: Duration) {
+        self.runtime
+            .block_on(self.doris().cluster.restart_fe(down))
+            .expect("restart FE");
+    }
+
     /// A job spec for this cluster (root, empty password).
     pub fn spec(&self, database: &str, table: &str) -> Value {
         serde_json::json!({

@@ -104,7 +104,8 @@ async fn begin(task: &JobTask, label: &str, dest_table_id: i64) -> Result<Option
         match task
             .dest
             .begin_txn(&dest.database, vec![dest_table_id], label)
-            .await?
+            .await
+            .map_err(target_table_lost)?
         {
             BeginTxn::Started { txn_id } => return Ok(Some(txn_id)),
             BeginTxn::LabelExists { .. } => {
@@ -135,6 +136,23 @@ async fn begin(task: &JobTask, label: &str, dest_table_id: i64) -> Result<Option
     Err(JobError::CheckFailed(format!(
         "label {label} stays taken after rolling back its transaction"
     )))
+}
+
+/// Texts with which Doris's beginTxn says a table id is unknown.
+const TABLE_GONE: [&str; 3] = ["can't find table id", "table not found", "unknown table"];
+
+/// A target table that vanished is a metadata mismatch (a new snapshot recreates it).
+fn target_table_lost(error: DorisError) -> JobError {
+    match &error {
+        DorisError::Status { message, .. }
+            if TABLE_GONE
+                .iter()
+                .any(|t| message.to_ascii_lowercase().contains(t)) =>
+        {
+            JobError::MetaMismatch(format!("the target table is gone: {message}"))
+        }
+        _ => error.into(),
+    }
 }
 
 async fn ingest_and_commit(
