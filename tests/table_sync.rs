@@ -80,6 +80,18 @@ fn status(syncer: &Syncer, job: &str) -> Value {
     syncer.post_name("/job_status", job)["status"].clone()
 }
 
+/// Waits until the job's `/job_status` satisfies `condition`.
+fn wait_status(syncer: &Syncer, job: &str, what: &str, condition: impl Fn(&Value) -> bool) {
+    wait_until(what, CATCH_UP, || {
+        let status = status(syncer, job);
+        if condition(&status) {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+}
+
 fn progress(syncer: &Syncer, job: &str) -> Value {
     let answer = syncer.post_name("/job_progress", job);
     serde_json::from_str(answer["job_progress"].as_str().unwrap()).unwrap()
@@ -446,15 +458,8 @@ fn failures_are_retried_and_reported() {
         );
         cluster.clear_faults();
         wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-        wait_until("the error to clear", CATCH_UP, || {
-            let status = status(&syncer, "t");
-            if status.get("last_error").is_none()
-                && status["progress_state"] == "TableIncrementalSync"
-            {
-                Ok(())
-            } else {
-                Err(status.to_string())
-            }
+        wait_status(&syncer, "t", "the error to clear", |status| {
+            status.get("last_error").is_none() && status["progress_state"] == "TableIncrementalSync"
         });
     }
     assert!(syncer
@@ -475,29 +480,17 @@ fn skip_error_skips_a_failing_binlog_and_says_so() {
     wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
     dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    wait_until("the failure to show", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["last_error"]
+    wait_status(&syncer, "t", "the failure to show", |status| {
+        status["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("bad rowset"))
-        {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
     });
     let (_, json) = syncer.post("/update_job", r#"{"name": "t", "skip_error": true}"#);
     assert_eq!(json, json!({"success": true}));
-    wait_until("the binlog to be skipped", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["skipped_binlogs"]
+    wait_status(&syncer, "t", "the binlog to be skipped", |status| {
+        status["skipped_binlogs"]
             .as_object()
             .is_some_and(|m| !m.is_empty())
-        {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
     });
     dest.clear_faults();
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
@@ -548,16 +541,10 @@ fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
 
     // The source table goes away: the job reports it and the service stays up.
     src.sql("DROP TABLE src_db.t");
-    wait_until("the drop to be reported", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["last_error"]
+    wait_status(&syncer, "t", "the drop to be reported", |status| {
+        status["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("dropped"))
-        {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
     });
     assert_eq!(
         syncer.post("/list_jobs", "").1,
@@ -601,13 +588,8 @@ fn schema_changes_and_replaced_partitions_resync_the_table() {
     src.sql("ALTER TABLE src_db.t MODIFY COLUMN day BIGINT KEY; INSERT INTO src_db.t VALUES (4, 14, 'd', 'y');");
     wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
     assert_eq!(columns(&src, "src_db.t"), columns(&dest, "dest_db.t_copy"));
-    wait_until("back to incremental", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["progress_state"] == "TableIncrementalSync" {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
+    wait_status(&syncer, "t", "back to incremental", |status| {
+        status["progress_state"] == "TableIncrementalSync"
     });
 
     // INSERT OVERWRITE replaces partitions (strict range): a partial sync of them.
