@@ -394,3 +394,53 @@ pub fn wait_until(
         }
     }
 }
+
+/// A MariaDB database for one test, dropped when the guard goes.
+pub struct MariaDbDatabase(pub String);
+
+impl MariaDbDatabase {
+    pub fn new() -> Self {
+        let name = format!("ccr_api_test_{}_{}", std::process::id(), rand_suffix());
+        MariaDbDatabase(name)
+    }
+}
+
+impl Drop for MariaDbDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("mariadb")
+            .args([
+                "-h127.0.0.1",
+                "-P3306",
+                "-uroot",
+                "-e",
+                &format!("DROP DATABASE IF EXISTS `{}`", self.0),
+            ])
+            .status();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+pub fn mysql_syncer(dir: &tempfile::TempDir, database: &str) -> Syncer {
+    Syncer::start(
+        dir.path(),
+        &[
+            "--db_type",
+            "mysql",
+            "--db_host",
+            "127.0.0.1",
+            "--db_port",
+            "3306",
+            "--db_user",
+            "root",
+            "--db_name",
+            database,
+        ],
+    )
+}
