@@ -555,7 +555,12 @@ impl JobManager {
         };
         let result = fe.get_binlog_lag(request).await.map_err(DorisError::from)?;
         check_status("getBinlogLag", result.status.as_ref())?;
-        Ok(JobLag::from_result(prev_commit_seq, &result))
+        let lag = JobLag::from_result(prev_commit_seq, &result);
+        self.metrics.job(name).lag_binlogs.store(
+            u64::try_from(lag.lag).unwrap_or(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(lag)
     }
 
     /// The names of the jobs running in this process.
