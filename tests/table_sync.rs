@@ -668,3 +668,49 @@ fn an_unreachable_target_is_waited_out() {
         "the service stayed up"
     );
 }
+
+#[test]
+fn no_route_waits_for_a_running_step() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
+    )]);
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    // The job's step is stuck inside commitTxn on the target.
+    let rule = dest.add_fault(json!({"rpc": "commitTxn", "action": "hang", "max_millis": 120000}));
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    wait_until("commitTxn held", CATCH_UP, || {
+        let state = dest.fault_state(rule);
+        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+            Ok(())
+        } else {
+            Err(state.to_string())
+        }
+    });
+    // Every route answers at once (curl gives each 5 s; the step is held for minutes).
+    for route in [
+        "/job_status",
+        "/get_lag",
+        "/job_progress",
+        "/job_detail",
+        "/pause",
+        "/resume",
+        "/force_fullsync",
+    ] {
+        let started = std::time::Instant::now();
+        let (code, body) = common::curl_post_with_timeout(&syncer.url(route), r#"{"name":"t"}"#, 5)
+            .unwrap_or_else(|| panic!("{route} did not answer while the step was held"));
+        assert_eq!(code, 200, "{route}: {body}");
+        assert!(body.contains(r#""success":true"#), "{route}: {body}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    let (_, json) = syncer.post("/update_job", r#"{"name": "t", "skip_error": false}"#);
+    assert_eq!(json, json!({"success": true}));
+    assert_eq!(status(&syncer, "t")["state"], "running");
+    dest.release_fault(rule);
+    dest.clear_faults();
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+}

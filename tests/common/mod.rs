@@ -195,6 +195,11 @@ impl Drop for Syncer {
 
 /// POSTs `body` to `url` with curl, as an operator would; `None` if nothing answered.
 pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
+    curl_post_with_timeout(url, body, 180)
+}
+
+/// [`curl_post`] giving up after `seconds`.
+pub fn curl_post_with_timeout(url: &str, body: &str, seconds: u32) -> Option<(u16, String)> {
     use std::io::Write;
     let mut child = Command::new("curl")
         .args([
@@ -206,7 +211,13 @@ pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
             "--data-binary",
             "@-",
         ])
-        .args(["-w", "\n%{http_code}", "--max-time", "180", url])
+        .args([
+            "-w",
+            "\n%{http_code}",
+            "--max-time",
+            &seconds.to_string(),
+            url,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
