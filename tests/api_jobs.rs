@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use ccr_syncer::sim::launch::SimConfig;
-use common::{Syncer, TestCluster};
+use common::{mysql_syncer, MariaDbDatabase, Syncer, TestCluster};
 use serde_json::{json, Value};
 
 const SOURCE_SETUP: &str = "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
@@ -288,56 +288,6 @@ fn identifiers_with_keywords_dashes_and_backquotes() {
     let body = json!({"name": "kw", "src": src.spec("my-db", "select"), "dest": dest.spec("dest`db", "select")});
     assert_eq!(create(&syncer, &body), json!({"success": true}));
     assert!(dest.sql("SHOW DATABASES").lines().any(|l| l == "dest`db"));
-}
-
-/// A MariaDB database for one test, dropped when the guard goes.
-struct MariaDbDatabase(String);
-
-impl MariaDbDatabase {
-    fn new() -> Self {
-        let name = format!("ccr_api_test_{}_{}", std::process::id(), rand_suffix());
-        MariaDbDatabase(name)
-    }
-}
-
-impl Drop for MariaDbDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("mariadb")
-            .args([
-                "-h127.0.0.1",
-                "-P3306",
-                "-uroot",
-                "-e",
-                &format!("DROP DATABASE IF EXISTS `{}`", self.0),
-            ])
-            .status();
-    }
-}
-
-fn rand_suffix() -> u32 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
-}
-
-fn mysql_syncer(dir: &tempfile::TempDir, database: &str) -> Syncer {
-    Syncer::start(
-        dir.path(),
-        &[
-            "--db_type",
-            "mysql",
-            "--db_host",
-            "127.0.0.1",
-            "--db_port",
-            "3306",
-            "--db_user",
-            "root",
-            "--db_name",
-            database,
-        ],
-    )
 }
 
 #[test]

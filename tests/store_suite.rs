@@ -197,6 +197,7 @@ on_both_backends!(
     takeover_adopts_jobs_of_owners_without_a_row,
     concurrent_takeovers_hand_each_job_out_once,
     migrations_are_idempotent_and_survive_concurrent_startups,
+    owned_progress_writes_are_fenced_by_ownership,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -674,6 +675,42 @@ mod cases {
         assert_eq!(hosts, strings(&["a:1", "b:1"]));
         a.close().await;
         b.close().await;
+    }
+
+    pub(super) async fn owned_progress_writes_are_fenced_by_ownership(env: &TestEnv) {
+        let store = env.open().await;
+        store.create_job("f", "{}", "a:1").await.unwrap();
+        store.put_progress_owned("f", "a:1", "p1").await.unwrap();
+        // The same content twice (MySQL then reports no changed row) is still fine.
+        store.put_progress_owned("f", "a:1", "p1").await.unwrap();
+        assert_eq!(
+            store.get_progress("f").await.unwrap().as_deref(),
+            Some("p1")
+        );
+        // b takes the job over while a still runs it: a's next write is refused.
+        store.heartbeat("a:1", 0).await.unwrap();
+        store.heartbeat("b:1", 100_000).await.unwrap();
+        let adopted = store.take_over_dead("b:1", 50_000).await.unwrap();
+        assert_eq!(adopted, strings(&["f"]));
+        match store.put_progress_owned("f", "a:1", "stale").await {
+            Err(StoreError::NotOwner { owner, .. }) => assert_eq!(owner, "b:1"),
+            other => panic!("expected NotOwner, got {other:?}"),
+        }
+        assert_eq!(
+            store.get_progress("f").await.unwrap().as_deref(),
+            Some("p1")
+        );
+        store.put_progress_owned("f", "b:1", "p2").await.unwrap();
+        assert_eq!(
+            store.get_progress("f").await.unwrap().as_deref(),
+            Some("p2")
+        );
+        assert!(store.delete_job("f").await.unwrap());
+        assert!(matches!(
+            store.put_progress_owned("f", "b:1", "p3").await,
+            Err(StoreError::JobNotFound(_))
+        ));
+        store.close().await;
     }
 
     pub(super) async fn migrations_are_idempotent_and_survive_concurrent_startups(env: &TestEnv) {

@@ -80,6 +80,18 @@ fn status(syncer: &Syncer, job: &str) -> Value {
     syncer.post_name("/job_status", job)["status"].clone()
 }
 
+/// Waits until the job's `/job_status` satisfies `condition`.
+fn wait_status(syncer: &Syncer, job: &str, what: &str, condition: impl Fn(&Value) -> bool) {
+    wait_until(what, CATCH_UP, || {
+        let status = status(syncer, job);
+        if condition(&status) {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+}
+
 fn progress(syncer: &Syncer, job: &str) -> Value {
     let answer = syncer.post_name("/job_progress", job);
     serde_json::from_str(answer["job_progress"].as_str().unwrap()).unwrap()
@@ -446,15 +458,8 @@ fn failures_are_retried_and_reported() {
         );
         cluster.clear_faults();
         wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-        wait_until("the error to clear", CATCH_UP, || {
-            let status = status(&syncer, "t");
-            if status.get("last_error").is_none()
-                && status["progress_state"] == "TableIncrementalSync"
-            {
-                Ok(())
-            } else {
-                Err(status.to_string())
-            }
+        wait_status(&syncer, "t", "the error to clear", |status| {
+            status.get("last_error").is_none() && status["progress_state"] == "TableIncrementalSync"
         });
     }
     assert!(syncer
@@ -475,29 +480,17 @@ fn skip_error_skips_a_failing_binlog_and_says_so() {
     wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
     dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    wait_until("the failure to show", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["last_error"]
+    wait_status(&syncer, "t", "the failure to show", |status| {
+        status["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("bad rowset"))
-        {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
     });
     let (_, json) = syncer.post("/update_job", r#"{"name": "t", "skip_error": true}"#);
     assert_eq!(json, json!({"success": true}));
-    wait_until("the binlog to be skipped", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["skipped_binlogs"]
+    wait_status(&syncer, "t", "the binlog to be skipped", |status| {
+        status["skipped_binlogs"]
             .as_object()
             .is_some_and(|m| !m.is_empty())
-        {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
     });
     dest.clear_faults();
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
@@ -548,16 +541,10 @@ fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
 
     // The source table goes away: the job reports it and the service stays up.
     src.sql("DROP TABLE src_db.t");
-    wait_until("the drop to be reported", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["last_error"]
+    wait_status(&syncer, "t", "the drop to be reported", |status| {
+        status["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("dropped"))
-        {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
     });
     assert_eq!(
         syncer.post("/list_jobs", "").1,
@@ -601,13 +588,8 @@ fn schema_changes_and_replaced_partitions_resync_the_table() {
     src.sql("ALTER TABLE src_db.t MODIFY COLUMN day BIGINT KEY; INSERT INTO src_db.t VALUES (4, 14, 'd', 'y');");
     wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
     assert_eq!(columns(&src, "src_db.t"), columns(&dest, "dest_db.t_copy"));
-    wait_until("back to incremental", CATCH_UP, || {
-        let status = status(&syncer, "t");
-        if status["progress_state"] == "TableIncrementalSync" {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
+    wait_status(&syncer, "t", "back to incremental", |status| {
+        status["progress_state"] == "TableIncrementalSync"
     });
 
     // INSERT OVERWRITE replaces partitions (strict range): a partial sync of them.
@@ -617,4 +599,118 @@ fn schema_changes_and_replaced_partitions_resync_the_table() {
     wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
     let tables = dest.sql("SHOW TABLES FROM dest_db");
     assert_eq!(tables, "t_copy\n", "no alias left behind");
+}
+
+#[test]
+fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let full_syncs = || {
+        progress(&syncer, "t")["full_sync_start_at"]
+            .as_i64()
+            .unwrap()
+    };
+    let first = full_syncs();
+
+    // Binlogs the job still needs are purged while it is paused: TOO_OLD → full sync.
+    assert_eq!(syncer.post_name("/pause", "t"), json!({"success": true}));
+    // The database's binlog settings govern GC when the database has binlog on.
+    src.sql("ALTER DATABASE src_db SET PROPERTIES (\"binlog.ttl_seconds\" = \"1\"); INSERT INTO src_db.t VALUES (2, 2), (3, 3);");
+    std::thread::sleep(Duration::from_millis(2100));
+    src.gc_binlogs();
+    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
+    wait_until("a full sync after purged binlogs", CATCH_UP, || {
+        let at = full_syncs();
+        if at > first {
+            Ok(())
+        } else {
+            Err(format!("full_sync_start_at {at}"))
+        }
+    });
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let second = full_syncs();
+
+    // The target table disappears: the next transaction finds no target tablets → full sync.
+    src.sql("ALTER DATABASE src_db SET PROPERTIES (\"binlog.ttl_seconds\" = \"86400\")");
+    std::thread::sleep(Duration::from_millis(1100));
+    dest.sql("DROP TABLE dest_db.t FORCE");
+    src.sql("INSERT INTO src_db.t VALUES (4, 4)");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    assert!(full_syncs() > second, "{}", progress(&syncer, "t"));
+}
+
+#[test]
+fn an_unreachable_target_is_waited_out() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )]);
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    // The target FE goes away for 3 s while the insert is replicated.
+    dest.restart_fe(Duration::from_secs(3));
+    src.sql("INSERT INTO src_db.t VALUES (2, 2)");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    assert_eq!(rows(&dest, "dest_db.t"), "1\t1\n2\t2\n");
+    assert_eq!(
+        syncer.post("/list_jobs", "").0,
+        200,
+        "the service stayed up"
+    );
+}
+
+#[test]
+fn no_route_waits_for_a_running_step() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
+    )]);
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    // The job's step is stuck inside commitTxn on the target.
+    let rule = dest.add_fault(json!({"rpc": "commitTxn", "action": "hang", "max_millis": 120000}));
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    wait_until("commitTxn held", CATCH_UP, || {
+        let state = dest.fault_state(rule);
+        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+            Ok(())
+        } else {
+            Err(state.to_string())
+        }
+    });
+    // Every route answers at once (curl gives each 5 s; the step is held for minutes).
+    for route in [
+        "/job_status",
+        "/get_lag",
+        "/job_progress",
+        "/job_detail",
+        "/pause",
+        "/resume",
+        "/force_fullsync",
+    ] {
+        let started = std::time::Instant::now();
+        let (code, body) = common::curl_post_with_timeout(&syncer.url(route), r#"{"name":"t"}"#, 5)
+            .unwrap_or_else(|| panic!("{route} did not answer while the step was held"));
+        assert_eq!(code, 200, "{route}: {body}");
+        assert!(body.contains(r#""success":true"#), "{route}: {body}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    let (_, json) = syncer.post("/update_job", r#"{"name": "t", "skip_error": false}"#);
+    assert_eq!(json, json!({"success": true}));
+    assert_eq!(status(&syncer, "t")["state"], "running");
+    dest.release_fault(rule);
+    dest.clear_faults();
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
 }

@@ -547,21 +547,12 @@ impl DorisCluster {
             quote_ident(db),
             quote_str(snapshot)
         );
-        let rows = self.timed(self.sql.query(&sql)).await?;
-        rows.last()
-            .map(|row| {
-                Ok(SnapshotJobState {
-                    state: row.text("State")?,
-                    status: row.text("Status")?,
-                })
-            })
-            .transpose()
+        self.snapshot_job_state(&sql).await
     }
 
     pub async fn cancel_backup(&self, db: &str) -> Result<(), DorisError> {
-        self.sql
-            .exec(&format!("CANCEL BACKUP FROM {}", quote_ident(db)))
-            .await?;
+        let sql = format!("CANCEL BACKUP FROM {}", quote_ident(db));
+        self.timed(self.sql.exec(&sql)).await?;
         Ok(())
     }
 
@@ -646,7 +637,12 @@ impl DorisCluster {
             quote_ident(db),
             quote_str(label)
         );
-        let rows = self.timed(self.sql.query(&sql)).await?;
+        self.snapshot_job_state(&sql).await
+    }
+
+    /// The last row of a `SHOW BACKUP` / `SHOW RESTORE` answer (the newest job).
+    async fn snapshot_job_state(&self, sql: &str) -> Result<Option<SnapshotJobState>, DorisError> {
+        let rows = self.timed(self.sql.query(sql)).await?;
         rows.last()
             .map(|row| {
                 Ok(SnapshotJobState {
@@ -658,9 +654,8 @@ impl DorisCluster {
     }
 
     pub async fn cancel_restore(&self, db: &str) -> Result<(), DorisError> {
-        self.sql
-            .exec(&format!("CANCEL RESTORE FROM {}", quote_ident(db)))
-            .await?;
+        let sql = format!("CANCEL RESTORE FROM {}", quote_ident(db));
+        self.timed(self.sql.exec(&sql)).await?;
         Ok(())
     }
 }

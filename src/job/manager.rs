@@ -34,6 +34,8 @@ pub const HA_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// A peer whose heartbeat is older than this is dead: two missed checks plus slack, as in
 /// the reference.
 pub const HA_DEAD_AFTER: Duration = Duration::from_secs(12);
+/// How often the job summary line is logged (the reference's monitor interval).
+pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for running steps to finish before abandoning them (every step
 /// checkpoints before it starts, so an abandoned step is resumed after restart).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -185,6 +187,7 @@ impl JobManager {
         let manager = Arc::clone(self);
         let mut stop = self.shutting_down.subscribe();
         tokio::spawn(async move {
+            let mut last_summary = std::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(HA_CHECK_INTERVAL) => {}
@@ -193,9 +196,33 @@ impl JobManager {
                 if let Err(error) = manager.ha_round().await {
                     tracing::warn!(%error, "high-availability check failed; retrying");
                 }
+                if last_summary.elapsed() >= SUMMARY_LOG_INTERVAL {
+                    last_summary = std::time::Instant::now();
+                    manager.log_summary();
+                }
             }
         });
         Ok(())
+    }
+
+    /// The periodic one-line account of every job this syncer runs, by state and phase.
+    fn log_summary(&self) {
+        let jobs: Vec<JobStatus> = self
+            .jobs
+            .read()
+            .values()
+            .map(|handle| handle.status.lock().clone())
+            .collect();
+        let count = |f: &dyn Fn(&JobStatus) -> bool| jobs.iter().filter(|s| f(s)).count();
+        tracing::info!(
+            total = jobs.len(),
+            paused = count(&|s| s.state == "paused"),
+            full_sync = count(&|s| s.progress_state.contains("FullSync")),
+            partial_sync = count(&|s| s.progress_state.contains("PartialSync")),
+            incremental = count(&|s| s.progress_state.contains("IncrementalSync")),
+            failing = count(&|s| s.last_error.is_some()),
+            "job summary"
+        );
     }
 
     /// One heartbeat round: refresh our heartbeat, adopt the jobs of dead peers, start the
@@ -580,7 +607,12 @@ impl JobManager {
         };
         let result = fe.get_binlog_lag(request).await.map_err(DorisError::from)?;
         check_status("getBinlogLag", result.status.as_ref())?;
-        Ok(JobLag::from_result(prev_commit_seq, &result))
+        let lag = JobLag::from_result(prev_commit_seq, &result);
+        self.metrics.job(name).lag_binlogs.store(
+            u64::try_from(lag.lag).unwrap_or(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(lag)
     }
 
     /// The names of the jobs running in this process.

@@ -18,7 +18,7 @@ use super::spec::{JobInfo, RunState, SyncType};
 use super::sync::{self, SyncCache};
 use crate::doris::cluster::DorisCluster;
 use crate::metrics::JobMetrics;
-use crate::store::MetaStore;
+use crate::store::{MetaStore, StoreError};
 
 /// First retry delay after a failed step.
 const RETRY_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
@@ -167,7 +167,7 @@ impl JobTask {
     /// Persists `progress` (one durable write).
     pub async fn save(&self, progress: &Progress) -> Result<(), JobError> {
         self.store
-            .put_progress(&self.name, &progress.to_json())
+            .put_progress_owned(&self.name, &self.settings.identity, &progress.to_json())
             .await?;
         self.metrics.metadata_writes.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -247,6 +247,16 @@ pub async fn run(mut task: JobTask) {
                 let wait = idle_wait.min(task.settings.idle_poll_interval);
                 idle_wait = (idle_wait * 2).min(task.settings.idle_poll_interval);
                 task.wait(wait).await;
+            }
+            Err(JobError::Store(StoreError::NotOwner { owner, .. })) => {
+                // Fenced: another syncer took the job over. It resumes from the last progress
+                // this syncer wrote; stop here without writing again.
+                tracing::warn!(%owner, "the job now belongs to another syncer; stopping it here");
+                return;
+            }
+            Err(JobError::Store(StoreError::JobNotFound(_))) => {
+                tracing::info!("the job was deleted; stopping");
+                return;
             }
             Err(error) => {
                 task.metrics.errors.fetch_add(1, Ordering::Relaxed);

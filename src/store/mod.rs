@@ -41,6 +41,8 @@ pub enum StoreError {
     JobExists(String),
     #[error("job {0} not exist")]
     JobNotFound(String),
+    #[error("job {name} now belongs to syncer {owner}")]
+    NotOwner { name: String, owner: String },
     #[error("metadata store error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("metadata store migration failed: {0}")]
@@ -76,6 +78,16 @@ pub trait MetaStore: Send + Sync + 'static {
     /// if the job does not exist (a foreign key), so the loop of a job deleted under it
     /// cannot leave a stray progress row behind.
     async fn put_progress(&self, name: &str, progress: &str) -> Result<(), StoreError>;
+    /// Like [`MetaStore::put_progress`], but only while the job still belongs to `owner`:
+    /// the write is fenced, so a syncer that was declared dead and lost the job cannot
+    /// overwrite the new owner's progress. [`StoreError::NotOwner`] when another syncer owns
+    /// it, [`StoreError::JobNotFound`] when the job is gone.
+    async fn put_progress_owned(
+        &self,
+        name: &str,
+        owner: &str,
+        progress: &str,
+    ) -> Result<(), StoreError>;
 
     /// Insert or refresh this syncer's heartbeat.
     async fn heartbeat(&self, host_info: &str, now_ms: i64) -> Result<(), StoreError>;

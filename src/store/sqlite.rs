@@ -230,6 +230,40 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
+    async fn put_progress_owned(
+        &self,
+        name: &str,
+        owner: &str,
+        progress: &str,
+    ) -> Result<(), StoreError> {
+        // One statement: the ownership check and the write cannot be separated by a takeover.
+        let written = sqlx::query(
+            "INSERT INTO progresses (job_name, progress, updated_at) \
+             SELECT job_name, ?, ? FROM jobs WHERE job_name = ? AND belong_to = ? \
+             ON CONFLICT (job_name) DO UPDATE \
+             SET progress = excluded.progress, updated_at = excluded.updated_at",
+        )
+        .bind(progress)
+        .bind(now_ms())
+        .bind(name)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(|err| progress_write_error(name, err))?;
+        if written.rows_affected() > 0 {
+            return Ok(());
+        }
+        match self.get_job(name).await? {
+            // MySQL counts an update that changed nothing as no row.
+            Some(row) if row.belong_to == owner => Ok(()),
+            Some(row) => Err(StoreError::NotOwner {
+                name: name.to_owned(),
+                owner: row.belong_to,
+            }),
+            None => Err(StoreError::JobNotFound(name.to_owned())),
+        }
+    }
+
     async fn heartbeat(&self, host_info: &str, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO syncers (host_info, heartbeat_ms) VALUES (?, ?) \

@@ -195,6 +195,11 @@ impl Drop for Syncer {
 
 /// POSTs `body` to `url` with curl, as an operator would; `None` if nothing answered.
 pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
+    curl_post_with_timeout(url, body, 180)
+}
+
+/// [`curl_post`] giving up after `seconds`.
+pub fn curl_post_with_timeout(url: &str, body: &str, seconds: u32) -> Option<(u16, String)> {
     use std::io::Write;
     let mut child = Command::new("curl")
         .args([
@@ -206,7 +211,13 @@ pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
             "--data-binary",
             "@-",
         ])
-        .args(["-w", "\n%{http_code}", "--max-time", "180", url])
+        .args([
+            "-w",
+            "\n%{http_code}",
+            "--max-time",
+            &seconds.to_string(),
+            url,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -317,6 +328,19 @@ impl TestCluster {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// Runs binlog GC now, as the FE's periodic GC would.
+    pub fn gc_binlogs(&self) {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.doris().catalog.write().gc_binlogs(now);
+    }
+
+    /// Restarts the FE, keeping its state; its ports stay closed for `down`.
+    pub fn restart_fe(&self, down: Duration) {
+        self.runtime
+            .block_on(self.doris().cluster.restart_fe(down))
+            .expect("restart FE");
+    }
+
     /// A job spec for this cluster (root, empty password).
     pub fn spec(&self, database: &str, table: &str) -> Value {
         serde_json::json!({
@@ -380,4 +404,54 @@ pub fn wait_until(
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
+}
+
+/// A MariaDB database for one test, dropped when the guard goes.
+pub struct MariaDbDatabase(pub String);
+
+impl MariaDbDatabase {
+    pub fn new() -> Self {
+        let name = format!("ccr_api_test_{}_{}", std::process::id(), rand_suffix());
+        MariaDbDatabase(name)
+    }
+}
+
+impl Drop for MariaDbDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("mariadb")
+            .args([
+                "-h127.0.0.1",
+                "-P3306",
+                "-uroot",
+                "-e",
+                &format!("DROP DATABASE IF EXISTS `{}`", self.0),
+            ])
+            .status();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+pub fn mysql_syncer(dir: &tempfile::TempDir, database: &str) -> Syncer {
+    Syncer::start(
+        dir.path(),
+        &[
+            "--db_type",
+            "mysql",
+            "--db_host",
+            "127.0.0.1",
+            "--db_port",
+            "3306",
+            "--db_user",
+            "root",
+            "--db_name",
+            database,
+        ],
+    )
 }

@@ -51,6 +51,9 @@ pub(crate) async fn step(
         .map_err(|error| explain_fetch_error(task, error))?;
     let (binlogs, too_old) = match batch {
         BinlogBatch::CaughtUp => {
+            task.metrics
+                .lag_binlogs
+                .store(0, std::sync::atomic::Ordering::Relaxed);
             if table_level {
                 check_source_table_exists(task, cache).await?;
             } else if db::finish_tables_phase(progress) {

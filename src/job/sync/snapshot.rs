@@ -379,19 +379,27 @@ async fn abandon_partial_sync(
 }
 
 fn snapshot_name(flow: Flow, db: &str, table: &str) -> String {
-    let objects = if table.is_empty() {
-        label_safe(db)
+    let suffix = format!("_{}", unique_suffix());
+    let mut name = if table.is_empty() {
+        format!("{}_{}", flow.prefix(), label_safe(db))
     } else {
-        format!("{}_{}", label_safe(db), label_safe(table))
+        format!("{}_{}_{}", flow.prefix(), label_safe(db), label_safe(table))
     };
-    let mut name = format!("{}_{objects}_{}", flow.prefix(), now_secs());
-    if name.len() > MAX_LABEL_LEN {
-        // Keep the unique timestamp at the end.
-        let suffix = format!("_{}", now_secs());
-        name.truncate(MAX_LABEL_LEN - suffix.len());
-        name.push_str(&suffix);
-    }
+    // Keep the unique suffix whole at the end.
+    name.truncate(MAX_LABEL_LEN - suffix.len());
+    name.push_str(&suffix);
     name
+}
+
+/// Milliseconds plus a random part: two snapshots or restores of one job may start within
+/// the same second (a partial sync right after another), and a reused name would make the
+/// syncer find the earlier, finished job instead of the new one.
+fn unique_suffix() -> String {
+    format!(
+        "{}_{:04x}",
+        crate::job::manager::now_millis(),
+        rand::random::<u16>()
+    )
 }
 
 /// Fetches the snapshot and adds what target BEs need to download from source BEs.
@@ -539,8 +547,10 @@ fn snapshot_objects(
 }
 
 fn restore_label(snapshot: &str) -> String {
-    let mut label = format!("{snapshot}_r_{}", now_secs());
-    label.truncate(MAX_LABEL_LEN);
+    let suffix = format!("_r_{}", unique_suffix());
+    let mut label = snapshot.to_owned();
+    label.truncate(MAX_LABEL_LEN - suffix.len());
+    label.push_str(&suffix);
     label
 }
 
@@ -667,7 +677,7 @@ async fn restore(
 }
 
 fn alias_name(table: &str) -> String {
-    format!("__ccr_{}_{}", label_safe(table), now_secs())
+    format!("__ccr_{}_{}", label_safe(table), unique_suffix())
 }
 
 /// The kind (`Table` or `View`) and name a signature-mismatch status names.
@@ -872,6 +882,11 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
         assert!(restore_label(&name).len() <= MAX_LABEL_LEN);
+        assert_ne!(
+            snapshot_name(Flow::Partial, "d", "t"),
+            snapshot_name(Flow::Partial, "d", "t")
+        );
+        assert_ne!(restore_label("s"), restore_label("s"));
     }
 
     #[test]

@@ -127,7 +127,8 @@ async fn begin(
         match task
             .dest
             .begin_txn(&dest.database, dest_table_ids.clone(), label)
-            .await?
+            .await
+            .map_err(target_table_lost)?
         {
             BeginTxn::Started { txn_id } => return Ok(Some(txn_id)),
             BeginTxn::LabelExists { .. } => {
@@ -158,6 +159,23 @@ async fn begin(
     Err(JobError::CheckFailed(format!(
         "label {label} stays taken after rolling back its transaction"
     )))
+}
+
+/// Texts with which Doris's beginTxn says a table id is unknown.
+const TABLE_GONE: [&str; 3] = ["can't find table id", "table not found", "unknown table"];
+
+/// A target table that vanished is a metadata mismatch (a new snapshot recreates it).
+fn target_table_lost(error: DorisError) -> JobError {
+    match &error {
+        DorisError::Status { message, .. }
+            if TABLE_GONE
+                .iter()
+                .any(|t| message.to_ascii_lowercase().contains(t)) =>
+        {
+            JobError::MetaMismatch(format!("the target table is gone: {message}"))
+        }
+        _ => error.into(),
+    }
 }
 
 async fn ingest_and_commit(
