@@ -680,3 +680,225 @@ fn signature_mismatch_in_full_sync_is_replaced_through_an_alias() {
     env.src.sql("INSERT INTO src_db.a VALUES (2, 'b')");
     env.wait_synced(&[]);
 }
+
+/// A client of the library's own Thrift/SQL layer, used to write a source transaction that
+/// spans two tables (the simulator's SQL has no multi-statement transactions).
+fn client(cluster: &TestCluster) -> ccr_syncer::doris::cluster::DorisCluster {
+    use ccr_syncer::doris::cluster::{ClientSettings, ClusterAccess, DorisCluster};
+    use ccr_syncer::doris::rpc::{RpcAddress, RpcTimeouts};
+    DorisCluster::new(
+        ClusterAccess {
+            host: "127.0.0.1".into(),
+            query_port: cluster.query_port(),
+            user: "root".into(),
+            password: ccr_syncer::secret::Secret::default(),
+            frontends: vec![RpcAddress::new("127.0.0.1", cluster.rpc_port())],
+            cluster: String::new(),
+        },
+        ClientSettings {
+            timeouts: RpcTimeouts::default(),
+            max_ingest_per_backend: 8,
+        },
+    )
+}
+
+/// Commits ONE transaction on the source that writes `tables` of `src_db`, taking each
+/// table's rows from the same-named table of `feeder_db` on `feeder` (its last load).
+fn multi_table_source_txn(src: &TestCluster, feeder: &TestCluster, tables: &[&str]) {
+    use ccr_syncer::doris::cluster::{BeginTxn, CommitOutcome};
+    use ccr_syncer::doris::rpc::RpcAddress;
+    use ccr_syncer::wire::backend_service::TIngestBinlogRequest;
+    use ccr_syncer::wire::status::TStatusCode;
+    use ccr_syncer::wire::types::{TTabletCommitInfo, TUniqueId};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _context = runtime.enter();
+    let (src_client, feeder_client) = (client(src), client(feeder));
+    let ids = |cluster: &ccr_syncer::doris::cluster::DorisCluster, db: &str| {
+        runtime.block_on(async {
+            let sql = cluster.sql();
+            let db_id = sql.database_id(db).await.unwrap().unwrap();
+            let mut table_ids = Vec::new();
+            for table in tables {
+                table_ids.push(sql.table_id(db_id, table).await.unwrap().unwrap());
+            }
+            (db_id, table_ids)
+        })
+    };
+    let (src_db_id, src_ids) = ids(&src_client, "src_db");
+    let (feeder_db_id, feeder_ids) = ids(&feeder_client, "feeder_db");
+    let src_meta = runtime
+        .block_on(src_client.table_meta(src_db_id, &src_ids))
+        .unwrap();
+    let feeder_meta = runtime
+        .block_on(feeder_client.table_meta(feeder_db_id, &feeder_ids))
+        .unwrap();
+    let backends =
+        |c: &ccr_syncer::doris::cluster::DorisCluster| -> std::collections::BTreeMap<i64, _> {
+            runtime
+                .block_on(c.backends())
+                .unwrap()
+                .into_iter()
+                .map(|be| (be.id, be))
+                .collect()
+        };
+    let (src_bes, feeder_bes) = (backends(&src_client), backends(&feeder_client));
+    let BeginTxn::Started { txn_id } = runtime
+        .block_on(src_client.begin_txn("src_db", src_ids.clone(), "two_tables_at_once"))
+        .unwrap()
+    else {
+        panic!("label taken")
+    };
+    let mut commit_infos = Vec::new();
+    for (src_id, feeder_id) in src_ids.iter().zip(&feeder_ids) {
+        let (src_table, feeder_table) = (&src_meta.tables[src_id], &feeder_meta.tables[feeder_id]);
+        for feeder_partition in &feeder_table.partitions {
+            let version = feeder_partition.visible_version;
+            let src_partition = src_table
+                .partition_by_range(&feeder_partition.range)
+                .unwrap();
+            let pairs = feeder_partition.indexes[0]
+                .tablets_in_bucket_order()
+                .into_iter()
+                .zip(src_partition.indexes[0].tablets_in_bucket_order());
+            for (from, to) in pairs {
+                let source_be = &feeder_bes[&from.replicas[0].backend_id];
+                for replica in &to.replicas {
+                    let be = &src_bes[&replica.backend_id];
+                    let result = runtime
+                        .block_on(
+                            src_client
+                                .backend(&RpcAddress::new(be.host.clone(), be.be_port))
+                                .ingest_binlog(TIngestBinlogRequest {
+                                    txn_id: Some(txn_id),
+                                    remote_tablet_id: Some(from.id),
+                                    binlog_version: Some(version),
+                                    remote_host: Some(source_be.host.clone()),
+                                    remote_port: Some(source_be.http_port.to_string()),
+                                    partition_id: Some(src_partition.id),
+                                    local_tablet_id: Some(to.id),
+                                    load_id: Some(TUniqueId { hi: -1, lo: -1 }),
+                                }),
+                        )
+                        .unwrap();
+                    assert_eq!(result.status.unwrap().status_code, TStatusCode::OK);
+                    commit_infos.push(TTabletCommitInfo {
+                        tablet_id: to.id,
+                        backend_id: be.id,
+                    });
+                }
+            }
+        }
+    }
+    let outcome = runtime
+        .block_on(src_client.commit_txn("src_db", txn_id, commit_infos))
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::Visible);
+}
+
+#[test]
+fn upsert_spanning_two_tables_is_one_target_transaction() {
+    let env = Env::new(&format!(
+        "{}; {}; {}; INSERT INTO src_db.a VALUES (1, 'a');",
+        table("a", "DUPLICATE KEY(id)"),
+        table("b", "DUPLICATE KEY(id)"),
+        table("c", "DUPLICATE KEY(id)"),
+    ));
+    env.create_job(json!({"exclude_tables": ["c"]}));
+    env.wait_synced(&["c"]);
+    let feeder = TestCluster::start();
+    feeder.sql(&format!(
+        "CREATE DATABASE feeder_db {DB_PROPS}; {}; {}; {};
+         INSERT INTO feeder_db.a VALUES (2, 'x'), (3, 'y'); INSERT INTO feeder_db.b VALUES (7, 'z');
+         INSERT INTO feeder_db.c VALUES (9, 'c');",
+        table("a", "DUPLICATE KEY(id)").replace("src_db", "feeder_db"),
+        table("b", "DUPLICATE KEY(id)").replace("src_db", "feeder_db"),
+        table("c", "DUPLICATE KEY(id)").replace("src_db", "feeder_db"),
+    ));
+    multi_table_source_txn(&env.src, &feeder, &["a", "b", "c"]);
+    assert_eq!(env.src.sql("SELECT count(*) FROM src_db.c"), "1\n");
+    env.wait_synced(&["c"]);
+    assert_eq!(
+        env.dest.sql("SELECT * FROM dest_db.a ORDER BY 1"),
+        "1\ta\n2\tx\n3\ty\n"
+    );
+    assert_eq!(env.dest.sql("SELECT * FROM dest_db.b"), "7\tz\n");
+    // One target transaction, labelled after the binlog, covered both tables.
+    let seq = env.progress()["prev_commit_seq"].as_i64().unwrap();
+    let ids = |cluster: &TestCluster, db: &str| {
+        cluster
+            .sql("SHOW PROC '/dbs/'")
+            .lines()
+            .find(|l| l.split('\t').nth(1) == Some(db))
+            .unwrap()
+            .split('\t')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let label = format!(
+        "ccrj-db_sync:{}:{}:{seq}",
+        ids(&env.src, "src_db"),
+        ids(&env.dest, "dest_db")
+    );
+    let txn = env.dest.sql(&format!(
+        "SHOW TRANSACTION FROM dest_db WHERE label = \"{label}\""
+    ));
+    assert!(txn.contains("VISIBLE"), "{label}: {txn}");
+}
+
+#[test]
+fn table_job_replays_partition_renames_properties_and_partial_partition_syncs() {
+    let env = Env::new(&format!(
+        "{}; INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b');",
+        partitioned("p")
+    ));
+    let body = json!({"name": "t", "src": env.src.spec("src_db", "p"), "dest": env.dest.spec("dest_db", "p")});
+    let (status, answer) = env.syncer.post("/create_ccr", &body.to_string());
+    assert_eq!(status, 200, "{answer}");
+    let synced = || {
+        wait_until("the table job to catch up", CATCH_UP, || {
+            let want = snapshot(&env.src, "src_db", &[]);
+            let got = snapshot(&env.dest, "dest_db", &[]);
+            let lag = env.syncer.post_name("/get_lag", "t");
+            if want == got && lag["lag"] == 0 {
+                Ok(())
+            } else {
+                Err(format!("{want:#?}\n{got:#?}\n{lag}"))
+            }
+        })
+    };
+    synced();
+    for step in [
+        "ALTER TABLE src_db.p RENAME PARTITION p3 p30; ALTER TABLE src_db.p SET (\"disable_auto_compaction\" = \"true\");",
+        // Strict replace of p2, then data into p1: only p2's binlogs are in the snapshot.
+        "ALTER TABLE src_db.p ADD TEMPORARY PARTITION tp2 VALUES [(\"10\"), (\"20\"));
+         INSERT INTO src_db.p TEMPORARY PARTITION (tp2) VALUES (9, 19, 'z');
+         ALTER TABLE src_db.p REPLACE PARTITION (p2) WITH TEMPORARY PARTITION (tp2);
+         INSERT INTO src_db.p VALUES (4, 6, 'd'), (5, 16, 'e');",
+    ] {
+        env.src.sql(step);
+        synced();
+    }
+}
+
+#[test]
+fn records_the_job_does_not_replicate_are_reported() {
+    let env = replicate_steps(
+        &table("u", "UNIQUE KEY(id)"),
+        &["ALTER DATABASE src_db SET PROPERTIES (\"replication_allocation\" = \"tag.location.default: 1\"); INSERT INTO src_db.u VALUES (1, 'a');"],
+    );
+    let status = env.status();
+    let skipped = status["skipped_binlogs"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        skipped
+            .keys()
+            .any(|k| k.contains("ALTER_DATABASE_PROPERTY")),
+        "{status}"
+    );
+}
