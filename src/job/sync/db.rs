@@ -357,15 +357,7 @@ async fn alter_job(
         )
         .await;
     }
-    if job.is_cancelled() {
-        for shadow in job.shadow_index_ids() {
-            progress.shadow_index_map.remove(&shadow);
-        }
-    } else if let Some(map) = &job.index_id_map {
-        progress
-            .shadow_index_map
-            .extend(map.iter().map(|(k, v)| (*k, *v)));
-    }
+    super::incremental::track_shadow_indexes(progress, job);
     advance(progress, seq);
     task.save(progress).await?;
     Ok(Replayed::Applied)

@@ -260,15 +260,7 @@ async fn replay(
                 }
                 return Ok(Replayed::PhaseChanged);
             }
-            if job.is_cancelled() {
-                for shadow in job.shadow_index_ids() {
-                    progress.shadow_index_map.remove(&shadow);
-                }
-            } else if let Some(map) = &job.index_id_map {
-                progress
-                    .shadow_index_map
-                    .extend(map.iter().map(|(k, v)| (*k, *v)));
-            }
+            track_shadow_indexes(progress, job);
             advance(progress, seq);
             task.save(progress).await?;
             return Ok(Replayed::Applied);
@@ -360,4 +352,18 @@ fn unsupported(kind: BinlogType, seq: i64) -> JobError {
         "binlog type {kind} (commit seq {seq}) cannot be replayed by a table job; \
          set skip_error to skip it, or force a full sync"
     ))
+}
+
+/// Remembers the shadow indexes of a running schema change (their loads are not replayed:
+/// the target has no such index) and forgets them when the change is cancelled.
+pub(super) fn track_shadow_indexes(progress: &mut Progress, job: &crate::binlog::AlterJobRecord) {
+    if job.is_cancelled() {
+        for shadow in job.shadow_index_ids() {
+            progress.shadow_index_map.remove(&shadow);
+        }
+    } else if let Some(map) = &job.index_id_map {
+        progress
+            .shadow_index_map
+            .extend(map.iter().map(|(k, v)| (*k, *v)));
+    }
 }

@@ -159,14 +159,7 @@ pub(crate) async fn start_partial_sync(
     progress: &mut Progress,
     partitions: Vec<String>,
 ) -> Result<(), JobError> {
-    let checkpoint = SnapshotCheckpoint {
-        partitions,
-        ..Default::default()
-    };
-    progress.sync_state = SyncState::TablePartialSync;
-    progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
-    checkpoint.store(progress);
-    task.save(progress).await
+    enter_partial_sync(task, progress, SyncState::TablePartialSync, 0, partitions).await
 }
 
 /// Moves a database job into partial sync of source table `table_id` (`partitions` empty
@@ -180,12 +173,29 @@ pub(crate) async fn start_db_partial_sync(
     reason: &str,
 ) -> Result<(), JobError> {
     tracing::info!(table_id, ?partitions, reason, "starting a partial sync");
+    enter_partial_sync(
+        task,
+        progress,
+        SyncState::DbPartialSync,
+        table_id,
+        partitions,
+    )
+    .await
+}
+
+async fn enter_partial_sync(
+    task: &JobTask,
+    progress: &mut Progress,
+    state: SyncState,
+    table_id: i64,
+    partitions: Vec<String>,
+) -> Result<(), JobError> {
     let checkpoint = SnapshotCheckpoint {
         partitions,
         table_id,
         ..Default::default()
     };
-    progress.sync_state = SyncState::DbPartialSync;
+    progress.sync_state = state;
     progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
     checkpoint.store(progress);
     task.save(progress).await
