@@ -291,11 +291,17 @@ impl JobManager {
             status,
             task: parking_lot::Mutex::new(None),
         });
+        // Checked and inserted under one lock: the HA round and an API call may both find
+        // the job unloaded, and only one task may run it.
+        let mut jobs = self.jobs.write();
+        if jobs.contains_key(&name) {
+            return;
+        }
         // A root span: the job outlives the request that created it.
         let span = tracing::info_span!(parent: None, "job", job = %name);
         let join = tokio::spawn(tracing::Instrument::instrument(runner::run(task), span));
         *handle.task.lock() = Some(join);
-        self.jobs.write().insert(name, handle);
+        jobs.insert(name, handle);
     }
 
     /// Stops a job's task (it finishes its current step) and forgets it.
