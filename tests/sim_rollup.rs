@@ -310,6 +310,16 @@ fn rollup_definitions_are_checked_like_doris() {
         .fail("ALTER TABLE agg ADD ROLLUP r (`v`, `k1`)")
         .contains("Key column must before value column"));
 
+    // Renaming a base column renames it in the rollups too.
+    f.exec("ALTER TABLE sales RENAME COLUMN v amount");
+    let (_, rows) = f.query("DESC sales ALL");
+    let r1: Vec<&str> = rows
+        .iter()
+        .skip_while(|r| r[0] != "r1")
+        .map(|r| r[2].as_str())
+        .collect();
+    assert_eq!(r1, ["amount", "k"]);
+
     // An AGGREGATE rollup re-aggregates by its own keys.
     f.exec("INSERT INTO agg VALUES (1, 1, 10), (1, 2, 5), (2, 1, 1)");
     f.exec("ALTER TABLE agg ADD ROLLUP r_k1 (`k1`, `v`)");

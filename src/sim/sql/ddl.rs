@@ -1301,6 +1301,15 @@ fn alter_table(
             }
             let canonical = olap.columns[index].name.clone();
             olap.columns[index].name = new.clone();
+            // Doris renames the column in every index; MV columns keep their derived names.
+            let unique_id = olap.columns[index].unique_id;
+            for rollup in olap.rollups.iter_mut().filter(|r| r.define_stmt.is_none()) {
+                for column in &mut rollup.columns {
+                    if column.source_unique_id == unique_id {
+                        column.name = new.clone();
+                    }
+                }
+            }
             for c in olap.partition_scheme.columns.iter_mut() {
                 if c.eq_ignore_ascii_case(&canonical) {
                     *c = new.clone();
