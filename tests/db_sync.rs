@@ -921,7 +921,7 @@ fn index_state(cluster: &TestCluster, db: &str, table: &str) -> (String, Vec<(St
     let indexes = names
         .into_iter()
         .map(|name| {
-            let rows = olap
+            let mut rows: Vec<String> = olap
                 .scan_index(&name)
                 .unwrap_or_default()
                 .iter()
@@ -931,8 +931,7 @@ fn index_state(cluster: &TestCluster, db: &str, table: &str) -> (String, Vec<(St
                         .collect::<Vec<_>>()
                         .join("\t")
                 })
-                .collect::<Vec<_>>();
-            let mut rows = rows;
+                .collect();
             rows.sort();
             (name, rows.join("\n"))
         })
