@@ -902,3 +902,164 @@ fn records_the_job_does_not_replicate_are_reported() {
         "{status}"
     );
 }
+
+/// What a table's indexes look like on one cluster: `DESC t ALL` and, per index name, the
+/// rows that index holds (read from the simulator's catalog: SELECT reads the base index
+/// only).
+fn index_state(cluster: &TestCluster, db: &str, table: &str) -> (String, Vec<(String, String)>) {
+    let desc = cluster.sql(&format!("DESC `{db}`.`{table}` ALL"));
+    let state = cluster.doris().catalog.read();
+    let Some(olap) = state
+        .db(db)
+        .and_then(|d| d.table(table))
+        .and_then(|t| t.olap())
+    else {
+        return (desc, Vec::new());
+    };
+    let mut names = vec![table.to_owned()];
+    names.extend(olap.rollups.iter().map(|r| r.name.clone()));
+    let indexes = names
+        .into_iter()
+        .map(|name| {
+            let mut rows: Vec<String> = olap
+                .scan_index(&name)
+                .unwrap_or_default()
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|v| v.to_text())
+                        .collect::<Vec<_>>()
+                        .join("\t")
+                })
+                .collect();
+            rows.sort();
+            (name, rows.join("\n"))
+        })
+        .collect();
+    (desc, indexes)
+}
+
+/// Waits until `table` has the same indexes, with the same rows in each, on both sides.
+fn wait_indexes_equal(env: &Env, table: &str) -> (String, Vec<(String, String)>) {
+    let mut last = (String::new(), Vec::new());
+    wait_until(
+        "the target's indexes to equal the source's",
+        CATCH_UP,
+        || {
+            let want = index_state(&env.src, "src_db", table);
+            let got = index_state(&env.dest, "dest_db", table);
+            if want == got {
+                last = got;
+                Ok(())
+            } else {
+                Err(format!("\nsource: {want:#?}\ntarget: {got:#?}"))
+            }
+        },
+    );
+    last
+}
+
+fn index_names(state: &(String, Vec<(String, String)>)) -> Vec<&str> {
+    state.1.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+const SALES_TABLE: &str = "CREATE TABLE src_db.s (k INT, region VARCHAR(8), amount BIGINT)
+     DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2
+     PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\")";
+
+#[test]
+fn rollups_and_materialized_views_replicate_in_a_database_job() {
+    let env = replicate_steps(
+        &format!(
+            "{SALES_TABLE}; {}; INSERT INTO src_db.s VALUES (1, 'eu', 10), (2, 'us', 20), (1, 'eu', 5);
+             INSERT INTO src_db.other VALUES (1, 'o');",
+            table("other", "DUPLICATE KEY(id)")
+        ),
+        &[],
+    );
+    let steps: [(&str, &[&str]); 4] = [
+        (
+            // A finished rollup job: partial sync of the table, then loads into both indexes.
+            "ALTER TABLE src_db.s ADD ROLLUP r_region (region, amount);
+             INSERT INTO src_db.s VALUES (3, 'apac', 7); INSERT INTO src_db.other VALUES (2, 'p');",
+            &["s", "r_region"],
+        ),
+        (
+            "CREATE MATERIALIZED VIEW mv_k AS SELECT k, SUM(amount) FROM src_db.s GROUP BY k;
+             INSERT INTO src_db.s VALUES (1, 'eu', 100), (4, 'us', 1);",
+            &["s", "r_region", "mv_k"],
+        ),
+        (
+            "ALTER TABLE src_db.s RENAME ROLLUP r_region r_area;
+             INSERT INTO src_db.s VALUES (2, 'us', 2);",
+            &["s", "r_area", "mv_k"],
+        ),
+        (
+            "ALTER TABLE src_db.s DROP ROLLUP r_area; DROP MATERIALIZED VIEW mv_k ON src_db.s;
+             INSERT INTO src_db.s VALUES (5, 'eu', 3);",
+            &["s"],
+        ),
+    ];
+    for (step, expected) in steps {
+        env.src.sql(step);
+        env.wait_synced(&[]);
+        let state = wait_indexes_equal(&env, "s");
+        assert_eq!(index_names(&state), expected, "after {step}");
+    }
+    let status = env.status();
+    assert_eq!(status["progress_state"], "DBIncrementalSync", "{status}");
+    assert_eq!(
+        env.dest.sql("SHOW TABLES FROM dest_db"),
+        "other\ns\n",
+        "no alias left"
+    );
+    let log = env.syncer.log();
+    assert_eq!(
+        log.matches("starting a partial sync").count(),
+        2,
+        "one partial sync per finished rollup / MV job:\n{log}"
+    );
+    assert!(!log.contains("starting a full sync"), "{log}");
+}
+
+#[test]
+fn table_job_full_syncs_when_its_table_gets_a_rollup() {
+    let env = Env::new(&format!(
+        "{SALES_TABLE}; INSERT INTO src_db.s VALUES (1, 'eu', 10), (2, 'us', 20);"
+    ));
+    let body = json!({"name": "t", "src": env.src.spec("src_db", "s"), "dest": env.dest.spec("dest_db", "s")});
+    let (status, answer) = env.syncer.post("/create_ccr", &body.to_string());
+    assert_eq!(status, 200, "{answer}");
+    let synced = || {
+        wait_until("the table job to catch up", CATCH_UP, || {
+            let want = snapshot(&env.src, "src_db", &[]);
+            let got = snapshot(&env.dest, "dest_db", &[]);
+            let lag = env.syncer.post_name("/get_lag", "t");
+            if want == got && lag["lag"] == 0 {
+                Ok(())
+            } else {
+                Err(format!("{want:#?}\n{got:#?}\n{lag}"))
+            }
+        });
+        wait_indexes_equal(&env, "s")
+    };
+    synced();
+    env.src.sql(
+        "ALTER TABLE src_db.s ADD ROLLUP r_region (region, amount);
+         INSERT INTO src_db.s VALUES (3, 'eu', 7);",
+    );
+    let state = synced();
+    assert_eq!(index_names(&state), ["s", "r_region"]);
+    env.src
+        .sql("INSERT INTO src_db.s VALUES (4, 'us', 1), (5, 'apac', 2);");
+    let state = synced();
+    assert_eq!(index_names(&state), ["s", "r_region"]);
+    let status = env.syncer.post_name("/job_status", "t")["status"].clone();
+    assert_eq!(status["progress_state"], "TableIncrementalSync", "{status}");
+    assert!(
+        env.syncer
+            .log()
+            .contains("a rollup or schema change finished on the source"),
+        "the rollup job triggered a full sync"
+    );
+}

@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::sim::catalog::table::{
-    Buckets, Distribution, IndexMeta, OlapTable, Partition, PartitionItem, PartitionKind, Table,
-    TableKind, TableState,
+    AggregationType, Buckets, Column, Distribution, IndexColumn, IndexMeta, KeysModel, OlapTable,
+    Partition, PartitionItem, PartitionKind, Table, TableKind, TableState,
 };
 use crate::sim::catalog::types::ColumnType;
 use crate::sim::catalog::{now_ms, CatalogState};
@@ -39,6 +39,95 @@ pub struct TableMetaDoc {
     pub create_sql: String,
     /// The backed-up partitions (a subset of those in `create_sql` for partial backups).
     pub partitions: Vec<PartitionMetaDoc>,
+    /// Rollups and synchronous MVs, in creation order.
+    #[serde(default)]
+    pub rollups: Vec<RollupMetaDoc>,
+}
+
+/// A rollup / synchronous MV of a snapshot table; columns name their base column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollupMetaDoc {
+    pub name: String,
+    /// `DUP_KEYS` / `AGG_KEYS` / `UNIQUE_KEYS`.
+    pub keys_type: String,
+    pub columns: Vec<RollupColumnDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub define_stmt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollupColumnDoc {
+    pub name: String,
+    /// The base column whose values the index column holds.
+    pub base_column: String,
+    pub is_key: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<String>,
+}
+
+impl RollupMetaDoc {
+    fn of(olap: &OlapTable, rollup: &IndexMeta) -> Self {
+        RollupMetaDoc {
+            name: rollup.name.clone(),
+            keys_type: rollup.keys_model.thrift_name().to_owned(),
+            columns: olap
+                .rollup_columns(rollup)
+                .into_iter()
+                .map(|(ic, c)| RollupColumnDoc {
+                    name: ic.name.clone(),
+                    base_column: c.name.clone(),
+                    is_key: ic.is_key,
+                    aggregation: ic.aggregation.map(|a| a.name().to_owned()),
+                })
+                .collect(),
+            define_stmt: rollup.define_stmt.clone(),
+        }
+    }
+
+    /// The rollup's index metadata in a table whose columns are `columns`.
+    fn build(&self, id: i64, columns: &[Column]) -> Result<IndexMeta, String> {
+        let keys_model = [
+            KeysModel::Duplicate,
+            KeysModel::Aggregate,
+            KeysModel::Unique,
+        ]
+        .into_iter()
+        .find(|m| m.thrift_name() == self.keys_type)
+        .ok_or_else(|| format!("rollup {}: unknown keys type {}", self.name, self.keys_type))?;
+        let index_columns = self
+            .columns
+            .iter()
+            .map(|doc| {
+                let base = columns
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(&doc.base_column))
+                    .ok_or_else(|| {
+                        format!("rollup {}: unknown column {}", self.name, doc.base_column)
+                    })?;
+                let aggregation = match &doc.aggregation {
+                    None => None,
+                    Some(name) => Some(AggregationType::from_name(name).ok_or_else(|| {
+                        format!("rollup {}: unknown aggregation {name}", self.name)
+                    })?),
+                };
+                Ok(IndexColumn {
+                    name: doc.name.clone(),
+                    source_unique_id: base.unique_id,
+                    is_key: doc.is_key,
+                    aggregation,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(IndexMeta {
+            id,
+            name: self.name.clone(),
+            schema_hash: ddl_support::schema_hash(id),
+            schema_version: 0,
+            columns: index_columns,
+            keys_model,
+            define_stmt: self.define_stmt.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +167,11 @@ impl TableMetaDoc {
                     replication_num: p.replication_num,
                 })
                 .collect(),
+            rollups: olap
+                .rollups
+                .iter()
+                .map(|r| RollupMetaDoc::of(olap, r))
+                .collect(),
         }
     }
 
@@ -114,13 +208,40 @@ pub fn schema_signature(olap: &OlapTable) -> String {
         .iter()
         .map(|c| c.to_ascii_lowercase())
         .collect();
+    // Doris signs every index's schema too: a table that gained or lost a rollup differs.
+    let rollups: Vec<String> = olap
+        .rollups
+        .iter()
+        .map(|r| {
+            let columns: Vec<String> = olap
+                .rollup_columns(r)
+                .into_iter()
+                .map(|(ic, c)| {
+                    format!(
+                        "{}:{}:{}:{}",
+                        ic.name.to_ascii_lowercase(),
+                        c.name.to_ascii_lowercase(),
+                        ic.is_key,
+                        ic.aggregation.map(|a| a.name()).unwrap_or("")
+                    )
+                })
+                .collect();
+            format!(
+                "{}[{}]{}",
+                r.name.to_ascii_lowercase(),
+                r.keys_model.thrift_name(),
+                columns.join(",")
+            )
+        })
+        .collect();
     format!(
-        "{}|{}|{:?}({})|{}",
+        "{}|{}|{:?}({})|{}|{}",
         olap.keys_model.keyword(),
         columns.join(","),
         olap.partition_scheme.kind,
         partition_columns.join(","),
-        render::distribution_sql(&olap.distribution)
+        render::distribution_sql(&olap.distribution),
+        rollups.join(";")
     )
 }
 
@@ -171,12 +292,12 @@ pub fn build_table(
         distribution,
         properties,
         partitions: Default::default(),
-        base_index: IndexMeta {
-            id: base_index_id,
-            name: target_name.to_owned(),
-            schema_hash: ddl_support::schema_hash(base_index_id),
-            schema_version: 0,
-        },
+        base_index: IndexMeta::base(
+            base_index_id,
+            target_name,
+            ddl_support::schema_hash(base_index_id),
+            keys_model,
+        ),
         rollups: Vec::new(),
         next_column_unique_id: 0,
         index_defs: ct.indexes.clone(),
@@ -185,6 +306,11 @@ pub fn build_table(
         visible_version_time_ms: now_ms(),
     };
     olap.next_column_unique_id = olap.columns.len() as i32;
+    for rollup in &meta.rollups {
+        let id = state.next_id();
+        let index = rollup.build(id, &olap.columns)?;
+        olap.rollups.push(index);
+    }
     let mut built = Vec::new();
     for part in &meta.partitions {
         let item = partition_item_of(&ct, &olap, &types, &part.name, target_name)?;
@@ -270,7 +396,7 @@ pub fn new_partition_like(
         distribution,
         part.bucket_num,
         replication_num,
-        &[olap.base_index.id],
+        &olap.index_ids(),
         false,
     )
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use crate::binlog::snapshot::{BackupJobInfo, ExtraInfo};
 use crate::sim::be_http::{compare_op_from_name, value_from_json, SegmentDoc};
 use crate::sim::catalog::table::{
-    Column, DeleteCondition, DeletePredicate, Partition, Rowset, Table, TableKind, ViewDef,
+    Column, DeleteCondition, DeletePredicate, OlapTable, Partition, Rowset, Table, TableKind,
+    ViewDef,
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::{format_time_ms, now_ms, Catalog, CatalogState};
@@ -329,6 +330,14 @@ struct LoadedRowset {
     delete_predicate: Option<DeletePredicate>,
 }
 
+/// Index id → the name the snapshot's job info files the index under: the base index under
+/// the source table's name, rollups under their own.
+fn index_names(olap: &OlapTable, source_table: &str) -> BTreeMap<i64, String> {
+    std::iter::once((olap.base_index.id, source_table.to_owned()))
+        .chain(olap.rollups.iter().map(|r| (r.id, r.name.clone())))
+        .collect()
+}
+
 fn mismatch(kind: &str, name: &str) -> String {
     format!("{kind} {name} already exist but with different schema")
 }
@@ -369,9 +378,13 @@ fn prepare(state: &mut CatalogState, request: &RestoreRequest) -> Result<Restore
         // (source partition name, target partition) pairs whose tablets get data.
         let targets: Vec<(String, Partition)>;
         let table_columns: Vec<Column>;
+        // Index id → index name on the target (base index under the source table's name,
+        // which is how the job info keys it).
+        let target_index_names: BTreeMap<i64, String>;
         match existing {
             None => {
                 table_columns = built_olap.columns.clone();
+                target_index_names = index_names(&built_olap, source_name);
                 targets = built
                     .partitions
                     .iter()
@@ -385,6 +398,7 @@ fn prepare(state: &mut CatalogState, request: &RestoreRequest) -> Result<Restore
                     return Err(mismatch("Table", target_name));
                 }
                 table_columns = local.columns.clone();
+                target_index_names = index_names(&local, source_name);
                 let mut new_partitions = Vec::new();
                 let mut pairs = Vec::new();
                 for part in &meta.partitions {
@@ -423,37 +437,36 @@ fn prepare(state: &mut CatalogState, request: &RestoreRequest) -> Result<Restore
                 .partitions
                 .get(&part_name)
                 .ok_or_else(|| format!("partition {part_name} is not in the job info"))?;
-            let source_index = source_partition
-                .indexes
-                .get(source_name)
-                .ok_or_else(|| format!("base index of {source_name} is not in the job info"))?;
-            let source_tablets = source_index.tablet_ids_in_bucket_order();
-            let target_index = partition
-                .indexes
-                .values()
-                .next()
-                .ok_or_else(|| format!("partition {part_name} has no index"))?;
-            if source_tablets.len() != target_index.tablets.len() {
-                return Err(format!(
-                    "tablet count of partition {part_name} differs: snapshot {}, target {}",
-                    source_tablets.len(),
-                    target_index.tablets.len()
-                ));
-            }
-            for (source_tablet, target) in source_tablets.iter().zip(&target_index.tablets) {
-                let source_backend = *tablet_be_map
-                    .get(source_tablet)
-                    .ok_or_else(|| format!("tablet {source_tablet} has no BE in the job info"))?;
-                let path = path_map.get(source_tablet).ok_or_else(|| {
-                    format!("tablet {source_tablet} has no snapshot path in the job info")
+            for target_index in partition.indexes.values() {
+                let index_name = target_index_names
+                    .get(&target_index.id)
+                    .ok_or_else(|| format!("index {} has no name", target_index.id))?;
+                let source_index = source_partition.indexes.get(index_name).ok_or_else(|| {
+                    format!("index {index_name} of {source_name} is not in the job info")
                 })?;
-                plan.downloads.push(TabletDownload {
-                    target_tablet: target.id,
-                    source_tablet: *source_tablet,
-                    source_backend,
-                    dir: format!("{path}/{source_tablet}/{}", source_index.schema_hash),
-                    columns: table_columns.clone(),
-                });
+                let source_tablets = source_index.tablet_ids_in_bucket_order();
+                if source_tablets.len() != target_index.tablets.len() {
+                    return Err(format!(
+                        "tablet count of partition {part_name} differs: snapshot {}, target {}",
+                        source_tablets.len(),
+                        target_index.tablets.len()
+                    ));
+                }
+                for (source_tablet, target) in source_tablets.iter().zip(&target_index.tablets) {
+                    let source_backend = *tablet_be_map.get(source_tablet).ok_or_else(|| {
+                        format!("tablet {source_tablet} has no BE in the job info")
+                    })?;
+                    let path = path_map.get(source_tablet).ok_or_else(|| {
+                        format!("tablet {source_tablet} has no snapshot path in the job info")
+                    })?;
+                    plan.downloads.push(TabletDownload {
+                        target_tablet: target.id,
+                        source_tablet: *source_tablet,
+                        source_backend,
+                        dir: format!("{path}/{source_tablet}/{}", source_index.schema_hash),
+                        columns: table_columns.clone(),
+                    });
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 
 use crate::binlog::{
     AddPartitionRecord, AlterDatabasePropertyInfo, AlterJobRecord, AlterJobType, AlterViewInfo,
-    BarrierLog, Binlog, BinlogRecord, CommentType, CreateTableRecord, DropPartitionInfo,
+    BarrierLog, Binlog, BinlogRecord, CommentType, CreateTableRecord, DropInfo, DropPartitionInfo,
     DropTableRecord, JobState, ModifyCommentOperationLog, ModifyTablePropertyOperationLog,
     PartitionRecord, ReplacePartitionOperationLog, ReplaceTableOperationLog,
     TableAddOrDropColumnsInfo, TableInfo, TableRecord, TableRenameColumnInfo, TableType,
@@ -509,6 +509,81 @@ impl CatalogState {
                 .note_dropped(db_id, DroppedKind::Index, &origins, seq);
         }
         Some(seq)
+    }
+
+    /// ALTER_JOB: one state change of a rollup (or synchronous MV) build job.
+    pub(crate) fn binlog_rollup_job(
+        &mut self,
+        db_id: i64,
+        table_id: i64,
+        job_id: i64,
+        job_state: JobState,
+        rollup: (i64, &str),
+        base: (i64, &str),
+    ) -> Option<i64> {
+        let (_, table_name) = self.names_of(db_id, table_id);
+        let scope = self.binlog_scope(db_id, &[table_id]);
+        self.emit(scope, db_id, vec![table_id], None, |_| {
+            BinlogRecord::AlterJob(AlterJobRecord {
+                job_type: AlterJobType::Rollup,
+                db_id,
+                table_id,
+                table_name,
+                job_id,
+                job_state,
+                // Doris records no statement for rollup jobs.
+                raw_sql: String::new(),
+                index_id_map: None,
+                rollup_index_id: rollup.0,
+                rollup_index_name: Some(rollup.1.to_owned()),
+                base_index_id: base.0,
+                base_index_name: Some(base.1.to_owned()),
+            })
+        })
+    }
+
+    /// DROP_ROLLUP (a rollup or synchronous MV was dropped).
+    pub(crate) fn binlog_drop_rollup(
+        &mut self,
+        db_id: i64,
+        table_id: i64,
+        index_id: i64,
+        index_name: &str,
+    ) -> Option<i64> {
+        let (_, table_name) = self.names_of(db_id, table_id);
+        let scope = self.binlog_scope(db_id, &[table_id]);
+        let seq = self.emit(scope, db_id, vec![table_id], None, |_| {
+            BinlogRecord::DropRollup(DropInfo {
+                db_id,
+                table_id,
+                table_name,
+                index_id,
+                index_name: index_name.to_owned(),
+                force_drop: false,
+                recycle_time: 0,
+                delete_tablet_watermark_txn_id: -1,
+            })
+        })?;
+        self.binlog
+            .note_dropped(db_id, DroppedKind::Index, &[index_id], seq);
+        Some(seq)
+    }
+
+    /// RENAME_ROLLUP.
+    pub(crate) fn binlog_rename_rollup(
+        &mut self,
+        db_id: i64,
+        table_id: i64,
+        index_id: i64,
+        old_name: &str,
+        new_name: &str,
+    ) -> Option<i64> {
+        let scope = self.binlog_scope(db_id, &[table_id]);
+        self.emit(scope, db_id, vec![table_id], None, |_| {
+            BinlogRecord::RenameRollup(TableInfo::for_rollup_rename(
+                db_id, table_id, index_id, old_name, new_name,
+            ))
+        })
     }
 
     /// MODIFY_TABLE_PROPERTY; `scope` captured before the change (sheet §1.3: the new

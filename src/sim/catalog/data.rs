@@ -247,6 +247,119 @@ impl OlapTable {
         })
     }
 
+    /// The rows one materialized index of a partition holds, merged by that index's keys
+    /// model: the base index reads like a query ([`OlapTable::partition_rows`]); a rollup
+    /// yields its own columns (in index order), aggregated by its key columns.
+    pub fn index_rows(&self, partition: &Partition, index_id: i64) -> Vec<Vec<Value>> {
+        if index_id == self.base_index.id {
+            return self.partition_rows(partition);
+        }
+        let (Some(meta), Some(index)) = (
+            self.rollups.iter().find(|r| r.id == index_id),
+            partition.indexes.get(&index_id),
+        ) else {
+            return Vec::new();
+        };
+        let columns = self.rollup_columns(meta);
+        let mut rowsets: Vec<&Rowset> = index
+            .tablets
+            .iter()
+            .flat_map(|t| t.rowsets.iter())
+            .collect();
+        rowsets.sort_by_key(|r| (r.version, r.id));
+        let key_positions: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, (ic, _))| ic.is_key)
+            .map(|(i, _)| i)
+            .collect();
+        let key_of = |row: &[Value]| -> Vec<String> {
+            key_positions.iter().map(|&k| key_text(&row[k])).collect()
+        };
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        let mut by_key: HashMap<Vec<String>, usize> = HashMap::new();
+        for rowset in rowsets {
+            if let Some(predicate) = &rowset.delete_predicate {
+                rows.retain(|row| {
+                    !predicate.matches(|unique_id| {
+                        columns
+                            .iter()
+                            .position(|(ic, _)| ic.source_unique_id == unique_id)
+                            .map(|i| row[i].clone())
+                            .unwrap_or(Value::Null)
+                    })
+                });
+                by_key = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (key_of(r), i))
+                    .collect();
+                continue;
+            }
+            let positions: Vec<Option<usize>> = columns
+                .iter()
+                .map(|(ic, _)| {
+                    rowset
+                        .schema
+                        .iter()
+                        .position(|id| *id == ic.source_unique_id)
+                })
+                .collect();
+            for stored in &rowset.rows {
+                let row: Vec<Value> = positions
+                    .iter()
+                    .zip(&columns)
+                    .map(|(pos, (_, col))| {
+                        pos.map(|p| stored[p].clone())
+                            .unwrap_or_else(|| col.default_value())
+                    })
+                    .collect();
+                if meta.keys_model == KeysModel::Duplicate {
+                    rows.push(row);
+                    continue;
+                }
+                let key = key_of(&row);
+                match by_key.get(&key) {
+                    None => {
+                        by_key.insert(key, rows.len());
+                        rows.push(row);
+                    }
+                    Some(&at) => {
+                        let merged = columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (ic, _))| match (ic.is_key, ic.aggregation) {
+                                (true, _) => rows[at][i].clone(),
+                                (false, Some(agg)) => agg.combine(&rows[at][i], &row[i]),
+                                (false, None) => row[i].clone(),
+                            })
+                            .collect();
+                        rows[at] = merged;
+                    }
+                }
+            }
+        }
+        rows.sort_by(|a, b| {
+            a.iter()
+                .zip(b.iter())
+                .map(|(x, y)| x.sort_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        rows
+    }
+
+    /// All rows of one index (base or rollup, by name) over the regular partitions.
+    pub fn scan_index(&self, index_name: &str) -> Option<Vec<Vec<Value>>> {
+        let index_id = self.index_by_name(index_name)?.id;
+        Some(
+            self.visible_partitions()
+                .into_iter()
+                .flat_map(|p| self.index_rows(p, index_id))
+                .collect(),
+        )
+    }
+
     /// All rows of the regular partitions (or of `partition_ids`), merged.
     pub fn scan(&self, partition_ids: Option<&[i64]>) -> Vec<Vec<Value>> {
         let parts: Vec<&Partition> = match partition_ids {
@@ -316,9 +429,15 @@ impl CatalogState {
         load: PreparedLoad,
         txn_id: i64,
     ) -> CatalogResult<Vec<(i64, i64)>> {
-        let rowset_ids: Vec<i64> = (0..load.partitions.values().map(BTreeMap::len).sum::<usize>())
-            .map(|_| self.next_id())
-            .collect();
+        // Every materialized index (base and rollups) of a touched tablet's partition gets
+        // a rowset: Doris' load writes all indexes of a partition in one transaction.
+        let index_count = self
+            .table_by_id(load.table_id)
+            .and_then(|(_, t)| t.olap())
+            .map(|o| 1 + o.rollups.len())
+            .unwrap_or(1);
+        let rowset_count = load.partitions.values().map(BTreeMap::len).sum::<usize>() * index_count;
+        let rowset_ids: Vec<i64> = (0..rowset_count).map(|_| self.next_id()).collect();
         let table = self
             .table_by_id_mut(load.table_id)
             .ok_or_else(|| CatalogError::Other(format!("table {} not found", load.table_id)))?;
@@ -326,6 +445,24 @@ impl CatalogState {
             .olap_mut()
             .ok_or_else(|| CatalogError::Other("not an OLAP table".into()))?;
         let base_index_id = olap.base_index.id;
+        // Per rollup: its id, the stored column ids and their positions in the load's rows.
+        let projections: Vec<(i64, Vec<i32>, Vec<usize>)> = olap
+            .rollups
+            .iter()
+            .map(|rollup| {
+                let (ids, positions) = rollup
+                    .columns
+                    .iter()
+                    .filter_map(|c| {
+                        load.schema
+                            .iter()
+                            .position(|id| *id == c.source_unique_id)
+                            .map(|pos| (c.source_unique_id, pos))
+                    })
+                    .unzip();
+                (rollup.id, ids, positions)
+            })
+            .collect();
         let mut ids = rowset_ids.into_iter();
         let mut published = Vec::new();
         let now = now_ms();
@@ -334,6 +471,25 @@ impl CatalogState {
                 CatalogError::Other(format!("partition {partition_id} not found"))
             })?;
             let version = partition.visible_version + 1;
+            for (rollup_id, schema, positions) in &projections {
+                let Some(index) = partition.indexes.get_mut(rollup_id) else {
+                    continue;
+                };
+                for (bucket, rows) in &buckets {
+                    let rows = rows
+                        .iter()
+                        .map(|row| positions.iter().map(|&p| row[p].clone()).collect())
+                        .collect();
+                    index.tablets[*bucket].rowsets.push(Rowset {
+                        id: ids.next().expect("one rowset id per tablet"),
+                        version,
+                        txn_id,
+                        schema: schema.clone(),
+                        rows,
+                        delete_predicate: None,
+                    });
+                }
+            }
             let index = partition
                 .indexes
                 .get_mut(&base_index_id)

@@ -103,6 +103,8 @@ pub struct Database {
     pub update_time_ms: i64,
     /// `information_schema`, `mysql`, `__internal_schema`: listed but not droppable.
     pub is_system: bool,
+    /// Rollup / synchronous-MV build jobs, oldest first (SHOW ALTER TABLE ROLLUP).
+    pub rollup_jobs: Vec<table::RollupJob>,
 }
 
 impl Database {
@@ -116,6 +118,7 @@ impl Database {
             create_time_ms: now,
             update_time_ms: now,
             is_system,
+            rollup_jobs: Vec::new(),
         }
     }
 

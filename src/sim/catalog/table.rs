@@ -507,6 +507,56 @@ pub struct IndexMeta {
     pub name: String,
     pub schema_hash: i32,
     pub schema_version: i32,
+    /// Rollups only: the index's own columns (empty for the base index, whose columns are
+    /// the table's).
+    pub columns: Vec<IndexColumn>,
+    /// Rollups only: how rows with equal keys merge (the base index follows the table).
+    pub keys_model: KeysModel,
+    /// Synchronous materialized views only: the defining `SELECT` as given.
+    pub define_stmt: Option<String>,
+}
+
+impl IndexMeta {
+    /// The base index of a table: its columns are the table's.
+    pub fn base(id: i64, name: &str, schema_hash: i32, keys_model: KeysModel) -> Self {
+        IndexMeta {
+            id,
+            name: name.to_owned(),
+            schema_hash,
+            schema_version: 0,
+            columns: Vec::new(),
+            keys_model,
+            define_stmt: None,
+        }
+    }
+}
+
+/// A finished rollup build job, as SHOW ALTER TABLE ROLLUP lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollupJob {
+    pub job_id: i64,
+    pub table_name: String,
+    pub create_time_ms: i64,
+    pub finish_time_ms: i64,
+    pub base_index_name: String,
+    pub rollup_index_name: String,
+    pub rollup_index_id: i64,
+    /// The watershed transaction: loads begun before it had to finish first.
+    pub transaction_id: i64,
+}
+
+/// A column of a rollup / synchronous MV index. Rollup rows are stored keyed by the base
+/// column they come from, so a rollup reads the same rowset layout as the base index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexColumn {
+    /// The name the index shows (`DESC t ALL`): the base column's name for rollups,
+    /// `mv_<col>` / `mva_<AGG>__<col>` for materialized views.
+    pub name: String,
+    /// Unique id of the base column whose values this column holds.
+    pub source_unique_id: i32,
+    pub is_key: bool,
+    /// Aggregation of a value column (AGGREGATE/UNIQUE rollups and aggregating MVs).
+    pub aggregation: Option<AggregationType>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -622,6 +672,43 @@ impl OlapTable {
             .flat_map(|i| i.tablets.iter())
             .map(|t| t.replicas.len())
             .sum()
+    }
+
+    /// Ids of the base index and every rollup (what a new partition materializes).
+    pub fn index_ids(&self) -> Vec<i64> {
+        std::iter::once(self.base_index.id)
+            .chain(self.rollups.iter().map(|r| r.id))
+            .collect()
+    }
+
+    /// The base index or a rollup by name (case-insensitive, like Doris index names).
+    pub fn index_by_name(&self, name: &str) -> Option<&IndexMeta> {
+        std::iter::once(&self.base_index)
+            .chain(&self.rollups)
+            .find(|m| m.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn rollup(&self, name: &str) -> Option<&IndexMeta> {
+        self.rollups
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The columns of a rollup whose base column still exists, paired with that column.
+    pub fn rollup_columns<'a>(
+        &'a self,
+        rollup: &'a IndexMeta,
+    ) -> Vec<(&'a IndexColumn, &'a Column)> {
+        rollup
+            .columns
+            .iter()
+            .filter_map(|ic| {
+                self.columns
+                    .iter()
+                    .find(|c| c.unique_id == ic.source_unique_id)
+                    .map(|c| (ic, c))
+            })
+            .collect()
     }
 
     pub fn binlog_enabled(&self) -> bool {

@@ -243,6 +243,19 @@ pub enum AlterTableOp {
         new: String,
     },
     ModifyComment(String),
+    /// `ADD ROLLUP r (c, ...) [DUPLICATE KEY (c, ...)] [FROM base] [PROPERTIES (...)]`.
+    AddRollup {
+        name: String,
+        columns: Vec<String>,
+        duplicate_keys: Vec<String>,
+    },
+    DropRollup {
+        name: String,
+    },
+    RenameRollup {
+        old: String,
+        new: String,
+    },
     ReplaceWithTable {
         other: String,
         swap: bool,
@@ -333,6 +346,25 @@ pub enum Statement {
     ShowColumns {
         table: ObjectName,
         full: bool,
+        /// `DESC t ALL`: one block of rows per index, with IndexName/IndexKeysType.
+        all_indexes: bool,
+    },
+    /// `SHOW ALTER TABLE ROLLUP [FROM db] [WHERE ...]`.
+    ShowAlterTableRollup {
+        db: Option<String>,
+        filter: ShowFilter,
+    },
+    /// `CREATE MATERIALIZED VIEW mv AS SELECT ...` (synchronous MV on one table).
+    CreateMaterializedView {
+        if_not_exists: bool,
+        name: String,
+        query: Box<Select>,
+    },
+    /// `DROP MATERIALIZED VIEW [IF EXISTS] mv ON t`.
+    DropMaterializedView {
+        if_exists: bool,
+        name: String,
+        table: ObjectName,
     },
     ShowWarnings,
     CreateDatabase {

@@ -95,6 +95,32 @@ fn key_bytes(t: &ColumnType) -> Option<usize> {
     })
 }
 
+/// How many leading columns Doris makes the implicit DUPLICATE keys of a table or rollup:
+/// at most [`MAX_IMPLICIT_KEYS`] fixed-size columns within [`MAX_IMPLICIT_KEY_BYTES`], a
+/// string column ending the run as its last key, and never fewer than one.
+pub(super) fn implicit_key_count<'a>(types: impl Iterator<Item = &'a ColumnType>) -> usize {
+    let mut count = 0;
+    let mut bytes = 0;
+    for column_type in types {
+        if count >= MAX_IMPLICIT_KEYS {
+            break;
+        }
+        match key_bytes(column_type) {
+            Some(b) if bytes + b <= MAX_IMPLICIT_KEY_BYTES => {
+                bytes += b;
+                count += 1;
+            }
+            _ => {
+                if column_type.is_string() {
+                    count += 1;
+                }
+                break;
+            }
+        }
+    }
+    count.max(1)
+}
+
 pub(crate) fn build_column(def: &ColumnDef, unique_id: i32) -> Column {
     Column {
         unique_id,
@@ -552,6 +578,22 @@ impl FeSession {
                 }
                 Ok(ok(0))
             }
+            Statement::CreateMaterializedView {
+                if_not_exists,
+                name,
+                query,
+            } => self.create_materialized_view(if_not_exists, &name, &query),
+            Statement::DropMaterializedView {
+                if_exists,
+                name,
+                table,
+            } => {
+                let db = self.resolve_db(table.db.as_deref())?;
+                self.require_table(&db, &table.name, Privilege::Alter)?;
+                let mut state = self.catalog.write();
+                super::rollup::drop_rollup(&mut state, &db, &table.name, &name, if_exists)?;
+                Ok(ok(0))
+            }
             other_stmt => Err(SqlError::analysis(format!(
                 "Unsupported statement: {other_stmt:?}"
             ))),
@@ -654,12 +696,12 @@ impl FeSession {
             distribution,
             properties,
             partitions,
-            base_index: IndexMeta {
-                id: base_index_id,
-                name: ct.name.name.clone(),
-                schema_hash: schema_hash(base_index_id),
-                schema_version: 0,
-            },
+            base_index: IndexMeta::base(
+                base_index_id,
+                &ct.name.name,
+                schema_hash(base_index_id),
+                keys_model,
+            ),
             rollups: Vec::new(),
             next_column_unique_id,
             index_defs: ct.indexes.clone(),
@@ -704,28 +746,8 @@ pub(super) fn build_table_definition(ct: &CreateTable) -> Result<TableDefinition
         Some((model, names)) => (*model, names.clone()),
         None => {
             // Doris' implicit DUPLICATE keys: leading short columns.
-            let mut names = Vec::new();
-            let mut bytes = 0;
-            for c in &columns {
-                if names.len() >= MAX_IMPLICIT_KEYS {
-                    break;
-                }
-                match key_bytes(&c.column_type) {
-                    Some(b) if bytes + b <= MAX_IMPLICIT_KEY_BYTES => {
-                        bytes += b;
-                        names.push(c.name.clone());
-                    }
-                    _ => {
-                        if c.column_type.is_string() {
-                            names.push(c.name.clone());
-                        }
-                        break;
-                    }
-                }
-            }
-            if names.is_empty() {
-                names.push(columns[0].name.clone());
-            }
+            let count = implicit_key_count(columns.iter().map(|c| &c.column_type));
+            let names = columns[..count].iter().map(|c| c.name.clone()).collect();
             (KeysModel::Duplicate, names)
         }
     };
@@ -927,7 +949,7 @@ fn alter_table(
             partition,
             distribution,
         } => {
-            let (kind, types, existing_items, dist, replication_num, base_index_id) = {
+            let (kind, types, existing_items, dist, replication_num, index_ids) = {
                 let table = state.db_or_err(db)?.table_or_err(name)?;
                 let olap = table
                     .olap()
@@ -964,7 +986,7 @@ fn alter_table(
                     items,
                     olap.distribution.clone(),
                     replication_num,
-                    olap.base_index.id,
+                    olap.index_ids(),
                 )
             };
             let refs: Vec<&PartitionItem> = existing_items.iter().collect();
@@ -1006,7 +1028,7 @@ fn alter_table(
                 dist,
                 bucket_num,
                 replication_num,
-                &[base_index_id],
+                &index_ids,
                 temporary,
             );
             let partition_id = p.id;
@@ -1254,6 +1276,17 @@ fn alter_table(
             let column = olap.columns[index].name.clone();
             state.binlog_modify_comment(db_id, table_id, Some(&column), &comment);
         }
+        AlterTableOp::AddRollup {
+            name: rollup,
+            columns,
+            duplicate_keys,
+        } => super::rollup::add_rollup(state, db, name, &rollup, &columns, &duplicate_keys)?,
+        AlterTableOp::DropRollup { name: rollup } => {
+            super::rollup::drop_rollup(state, db, name, &rollup, false)?
+        }
+        AlterTableOp::RenameRollup { old, new } => {
+            super::rollup::rename_rollup(state, db, name, &old, &new)?
+        }
         AlterTableOp::ModifyComment(comment) => {
             table_mut(state, db, name)?.comment = comment.clone();
             state.binlog_modify_comment(db_id, table_id, None, &comment);
@@ -1268,6 +1301,15 @@ fn alter_table(
             }
             let canonical = olap.columns[index].name.clone();
             olap.columns[index].name = new.clone();
+            // Doris renames the column in every index; MV columns keep their derived names.
+            let unique_id = olap.columns[index].unique_id;
+            for rollup in olap.rollups.iter_mut().filter(|r| r.define_stmt.is_none()) {
+                for column in &mut rollup.columns {
+                    if column.source_unique_id == unique_id {
+                        column.name = new.clone();
+                    }
+                }
+            }
             for c in olap.partition_scheme.columns.iter_mut() {
                 if c.eq_ignore_ascii_case(&canonical) {
                     *c = new.clone();

@@ -222,11 +222,11 @@ impl FeSession {
                     }
                 }
             }
-            let (distribution, buckets, replication_num, base_index_id) = (
+            let (distribution, buckets, replication_num, index_ids) = (
                 olap.distribution.clone(),
                 bucket_count(olap.distribution.buckets()),
                 state.replication_num(&olap.properties)?,
-                olap.base_index.id,
+                olap.index_ids(),
             );
             for (name, item) in missing {
                 let p = state.new_partition(
@@ -235,7 +235,7 @@ impl FeSession {
                     distribution.clone(),
                     buckets,
                     replication_num,
-                    &[base_index_id],
+                    &index_ids,
                     false,
                 );
                 let partition_id = p.id;

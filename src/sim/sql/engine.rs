@@ -161,7 +161,8 @@ impl FeSession {
             | Statement::ShowPartitions { .. }
             | Statement::ShowTableById(_)
             | Statement::ShowTransaction { .. }
-            | Statement::ShowColumns { .. }) => self.execute_show(stmt),
+            | Statement::ShowColumns { .. }
+            | Statement::ShowAlterTableRollup { .. }) => self.execute_show(stmt),
             stmt @ (Statement::Backup { .. }
             | Statement::ShowBackup { .. }
             | Statement::ShowRestore { .. }

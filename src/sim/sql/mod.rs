@@ -10,6 +10,7 @@ pub(crate) mod lexer;
 pub(crate) mod parser;
 mod query;
 pub(crate) mod render;
+mod rollup;
 mod show;
 mod vars;
 

@@ -266,8 +266,12 @@ impl<'a> Parser<'a> {
             "DESC" | "DESCRIBE" => {
                 self.pos += 1;
                 let table = self.object_name()?;
-                self.eat_word("ALL");
-                Ok(Statement::ShowColumns { table, full: false })
+                let all_indexes = self.eat_word("ALL");
+                Ok(Statement::ShowColumns {
+                    table,
+                    full: false,
+                    all_indexes,
+                })
             }
             "ADMIN" => self.admin(),
             "CREATE" => self.create(),
@@ -407,7 +411,11 @@ impl<'a> Parser<'a> {
             if self.eat_word("FROM") || self.eat_word("IN") {
                 table.db = Some(self.ident()?);
             }
-            return Ok(Statement::ShowColumns { table, full });
+            return Ok(Statement::ShowColumns {
+                table,
+                full,
+                all_indexes: false,
+            });
         }
         if full {
             return Err(self.unexpected("TABLES or COLUMNS"));
@@ -475,6 +483,18 @@ impl<'a> Parser<'a> {
         }
         if self.eat_word("TABLE") {
             return Ok(Statement::ShowTableById(self.integer()?));
+        }
+        if self.eat_words(&["ALTER", "TABLE"]) {
+            self.expect_word("ROLLUP")?;
+            let db = if self.eat_word("FROM") || self.eat_word("IN") {
+                Some(self.ident()?)
+            } else {
+                None
+            };
+            return Ok(Statement::ShowAlterTableRollup {
+                db,
+                filter: self.show_filter()?,
+            });
         }
         if self.eat_word("BACKUP") {
             let (db, filter) = self.job_db_and_filter()?;
@@ -628,6 +648,19 @@ impl<'a> Parser<'a> {
                 if_not_exists,
                 user,
                 password,
+            });
+        }
+        if self.eat_words(&["MATERIALIZED", "VIEW"]) {
+            let if_not_exists = self.if_not_exists();
+            let name = self.ident()?;
+            self.expect_word("AS")?;
+            let query = Box::new(self.select()?);
+            // `PROPERTIES (...)` after the query is accepted and ignored.
+            self.optional_properties()?;
+            return Ok(Statement::CreateMaterializedView {
+                if_not_exists,
+                name,
+                query,
             });
         }
         let or_replace = self.eat_words(&["OR", "REPLACE"]);
@@ -1135,6 +1168,17 @@ impl<'a> Parser<'a> {
                 force,
             });
         }
+        if self.eat_words(&["MATERIALIZED", "VIEW"]) {
+            let if_exists = self.if_exists();
+            let name = self.ident()?;
+            self.expect_word("ON")?;
+            let table = self.object_name()?;
+            return Ok(Statement::DropMaterializedView {
+                if_exists,
+                name,
+                table,
+            });
+        }
         let view = self.eat_word("VIEW");
         if !view {
             self.expect_word("TABLE")?;
@@ -1215,6 +1259,25 @@ impl<'a> Parser<'a> {
                     distribution,
                 });
             }
+            if self.eat_word("ROLLUP") {
+                let name = self.ident()?;
+                let columns = self.ident_list()?;
+                let duplicate_keys = if self.eat_words(&["DUPLICATE", "KEY"]) {
+                    self.ident_list()?
+                } else {
+                    Vec::new()
+                };
+                if self.eat_word("FROM") {
+                    // The base index is the only index a rollup can be built from here.
+                    self.ident()?;
+                }
+                self.optional_properties()?;
+                return Ok(AlterTableOp::AddRollup {
+                    name,
+                    columns,
+                    duplicate_keys,
+                });
+            }
             self.expect_word("COLUMN")?;
             if self.at_symbol("(") {
                 self.pos += 1;
@@ -1258,6 +1321,11 @@ impl<'a> Parser<'a> {
                     force,
                 });
             }
+            if self.eat_word("ROLLUP") {
+                return Ok(AlterTableOp::DropRollup {
+                    name: self.ident()?,
+                });
+            }
             self.expect_word("COLUMN")?;
             let name = self.ident()?;
             if self.eat_word("FROM") {
@@ -1299,10 +1367,13 @@ impl<'a> Parser<'a> {
                     new: self.ident()?,
                 });
             }
-            if self.at_word("ROLLUP") {
-                return Err(ParseError(
-                    "RENAME ROLLUP is not supported by the simulator".into(),
-                ));
+            if self.eat_word("ROLLUP") {
+                let old = self.ident()?;
+                self.eat_word("TO");
+                return Ok(AlterTableOp::RenameRollup {
+                    old,
+                    new: self.ident()?,
+                });
             }
             self.eat_word("TO");
             return Ok(AlterTableOp::Rename { new: self.ident()? });

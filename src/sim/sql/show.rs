@@ -535,7 +535,20 @@ impl FeSession {
                 Ok(varchar_result(&["DbName", "TableName", "DbId"], rows))
             }
             Statement::ShowTransaction { db, filter } => self.show_transaction(db, filter),
-            Statement::ShowColumns { table, full } => {
+            Statement::ShowAlterTableRollup { db, filter } => {
+                let db = self.resolve_db(db.as_deref())?;
+                self.require_db(&db, Privilege::Select)?;
+                let rows = {
+                    let state = self.catalog.read();
+                    super::rollup::show_rollup_rows(&state.db_or_err(&db)?.rollup_jobs)
+                };
+                self.filtered(super::rollup::SHOW_ROLLUP_COLUMNS, rows, &filter, 0, false)
+            }
+            Statement::ShowColumns {
+                table,
+                full,
+                all_indexes,
+            } => {
                 let db = self.resolve_db(table.db.as_deref())?;
                 self.require_table(&db, &table.name, Privilege::Select)?;
                 let state = self.catalog.read();
@@ -543,6 +556,12 @@ impl FeSession {
                 let olap = t.olap().ok_or_else(|| {
                     SqlError::analysis("SHOW COLUMNS on a view is not supported by the simulator")
                 })?;
+                if all_indexes {
+                    return Ok(varchar_result(
+                        super::rollup::DESC_ALL_COLUMNS,
+                        super::rollup::desc_all_rows(olap),
+                    ));
+                }
                 let rows = olap
                     .columns
                     .iter()
