@@ -1063,3 +1063,25 @@ fn table_job_full_syncs_when_its_table_gets_a_rollup() {
         "the rollup job triggered a full sync"
     );
 }
+
+#[test]
+fn replace_table_with_and_without_swap() {
+    let env = replicate_steps(
+        &format!(
+            "{}; {}; {}; INSERT INTO src_db.a VALUES (1, 'a'); INSERT INTO src_db.b VALUES (2, 'b');
+             INSERT INTO src_db.c VALUES (3, 'c');",
+            table("a", "UNIQUE KEY(id)"),
+            table("b", "UNIQUE KEY(id)"),
+            table("c", "UNIQUE KEY(id)")
+        ),
+        &[
+            // swap: a and b exchange their contents (and ids); both stay replicated.
+            "ALTER TABLE src_db.a REPLACE WITH TABLE b PROPERTIES (\"swap\" = \"true\");
+             INSERT INTO src_db.a VALUES (4, 'd'); INSERT INTO src_db.b VALUES (5, 'e');",
+            // no swap: c replaces a, and c's name goes away.
+            "ALTER TABLE src_db.a REPLACE WITH TABLE c PROPERTIES (\"swap\" = \"false\");
+             INSERT INTO src_db.a VALUES (6, 'f');",
+        ],
+    );
+    assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "a\nb\n");
+}
