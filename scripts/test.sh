@@ -19,4 +19,13 @@ if ! mariadb -h127.0.0.1 -P3306 -uroot -e 'select 1' >/dev/null 2>&1; then
 fi
 
 cargo build --bins --quiet
-exec cargo test --quiet -- --test-threads "${TEST_THREADS:-4}" "$@"
+# Library, binaries and integration tests (the crate has no doc tests; benches run with
+# scripts/bench_*.sh). The output is kept to print one total at the end.
+output=$(mktemp)
+trap 'rm -f "$output"' EXIT
+status=0
+cargo test --quiet --lib --bins --tests -- --test-threads "${TEST_THREADS:-4}" "$@" 2>&1 | tee "$output" || status=$?
+passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$output" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$output" | awk '{s += $1} END {print s + 0}')
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"
