@@ -12,9 +12,9 @@ use super::rpc::{BackendPool, BeClient, FeClient, RpcAddress, RpcTimeouts};
 use super::sql::{quote_ident, quote_str, SqlClient};
 use crate::secret::Secret;
 use crate::wire::frontend_service::{
-    TBeginTxnRequest, TCommitTxnRequest, TGetBackendMetaRequest, TGetBinlogRequest,
-    TGetMasterTokenRequest, TGetMetaDB, TGetMetaRequest, TGetMetaTable, TGetSnapshotRequest,
-    TRestoreSnapshotRequest, TRollbackTxnRequest, TTableRef,
+    TBeginTxnRequest, TCommitTxnRequest, TGetBackendMetaRequest, TGetBinlogLagResult,
+    TGetBinlogRequest, TGetMasterTokenRequest, TGetMetaDB, TGetMetaRequest, TGetMetaTable,
+    TGetSnapshotRequest, TRestoreSnapshotRequest, TRollbackTxnRequest, TTableRef,
 };
 use crate::wire::status::TStatusCode;
 use crate::wire::types::{TBinlog, TSnapshotType, TTabletCommitInfo};
@@ -254,6 +254,39 @@ impl DorisCluster {
     // ---- binlog ---------------------------------------------------------------------
 
     /// Binlogs after `prev_commit_seq` of database `db` (or of one table).
+    /// What getBinlog and getBinlogLag both ask: the stream of `db` (or of one table)
+    /// after `prev_commit_seq`.
+    fn binlog_request(
+        &self,
+        db: &str,
+        table: Option<(&str, i64)>,
+        prev_commit_seq: i64,
+    ) -> TGetBinlogRequest {
+        TGetBinlogRequest {
+            user: self.user(),
+            passwd: self.passwd(),
+            db: Some(db.to_owned()),
+            table: table.map(|(name, _)| name.to_owned()),
+            table_id: table.map(|(_, id)| id).filter(|id| *id > 0),
+            prev_commit_seq: Some(prev_commit_seq),
+            num_acquired: None,
+        }
+    }
+
+    /// getBinlogLag: how many binlogs of the stream follow `prev_commit_seq`, with the
+    /// stream's first and last seqs and times where the FE reports them.
+    pub async fn binlog_lag(
+        &self,
+        db: &str,
+        table: Option<(&str, i64)>,
+        prev_commit_seq: i64,
+    ) -> Result<TGetBinlogLagResult, DorisError> {
+        let request = self.binlog_request(db, table, prev_commit_seq);
+        let result = self.timed(self.fe.get_binlog_lag(request)).await?;
+        check_status("getBinlogLag", result.status.as_ref())?;
+        Ok(result)
+    }
+
     pub async fn get_binlogs(
         &self,
         db: &str,
@@ -262,13 +295,8 @@ impl DorisCluster {
         batch: i64,
     ) -> Result<BinlogBatch, DorisError> {
         let request = TGetBinlogRequest {
-            user: self.user(),
-            passwd: self.passwd(),
-            db: Some(db.to_owned()),
-            table: table.map(|(name, _)| name.to_owned()),
-            table_id: table.map(|(_, id)| id).filter(|id| *id > 0),
-            prev_commit_seq: Some(prev_commit_seq),
             num_acquired: Some(batch),
+            ..self.binlog_request(db, table, prev_commit_seq)
         };
         let result = self.timed(self.fe.get_binlog(request)).await?;
         let status = result.status.ok_or_else(|| {

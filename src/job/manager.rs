@@ -21,13 +21,11 @@ use super::runner::{self, JobControl, JobStatus, JobTask};
 use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
 use crate::config::FeatureFlags;
 use crate::doris::cluster::{ClientSettings, DorisCluster};
-use crate::doris::error::check_status;
-use crate::doris::rpc::{FeClient, RpcTimeouts};
+use crate::doris::rpc::RpcTimeouts;
 use crate::doris::sql::quote_ident;
-use crate::doris::{DorisError, SqlClient};
 use crate::metrics::Metrics;
 use crate::store::{MetaStore, StoreError};
-use crate::wire::frontend_service::{TGetBinlogLagResult, TGetBinlogRequest};
+use crate::wire::frontend_service::TGetBinlogLagResult;
 
 /// How often this syncer refreshes its heartbeat and looks for dead peers.
 pub const HA_CHECK_INTERVAL: Duration = Duration::from_secs(5);
@@ -130,6 +128,10 @@ struct JobHandle {
     control: watch::Sender<JobControl>,
     status: Arc<parking_lot::Mutex<JobStatus>>,
     task: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    /// The task's own cluster clients (cheap clones sharing their pools): API calls that
+    /// talk to a cluster reuse the job's connections and its knowledge of the master FE.
+    src: DorisCluster,
+    dest: DorisCluster,
 }
 
 pub struct JobManager {
@@ -290,6 +292,8 @@ impl JobManager {
             control,
             status,
             task: parking_lot::Mutex::new(None),
+            src: task.src.clone(),
+            dest: task.dest.clone(),
         });
         // Checked and inserted under one lock: the HA round and an API call may both find
         // the job unloaded, and only one task may run it.
@@ -517,54 +521,43 @@ impl JobManager {
             .collect())
     }
 
-    /// The job's persisted record (for routes that talk to the clusters themselves).
-    pub async fn info(self: &Arc<Self>, name: &str) -> Result<JobInfo, JobError> {
-        let handle = self.local(name).await?;
-        let info = handle.info.lock().await.clone();
-        Ok(info)
-    }
-
     /// `/desync`: mark the target table(s) as no longer being synced. Failures are
     /// collected per table; the job keeps running.
     pub async fn desync(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
-        let info = self.info(name).await?;
-        let dest = &info.dest;
-        let port = dest
-            .query_port()
-            .ok_or_else(|| JobError::Invalid("dest port is invalid".into()))?;
-        let sql = SqlClient::new(
-            &dest.host,
-            port,
-            &dest.user,
-            &dest.password,
-            self.settings.connect_timeout,
-        );
-        let result = async {
-            let tables: Vec<String> = if dest.is_table_level() {
-                vec![dest.table.clone()]
-            } else {
-                let db_id = sql
-                    .database_id(&dest.database)
-                    .await?
-                    .ok_or_else(|| JobError::CheckFailed(format!("dest database {} not exists", dest.database)))?;
-                sql.tables(db_id).await?.into_iter().filter(|t| !t.is_view).map(|t| t.name).collect()
-            };
-            let mut failed = Vec::new();
-            for table in &tables {
-                if let Err(error) = sql.set_table_property(&dest.database, table, "is_being_synced", "false").await {
-                    tracing::warn!(job = %name, table = %quote_ident(table), %error, "desync failed");
-                    failed.push(table.clone());
-                }
-            }
-            if failed.is_empty() {
-                Ok(())
-            } else {
-                Err(JobError::CheckFailed(format!("failed tables: {}", failed.join(","))))
+        let handle = self.local(name).await?;
+        let dest = handle.info.lock().await.dest.clone();
+        let sql = handle.dest.sql();
+        let tables: Vec<String> = if dest.is_table_level() {
+            vec![dest.table.clone()]
+        } else {
+            let db_id = sql.database_id(&dest.database).await?.ok_or_else(|| {
+                JobError::CheckFailed(format!("dest database {} not exists", dest.database))
+            })?;
+            sql.tables(db_id)
+                .await?
+                .into_iter()
+                .filter(|t| !t.is_view)
+                .map(|t| t.name)
+                .collect()
+        };
+        let mut failed = Vec::new();
+        for table in &tables {
+            if let Err(error) = sql
+                .set_table_property(&dest.database, table, "is_being_synced", "false")
+                .await
+            {
+                tracing::warn!(job = %name, table = %quote_ident(table), %error, "desync failed");
+                failed.push(table.clone());
             }
         }
-        .await;
-        sql.close().await;
-        result
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(JobError::CheckFailed(format!(
+                "failed tables: {}",
+                failed.join(",")
+            )))
+        }
     }
 
     /// Stops every job: each finishes its current step, or is abandoned after
@@ -586,7 +579,8 @@ impl JobManager {
     ///
     /// Asks the source FE directly (getBinlogLag); never waits for the job's task.
     pub async fn lag(self: &Arc<Self>, name: &str) -> Result<JobLag, JobError> {
-        let info = self.info(name).await?;
+        let handle = self.local(name).await?;
+        let src = handle.info.lock().await.src.clone();
         let prev_commit_seq = match self.store.get_progress(name).await? {
             Some(text) => {
                 Progress::from_json(&text)
@@ -599,20 +593,13 @@ impl JobManager {
             }
             None => 0,
         };
-        let src = &info.src;
-        let fe = FeClient::new(src.fe_addresses(), self.rpc_timeouts());
-        let table_level = src.is_table_level();
-        let request = TGetBinlogRequest {
-            user: Some(src.user.clone()),
-            passwd: Some(src.password.expose().to_owned()),
-            db: Some(src.database.clone()),
-            table: table_level.then(|| src.table.clone()),
-            table_id: (table_level && src.table_id > 0).then_some(src.table_id),
-            prev_commit_seq: Some(prev_commit_seq),
-            ..Default::default()
-        };
-        let result = fe.get_binlog_lag(request).await.map_err(DorisError::from)?;
-        check_status("getBinlogLag", result.status.as_ref())?;
+        let table = src
+            .is_table_level()
+            .then_some((src.table.as_str(), src.table_id));
+        let result = handle
+            .src
+            .binlog_lag(&src.database, table, prev_commit_seq)
+            .await?;
         let lag = JobLag::from_result(prev_commit_seq, &result);
         self.metrics.job(name).lag_binlogs.store(
             u64::try_from(lag.lag).unwrap_or(0),

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::sim::catalog::table::{Column, CompareOp, DeletePredicate, Rowset};
+use crate::sim::catalog::table::{Column, CompareOp, DeleteCondition, DeletePredicate, Rowset};
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::Catalog;
 use crate::sim::topology::BackendAddr;
@@ -253,6 +253,46 @@ pub fn compare_op_name(op: CompareOp) -> &'static str {
         CompareOp::IsNull => "IS NULL",
         CompareOp::IsNotNull => "IS NOT NULL",
     }
+}
+
+/// Rebuilds a downloaded delete predicate against the local `columns`, matched by name
+/// (the source and target tables may have different column ids).
+pub fn delete_predicate_from_docs(
+    docs: &[DeleteConditionDoc],
+    columns: &[Column],
+) -> Result<DeletePredicate, String> {
+    let conditions = docs
+        .iter()
+        .map(|doc| {
+            let local = columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(&doc.column))
+                .ok_or_else(|| {
+                    format!(
+                        "delete condition column {} does not exist locally",
+                        doc.column
+                    )
+                })?;
+            let values = doc
+                .values
+                .iter()
+                .map(|v| {
+                    local
+                        .column_type
+                        .coerce(&value_from_json(v))
+                        .map_err(|e| format!("column {}: {e}", doc.column))
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(DeleteCondition {
+                column_unique_id: local.unique_id,
+                column_name: local.name.clone(),
+                op: compare_op_from_name(&doc.op)
+                    .ok_or_else(|| format!("unknown delete operator {}", doc.op))?,
+                values,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(DeletePredicate { conditions })
 }
 
 /// Inverse of [`compare_op_name`].

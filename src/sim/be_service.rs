@@ -14,9 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sim::be_http::{
-    compare_op_from_name, value_from_json, RowsetMetaDoc, SegmentDoc, BINLOG_DOWNLOAD_PATH,
+    delete_predicate_from_docs, value_from_json, RowsetMetaDoc, SegmentDoc, BINLOG_DOWNLOAD_PATH,
 };
-use crate::sim::catalog::table::{DeleteCondition, DeletePredicate};
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::{Catalog, TabletLocation};
 use crate::sim::fault::FaultInjector;
@@ -395,38 +394,12 @@ impl SimBackendService {
                 rows.push(row);
             }
         }
-        let delete_predicate = match &meta.delete_predicate {
-            None => None,
-            Some(conditions) => Some(DeletePredicate {
-                conditions: conditions
-                    .iter()
-                    .map(|c| {
-                        let local = olap
-                            .columns
-                            .iter()
-                            .find(|col| col.name.eq_ignore_ascii_case(&c.column))
-                            .ok_or_else(|| {
-                                IngestError::runtime(format!(
-                                    "delete condition column {} does not exist locally",
-                                    c.column
-                                ))
-                            })?;
-                        Ok(DeleteCondition {
-                            column_unique_id: local.unique_id,
-                            column_name: local.name.clone(),
-                            op: compare_op_from_name(&c.op).ok_or_else(|| {
-                                IngestError::runtime(format!("unknown delete operator {}", c.op))
-                            })?,
-                            values: c
-                                .values
-                                .iter()
-                                .map(|v| convert(&c.column, v))
-                                .collect::<Result<_, _>>()?,
-                        })
-                    })
-                    .collect::<Result<_, IngestError>>()?,
-            }),
-        };
+        let delete_predicate = meta
+            .delete_predicate
+            .as_deref()
+            .map(|docs| delete_predicate_from_docs(docs, &olap.columns))
+            .transpose()
+            .map_err(IngestError::runtime)?;
         Ok(StagedRowset {
             table_id: location.table_id,
             partition_id: location.partition_id,

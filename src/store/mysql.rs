@@ -453,7 +453,7 @@ impl MetaStore for MysqlStore {
             return Ok(());
         }
         match self.get_job(name).await? {
-            // MySQL counts an update that changed nothing as no row.
+            // Defensive: a driver counting an update that changed nothing as no row.
             Some(row) if row.belong_to == owner => Ok(()),
             Some(row) => Err(StoreError::NotOwner {
                 name: name.to_owned(),

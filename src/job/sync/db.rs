@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use super::ddl::{self, TargetTable};
-use super::incremental::{advance, note_skipped, Replayed};
+use super::incremental::{advance, applied, skipped, skipped_with_warning, Replayed};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
 use super::upsert::{self, TablePair, UpsertPlan};
 use super::SyncCache;
@@ -112,37 +112,6 @@ fn qualified(db: &str, table: &str) -> String {
     format!("{}.{}", quote_ident(db), quote_ident(table))
 }
 
-/// Persists the cursor at `seq` after a change on the target.
-async fn applied(
-    task: &JobTask,
-    cache: &mut SyncCache,
-    progress: &mut Progress,
-    seq: i64,
-) -> Result<Replayed, JobError> {
-    cache.invalidate_target();
-    advance(progress, seq);
-    task.save(progress).await?;
-    Ok(Replayed::Applied)
-}
-
-fn skipped(progress: &mut Progress, seq: i64) -> Result<Replayed, JobError> {
-    advance(progress, seq);
-    Ok(Replayed::Skipped)
-}
-
-/// Skips on purpose, saying so in the job status (persisted with the cursor).
-async fn skipped_with_warning(
-    task: &JobTask,
-    progress: &mut Progress,
-    what: &str,
-    seq: i64,
-) -> Result<Replayed, JobError> {
-    note_skipped(progress, what, seq);
-    advance(progress, seq);
-    task.save(progress).await?;
-    Ok(Replayed::Applied)
-}
-
 /// Hands table `table_id` (some `partitions`, or all) to a partial sync; the binlog at
 /// `seq` counts as applied once it is done.
 async fn partial_sync(
@@ -197,9 +166,7 @@ pub(super) async fn replay(
             };
             upsert::apply(task, cache, &plan).await?;
             progress.ingest_binlog_at = now_secs();
-            advance(progress, seq);
-            task.save(progress).await?;
-            Ok(Replayed::Applied)
+            applied(task, cache, progress, seq).await
         }
         BinlogRecord::Dummy => {
             start_full_sync(task, progress, "the source reported a DUMMY binlog").await?;

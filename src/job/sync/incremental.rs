@@ -200,7 +200,12 @@ async fn replay(
     let applied_by_sql = match &binlog.record {
         BinlogRecord::Upsert(record) => {
             let src = &task.info.src;
-            let tables = if record.partitions_of(src.table_id).is_empty() {
+            let partitions: Vec<i64> = record
+                .partitions_of(src.table_id)
+                .iter()
+                .map(|p| p.partition_id)
+                .collect();
+            let tables = if partitions.is_empty() {
                 Vec::new()
             } else {
                 vec![TablePair {
@@ -220,20 +225,11 @@ async fn replay(
                     seq,
                 ),
                 shadow_indexes: &progress.shadow_index_map,
-                covered_partitions: progress.partitions_covered(
-                    &record
-                        .partitions_of(src.table_id)
-                        .iter()
-                        .map(|p| p.partition_id)
-                        .collect::<Vec<_>>(),
-                    seq,
-                ),
+                covered_partitions: progress.partitions_covered(&partitions, seq),
             };
             upsert::apply(task, cache, &plan).await?;
             progress.ingest_binlog_at = crate::job::manager::now_secs();
-            advance(progress, seq);
-            task.save(progress).await?;
-            return Ok(Replayed::Applied);
+            return applied(task, cache, progress, seq).await;
         }
         BinlogRecord::Dummy => {
             start_full_sync(task, progress, "the source reported a DUMMY binlog").await?;
@@ -293,14 +289,13 @@ async fn replay(
         BinlogRecord::ModifyPartitions(_) => {
             // Partition storage properties (medium, cooldown, replicas) describe the source
             // cluster; the target keeps its own.
-            note_skipped(
+            return skipped_with_warning(
+                task,
                 progress,
                 "MODIFY_PARTITIONS (storage properties are not replicated)",
                 seq,
-            );
-            advance(progress, seq);
-            task.save(progress).await?;
-            return Ok(Replayed::Applied);
+            )
+            .await;
         }
         BinlogRecord::RenameTable(info) => {
             // Binlogs follow the table by id, so replication goes on; the target keeps its
@@ -330,19 +325,48 @@ async fn replay(
             return Err(unsupported(kind, seq));
         }
     };
-    advance(progress, seq);
     if applied_by_sql {
-        cache.invalidate_target();
-        task.save(progress).await?;
-        Ok(Replayed::Applied)
+        applied(task, cache, progress, seq).await
     } else {
-        Ok(Replayed::Skipped)
+        skipped(progress, seq)
     }
+}
+
+/// Persists the cursor at `seq` after a change on the target.
+pub(super) async fn applied(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    seq: i64,
+) -> Result<Replayed, JobError> {
+    cache.invalidate_target();
+    advance(progress, seq);
+    task.save(progress).await?;
+    Ok(Replayed::Applied)
+}
+
+/// Moves the cursor past a binlog with nothing to do (in memory: a restart skips it again).
+pub(super) fn skipped(progress: &mut Progress, seq: i64) -> Result<Replayed, JobError> {
+    advance(progress, seq);
+    Ok(Replayed::Skipped)
+}
+
+/// Skips on purpose, saying so in the job status (persisted with the cursor).
+pub(super) async fn skipped_with_warning(
+    task: &JobTask,
+    progress: &mut Progress,
+    what: &str,
+    seq: i64,
+) -> Result<Replayed, JobError> {
+    note_skipped(progress, what, seq);
+    advance(progress, seq);
+    task.save(progress).await?;
+    Ok(Replayed::Applied)
 }
 
 /// Records in the job status that the binlog at `seq` was skipped on purpose (`what` says
 /// which and why), so the difference is never silent. The caller persists.
-pub(super) fn note_skipped(progress: &mut Progress, what: &str, seq: i64) {
+fn note_skipped(progress: &mut Progress, what: &str, seq: i64) {
     tracing::warn!(commit_seq = seq, what, "binlog skipped");
     progress.unsupported_binlogs.insert(what.to_owned(), seq);
 }

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::binlog::snapshot::{BackupJobInfo, ExtraInfo};
-use crate::sim::be_http::{compare_op_from_name, value_from_json, SegmentDoc};
+use crate::sim::be_http::{delete_predicate_from_docs, value_from_json, SegmentDoc};
 use crate::sim::catalog::table::{
-    Column, DeleteCondition, DeletePredicate, OlapTable, Partition, Rowset, Table, TableKind,
-    ViewDef,
+    Column, DeletePredicate, OlapTable, Partition, Rowset, Table, TableKind, ViewDef,
 };
 use crate::sim::catalog::types::Value;
 use crate::sim::catalog::{format_time_ms, now_ms, Catalog, CatalogState};
@@ -638,28 +637,11 @@ fn load_tablet(
                 (schema, rows)
             }
         };
-        let delete_predicate = match &rowset.delete_predicate {
-            None => None,
-            Some(conditions) => Some(DeletePredicate {
-                conditions: conditions
-                    .iter()
-                    .map(|c| {
-                        let local = column(&c.column)?;
-                        Ok(DeleteCondition {
-                            column_unique_id: local.unique_id,
-                            column_name: local.name.clone(),
-                            op: compare_op_from_name(&c.op)
-                                .ok_or_else(|| format!("unknown delete operator {}", c.op))?,
-                            values: c
-                                .values
-                                .iter()
-                                .map(|v| convert(&c.column, v))
-                                .collect::<Result<_, String>>()?,
-                        })
-                    })
-                    .collect::<Result<_, String>>()?,
-            }),
-        };
+        let delete_predicate = rowset
+            .delete_predicate
+            .as_deref()
+            .map(|docs| delete_predicate_from_docs(docs, &download.columns))
+            .transpose()?;
         rowsets.push(LoadedRowset {
             version: rowset.version,
             txn_id: rowset.txn_id,
