@@ -93,8 +93,23 @@ fn fields(value: Value) -> Map<String, Value> {
     }
 }
 
-/// Handlers for `{"name": ...}` routes that only need success or failure.
+/// Handlers for `{"name": ...}` routes: success or failure only, or the manager's answer
+/// under one key (`$field`, with `$default` beside the error message on failure).
 macro_rules! name_route {
+    ($handler:ident, $method:ident, $field:literal, $default:tt) => {
+        pub(super) async fn $handler(
+            State(app): AppStateRef,
+            uri: OriginalUri,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Response {
+            respond(&uri, json!($default), async {
+                let request: NameRequest = decode(body, StatusCode::OK)?;
+                let answer = app.jobs.$method(&request.name).await?;
+                Ok(fields(json!({ $field: answer })))
+            })
+            .await
+        }
+    };
     ($handler:ident, $method:ident) => {
         pub(super) async fn $handler(
             State(app): AppStateRef,
@@ -115,6 +130,9 @@ name_route!(pause, pause);
 name_route!(resume, resume);
 name_route!(delete, delete);
 name_route!(desync, desync);
+name_route!(job_status, status, "status", {});
+name_route!(job_detail, detail, "job_detail", {"job_detail": ""});
+name_route!(job_progress, progress, "job_progress", {"job_progress": ""});
 
 pub(super) async fn force_fullsync(
     State(app): AppStateRef,
@@ -167,19 +185,6 @@ pub(super) async fn get_lag(
     .await
 }
 
-pub(super) async fn job_status(
-    State(app): AppStateRef,
-    uri: OriginalUri,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    respond(&uri, json!({}), async {
-        let request: NameRequest = decode(body, StatusCode::OK)?;
-        let status = app.jobs.status(&request.name).await?;
-        Ok(fields(json!({ "status": status })))
-    })
-    .await
-}
-
 pub(super) async fn update_job(
     State(app): AppStateRef,
     uri: OriginalUri,
@@ -199,32 +204,6 @@ pub(super) async fn list_jobs(State(app): AppStateRef, uri: OriginalUri) -> Resp
     respond(&uri, json!({}), async {
         let jobs = app.jobs.list().await?;
         Ok(fields(json!({ "jobs": jobs })))
-    })
-    .await
-}
-
-pub(super) async fn job_detail(
-    State(app): AppStateRef,
-    uri: OriginalUri,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    respond(&uri, json!({"job_detail": ""}), async {
-        let request: NameRequest = decode(body, StatusCode::OK)?;
-        let detail = app.jobs.detail(&request.name).await?;
-        Ok(fields(json!({ "job_detail": detail })))
-    })
-    .await
-}
-
-pub(super) async fn job_progress(
-    State(app): AppStateRef,
-    uri: OriginalUri,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    respond(&uri, json!({"job_progress": ""}), async {
-        let request: NameRequest = decode(body, StatusCode::OK)?;
-        let progress = app.jobs.progress(&request.name).await?;
-        Ok(fields(json!({ "job_progress": progress })))
     })
     .await
 }
