@@ -232,6 +232,10 @@ pub struct SyncerArgs {
     /// How long an idle job waits before asking the source for new binlogs again.
     #[arg(long = "idle_poll_interval", default_value = "1s", value_parser = parse_duration)]
     pub idle_poll_interval: Duration,
+    /// Failed steps in a row after which a job is shown as needing an operator
+    /// (`needs_operator` in /job_status, one ERROR line, a metric); it keeps retrying.
+    #[arg(long = "operator_after_failures", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
+    pub operator_after_failures: u32,
     #[arg(long = "log_level", value_enum, default_value = "info")]
     pub log_level: LogLevel,
     /// Directory for the log file `<host>_<port>.log`; logs go to stdout when unset.

@@ -19,6 +19,8 @@ pub const JOB_ERRORS_TOTAL: &str = "ccr_syncer_job_errors_total";
 pub const JOB_PREV_COMMIT_SEQ: &str = "ccr_syncer_job_prev_commit_seq";
 pub const JOB_LAG_BINLOGS: &str = "ccr_syncer_job_lag_binlogs";
 pub const JOB_PAUSED: &str = "ccr_syncer_job_paused";
+pub const JOBS_NEEDING_OPERATOR: &str = "ccr_syncer_jobs_needing_operator";
+pub const JOB_NEEDS_OPERATOR: &str = "ccr_syncer_job_needs_operator";
 pub const HTTP_REQUESTS_TOTAL: &str = "ccr_syncer_http_requests_total";
 pub const JOB_METADATA_WRITES_TOTAL: &str = "ccr_syncer_job_metadata_writes_total";
 pub const JOB_SOURCE_CALLS_TOTAL: &str = "ccr_syncer_job_source_calls_total";
@@ -34,6 +36,8 @@ pub struct JobMetrics {
     pub prev_commit_seq: AtomicU64,
     pub lag_binlogs: AtomicU64,
     pub paused: AtomicU64,
+    /// 1 while the job cannot go on without an operator.
+    pub needs_operator: AtomicU64,
     /// Durable writes of the job's progress.
     pub metadata_writes: AtomicU64,
     /// Calls to the source and target clusters and the time spent in them.
@@ -96,6 +100,15 @@ impl Metrics {
         );
         scalar(
             &mut out,
+            JOBS_NEEDING_OPERATOR,
+            "gauge",
+            "Jobs that cannot go on without an operator (see needs_operator in /job_status).",
+            jobs.iter()
+                .map(|(_, m)| m.needs_operator.load(Ordering::Relaxed))
+                .sum(),
+        );
+        scalar(
+            &mut out,
             HTTP_REQUESTS_TOTAL,
             "counter",
             "HTTP requests served.",
@@ -108,6 +121,14 @@ impl Metrics {
             "Binlogs applied by a job.",
             &jobs,
             |m| &m.binlogs_handled,
+        );
+        per_job(
+            &mut out,
+            JOB_NEEDS_OPERATOR,
+            "gauge",
+            "1 while a job cannot go on without an operator.",
+            &jobs,
+            |m| &m.needs_operator,
         );
         per_job(
             &mut out,

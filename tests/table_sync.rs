@@ -714,3 +714,111 @@ fn no_route_waits_for_a_running_step() {
     dest.clear_faults();
     wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
 }
+
+/// Runs `statements` on the source while job `job` is paused, so the syncer meets them all
+/// at once (as when an application sends them back to back), then resumes it.
+fn back_to_back(syncer: &Syncer, job: &str, src: &TestCluster, statements: &str) {
+    syncer.post_name("/pause", job);
+    wait_status(syncer, job, "the job to pause", |s| s["state"] == "paused");
+    src.sql(statements);
+    syncer.post_name("/resume", job);
+}
+
+fn partitions_of(cluster: &TestCluster, table: &str) -> String {
+    cluster
+        .sql(&format!("SHOW PARTITIONS FROM {table}"))
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Waits until the job is caught up (lag 0, no error) and the target table equals the
+/// source table in rows and partitions.
+fn wait_converged(syncer: &Syncer, job: &str, src: &TestCluster, dest: &TestCluster) {
+    wait_until("the target table to equal the source", CATCH_UP, || {
+        let want = (rows(src, "src_db.t"), partitions_of(src, "src_db.t"));
+        let (ok, got_rows) = dest.try_sql("SELECT * FROM dest_db.t ORDER BY 1, 2");
+        let got = (
+            got_rows,
+            if ok {
+                partitions_of(dest, "dest_db.t")
+            } else {
+                String::new()
+            },
+        );
+        let status = status(syncer, job);
+        let lag = syncer.post_name("/get_lag", job);
+        if want == got && status.get("last_error").is_none() && lag["lag"] == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "source {want:?}\ntarget {got:?}\nstatus {status}\nlag {lag}"
+            ))
+        }
+    });
+}
+
+fn dated_table() -> String {
+    format!(
+        "CREATE TABLE src_db.t (id INT, day DATE, v INT) DUPLICATE KEY(id)
+         PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (\"2024-02-01\"),
+                                  PARTITION p2 VALUES LESS THAN (\"2024-03-01\"),
+                                  PARTITION p3 VALUES LESS THAN (\"2024-04-01\"))
+         DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
+    )
+}
+
+#[test]
+fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
+    // Class C for a table job.
+    let src = source_with(&[dated_table()]);
+    src.sql("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2), (3, '2024-03-05', 3)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_converged(&syncer, "t", &src, &dest);
+    back_to_back(
+        &syncer,
+        "t",
+        &src,
+        "INSERT OVERWRITE TABLE src_db.t PARTITION (p1) VALUES (7, '2024-01-07', 7);
+         ALTER TABLE src_db.t DROP PARTITION p1;",
+    );
+    wait_converged(&syncer, "t", &src, &dest);
+    back_to_back(
+        &syncer,
+        "t",
+        &src,
+        "INSERT OVERWRITE TABLE src_db.t PARTITION (p2) VALUES (8, '2024-02-08', 8);
+         ALTER TABLE src_db.t RENAME PARTITION p2 px;
+         INSERT INTO src_db.t VALUES (9, '2024-02-09', 9);",
+    );
+    wait_converged(&syncer, "t", &src, &dest);
+    assert_eq!(partitions_of(&dest, "dest_db.t"), "px,p3");
+}
+
+#[test]
+fn non_strict_replace_with_temporary_names_leaves_exactly_the_source_partitions() {
+    // Class H: p2 replaced by tp over another range, keeping tp's name.
+    let src = source_with(&[dated_table()]);
+    src.sql("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer(&dir);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_converged(&syncer, "t", &src, &dest);
+    back_to_back(
+        &syncer,
+        "t",
+        &src,
+        "ALTER TABLE src_db.t ADD TEMPORARY PARTITION tp VALUES [(\"2024-02-01\"), (\"2024-03-01\"));
+         INSERT INTO src_db.t TEMPORARY PARTITION (tp) VALUES (5, '2024-02-15', 5);
+         ALTER TABLE src_db.t REPLACE PARTITION (p2) WITH TEMPORARY PARTITION (tp)
+           PROPERTIES (\"strict_range\" = \"false\", \"use_temp_partition_name\" = \"true\");
+         INSERT INTO src_db.t VALUES (6, '2024-03-06', 6);",
+    );
+    wait_converged(&syncer, "t", &src, &dest);
+    assert_eq!(partitions_of(&dest, "dest_db.t"), "p1,tp,p3");
+}

@@ -129,6 +129,7 @@ async fn serve(args: SyncerArgs) -> Result<(), String> {
         rpc_timeout: args.rpc_timeout,
         commit_txn_timeout: args.commit_txn_timeout,
         idle_poll_interval: args.idle_poll_interval,
+        operator_after_failures: args.operator_after_failures,
         max_ingest_concurrency_per_backend: args.max_ingest_concurrency_per_backend,
         features: args.features.clone(),
     };

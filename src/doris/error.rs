@@ -104,3 +104,76 @@ pub(crate) fn check_status(
         }),
     }
 }
+
+/// What kind of failure a [`DorisError`] is, decided here once so that the job layer
+/// matches on kinds, never on Doris's texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DorisErrorKind {
+    /// The cluster could not be reached or timed out; the same call may succeed later.
+    Transient,
+    /// The cluster is busy with a conflicting job (one backup or restore per database).
+    Busy,
+    /// The login was refused.
+    Auth,
+    /// The named object (database, table, column, partition, transaction) does not exist.
+    ObjectMissing,
+    /// The object to create exists already, or the change is in place already.
+    AlreadyDone,
+    /// The statement or call was refused for another reason.
+    Refused,
+}
+
+/// Texts with which Doris says the object named does not exist.
+const MISSING_TEXTS: [&str; 8] = [
+    "unknown table",
+    "unknown column",
+    "unknown partition",
+    "unknown database",
+    "does not exist",
+    "not exist",
+    "can't find table id",
+    "table not found",
+];
+
+/// Texts with which Doris says what a statement asks for is in place already.
+const ALREADY_DONE_TEXTS: [&str; 4] = [
+    "already exists",
+    "already exist",
+    "duplicate column",
+    "duplicate partition",
+];
+
+/// Doris's refusal while another backup or restore of the database runs.
+const BUSY_TEXTS: [&str; 1] = ["can only run one backup or restore job of a database"];
+
+impl DorisError {
+    pub fn kind(&self) -> DorisErrorKind {
+        if self.is_transient() {
+            return DorisErrorKind::Transient;
+        }
+        let message = match self {
+            DorisError::Auth { .. } => return DorisErrorKind::Auth,
+            DorisError::Sql { message, .. } | DorisError::Status { message, .. } => {
+                message.to_ascii_lowercase()
+            }
+            _ => return DorisErrorKind::Refused,
+        };
+        if let DorisError::Status { code, .. } = self {
+            use crate::wire::status::TStatusCode;
+            if *code == TStatusCode::BINLOG_NOT_FOUND_TABLE.0
+                || *code == TStatusCode::BINLOG_NOT_FOUND_DB.0
+            {
+                return DorisErrorKind::ObjectMissing;
+            }
+        }
+        if BUSY_TEXTS.iter().any(|t| message.contains(t)) {
+            DorisErrorKind::Busy
+        } else if ALREADY_DONE_TEXTS.iter().any(|t| message.contains(t)) {
+            DorisErrorKind::AlreadyDone
+        } else if MISSING_TEXTS.iter().any(|t| message.contains(t)) {
+            DorisErrorKind::ObjectMissing
+        } else {
+            DorisErrorKind::Refused
+        }
+    }
+}

@@ -47,6 +47,8 @@ pub struct JobSettings {
     pub rpc_timeout: Duration,
     pub commit_txn_timeout: Duration,
     pub idle_poll_interval: Duration,
+    /// Failed steps in a row after which a job is shown as needing an operator.
+    pub operator_after_failures: u32,
     pub max_ingest_concurrency_per_backend: usize,
     pub features: FeatureFlags,
 }

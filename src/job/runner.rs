@@ -11,20 +11,14 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::error::JobError;
+use super::error::{decide, FailureContext, JobError, Remedy, RETRY_BACKOFF_MAX};
 use super::manager::{now_secs, JobSettings};
 use super::progress::Progress;
 use super::spec::{JobInfo, RunState, SyncType};
 use super::sync::{self, SyncCache};
 use crate::doris::cluster::DorisCluster;
 use crate::metrics::JobMetrics;
-use crate::store::{MetaStore, StoreError};
-
-/// First retry delay after a failed step.
-const RETRY_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
-/// Longest retry delay: long enough not to hammer a broken cluster, short enough that a
-/// repaired one is noticed within a minute.
-const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(60);
+use crate::store::MetaStore;
 
 /// The first idle wait after a step that did work; it doubles up to the configured idle
 /// poll interval while nothing new arrives.
@@ -81,6 +75,18 @@ pub struct JobStatus {
     /// seq it happened at: the target may differ from the source there.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub skipped_binlogs: std::collections::BTreeMap<String, i64>,
+    /// Set while the job cannot go on by itself; cleared by the next successful step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_operator: Option<NeedsOperator>,
+}
+
+/// Why a job waits for an operator, and what the operator can do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeedsOperator {
+    pub reason: String,
+    pub hint: &'static str,
+    /// When the job entered this state (UTC).
+    pub since: String,
 }
 
 impl JobStatus {
@@ -97,6 +103,7 @@ impl JobStatus {
             last_error_time: None,
             consecutive_failures: 0,
             skipped_binlogs: Default::default(),
+            needs_operator: None,
         }
     }
 }
@@ -124,7 +131,15 @@ pub enum StepOutcome {
 }
 
 impl JobTask {
-    fn publish(&self, progress: Option<&Progress>, control: &JobControl, error: Option<&JobError>) {
+    /// Publishes the status after a step: `error` is the step's failure (none after a
+    /// success), `operator_hint` set when the policy says the job needs an operator.
+    fn publish(
+        &self,
+        progress: Option<&Progress>,
+        control: &JobControl,
+        error: Option<&JobError>,
+        operator_hint: Option<&'static str>,
+    ) {
         let mut status = self.status.lock();
         status.state = control.run_state.as_str();
         if let Some(p) = progress {
@@ -150,6 +165,31 @@ impl JobTask {
                 status.consecutive_failures = 0;
             }
         }
+        match (error, operator_hint) {
+            (Some(e), Some(hint)) => {
+                if status.needs_operator.is_none() {
+                    // The one ERROR line of this episode: an operator must act.
+                    tracing::error!(error = %e, hint, "the job cannot go on by itself and needs an operator");
+                }
+                status.needs_operator = Some(NeedsOperator {
+                    reason: e.to_string(),
+                    hint,
+                    since: status
+                        .needs_operator
+                        .as_ref()
+                        .map(|n| n.since.clone())
+                        .unwrap_or_else(|| {
+                            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+                        }),
+                });
+            }
+            (Some(_), None) => {}
+            (None, _) => status.needs_operator = None,
+        }
+        self.metrics.needs_operator.store(
+            u64::from(status.needs_operator.is_some()),
+            Ordering::Relaxed,
+        );
         self.metrics.paused.store(
             u64::from(control.run_state == RunState::Paused),
             Ordering::Relaxed,
@@ -197,7 +237,7 @@ impl JobTask {
 
 /// The task body. Returns only when the job is stopped.
 pub async fn run(mut task: JobTask) {
-    let mut backoff = RETRY_BACKOFF_INITIAL;
+    let mut failures: u32 = 0;
     let mut idle_wait = IDLE_POLL_FIRST;
     let mut progress: Option<Progress> = None;
     let mut cache = SyncCache::new();
@@ -214,56 +254,64 @@ pub async fn run(mut task: JobTask) {
                 Err(e) => Err(e),
             },
         };
-        let current = match loaded {
-            Ok(p) => p,
-            Err(error) => {
-                tracing::warn!(%error, "cannot load progress; retrying in {backoff:?}");
-                task.publish(None, &control, Some(&error));
-                task.wait(backoff).await;
-                backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
-                continue;
+        let (current, outcome) = match loaded {
+            Ok(current) => {
+                if control.run_state == RunState::Paused {
+                    task.publish(Some(current), &control, None, None);
+                    // Wake only for a new command; a pause holds no resources.
+                    if task.control.changed().await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                let outcome = sync::step(&task, &mut cache, current, &control, failures).await;
+                (Some(&*current), outcome)
             }
+            Err(error) => (None, Err(error)),
         };
-        if control.run_state == RunState::Paused {
-            task.publish(Some(current), &control, None);
-            // Wake only for a new command; a pause holds no resources.
-            if task.control.changed().await.is_err() {
-                return;
-            }
-            continue;
-        }
-        let outcome = sync::step(&task, &mut cache, current, &control).await;
         match outcome {
             Ok(StepOutcome::Progressed) => {
-                backoff = RETRY_BACKOFF_INITIAL;
+                failures = 0;
                 idle_wait = IDLE_POLL_FIRST;
-                task.publish(Some(current), &control, None);
+                task.publish(current, &control, None, None);
             }
             Ok(StepOutcome::Idle) => {
-                backoff = RETRY_BACKOFF_INITIAL;
-                task.publish(Some(current), &control, None);
+                failures = 0;
+                task.publish(current, &control, None, None);
                 // Right after activity more is likely: ask again soon, then back off to
                 // the configured idle interval.
                 let wait = idle_wait.min(task.settings.idle_poll_interval);
                 idle_wait = (idle_wait * 2).min(task.settings.idle_poll_interval);
                 task.wait(wait).await;
             }
-            Err(JobError::Store(StoreError::NotOwner { owner, .. })) => {
-                // Fenced: another syncer took the job over. It resumes from the last progress
-                // this syncer wrote; stop here without writing again.
-                tracing::warn!(%owner, "the job now belongs to another syncer; stopping it here");
-                return;
-            }
-            Err(JobError::Store(StoreError::JobNotFound(_))) => {
-                tracing::info!("the job was deleted; stopping");
-                return;
-            }
             Err(error) => {
+                let context = FailureContext {
+                    skip_error: control.skip_error,
+                    replaying_binlog: false,
+                    previous_failures: failures,
+                    operator_after: task.settings.operator_after_failures,
+                };
+                let (delay, hint) = match decide(&error, context) {
+                    Remedy::Stop => {
+                        // Fenced or deleted: another syncer resumes from the last progress
+                        // this one wrote; stop without writing again.
+                        tracing::warn!(%error, "the job is no longer this syncer's; stopping it here");
+                        return;
+                    }
+                    Remedy::NeedsOperator { hint } => (RETRY_BACKOFF_MAX, Some(hint)),
+                    Remedy::Retry(delay) => (delay, None),
+                    // Binlog remedies are taken by the batch loop; anything else here is
+                    // retried.
+                    Remedy::FullSync | Remedy::PartialSync(_) | Remedy::Skip => {
+                        (super::error::backoff(failures + 1), None)
+                    }
+                };
+                failures = failures.saturating_add(1);
                 task.metrics.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%error, state = current.sync_state.name(), "sync step failed; retrying in {backoff:?}");
-                task.publish(Some(current), &control, Some(&error));
-                task.wait(backoff).await;
-                backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
+                let state = current.map(|p| p.sync_state.name()).unwrap_or("loading");
+                tracing::warn!(%error, state, "sync step failed; retrying in {delay:?}");
+                task.publish(current, &control, Some(&error), hint);
+                task.wait(delay).await;
             }
         }
     }

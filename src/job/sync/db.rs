@@ -397,6 +397,20 @@ async fn create_table(
                 tracing::warn!(table = %name, %error, "CREATE failed and the source object is gone; skipped");
                 return skipped(progress, seq);
             }
+            if record.is_view() && !error.is_transient() {
+                // The view's tables on the target are ahead of this binlog (a snapshot
+                // brought a later schema): the view comes by snapshot as it is now.
+                tracing::warn!(view = %name, %error, "CREATE VIEW refused by the target; the view comes by snapshot");
+                return partial_sync(
+                    task,
+                    progress,
+                    seq,
+                    record.table_id,
+                    Vec::new(),
+                    "CREATE VIEW refused by the target",
+                )
+                .await;
+            }
             return Err(error.into());
         }
     }
@@ -628,13 +642,34 @@ async fn alter_view(
         &task.info.src.database,
         &dest.database,
     );
+    let target = qualified(&dest.database, &name);
     let statement = format!(
-        "ALTER VIEW {} AS {}",
-        qualified(&dest.database, &name),
+        "ALTER VIEW {target} AS {}",
         definition.trim().trim_end_matches(';')
     );
-    task.dest.sql().exec(&statement).await?;
-    tracing::info!(%statement, "replayed ALTER VIEW");
+    match task.dest.sql().exec(&statement).await {
+        Ok(_) => tracing::info!(%statement, "replayed ALTER VIEW"),
+        Err(error) if !error.is_transient() => {
+            // As for CREATE VIEW: the target's tables are ahead of this binlog. The view is
+            // dropped and comes by snapshot as it is now on the source.
+            tracing::warn!(view = %name, %error, "ALTER VIEW refused by the target; the view comes by snapshot");
+            task.dest
+                .sql()
+                .exec(&format!("DROP VIEW IF EXISTS {target}"))
+                .await?;
+            cache.invalidate_target();
+            return partial_sync(
+                task,
+                progress,
+                seq,
+                view.table_id,
+                Vec::new(),
+                "ALTER VIEW refused by the target",
+            )
+            .await;
+        }
+        Err(error) => return Err(error.into()),
+    }
     applied(task, cache, progress, seq).await
 }
 

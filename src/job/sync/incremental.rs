@@ -10,7 +10,7 @@ use super::{db, ddl, upsert, SyncCache};
 use crate::binlog::{Binlog, BinlogRecord, BinlogType};
 use crate::doris::cluster::BinlogBatch;
 use crate::doris::DorisError;
-use crate::job::error::JobError;
+use crate::job::error::{decide, FailureContext, JobError, Remedy};
 use crate::job::progress::{Progress, SyncState};
 use crate::job::runner::{JobControl, JobTask, StepOutcome};
 use crate::job::spec::SyncType;
@@ -36,6 +36,7 @@ pub(crate) async fn step(
     cache: &mut SyncCache,
     progress: &mut Progress,
     control: &JobControl,
+    previous_failures: u32,
 ) -> Result<StepOutcome, JobError> {
     let src = &task.info.src;
     let table_level = task.info.sync_type == SyncType::Table;
@@ -88,24 +89,39 @@ pub(crate) async fn step(
         };
         let replayed = match replayed {
             Ok(replayed) => replayed,
-            Err(JobError::MetaMismatch(message)) => {
-                start_full_sync(task, progress, &message).await?;
-                return Ok(StepOutcome::Progressed);
-            }
-            Err(error) if control.skip_error && !is_transient(&error) => {
-                tracing::error!(commit_seq, %error, "binlog failed; skipped because skip_error is set");
-                progress
-                    .unsupported_binlogs
-                    .insert(format!("skipped after error: {error}"), commit_seq);
-                advance(progress, commit_seq);
-                task.save(progress).await?;
-                continue;
-            }
             Err(error) => {
-                if unsaved_skips {
-                    task.save(progress).await?;
+                let context = FailureContext {
+                    skip_error: control.skip_error,
+                    replaying_binlog: true,
+                    previous_failures,
+                    operator_after: task.settings.operator_after_failures,
+                };
+                match decide(&error, context) {
+                    Remedy::FullSync => {
+                        start_full_sync(task, progress, &error.to_string()).await?;
+                        return Ok(StepOutcome::Progressed);
+                    }
+                    Remedy::PartialSync(table_id) => {
+                        tracing::warn!(commit_seq, %error, "partial sync of the table instead");
+                        resync_table(task, progress, table_id, &error.to_string()).await?;
+                        return Ok(StepOutcome::Progressed);
+                    }
+                    Remedy::Skip => {
+                        tracing::error!(commit_seq, %error, "binlog failed; skipped because skip_error is set");
+                        progress
+                            .unsupported_binlogs
+                            .insert(format!("skipped after error: {error}"), commit_seq);
+                        advance(progress, commit_seq);
+                        task.save(progress).await?;
+                        continue;
+                    }
+                    Remedy::Retry(_) | Remedy::NeedsOperator { .. } | Remedy::Stop => {
+                        if unsaved_skips {
+                            task.save(progress).await?;
+                        }
+                        return Err(error);
+                    }
                 }
-                return Err(error);
             }
         };
         match replayed {
@@ -176,10 +192,20 @@ fn explain_fetch_error(task: &JobTask, error: DorisError) -> JobError {
     }
 }
 
-/// Errors that say nothing about the binlog itself (a cluster briefly unreachable) are
-/// never skipped, even with skip_error.
-fn is_transient(error: &JobError) -> bool {
-    matches!(error, JobError::Doris(e) if e.is_transient())
+/// A binlog's data no longer matches the target's copy of one table: a snapshot of that
+/// table replaces it (a table job's own table: partial sync of the whole table). The
+/// binlog counts as applied once the snapshot is in: the snapshot is newer than it.
+async fn resync_table(
+    task: &JobTask,
+    progress: &mut Progress,
+    table_id: i64,
+    reason: &str,
+) -> Result<(), JobError> {
+    if task.info.sync_type == SyncType::Table {
+        start_partial_sync(task, progress, Vec::new()).await
+    } else {
+        super::snapshot::start_db_partial_sync(task, progress, table_id, Vec::new(), reason).await
+    }
 }
 
 pub(super) fn advance(progress: &mut Progress, commit_seq: i64) {
@@ -263,16 +289,15 @@ async fn replay(
         }
         BinlogRecord::ReplacePartitions(record) => {
             advance(progress, seq);
-            if record.allows_partial_sync() {
-                start_partial_sync(task, progress, record.partitions.clone()).await?;
+            // Without a strict range or with the temporary names kept, the partitions
+            // differ from the target's: a snapshot of the whole table, swapped in,
+            // reproduces them exactly.
+            let partitions = if record.allows_partial_sync() {
+                record.partitions.clone()
             } else {
-                start_full_sync(
-                    task,
-                    progress,
-                    "partitions were replaced without a strict range",
-                )
-                .await?;
-            }
+                Vec::new()
+            };
+            start_partial_sync(task, progress, partitions).await?;
             return Ok(Replayed::PhaseChanged);
         }
         BinlogRecord::ReplaceTable(_) => {

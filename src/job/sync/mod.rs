@@ -72,6 +72,7 @@ pub(crate) async fn step(
     cache: &mut SyncCache,
     progress: &mut Progress,
     control: &JobControl,
+    previous_failures: u32,
 ) -> Result<StepOutcome, JobError> {
     let table_level = task.info.sync_type == SyncType::Table;
     if control.fullsync_requests > progress.fullsync_requests_done {
@@ -90,7 +91,7 @@ pub(crate) async fn step(
         }
         (true, SyncState::TableIncrementalSync)
         | (false, SyncState::DbTablesIncrementalSync | SyncState::DbIncrementalSync) => {
-            incremental::step(task, cache, progress, control).await
+            incremental::step(task, cache, progress, control, previous_failures).await
         }
         (_, other) => {
             // A state of the other job kind (or one this build never enters): only a new

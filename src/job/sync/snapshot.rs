@@ -297,6 +297,13 @@ async fn backup(
         {
             return abandon_partial_sync(task, progress, checkpoint).await;
         }
+        if !checkpoint.partitions.is_empty() {
+            let table_id = match scope {
+                Scope::Table => src.table_id,
+                _ => checkpoint.table_id,
+            };
+            check_partitions_exist(task, table_id, checkpoint).await?;
+        }
         let table = match scope {
             Scope::Table => src.table.as_str(),
             Scope::Database => "",
@@ -323,6 +330,92 @@ async fn backup(
         .await?;
     Ok(StepOutcome::Idle)
 }
+
+/// A partial sync of partitions names them as the binlog that asked for it did; by the
+/// time the backup runs they may have been dropped or renamed. Only a snapshot of the
+/// whole table is then sure to reproduce the source, so the partial sync widens to it.
+async fn check_partitions_exist(
+    task: &JobTask,
+    table_id: i64,
+    checkpoint: &mut SnapshotCheckpoint,
+) -> Result<(), JobError> {
+    let meta = task
+        .src
+        .table_meta(task.info.src.db_id, &[table_id])
+        .await?;
+    let Some(table) = meta.tables.get(&table_id) else {
+        return Ok(()); // Gone: the backup fails and the caller's checks take over.
+    };
+    let missing: Vec<&String> = checkpoint
+        .partitions
+        .iter()
+        .filter(|name| {
+            !table
+                .partitions
+                .iter()
+                .any(|p| !p.is_temp && &p.name == *name)
+        })
+        .collect();
+    if !missing.is_empty() {
+        tracing::info!(
+            ?missing,
+            "partitions to copy were dropped or renamed since; partial sync of the whole table"
+        );
+        checkpoint.partitions.clear();
+    }
+    Ok(())
+}
+
+/// Whether source table `table_id` had a binlog other than a load between `after`
+/// (exclusive) and `until` (inclusive): then the partitions a partial snapshot copies
+/// may not be the ones the binlog that asked for it named.
+async fn table_changed_between(
+    task: &JobTask,
+    table_id: i64,
+    after: i64,
+    until: i64,
+) -> Result<bool, JobError> {
+    let src = &task.info.src;
+    let stream =
+        (task.info.sync_type == SyncType::Table).then_some((src.table.as_str(), src.table_id));
+    let mut cursor = after;
+    while cursor < until {
+        let batch = task
+            .src
+            .get_binlogs(&src.database, stream, cursor, LOOKAHEAD_BATCH)
+            .await?;
+        let crate::doris::cluster::BinlogBatch::Binlogs { binlogs, .. } = batch else {
+            return Ok(false);
+        };
+        let Some(last) = binlogs.last().and_then(|b| b.commit_seq) else {
+            return Ok(false);
+        };
+        for wire in &binlogs {
+            let seq = wire.commit_seq.unwrap_or_default();
+            if seq <= cursor || seq > until {
+                continue;
+            }
+            let binlog = crate::binlog::Binlog::decode(wire)
+                .map_err(|e| JobError::CheckFailed(e.to_string()))?;
+            let touches = match &binlog.record {
+                crate::binlog::BinlogRecord::Upsert(_)
+                | crate::binlog::BinlogRecord::Barrier(_) => false,
+                record => record.table_id() == Some(table_id) || stream.is_some(),
+            };
+            if touches {
+                return Ok(true);
+            }
+        }
+        if last <= cursor {
+            return Ok(false);
+        }
+        cursor = last;
+    }
+    Ok(false)
+}
+
+/// Binlogs read per call when looking ahead.
+const LOOKAHEAD_BATCH: i64 = 32;
 
 /// What a database full sync backs up: nothing listed (the whole database) without
 /// include/exclude lists, else every table and view the lists select.
@@ -472,6 +565,23 @@ async fn prepare_restore(
         })
     };
     if !checkpoint.partitions.is_empty() {
+        let table_id = match scope {
+            Scope::Table => task.info.src.table_id,
+            _ => checkpoint.table_id,
+        };
+        let cut = cut_point_of(table_id)?;
+        if table_changed_between(task, table_id, progress.prev_commit_seq, cut).await? {
+            tracing::info!(
+                cut,
+                "the table changed after its partitions were replaced; partial sync of the whole table"
+            );
+            checkpoint.partitions.clear();
+            checkpoint.snapshot_name.clear();
+            progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
+            checkpoint.store(progress);
+            task.save(progress).await?;
+            return Ok(StepOutcome::Progressed);
+        }
         let table = match scope {
             Scope::Table => task.info.src.table.as_str(),
             _ => checkpoint.src_table.as_str(),
@@ -778,6 +888,43 @@ async fn swap_alias_in(task: &JobTask, alias: &str, table: &str) -> Result<(), J
     Ok(())
 }
 
+/// After a database full sync: drops the target tables and views the job itself had put
+/// there (they are in its previous table mapping) that the new snapshot no longer holds,
+/// so the target's objects equal the source's. Objects the job never mapped were not made
+/// by it and are left alone. Idempotent: what is gone already is skipped.
+async fn drop_stale_objects(
+    task: &JobTask,
+    progress: &Progress,
+    new_mapping: &BTreeMap<i64, i64>,
+    target_ids: &BTreeMap<String, i64>,
+    checkpoint: &SnapshotCheckpoint,
+) -> Result<(), JobError> {
+    let Some(old_mapping) = &progress.table_mapping else {
+        return Ok(());
+    };
+    let kept: std::collections::BTreeSet<i64> = new_mapping.values().copied().collect();
+    let db = &task.info.dest.database;
+    for dest_id in old_mapping.values().filter(|id| !kept.contains(id)) {
+        let Some((name, _)) = target_ids.iter().find(|(_, id)| *id == dest_id) else {
+            continue;
+        };
+        if checkpoint.objects.contains_key(name) {
+            continue;
+        }
+        let qualified = format!("{}.{}", quote_ident(db), quote_ident(name));
+        tracing::info!(object = %name, "dropping a target object of the job that the source no longer has");
+        let sql = task.dest.sql();
+        if let Err(error) = sql.exec(&format!("DROP TABLE {qualified} FORCE")).await {
+            // A view answers DROP TABLE with an error; anything else is real.
+            if let Err(view_error) = sql.exec(&format!("DROP VIEW IF EXISTS {qualified}")).await {
+                tracing::warn!(%error, %view_error, object = %name, "cannot drop a stale target object");
+                return Err(view_error.into());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Swaps aliases in, learns target table ids, and switches to incremental sync.
 async fn finish(
     task: &JobTask,
@@ -840,6 +987,7 @@ async fn finish(
             for (name, src_id) in &checkpoint.objects {
                 mapping.insert(*src_id, target_id(name)?);
             }
+            drop_stale_objects(task, progress, &mapping, &target_ids, checkpoint).await?;
             progress.table_mapping = Some(mapping);
             progress.table_commit_seq_map = Some(checkpoint.table_commit_seq_map.clone());
             progress.sync_state = SyncState::DbTablesIncrementalSync;

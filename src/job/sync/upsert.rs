@@ -187,7 +187,7 @@ async fn ingest_and_commit(
     let commit_seq = upsert.commit_seq;
     let plan = match plan_ingest(task, cache, upsert, txn_id).await {
         Ok(plan) => plan,
-        Err(PlanError::Meta(message)) => {
+        Err(PlanError::Meta { message, .. }) => {
             // The cached target tree may be stale: one fresh look before giving up.
             tracing::debug!(%message, "metadata mismatch; refreshing the target's metadata");
             cache.invalidate_target();
@@ -259,9 +259,12 @@ async fn wait_visible(dest: &DorisCluster, db: &str, txn_id: i64) -> Result<(), 
 
 /// Why no ingest plan could be made.
 enum PlanError {
-    /// Source and target metadata do not match (partition, index or tablet missing, tablet
-    /// counts differ): only a new snapshot can fix that.
-    Meta(String),
+    /// Source and target metadata of source table `table` do not match (partition, index
+    /// or tablet missing, tablet counts differ): only a new snapshot of it can fix that.
+    Meta {
+        table: i64,
+        message: String,
+    },
     Doris(DorisError),
 }
 
@@ -274,9 +277,10 @@ impl From<DorisError> for PlanError {
 impl PlanError {
     fn into_job_error(self, commit_seq: i64) -> JobError {
         match self {
-            PlanError::Meta(message) => {
-                JobError::MetaMismatch(format!("binlog {commit_seq}: {message}"))
-            }
+            PlanError::Meta { table, message } => JobError::TableMismatch {
+                src_table_id: table,
+                message: format!("binlog {commit_seq}: {message}"),
+            },
             PlanError::Doris(e) => e.into(),
         }
     }
@@ -358,8 +362,12 @@ async fn plan_ingest(
             );
             continue;
         };
+        let mismatch = |message: String| PlanError::Meta {
+            table: pair.src_table_id,
+            message,
+        };
         let dest_table = dest_meta.tables.get(&pair.dest_table_id).ok_or_else(|| {
-            PlanError::Meta(format!(
+            mismatch(format!(
                 "target table {} not in getMeta",
                 pair.dest_table_id
             ))
@@ -386,7 +394,7 @@ async fn plan_ingest(
             let dest_partition = dest_table
                 .partition_by_range(&src_partition.range)
                 .ok_or_else(|| {
-                    PlanError::Meta(format!(
+                    mismatch(format!(
                         "no partition with range {:?} in target table {}",
                         src_partition.range, dest_table.name
                     ))
@@ -399,6 +407,7 @@ async fn plan_ingest(
                 }
                 plan_index(
                     IndexPair {
+                        src_table_id: pair.src_table_id,
                         src_table,
                         dest_table,
                         src_partition,
@@ -418,6 +427,7 @@ async fn plan_ingest(
 }
 
 struct IndexPair<'a> {
+    src_table_id: i64,
     src_table: &'a TableMeta,
     dest_table: &'a TableMeta,
     src_partition: &'a PartitionMeta,
@@ -433,8 +443,12 @@ fn plan_index(
     round_robin: &mut usize,
     plan: &mut Vec<IngestTask>,
 ) -> Result<(), PlanError> {
+    let mismatch = |message: String| PlanError::Meta {
+        table: pair.src_table_id,
+        message,
+    };
     let src_index = pair.src_partition.index(pair.index_id).ok_or_else(|| {
-        PlanError::Meta(format!(
+        mismatch(format!(
             "source index {} not in partition {}",
             pair.index_id, pair.src_partition.name
         ))
@@ -448,11 +462,11 @@ fn plan_index(
     let dest_index = pair
         .dest_partition
         .index_by_name(dest_index_name)
-        .ok_or_else(|| PlanError::Meta(format!("no target index {dest_index_name:?}")))?;
+        .ok_or_else(|| mismatch(format!("no target index {dest_index_name:?}")))?;
     let src_tablets = src_index.tablets_in_bucket_order();
     let dest_tablets = dest_index.tablets_in_bucket_order();
     if src_tablets.len() != dest_tablets.len() {
-        return Err(PlanError::Meta(format!(
+        return Err(mismatch(format!(
             "index {dest_index_name:?}: {} source tablets but {} target tablets",
             src_tablets.len(),
             dest_tablets.len()
@@ -466,7 +480,7 @@ fn plan_index(
             .filter_map(|r| src_backends.get(&r.backend_id))
             .collect();
         if sources.is_empty() {
-            return Err(PlanError::Meta(format!(
+            return Err(mismatch(format!(
                 "no source replica of tablet {} has version {version}",
                 src_tablet.id
             )));
@@ -474,9 +488,7 @@ fn plan_index(
         for replica in &dest_tablet.replicas {
             let target_backend = dest_backends
                 .get(&replica.backend_id)
-                .ok_or_else(|| {
-                    PlanError::Meta(format!("target backend {} unknown", replica.backend_id))
-                })?
+                .ok_or_else(|| mismatch(format!("target backend {} unknown", replica.backend_id)))?
                 .clone();
             let source = sources[*round_robin % sources.len()];
             *round_robin += 1;
