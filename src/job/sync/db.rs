@@ -20,15 +20,16 @@ use std::collections::BTreeMap;
 
 use super::ddl::{self, TargetTable};
 use super::incremental::{advance, applied, skipped, skipped_with_warning, Replayed};
+use super::plan::{self, Plan, Skip};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
-use super::upsert::{self, TablePair, UpsertPlan};
+use super::upsert::{self, UpsertPlan};
 use super::SyncCache;
 use crate::binlog::{
-    AlterJobRecord, AlterViewInfo, Binlog, BinlogRecord, CreateTableRecord, DropTableRecord,
-    ReplaceTableOperationLog, TableInfo,
+    AlterViewInfo, Binlog, BinlogRecord, CreateTableRecord, DropTableRecord,
+    ReplaceTableOperationLog,
 };
 use crate::doris::sql::quote_ident;
-use crate::doris::DorisError;
+use crate::doris::{DorisError, DorisErrorKind};
 use crate::job::error::JobError;
 use crate::job::manager::now_secs;
 use crate::job::progress::{Progress, SyncState};
@@ -81,24 +82,6 @@ pub(super) fn finish_tables_phase(progress: &mut Progress) -> bool {
     passed
 }
 
-/// Whether the snapshot the job was restored from already contains binlog `seq` of
-/// `table_id`.
-fn covered(progress: &Progress, table_id: i64, seq: i64) -> bool {
-    progress.sync_state == SyncState::DbTablesIncrementalSync
-        && progress
-            .table_commit_seq_map
-            .as_ref()
-            .is_some_and(|map| crate::binlog::covered_by_snapshot(map, table_id, seq))
-}
-
-fn mapped(progress: &Progress, table_id: i64) -> Option<i64> {
-    progress
-        .table_mapping
-        .as_ref()
-        .and_then(|mapping| mapping.get(&table_id))
-        .copied()
-}
-
 fn unmap(progress: &mut Progress, table_id: i64) {
     if let Some(mapping) = progress.table_mapping.as_mut() {
         mapping.remove(&table_id);
@@ -127,7 +110,7 @@ async fn partial_sync(
     Ok(Replayed::PhaseChanged)
 }
 
-/// Replays one binlog of a database job.
+/// Plans and carries out one binlog of a database job.
 pub(super) async fn replay(
     task: &JobTask,
     cache: &mut SyncCache,
@@ -135,154 +118,45 @@ pub(super) async fn replay(
     binlog: &Binlog,
 ) -> Result<Replayed, JobError> {
     let seq = binlog.commit_seq;
-    match &binlog.record {
-        BinlogRecord::Upsert(record) => {
-            let tables: Vec<TablePair> = record
-                .table_ids()
-                .into_iter()
-                .filter(|id| !covered(progress, *id, seq))
-                .filter_map(|id| {
-                    mapped(progress, id).map(|dest| TablePair {
-                        src_table_id: id,
-                        dest_table_id: dest,
-                    })
-                })
-                .collect();
-            if tables.is_empty() {
-                return skipped(progress, seq);
-            }
+    let plan = plan::plan_db_binlog(
+        &plan::DbJob {
+            info: &task.info,
+            progress,
+            schema_change_partial_sync: task.settings.features.schema_change_partial_sync,
+        },
+        binlog,
+    );
+    tracing::debug!(commit_seq = seq, kind = %binlog.record.binlog_type(), ?plan, "planned");
+    let record = &binlog.record;
+    match plan {
+        Plan::Transaction { tables } => {
+            let BinlogRecord::Upsert(upsert_record) = record else {
+                unreachable!("only an UPSERT plans a transaction");
+            };
             let partitions: Vec<i64> = tables
                 .iter()
-                .flat_map(|t| record.partitions_of(t.src_table_id))
+                .flat_map(|t| upsert_record.partitions_of(t.src_table_id))
                 .map(|p| p.partition_id)
                 .collect();
-            let plan = UpsertPlan {
+            let upsert = UpsertPlan {
                 commit_seq: seq,
-                record,
+                record: upsert_record,
                 tables,
                 label: upsert::db_txn_label(task.info.src.db_id, task.info.dest.db_id, seq),
                 shadow_indexes: &progress.shadow_index_map,
                 covered_partitions: progress.partitions_covered(&partitions, seq),
             };
-            upsert::apply(task, cache, &plan).await?;
+            upsert::apply(task, cache, &upsert).await?;
             progress.ingest_binlog_at = now_secs();
             applied(task, cache, progress, seq).await
         }
-        BinlogRecord::Dummy => {
-            start_full_sync(task, progress, "the source reported a DUMMY binlog").await?;
-            Ok(Replayed::PhaseChanged)
-        }
-        BinlogRecord::CreateTable(record) => create_table(task, cache, progress, seq, record).await,
-        BinlogRecord::DropTable(record) => drop_table(task, cache, progress, seq, record).await,
-        BinlogRecord::RenameTable(info) => rename_table(task, cache, progress, seq, info).await,
-        BinlogRecord::ReplaceTable(record) => {
-            replace_table(task, cache, progress, seq, record).await
-        }
-        BinlogRecord::Barrier(_) => skipped(progress, seq),
-        BinlogRecord::AlterDatabaseProperty(_) => {
-            skipped_with_warning(
-                task,
-                progress,
-                "ALTER_DATABASE_PROPERTY (database properties are not replicated)",
-                seq,
-            )
-            .await
-        }
-        BinlogRecord::ModifyPartitions(_) => {
-            skipped_with_warning(
-                task,
-                progress,
-                "MODIFY_PARTITIONS (storage properties are not replicated)",
-                seq,
-            )
-            .await
-        }
-        BinlogRecord::Unknown { type_id, .. } => Err(JobError::Unsupported(format!(
-            "unknown binlog type {type_id} (commit seq {seq}); set skip_error to skip it, \
-             or force a full sync"
-        ))),
-        record => {
-            let Some(table_id) = record.table_id() else {
-                return skipped(progress, seq);
-            };
-            if covered(progress, table_id, seq) {
-                return skipped(progress, seq);
-            }
-            let Some(dest_id) = mapped(progress, table_id) else {
-                if let BinlogRecord::RecoverInfo(info) = record {
-                    let name = if info.new_table_name.is_empty() {
-                        &info.table_name
-                    } else {
-                        &info.new_table_name
-                    };
-                    if info.is_table_recovery() && task.info.replicates_table(name) {
-                        return partial_sync(
-                            task,
-                            progress,
-                            seq,
-                            table_id,
-                            Vec::new(),
-                            "table recovered",
-                        )
-                        .await;
-                    }
-                }
-                tracing::debug!(commit_seq = seq, table_id, kind = %record.binlog_type(), "binlog of a table this job does not replicate");
-                return skipped(progress, seq);
-            };
-            table_binlog(task, cache, progress, seq, table_id, dest_id, record).await
-        }
-    }
-}
-
-/// A binlog about one mapped table.
-async fn table_binlog(
-    task: &JobTask,
-    cache: &mut SyncCache,
-    progress: &mut Progress,
-    seq: i64,
-    table_id: i64,
-    dest_id: i64,
-    record: &BinlogRecord,
-) -> Result<Replayed, JobError> {
-    match record {
-        BinlogRecord::AlterJob(job) => alter_job(task, progress, seq, table_id, job).await,
-        BinlogRecord::ReplacePartitions(r) => {
-            let partitions = if r.allows_partial_sync() {
-                r.partitions.clone()
-            } else {
-                Vec::new()
-            };
-            partial_sync(
-                task,
-                progress,
-                seq,
-                table_id,
-                partitions,
-                "partitions were replaced",
-            )
-            .await
-        }
-        BinlogRecord::ModifyViewDef(view) => {
-            alter_view(task, cache, progress, seq, dest_id, view).await
-        }
-        BinlogRecord::ModifyTableAddOrDropInvertedIndices(_)
-        | BinlogRecord::IndexChangeJob(_)
-        | BinlogRecord::ModifyDistributionBucketNum(_)
-        | BinlogRecord::ModifyDistributionType(_)
-        | BinlogRecord::RecoverInfo(_) => {
-            // Index and distribution definitions travel with a snapshot of the table.
-            let reason = format!(
-                "{} is replicated by a snapshot of the table",
-                record.binlog_type()
-            );
-            partial_sync(task, progress, seq, table_id, Vec::new(), &reason).await
-        }
-        _ => {
-            let Some(name) = dest_table_name(task, cache, dest_id).await? else {
-                return Err(JobError::MetaMismatch(format!(
-                    "target table {dest_id} of source table {table_id} is gone"
-                )));
+        Plan::TableDdl { dest_table_id } => {
+            let table_id = record.table_id().unwrap_or_default();
+            let Some(name) = dest_table_name(task, cache, dest_table_id).await? else {
+                return Err(JobError::TableMismatch {
+                    src_table_id: table_id,
+                    message: format!("target table {dest_table_id} is gone"),
+                });
             };
             let dest = &task.info.dest;
             let target = TargetTable {
@@ -295,39 +169,108 @@ async fn table_binlog(
                 skipped(progress, seq)
             }
         }
-    }
-}
-
-async fn alter_job(
-    task: &JobTask,
-    progress: &mut Progress,
-    seq: i64,
-    table_id: i64,
-    job: &AlterJobRecord,
-) -> Result<Replayed, JobError> {
-    if job.is_finished() {
-        for shadow in job.shadow_index_ids() {
-            progress.shadow_index_map.remove(&shadow);
+        Plan::CreateObject => {
+            let BinlogRecord::CreateTable(create) = record else {
+                unreachable!("only a CREATE_TABLE plans a create");
+            };
+            create_table(task, cache, progress, seq, create).await
         }
-        if job.is_schema_change() && !task.settings.features.schema_change_partial_sync {
-            start_full_sync(task, progress, "a schema change finished on the source").await?;
-            return Ok(Replayed::PhaseChanged);
+        Plan::DropObject { dest_table_id } => {
+            let BinlogRecord::DropTable(drop) = record else {
+                unreachable!("only a DROP_TABLE plans a drop");
+            };
+            drop_table(task, cache, progress, seq, drop, dest_table_id).await
         }
-        // The new schema (or rollup) arrives with a snapshot of the table.
-        return partial_sync(
-            task,
-            progress,
-            seq,
+        Plan::RenameObject {
+            dest_table_id,
+            new_name,
+            still_replicated,
+        } => {
+            let table_id = record.table_id().unwrap_or_default();
+            rename_table(
+                task,
+                cache,
+                progress,
+                seq,
+                table_id,
+                dest_table_id,
+                &new_name,
+                still_replicated,
+            )
+            .await
+        }
+        Plan::AdoptRenamed { table_id } => {
+            if source_has_table(task, table_id).await? {
+                // A table the job did not replicate now has a replicated name.
+                partial_sync(
+                    task,
+                    progress,
+                    seq,
+                    table_id,
+                    Vec::new(),
+                    "a table was renamed into the replicated set",
+                )
+                .await
+            } else {
+                skipped(progress, seq)
+            }
+        }
+        Plan::ReplaceTable {
+            orig_dest,
+            new_dest,
+        } => {
+            let BinlogRecord::ReplaceTable(replace) = record else {
+                unreachable!("only a REPLACE_TABLE plans a replace");
+            };
+            replace_table(task, cache, progress, seq, replace, orig_dest, new_dest).await
+        }
+        Plan::AlterView { dest_table_id } => {
+            let BinlogRecord::ModifyViewDef(view) = record else {
+                unreachable!("only a MODIFY_VIEW_DEF plans an ALTER VIEW");
+            };
+            alter_view(task, cache, progress, seq, dest_table_id, view).await
+        }
+        Plan::TrackAlterJob => {
+            let BinlogRecord::AlterJob(job) = record else {
+                unreachable!("only an ALTER_JOB plans tracking");
+            };
+            super::incremental::track_shadow_indexes(progress, job);
+            advance(progress, seq);
+            task.save(progress).await?;
+            Ok(Replayed::Applied)
+        }
+        Plan::PartialSync {
             table_id,
-            Vec::new(),
-            "an alter job finished",
-        )
-        .await;
+            partitions,
+            reason,
+            unmap: forget,
+        } => {
+            if let BinlogRecord::AlterJob(job) = record {
+                for shadow in job.shadow_index_ids() {
+                    progress.shadow_index_map.remove(&shadow);
+                }
+            }
+            if let Some(forget) = forget {
+                unmap(progress, forget);
+            }
+            partial_sync(task, progress, seq, table_id, partitions, &reason).await
+        }
+        Plan::FullSync { reason } => {
+            if let BinlogRecord::AlterJob(job) = record {
+                for shadow in job.shadow_index_ids() {
+                    progress.shadow_index_map.remove(&shadow);
+                }
+            }
+            start_full_sync(task, progress, &reason).await?;
+            Ok(Replayed::PhaseChanged)
+        }
+        Plan::Skip(Skip::Silently(why)) => {
+            tracing::debug!(commit_seq = seq, why, "nothing to replay");
+            skipped(progress, seq)
+        }
+        Plan::Skip(Skip::Noted(what)) => skipped_with_warning(task, progress, what, seq).await,
+        Plan::Fail(reason) => Err(reason.into_error()),
     }
-    super::incremental::track_shadow_indexes(progress, job);
-    advance(progress, seq);
-    task.save(progress).await?;
-    Ok(Replayed::Applied)
 }
 
 async fn create_table(
@@ -338,25 +281,6 @@ async fn create_table(
     record: &CreateTableRecord,
 ) -> Result<Replayed, JobError> {
     let name = &record.table_name;
-    if !task.info.replicates_table(name) {
-        tracing::info!(table = %name, "created table is excluded by the job's table lists");
-        return skipped(progress, seq);
-    }
-    if mapped(progress, record.table_id).is_some() || covered(progress, record.table_id, seq) {
-        return skipped(progress, seq);
-    }
-    if record.sql.trim().is_empty() || name.is_empty() {
-        // Doris could not render the DDL: the table comes over by snapshot instead.
-        return partial_sync(
-            task,
-            progress,
-            seq,
-            record.table_id,
-            Vec::new(),
-            "CREATE_TABLE without SQL",
-        )
-        .await;
-    }
     let dest = &task.info.dest;
     let target = qualified(&dest.database, name);
     let mut sql = record.sql.clone();
@@ -473,10 +397,8 @@ async fn drop_table(
     progress: &mut Progress,
     seq: i64,
     record: &DropTableRecord,
+    dest_id: i64,
 ) -> Result<Replayed, JobError> {
-    let Some(dest_id) = mapped(progress, record.table_id) else {
-        return skipped(progress, seq);
-    };
     if let Some(name) = dest_table_name(task, cache, dest_id).await? {
         let dest = &task.info.dest;
         let target = qualified(&dest.database, &name);
@@ -490,8 +412,7 @@ async fn drop_table(
                 Err(DorisError::Sql { message, .. }) if message.contains(NOT_A_TABLE) => {
                     client.exec(&drop_view).await?;
                 }
-                Err(DorisError::Sql { message, .. })
-                    if message.contains("Unknown table") || message.contains("not exist") => {}
+                Err(e) if e.kind() == DorisErrorKind::ObjectMissing => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -501,37 +422,17 @@ async fn drop_table(
     applied(task, cache, progress, seq).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn rename_table(
     task: &JobTask,
     cache: &mut SyncCache,
     progress: &mut Progress,
     seq: i64,
-    info: &TableInfo,
+    table_id: i64,
+    dest_id: i64,
+    new_name: &str,
+    still_replicated: bool,
 ) -> Result<Replayed, JobError> {
-    let Some(new_name) = info.new_table() else {
-        return Err(JobError::CheckFailed(format!(
-            "RENAME_TABLE at commit seq {seq} carries no new name"
-        )));
-    };
-    let included = task.info.replicates_table(new_name);
-    let Some(dest_id) = mapped(progress, info.table_id) else {
-        if included
-            && !covered(progress, info.table_id, seq)
-            && source_has_table(task, info.table_id).await?
-        {
-            // A table the job did not replicate now has a replicated name: bring it over.
-            return partial_sync(
-                task,
-                progress,
-                seq,
-                info.table_id,
-                Vec::new(),
-                "a table was renamed into the replicated set",
-            )
-            .await;
-        }
-        return skipped(progress, seq);
-    };
     let current = dest_table_name(task, cache, dest_id).await?;
     match current {
         Some(current) if current != new_name => {
@@ -546,14 +447,15 @@ async fn rename_table(
         }
         Some(_) => {} // Already renamed (a replay after a crash).
         None => {
-            return Err(JobError::MetaMismatch(format!(
-                "target table {dest_id} to rename to {new_name} is gone"
-            )))
+            return Err(JobError::TableMismatch {
+                src_table_id: table_id,
+                message: format!("target table {dest_id} to rename to {new_name} is gone"),
+            })
         }
     }
-    if !included {
+    if !still_replicated {
         tracing::warn!(table = %new_name, "table renamed out of the replicated set; no longer replicated");
-        unmap(progress, info.table_id);
+        unmap(progress, table_id);
     }
     applied(task, cache, progress, seq).await
 }
@@ -564,32 +466,9 @@ async fn replace_table(
     progress: &mut Progress,
     seq: i64,
     record: &ReplaceTableOperationLog,
+    orig_dest: i64,
+    new_dest: i64,
 ) -> Result<Replayed, JobError> {
-    let orig = mapped(progress, record.orig_table_id);
-    let new = mapped(progress, record.new_table_id);
-    let (Some(orig_dest), Some(new_dest)) = (orig, new) else {
-        if orig.is_none() && new.is_none() {
-            return skipped(progress, seq);
-        }
-        // One side is not replicated: the resulting table can only come by snapshot.
-        let table = if record.swap_table || orig.is_none() {
-            record.new_table_id
-        } else {
-            record.orig_table_id
-        };
-        if !record.swap_table {
-            unmap(progress, record.orig_table_id);
-        }
-        return partial_sync(
-            task,
-            progress,
-            seq,
-            table,
-            Vec::new(),
-            "a table was replaced by one the job does not replicate",
-        )
-        .await;
-    };
     let orig_name = dest_table_name(task, cache, orig_dest).await?;
     let new_name = dest_table_name(task, cache, new_dest).await?;
     let done = match (&orig_name, &new_name) {
@@ -603,9 +482,10 @@ async fn replace_table(
     };
     if !done {
         let (Some(orig_name), Some(new_name)) = (orig_name, new_name) else {
-            return Err(JobError::MetaMismatch(format!(
-                "target tables of REPLACE_TABLE at commit seq {seq} are gone"
-            )));
+            return Err(JobError::TableMismatch {
+                src_table_id: record.orig_table_id,
+                message: format!("target tables of REPLACE_TABLE at commit seq {seq} are gone"),
+            });
         };
         let dest = &task.info.dest;
         let statement = format!(
@@ -632,9 +512,10 @@ async fn alter_view(
     view: &AlterViewInfo,
 ) -> Result<Replayed, JobError> {
     let Some(name) = dest_table_name(task, cache, dest_id).await? else {
-        return Err(JobError::MetaMismatch(format!(
-            "target view {dest_id} is gone"
-        )));
+        return Err(JobError::TableMismatch {
+            src_table_id: view.table_id,
+            message: format!("target view {dest_id} is gone"),
+        });
     };
     let dest = &task.info.dest;
     let definition = ddl::retarget_view_sql(
@@ -677,6 +558,7 @@ async fn alter_view(
 mod tests {
     use super::*;
     use crate::job::progress::Progress;
+    use crate::job::sync::plan::covered;
 
     #[test]
     fn the_tables_phase_ends_when_the_cursor_passes_every_cut_point() {

@@ -4,10 +4,11 @@
 //! [`super::db`] for a database job.
 
 use super::ddl::TargetTable;
+use super::plan::{self, Plan, Skip};
 use super::snapshot::{start_full_sync, start_partial_sync};
-use super::upsert::{TablePair, UpsertPlan};
+use super::upsert::UpsertPlan;
 use super::{db, ddl, upsert, SyncCache};
-use crate::binlog::{Binlog, BinlogRecord, BinlogType};
+use crate::binlog::{Binlog, BinlogRecord};
 use crate::doris::cluster::BinlogBatch;
 use crate::doris::DorisError;
 use crate::job::error::{decide, FailureContext, JobError, Remedy};
@@ -216,30 +217,35 @@ pub(super) fn advance(progress: &mut Progress, commit_seq: i64) {
     }
 }
 
+/// Plans and carries out one binlog of a table job.
 async fn replay(
     task: &JobTask,
     cache: &mut SyncCache,
     progress: &mut Progress,
     binlog: &Binlog,
 ) -> Result<Replayed, JobError> {
+    let plan = plan::plan_table_binlog(
+        &plan::TableJob {
+            info: &task.info,
+            progress,
+            schema_change_partial_sync: task.settings.features.schema_change_partial_sync,
+        },
+        binlog,
+    );
     let seq = binlog.commit_seq;
-    let applied_by_sql = match &binlog.record {
-        BinlogRecord::Upsert(record) => {
+    tracing::debug!(commit_seq = seq, kind = %binlog.record.binlog_type(), ?plan, "planned");
+    match plan {
+        Plan::Transaction { tables } => {
+            let BinlogRecord::Upsert(record) = &binlog.record else {
+                unreachable!("only an UPSERT plans a transaction");
+            };
             let src = &task.info.src;
             let partitions: Vec<i64> = record
                 .partitions_of(src.table_id)
                 .iter()
                 .map(|p| p.partition_id)
                 .collect();
-            let tables = if partitions.is_empty() {
-                Vec::new()
-            } else {
-                vec![TablePair {
-                    src_table_id: src.table_id,
-                    dest_table_id: progress.dest_table_id,
-                }]
-            };
-            let plan = UpsertPlan {
+            let upsert = UpsertPlan {
                 commit_seq: seq,
                 record,
                 tables,
@@ -253,107 +259,63 @@ async fn replay(
                 shadow_indexes: &progress.shadow_index_map,
                 covered_partitions: progress.partitions_covered(&partitions, seq),
             };
-            upsert::apply(task, cache, &plan).await?;
+            upsert::apply(task, cache, &upsert).await?;
             progress.ingest_binlog_at = crate::job::manager::now_secs();
-            return applied(task, cache, progress, seq).await;
+            applied(task, cache, progress, seq).await
         }
-        BinlogRecord::Dummy => {
-            start_full_sync(task, progress, "the source reported a DUMMY binlog").await?;
-            return Ok(Replayed::PhaseChanged);
-        }
-        BinlogRecord::AlterJob(job) => {
-            if job.is_finished() {
-                if job.is_schema_change() && task.settings.features.schema_change_partial_sync {
-                    tracing::info!(
-                        commit_seq = seq,
-                        "schema change finished on the source; partial sync of the table"
-                    );
-                    advance(progress, seq);
-                    progress.shadow_index_map.clear();
-                    start_partial_sync(task, progress, Vec::new()).await?;
-                } else {
-                    progress.shadow_index_map.clear();
-                    start_full_sync(
-                        task,
-                        progress,
-                        "a rollup or schema change finished on the source",
-                    )
-                    .await?;
-                }
-                return Ok(Replayed::PhaseChanged);
-            }
-            track_shadow_indexes(progress, job);
-            advance(progress, seq);
-            task.save(progress).await?;
-            return Ok(Replayed::Applied);
-        }
-        BinlogRecord::ReplacePartitions(record) => {
-            advance(progress, seq);
-            // Without a strict range or with the temporary names kept, the partitions
-            // differ from the target's: a snapshot of the whole table, swapped in,
-            // reproduces them exactly.
-            let partitions = if record.allows_partial_sync() {
-                record.partitions.clone()
-            } else {
-                Vec::new()
-            };
-            start_partial_sync(task, progress, partitions).await?;
-            return Ok(Replayed::PhaseChanged);
-        }
-        BinlogRecord::ReplaceTable(_) => {
-            start_full_sync(task, progress, "the source table was replaced").await?;
-            return Ok(Replayed::PhaseChanged);
-        }
-        BinlogRecord::DropTable(_) => {
-            return Err(JobError::CheckFailed(format!(
-                "source table {}.{} was dropped (commit seq {seq}); the job cannot continue",
-                task.info.src.database, task.info.src.table
-            )))
-        }
-        BinlogRecord::Barrier(_) | BinlogRecord::AlterDatabaseProperty(_) => false,
-        BinlogRecord::ModifyPartitions(_) => {
-            // Partition storage properties (medium, cooldown, replicas) describe the source
-            // cluster; the target keeps its own.
-            return skipped_with_warning(
-                task,
-                progress,
-                "MODIFY_PARTITIONS (storage properties are not replicated)",
-                seq,
-            )
-            .await;
-        }
-        BinlogRecord::RenameTable(info) => {
-            // Binlogs follow the table by id, so replication goes on; the target keeps its
-            // own name.
-            tracing::warn!(commit_seq = seq, new_name = ?info, "the source table was renamed; the target keeps its name");
-            false
-        }
-        BinlogRecord::AddPartition(_)
-        | BinlogRecord::DropPartition(_)
-        | BinlogRecord::TruncateTable(_)
-        | BinlogRecord::ModifyTableAddOrDropColumns(_)
-        | BinlogRecord::RenameColumn(_)
-        | BinlogRecord::ModifyComment(_)
-        | BinlogRecord::RenamePartition(_)
-        | BinlogRecord::RenameRollup(_)
-        | BinlogRecord::DropRollup(_)
-        | BinlogRecord::ModifyTableProperty(_) => {
+        Plan::TableDdl { .. } => {
             let dest = &task.info.dest;
             let target = TargetTable {
                 db: &dest.database,
                 table: &dest.table,
             };
-            ddl::replay_table_ddl(task.dest.sql(), target, &binlog.record).await?
+            if ddl::replay_table_ddl(task.dest.sql(), target, &binlog.record).await? {
+                applied(task, cache, progress, seq).await
+            } else {
+                skipped(progress, seq)
+            }
         }
-        other => {
-            let kind = other.binlog_type();
-            return Err(unsupported(kind, seq));
+        Plan::TrackAlterJob => {
+            let BinlogRecord::AlterJob(job) = &binlog.record else {
+                unreachable!("only an ALTER_JOB plans tracking");
+            };
+            track_shadow_indexes(progress, job);
+            advance(progress, seq);
+            task.save(progress).await?;
+            Ok(Replayed::Applied)
         }
-    };
-    if applied_by_sql {
-        applied(task, cache, progress, seq).await
-    } else {
-        skipped(progress, seq)
+        Plan::PartialSync {
+            partitions, reason, ..
+        } => {
+            tracing::info!(commit_seq = seq, %reason, ?partitions, "partial sync of the table");
+            if matches!(binlog.record, BinlogRecord::AlterJob(_)) {
+                progress.shadow_index_map.clear();
+            }
+            advance(progress, seq);
+            start_partial_sync(task, progress, partitions).await?;
+            Ok(Replayed::PhaseChanged)
+        }
+        Plan::FullSync { reason } => {
+            if matches!(binlog.record, BinlogRecord::AlterJob(_)) {
+                progress.shadow_index_map.clear();
+            }
+            start_full_sync(task, progress, &reason).await?;
+            Ok(Replayed::PhaseChanged)
+        }
+        Plan::Skip(Skip::Silently(why)) => {
+            tracing::debug!(commit_seq = seq, why, "nothing to replay");
+            skipped(progress, seq)
+        }
+        Plan::Skip(Skip::Noted(what)) => skipped_with_warning(task, progress, what, seq).await,
+        Plan::Fail(reason) => Err(reason.into_error()),
+        Plan::CreateObject
+        | Plan::DropObject { .. }
+        | Plan::RenameObject { .. }
+        | Plan::AdoptRenamed { .. }
+        | Plan::ReplaceTable { .. }
+        | Plan::AlterView { .. } => Err(JobError::CheckFailed(format!(
+            "a table job planned a database operation for binlog {seq}: {plan:?}"
+        ))),
     }
 }
 
@@ -394,13 +356,6 @@ pub(super) async fn skipped_with_warning(
 fn note_skipped(progress: &mut Progress, what: &str, seq: i64) {
     tracing::warn!(commit_seq = seq, what, "binlog skipped");
     progress.unsupported_binlogs.insert(what.to_owned(), seq);
-}
-
-fn unsupported(kind: BinlogType, seq: i64) -> JobError {
-    JobError::Unsupported(format!(
-        "binlog type {kind} (commit seq {seq}) cannot be replayed by a table job; \
-         set skip_error to skip it, or force a full sync"
-    ))
 }
 
 /// Remembers the shadow indexes of a running schema change (their loads are not replayed:

@@ -19,6 +19,7 @@
 mod db;
 mod ddl;
 mod incremental;
+mod plan;
 mod snapshot;
 mod upsert;
 
