@@ -42,7 +42,8 @@ profile=(--release)
 cargo build "${profile[@]}" --bins --quiet
 dir=target/tmp/random_workload
 mkdir -p "$dir"
-output="$dir/soak-stdout.txt" errors="$dir/soak-stderr.txt"
+tag="$kind-$start"; [ "$kill" = 1 ] && tag="$tag-kill"; [ -n "$replay" ] && tag=replay
+output="$dir/soak-$tag-stdout.txt" errors="$dir/soak-$tag-stderr.txt"
 status=0
 # Case lines as they finish; the full failure reports (operations, diff, syncer log) go to
 # $errors.

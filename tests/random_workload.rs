@@ -385,17 +385,26 @@ impl Run {
             if started.elapsed() > timeout {
                 return Err(report());
             }
-            if stable > 0 && caught_up {
+            // Early failure (soak): caught up but different, or stuck on the same error at
+            // the same commit seq, with nothing changing for `stable` seconds.
+            let stuck = status.get("last_error").is_some();
+            if stable > 0 && (caught_up || stuck) {
+                let state = format!(
+                    "{d}\n{}\n{}",
+                    // Retries name new labels: digits do not count as a change.
+                    status["last_error"]
+                        .to_string()
+                        .replace(|c: char| c.is_ascii_digit(), ""),
+                    status["prev_commit_seq"]
+                );
                 match &last {
-                    Some((prev, since)) if *prev == d => {
+                    Some((prev, since)) if *prev == state => {
                         if since.elapsed() > Duration::from_secs(stable) {
-                            return Err(format!(
-                                "(caught up, unchanged for {stable}s) {}",
-                                report()
-                            ));
+                            let how = if caught_up { "caught up" } else { "stuck" };
+                            return Err(format!("({how}, unchanged for {stable}s) {}", report()));
                         }
                     }
-                    _ => last = Some((d.clone(), Instant::now())),
+                    _ => last = Some((state, Instant::now())),
                 }
             } else {
                 last = None;
@@ -631,7 +640,11 @@ fn soak() {
         "both" => vec![Kind::Table, Kind::Db],
         k => vec![Kind::parse(k)],
     };
-    let summary_path = log_dir().join("soak-summary.txt");
+    let summary_path = log_dir().join(format!(
+        "soak-{}-{start}{}-summary.txt",
+        std::env::var("RW_KIND").unwrap_or_else(|_| "both".into()),
+        if kill { "-kill" } else { "" }
+    ));
     let mut summary = std::fs::File::create(&summary_path).unwrap();
     let (mut passed, mut failed) = (0, 0);
     let mut failures = Vec::new();
@@ -652,7 +665,7 @@ fn soak() {
                     eprintln!("{report}");
                     let reason = report
                         .lines()
-                        .find(|l| l.starts_with("---- "))
+                        .find(|l| l.starts_with("---- ") && *l != "---- operations ----")
                         .unwrap_or_default()
                         .to_owned();
                     let f = format!(

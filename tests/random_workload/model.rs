@@ -243,8 +243,8 @@ impl Gen {
 
     fn agg_for(&mut self, ty: Ty) -> &'static str {
         match ty {
-            Ty::Varchar(_) => *["REPLACE", "MAX", "MIN"].choose(&mut self.rng).unwrap(),
-            _ => *["SUM", "MAX", "MIN", "REPLACE"]
+            Ty::Varchar(_) => ["REPLACE", "MAX", "MIN"].choose(&mut self.rng).unwrap(),
+            _ => ["SUM", "MAX", "MIN", "REPLACE"]
                 .choose(&mut self.rng)
                 .unwrap(),
         }
