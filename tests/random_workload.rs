@@ -15,7 +15,8 @@
 //! Environment (soak and replay): `RW_SEEDS`, `RW_START`, `RW_KIND` (table|db|both),
 //! `RW_KILL` (0|1), `RW_REPLAY` (a log file), `RW_TIMEOUT_SECS` (default 90),
 //! `RW_STABLE_SECS` (fail early once caught up but still different for that long; 0 = off).
-//! `RW_KNOWN` (comma-separated known divergences to mask for triage: `olap_comment`).
+//! `tests/random_workload/repros/*.jsonl` are hand-shrunk logs of divergences found so far
+//! (`scripts/soak.sh --replay FILE`). `RW_KNOWN` (comma-separated known divergences to mask for triage: `olap_comment`).
 
 mod common;
 #[path = "random_workload/model.rs"]
