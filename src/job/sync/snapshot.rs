@@ -78,6 +78,14 @@ pub(crate) struct SnapshotCheckpoint {
     /// `commit_seq`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition_ids: Vec<i64>,
+    /// Backups and restores of this flow that the cluster cancelled, in a row: the retry
+    /// backoff and the needs-operator threshold count them across steps.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub failed_attempts: u32,
+}
+
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
 }
 
 fn is_zero(value: &i64) -> bool {
@@ -276,12 +284,13 @@ async fn backup(
             }
             Some(state) if state.is_cancelled() => {
                 let name = std::mem::take(&mut checkpoint.snapshot_name);
+                checkpoint.failed_attempts += 1;
                 checkpoint.store(progress);
                 task.save(progress).await?;
-                return Err(JobError::CheckFailed(format!(
-                    "backup {name} was cancelled: {}",
-                    state.status
-                )));
+                return Err(JobError::SnapshotFailed {
+                    attempts: checkpoint.failed_attempts,
+                    message: format!("backup {name} was cancelled: {}", state.status),
+                });
             }
             Some(_) => return Ok(StepOutcome::Idle),
             None => {} // Never started (or lost): start it below under the same name.
@@ -713,15 +722,18 @@ async fn restore(
                 handle_signature_mismatch(task, checkpoint, scope, &state.status).await?;
             }
             checkpoint.restore_label = restore_label(&checkpoint.snapshot_name);
+            if !(mismatch && flow == Flow::Full) {
+                checkpoint.failed_attempts += 1;
+            }
             checkpoint.store(progress);
             task.save(progress).await?;
             if mismatch && flow == Flow::Full {
                 return Ok(StepOutcome::Progressed);
             }
-            return Err(JobError::CheckFailed(format!(
-                "restore was cancelled: {}",
-                state.status
-            )));
+            return Err(JobError::SnapshotFailed {
+                attempts: checkpoint.failed_attempts,
+                message: format!("restore was cancelled: {}", state.status),
+            });
         }
         Some(_) => return Ok(StepOutcome::Idle),
         None => {}
@@ -1079,6 +1091,7 @@ mod tests {
             objects: BTreeMap::from([("x".into(), 3)]),
             table_commit_seq_map: BTreeMap::from([(3, 9)]),
             partition_ids: vec![4],
+            failed_attempts: 2,
         };
         checkpoint.store(&mut progress);
         assert_eq!(SnapshotCheckpoint::load(&progress).unwrap(), checkpoint);
