@@ -913,3 +913,98 @@ fn chrono_like(text: &str) -> bool {
             _ => b.is_ascii_digit(),
         })
 }
+
+/// Column name → unique id of a table, its next unique id, its rollups' (name, source
+/// unique ids) and its stored comment.
+type Identity = (Vec<(String, i32)>, i32, Vec<(String, Vec<i32>)>, String);
+
+fn identity(cluster: &Cluster, table: &str) -> Identity {
+    let state = cluster.doris.catalog.read();
+    let t = state.db(DB).unwrap().table(table).unwrap();
+    let olap = t.olap().unwrap();
+    (
+        olap.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.unique_id))
+            .collect(),
+        olap.next_column_unique_id,
+        olap.rollups
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.columns.iter().map(|c| c.source_unique_id).collect(),
+                )
+            })
+            .collect(),
+        t.comment.clone(),
+    )
+}
+
+#[tokio::test]
+async fn restore_keeps_unique_ids_dropped_column_deletes_and_the_real_comment() {
+    let source = Cluster::start().await;
+    let target = Cluster::start().await;
+    source.sql(
+        "CREATE TABLE ccr.t (id INT, qty INT, city VARCHAR(8), amt BIGINT) DUPLICATE KEY(id) \
+         DISTRIBUTED BY HASH(id) BUCKETS 2 PROPERTIES (\"replication_num\" = \"1\")",
+    );
+    source.sql(
+        "CREATE TABLE ccr.noted (id INT) DUPLICATE KEY(id) COMMENT 'kept' \
+         DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")",
+    );
+    source.sql("ALTER TABLE ccr.t ADD ROLLUP r_amt (`id`, `amt`)");
+    source.sql("INSERT INTO ccr.t VALUES (1, 1, 'a', 10), (2, 2, 'b', 20), (3, 1, 'c', 30)");
+    source.sql("DELETE FROM ccr.t WHERE qty = 1");
+    source.sql("ALTER TABLE ccr.t DROP COLUMN qty");
+    source.sql("ALTER TABLE ccr.t RENAME COLUMN city town");
+    source.sql("ALTER TABLE ccr.t ADD COLUMN extra INT NULL DEFAULT \"7\"");
+    source.sql("INSERT INTO ccr.t VALUES (4, 'd', 40, 8)");
+    let rows = "SELECT * FROM ccr.t ORDER BY id";
+    let expected = source.rows(rows);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+
+    source.backup("snap_ids", "").await;
+    let snapshot = source.get_snapshot("snap_ids").await;
+    let mut job_info = BackupJobInfo::from_slice(snapshot.job_info.as_ref().unwrap()).unwrap();
+    job_info.set_extra_info(&source.extra_info().await).unwrap();
+    target
+        .restore(
+            "snap_ids_r",
+            &snapshot,
+            RestoreOptions {
+                job_info,
+                refs: Vec::new(),
+                atomic: false,
+            },
+        )
+        .await;
+    let restored = target.wait_job("RESTORE", "Label", "snap_ids_r").await;
+    assert_eq!(restored["State"], "FINISHED", "{restored:?}");
+    assert_eq!(target.rows(rows), expected);
+    assert_eq!(
+        target.rows("SELECT id, amt FROM ccr.t ORDER BY id"),
+        source.rows("SELECT id, amt FROM ccr.t ORDER BY id")
+    );
+    for table in ["t", "noted"] {
+        assert_eq!(
+            identity(&target, table),
+            identity(&source, table),
+            "{table}"
+        );
+        assert_eq!(
+            without_synced_flag(&target.show_create(table)),
+            source.show_create(table)
+        );
+    }
+    let comments = "SELECT table_name, table_comment FROM information_schema.tables \
+                    WHERE table_schema = 'ccr' ORDER BY table_name";
+    assert_eq!(target.rows(comments), source.rows(comments));
+    // The same column DDL on both sides gives the same new unique id.
+    for cluster in [&source, &target] {
+        cluster.sql("ALTER TABLE ccr.t ADD COLUMN later INT NULL");
+    }
+    assert_eq!(identity(&target, "t"), identity(&source, "t"));
+    source.doris.stop().await;
+    target.doris.stop().await;
+}

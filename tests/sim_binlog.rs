@@ -292,6 +292,8 @@ fn every_statement_yields_its_binlog_with_doris_keys() {
             "dbId",
             "tableId",
             "partition",
+            "range",
+            "listPartitionItem",
             "dataProperty",
             "replicaAlloc",
             "isInMemory",
@@ -299,6 +301,26 @@ fn every_statement_yields_its_binlog_with_doris_keys() {
             "isMutable",
             "sql",
         ],
+    );
+    // A range partition's record carries its bounds (Guava endpoints of [type, value]
+    // keys) and Doris's dummy list item.
+    let add_partition: serde_json::Value = serde_json::from_str(
+        by_type(BinlogType::AddPartition)
+            .next()
+            .unwrap()
+            .data
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    let range = add_partition["range"].as_array().expect("range endpoints");
+    assert_eq!(range.len(), 2, "{add_partition}");
+    assert_eq!(range[0]["type"], "CLOSED");
+    assert_eq!(range[1]["type"], "OPEN");
+    assert_eq!(range[1]["key"][0][0], "INT", "{add_partition}");
+    assert_eq!(
+        add_partition["listPartitionItem"],
+        serde_json::json!({ "partitionKeys": [], "isDefaultPartition": false })
     );
     expect_keys(
         BinlogType::DropPartition,

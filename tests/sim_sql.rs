@@ -1428,3 +1428,72 @@ fn catalog_api_locates_tablets_and_reads_rowsets() {
     assert_eq!(tablet.rowsets[0].version, 2);
     assert_eq!(olap.scan(None).len(), 1);
 }
+
+#[test]
+fn show_columns_and_desc_answer_for_views() {
+    let f = fixture();
+    let mut s = f.root();
+    exec(&mut *s, "CREATE DATABASE shop");
+    exec(&mut *s, "USE shop");
+    exec(&mut *s, "CREATE TABLE users (user_id INT, name VARCHAR(16), age BIGINT) DUPLICATE KEY(user_id) DISTRIBUTED BY HASH(user_id) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")");
+    exec(
+        &mut *s,
+        "CREATE VIEW v (k1, n) AS SELECT user_id, name FROM users",
+    );
+    let desc = query(&mut *s, "DESC v");
+    assert_eq!(
+        desc.columns,
+        ["Field", "Type", "Null", "Key", "Default", "Extra"]
+    );
+    assert_eq!(desc.column_values("Field"), ["k1", "n"]);
+    assert_eq!(desc.get(0, "Type"), "int");
+    let columns = query(&mut *s, "SHOW COLUMNS FROM v");
+    assert_eq!(columns.column_values("Field"), ["k1", "n"]);
+    let full = query(&mut *s, "SHOW FULL COLUMNS FROM shop.v");
+    assert_eq!(full.columns.len(), 9);
+    assert_eq!(full.column_values("Field"), ["k1", "n"]);
+}
+
+#[test]
+fn a_delete_on_a_column_dropped_since_still_hides_its_rows() {
+    let f = fixture();
+    let mut s = f.root();
+    exec(&mut *s, "CREATE DATABASE shop");
+    exec(&mut *s, "USE shop");
+    exec(&mut *s, "CREATE TABLE t (id INT, qty INT, note VARCHAR(8)) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 PROPERTIES (\"replication_num\" = \"1\")");
+    exec(
+        &mut *s,
+        "INSERT INTO t VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 1, 'c'), (4, 10, 'd')",
+    );
+    exec(&mut *s, "DELETE FROM t WHERE qty = 1");
+    exec(&mut *s, "DELETE FROM t WHERE qty > 5");
+    exec(&mut *s, "ALTER TABLE t DROP COLUMN qty");
+    // Doris widens the read schema by the dropped column the predicate needs.
+    let r = query(&mut *s, "SELECT * FROM t ORDER BY id");
+    assert_eq!(r.strings(), vec![vec!["2", "b"]]);
+    // A new column of the same name is another column (another unique id).
+    exec(
+        &mut *s,
+        "ALTER TABLE t ADD COLUMN qty INT NULL DEFAULT \"1\"",
+    );
+    exec(&mut *s, "INSERT INTO t VALUES (5, 'e', 1)");
+    let r = query(&mut *s, "SELECT * FROM t ORDER BY id");
+    assert_eq!(r.strings(), vec![vec!["2", "b", "1"], vec!["5", "e", "1"]]);
+}
+
+#[test]
+fn an_empty_table_comment_reads_as_the_engine_name() {
+    let f = fixture();
+    let mut s = f.root();
+    exec(&mut *s, "CREATE DATABASE shop");
+    exec(&mut *s, "USE shop");
+    exec(&mut *s, "CREATE TABLE plain (id INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")");
+    exec(&mut *s, "CREATE TABLE noted (id INT) DUPLICATE KEY(id) COMMENT 'orders' DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")");
+    let r = query(&mut *s, "SELECT table_name, table_comment FROM information_schema.tables WHERE table_schema = 'shop' ORDER BY table_name");
+    assert_eq!(
+        r.strings(),
+        vec![vec!["noted", "orders"], vec!["plain", "OLAP"]]
+    );
+    let ddl = query(&mut *s, "SHOW CREATE TABLE plain").get(0, "Create Table");
+    assert!(ddl.contains("COMMENT 'OLAP'"), "{ddl}");
+}

@@ -16,8 +16,10 @@
 //! a `token` that is present and differs from the cluster token (401).
 //!
 //! Divergence: Doris serves a protobuf RowsetMetaPB and binary segment files. The simulator
-//! serves JSON documents of its own ([`RowsetMetaDoc`], [`SegmentDoc`]) holding column names
-//! and row values, sends no `Content-MD5` header (a Doris BE only checks it when present),
+//! serves JSON documents of its own ([`RowsetMetaDoc`], [`SegmentDoc`]) holding row values
+//! keyed by column unique id (names travel alongside, for reading only; as in Doris, a
+//! segment keeps the values of a column dropped since and a delete predicate names its
+//! column by unique id), sends no `Content-MD5` header (a Doris BE only checks it when present),
 //! and reports a load version that wrote no rows into a tablet as an empty rowset with id
 //! `0` and no segments (Doris writes a real empty rowset into every tablet of the
 //! partition).
@@ -34,7 +36,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::sim::catalog::table::{Column, CompareOp, DeleteCondition, DeletePredicate, Rowset};
-use crate::sim::catalog::types::Value;
+use crate::sim::catalog::types::{ColumnType, Value};
 use crate::sim::catalog::Catalog;
 use crate::sim::topology::BackendAddr;
 
@@ -173,9 +175,9 @@ pub const BINLOG_DOWNLOAD_PATH: &str = "/api/_binlog/_download";
 pub const EMPTY_ROWSET_ID: &str = "0";
 
 /// Tag of [`RowsetMetaDoc`] documents, so a reader can tell them from Doris' protobuf.
-pub const ROWSET_META_FORMAT: &str = "doris_sim.rowset_meta.v1";
+pub const ROWSET_META_FORMAT: &str = "doris_sim.rowset_meta.v2";
 /// Tag of [`SegmentDoc`] documents.
-pub const SEGMENT_FORMAT: &str = "doris_sim.segment.v1";
+pub const SEGMENT_FORMAT: &str = "doris_sim.segment.v2";
 
 /// The rowset meta a source BE serves (`get_rowset_meta`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,23 +194,121 @@ pub struct RowsetMetaDoc {
     pub delete_predicate: Option<Vec<DeleteConditionDoc>>,
 }
 
-/// One condition of a delete predicate, by column name.
+/// One condition of a delete predicate (Doris' `DeleteSubPredicatePB`): the column by
+/// unique id, with its name and type when the DELETE ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteConditionDoc {
+    pub column_unique_id: i32,
+    /// The column's name (informational; the reader resolves the unique id).
     pub column: String,
+    /// The column's type as DDL text (`int`, `varchar(20)`).
+    pub column_type: String,
     /// `=`, `!=`, `<`, `<=`, `>`, `>=`, `IN`, `NOT IN`, `IS NULL`, `IS NOT NULL`.
     pub op: String,
     pub values: Vec<serde_json::Value>,
 }
 
-/// One segment file: column names and the rows in that column order. Values are JSON
-/// `null`, booleans, numbers (floating point) or strings (integers, decimals, dates and
-/// text, in their SQL text form) so nothing loses precision.
+/// One segment file: the column unique ids of the rowset's schema and the rows in that
+/// column order. Values are JSON `null`, booleans, numbers (floating point) or strings
+/// (integers, decimals, dates and text, in their SQL text form) so nothing loses precision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentDoc {
     pub format: String,
+    /// What each row value belongs to (Doris segments identify columns by unique id).
+    pub column_unique_ids: Vec<i32>,
+    /// The columns' current names, for reading only (`""` for a column dropped since).
     pub columns: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// A rowset's rows as a segment document: every stored column, dropped ones included
+/// (`columns` names the current schema).
+pub fn segment_doc(rowset: &Rowset, columns: &[Column]) -> SegmentDoc {
+    SegmentDoc {
+        format: SEGMENT_FORMAT.to_owned(),
+        column_unique_ids: rowset.schema.clone(),
+        columns: rowset
+            .schema
+            .iter()
+            .map(|id| {
+                columns
+                    .iter()
+                    .find(|c| c.unique_id == *id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default()
+            })
+            .collect(),
+        rows: rowset
+            .rows
+            .iter()
+            .map(|row| row.iter().map(value_to_json).collect())
+            .collect(),
+    }
+}
+
+/// A downloaded segment's rows, keyed by the same unique ids: a value of a local column is
+/// read as that column's type; a value of a column the local table no longer has is kept
+/// raw (only a delete predicate on that column still reads it). Returns the rowset schema
+/// and the rows.
+pub fn rows_from_segment(
+    segment: &SegmentDoc,
+    columns: &[Column],
+) -> Result<(Vec<i32>, Vec<Vec<Value>>), String> {
+    let locals: Vec<Option<&Column>> = segment
+        .column_unique_ids
+        .iter()
+        .map(|id| columns.iter().find(|c| c.unique_id == *id))
+        .collect();
+    let rows = segment
+        .rows
+        .iter()
+        .map(|row| {
+            if row.len() != locals.len() {
+                return Err(format!(
+                    "segment row has {} values for {} columns",
+                    row.len(),
+                    locals.len()
+                ));
+            }
+            row.iter()
+                .zip(&locals)
+                .map(|(json, local)| {
+                    let value = value_from_json(json);
+                    match local {
+                        Some(c) => c
+                            .column_type
+                            .coerce(&value)
+                            .map_err(|e| format!("column {}: {e}", c.name)),
+                        None => Ok(value),
+                    }
+                })
+                .collect()
+        })
+        .collect::<Result<_, String>>()?;
+    Ok((segment.column_unique_ids.clone(), rows))
+}
+
+/// A delete predicate as documents (`columns` names the current schema; a dropped column
+/// keeps the name it had when the DELETE ran).
+pub fn delete_condition_docs(
+    predicate: &DeletePredicate,
+    columns: &[Column],
+) -> Vec<DeleteConditionDoc> {
+    predicate
+        .conditions
+        .iter()
+        .map(|c| DeleteConditionDoc {
+            column_unique_id: c.column_unique_id,
+            column: columns
+                .iter()
+                .find(|col| col.unique_id == c.column_unique_id)
+                .map(|col| col.name.clone())
+                .unwrap_or_else(|| c.column_name.clone()),
+            column_type: c.column_type.to_sql(),
+            op: compare_op_name(c.op).to_owned(),
+            values: c.values.iter().map(value_to_json).collect(),
+        })
+        .collect()
 }
 
 /// A cell as segment JSON.
@@ -255,8 +355,10 @@ pub fn compare_op_name(op: CompareOp) -> &'static str {
     }
 }
 
-/// Rebuilds a downloaded delete predicate against the local `columns`, matched by name
-/// (the source and target tables may have different column ids).
+/// Rebuilds a downloaded delete predicate, resolving each condition's column by unique id
+/// (as Doris' BE does with `sub_predicates_v2`): against the local column when the table
+/// has it, else against the type the document carries (a column dropped since, whose
+/// values older rowsets still hold).
 pub fn delete_predicate_from_docs(
     docs: &[DeleteConditionDoc],
     columns: &[Column],
@@ -264,28 +366,26 @@ pub fn delete_predicate_from_docs(
     let conditions = docs
         .iter()
         .map(|doc| {
-            let local = columns
-                .iter()
-                .find(|c| c.name.eq_ignore_ascii_case(&doc.column))
-                .ok_or_else(|| {
-                    format!(
-                        "delete condition column {} does not exist locally",
-                        doc.column
-                    )
-                })?;
+            let local = columns.iter().find(|c| c.unique_id == doc.column_unique_id);
+            let column_type = match local {
+                Some(c) => c.column_type.clone(),
+                None => ColumnType::from_sql(&doc.column_type),
+            };
             let values = doc
                 .values
                 .iter()
                 .map(|v| {
-                    local
-                        .column_type
+                    column_type
                         .coerce(&value_from_json(v))
                         .map_err(|e| format!("column {}: {e}", doc.column))
                 })
                 .collect::<Result<_, String>>()?;
             Ok(DeleteCondition {
-                column_unique_id: local.unique_id,
-                column_name: local.name.clone(),
+                column_unique_id: doc.column_unique_id,
+                column_name: local
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| doc.column.clone()),
+                column_type,
                 op: compare_op_from_name(&doc.op)
                     .ok_or_else(|| format!("unknown delete operator {}", doc.op))?,
                 values,
@@ -422,18 +522,11 @@ impl TabletSnapshot {
             .unwrap_or_else(|| EMPTY_ROWSET_ID.to_owned()))
     }
 
-    fn column_name(&self, unique_id: i32) -> Option<&str> {
-        self.columns
-            .iter()
-            .find(|c| c.unique_id == unique_id)
-            .map(|c| c.name.as_str())
-    }
-
     fn meta(&self, tablet_id: i64, version: i64) -> Result<RowsetMetaDoc, DownloadError> {
         let rowset = self.rowset_at(tablet_id, version)?;
         let delete_predicate = rowset
             .and_then(|r| r.delete_predicate.as_ref())
-            .map(|p| self.delete_conditions(p));
+            .map(|p| delete_condition_docs(p, &self.columns));
         Ok(RowsetMetaDoc {
             format: ROWSET_META_FORMAT.to_owned(),
             rowset_id: self.rowset_id_at(tablet_id, version)?,
@@ -446,22 +539,7 @@ impl TabletSnapshot {
         })
     }
 
-    fn delete_conditions(&self, predicate: &DeletePredicate) -> Vec<DeleteConditionDoc> {
-        predicate
-            .conditions
-            .iter()
-            .map(|c| DeleteConditionDoc {
-                column: self
-                    .column_name(c.column_unique_id)
-                    .unwrap_or(&c.column_name)
-                    .to_owned(),
-                op: compare_op_name(c.op).to_owned(),
-                values: c.values.iter().map(value_to_json).collect(),
-            })
-            .collect()
-    }
-
-    /// Segment `index` of rowset `rowset_id`: every stored column that still exists.
+    /// Segment `index` of rowset `rowset_id`: every stored column, by unique id.
     fn segment(&self, rowset_id: &str, index: i64) -> Result<SegmentDoc, DownloadError> {
         let not_found = || {
             DownloadError(
@@ -477,25 +555,7 @@ impl TabletSnapshot {
         if index < 0 || index as usize >= segment_count(rowset) {
             return Err(not_found());
         }
-        let kept: Vec<(usize, &str)> = rowset
-            .schema
-            .iter()
-            .enumerate()
-            .filter_map(|(pos, id)| self.column_name(*id).map(|name| (pos, name)))
-            .collect();
-        Ok(SegmentDoc {
-            format: SEGMENT_FORMAT.to_owned(),
-            columns: kept.iter().map(|(_, name)| (*name).to_owned()).collect(),
-            rows: rowset
-                .rows
-                .iter()
-                .map(|row| {
-                    kept.iter()
-                        .map(|(pos, _)| value_to_json(&row[*pos]))
-                        .collect()
-                })
-                .collect(),
-        })
+        Ok(segment_doc(rowset, &self.columns))
     }
 }
 
@@ -656,5 +716,79 @@ mod tests {
         ] {
             assert_eq!(compare_op_from_name(compare_op_name(op)), Some(op));
         }
+    }
+
+    fn int_column(unique_id: i32, name: &str) -> Column {
+        Column {
+            unique_id,
+            name: name.into(),
+            column_type: crate::sim::catalog::types::ColumnType::Int,
+            is_key: unique_id == 0,
+            aggregation: None,
+            nullable: true,
+            auto_increment: false,
+            default: None,
+            comment: String::new(),
+        }
+    }
+
+    #[test]
+    fn payloads_name_columns_by_unique_id_across_renames_and_drops() {
+        // Source: (id #0, amount #1, qty #2) at write time; since then amount was renamed
+        // and qty dropped.
+        let source_now = [int_column(0, "id"), int_column(1, "amt")];
+        let rowset = Rowset {
+            id: 9,
+            version: 2,
+            txn_id: 5,
+            schema: vec![0, 1, 2],
+            rows: vec![vec![Value::Int(1), Value::Int(20), Value::Int(3)]],
+            delete_predicate: None,
+        };
+        let doc = segment_doc(&rowset, &source_now);
+        assert_eq!(doc.column_unique_ids, [0, 1, 2]);
+        assert_eq!(doc.columns, ["id", "amt", ""]);
+        // Target not renamed yet: the value still lands in #1.
+        let target = [
+            int_column(0, "id"),
+            int_column(1, "amount"),
+            int_column(2, "qty"),
+        ];
+        let (schema, rows) = rows_from_segment(&doc, &target).unwrap();
+        assert_eq!(schema, [0, 1, 2]);
+        assert_eq!(rows[0][1].to_text(), "20");
+
+        let predicate = DeletePredicate {
+            conditions: vec![
+                DeleteCondition {
+                    column_unique_id: 1,
+                    column_name: "amount".into(),
+                    column_type: crate::sim::catalog::types::ColumnType::Int,
+                    op: CompareOp::Eq,
+                    values: vec![Value::Int(20)],
+                },
+                DeleteCondition {
+                    column_unique_id: 2,
+                    column_name: "qty".into(),
+                    column_type: crate::sim::catalog::types::ColumnType::Int,
+                    op: CompareOp::Gt,
+                    values: vec![Value::Int(2)],
+                },
+            ],
+        };
+        let docs = delete_condition_docs(&predicate, &source_now);
+        assert_eq!(docs[0].column, "amt");
+        assert_eq!(docs[1].column, "qty");
+        // A target that renamed amount and dropped qty resolves both by unique id.
+        let rebuilt = delete_predicate_from_docs(&docs, &source_now).unwrap();
+        assert_eq!(rebuilt.conditions[0].column_unique_id, 1);
+        assert_eq!(rebuilt.conditions[1].column_unique_id, 2);
+        let stored = |id: i32| match id {
+            1 => Value::Int(20),
+            // A dropped column's raw value, as a segment keeps it.
+            2 => Value::Text("10".into()),
+            _ => Value::Null,
+        };
+        assert!(rebuilt.matches(stored));
     }
 }

@@ -5,18 +5,19 @@
 //! Ingest always runs synchronously (Doris' default `ingest_binlog_work_pool_size = -1`):
 //! the status reflects the outcome and `is_async` is false. The download follows Doris'
 //! sequence — `get_binlog_info`, `get_rowset_meta`, then HEAD + GET per segment with a size
-//! check — against the source BE's `/api/_binlog/_download` (see `sim::be_http`). Rows are
-//! mapped to the local table's schema by column name (missing columns get their default,
-//! unknown ones are dropped).
+//! check — against the source BE's `/api/_binlog/_download` (see `sim::be_http`). The staged
+//! rowset keeps the source rowset's schema, by column unique id (the target table, created
+//! by restore or by the replayed CREATE TABLE, has the source's unique ids), so a rename
+//! between the load and its ingest changes nothing; delete predicates resolve by unique id
+//! too.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sim::be_http::{
-    delete_predicate_from_docs, value_from_json, RowsetMetaDoc, SegmentDoc, BINLOG_DOWNLOAD_PATH,
+    delete_predicate_from_docs, rows_from_segment, RowsetMetaDoc, SegmentDoc, BINLOG_DOWNLOAD_PATH,
 };
-use crate::sim::catalog::types::Value;
 use crate::sim::catalog::{Catalog, TabletLocation};
 use crate::sim::fault::FaultInjector;
 use crate::sim::txn::{StagedRowset, TxnStatus};
@@ -356,43 +357,23 @@ impl SimBackendService {
                     format!("tablet {} not found", location.tablet_id),
                 )
             })?;
-        let convert = |column: &str, json: &serde_json::Value| -> Result<Value, IngestError> {
-            let local = olap
-                .columns
-                .iter()
-                .find(|c| c.name.eq_ignore_ascii_case(column))
-                .ok_or_else(|| {
-                    IngestError::runtime(format!("column {column} does not exist locally"))
-                })?;
-            local
-                .column_type
-                .coerce(&value_from_json(json))
-                .map_err(|e| IngestError::runtime(format!("column {column}: {e}")))
-        };
+        // Doris keeps the downloaded segments as they are: the rowset keeps its own schema
+        // (column unique ids) and the reader maps it to the table's current columns by id.
+        let mut schema: Option<Vec<i32>> = None;
         let mut rows = Vec::new();
         for segment in segments {
-            // Position of each local column in the segment's column list.
-            let positions: Vec<Option<usize>> = olap
-                .columns
-                .iter()
-                .map(|c| {
-                    segment
-                        .columns
-                        .iter()
-                        .position(|name| name.eq_ignore_ascii_case(&c.name))
-                })
-                .collect();
-            for stored in &segment.rows {
-                let row = positions
-                    .iter()
-                    .zip(&olap.columns)
-                    .map(|(pos, column)| match pos.and_then(|p| stored.get(p)) {
-                        Some(json) => convert(&column.name, json),
-                        None => Ok(column.default_value()),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                rows.push(row);
+            let (ids, segment_rows) =
+                rows_from_segment(segment, &olap.columns).map_err(IngestError::runtime)?;
+            match &schema {
+                Some(known) if *known != ids => {
+                    return Err(IngestError::runtime(
+                        "the segments of one rowset have different schemas",
+                    ))
+                }
+                Some(_) => {}
+                None => schema = Some(ids),
             }
+            rows.extend(segment_rows);
         }
         let delete_predicate = meta
             .delete_predicate
@@ -404,7 +385,7 @@ impl SimBackendService {
             table_id: location.table_id,
             partition_id: location.partition_id,
             index_id: location.index_id,
-            schema: olap.columns.iter().map(|c| c.unique_id).collect(),
+            schema: schema.unwrap_or_default(),
             rows,
             delete_predicate,
         })

@@ -16,8 +16,10 @@
 //! File formats (ours, not Doris's tablet header protobuf / segment v2):
 //! - `<tablet_id>.hdr`: a [`TabletSnapshotHeader`] JSON document listing the tablet's rowsets
 //!   (version, row count, segment file, delete predicate) at the snapshot version;
-//! - `<rowset_id>_0.dat`: a [`SegmentDoc`] JSON document (column names + rows), the same
-//!   format the binlog download API serves.
+//! - `<rowset_id>_0.dat`: a [`SegmentDoc`] JSON document (column unique ids + rows, names
+//!   alongside), the same format the binlog download API serves. Like Doris's snapshot, it
+//!   holds every stored column, including one dropped since, and delete predicates name
+//!   their column by unique id.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,16 +31,14 @@ use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-use crate::sim::be_http::{
-    compare_op_name, value_to_json, DeleteConditionDoc, SegmentDoc, SEGMENT_FORMAT,
-};
-use crate::sim::catalog::table::{Column, Rowset, Tablet};
+use crate::sim::be_http::{delete_condition_docs, segment_doc, DeleteConditionDoc};
+use crate::sim::catalog::table::{Column, Tablet};
 use crate::sim::catalog::{now_ms, Catalog};
 
 /// The path of Doris's tablet (snapshot) download action.
 pub const TABLET_DOWNLOAD_PATH: &str = "/api/_tablet/_download";
 /// Tag of [`TabletSnapshotHeader`] documents.
-pub const TABLET_HEADER_FORMAT: &str = "doris_sim.tablet_snapshot.v1";
+pub const TABLET_HEADER_FORMAT: &str = "doris_sim.tablet_snapshot.v2";
 /// Separator after each name in a directory listing (Doris's `FILE_DELIMETER_IN_DIR_RESPONSE`).
 pub const DIR_LISTING_DELIMITER: &str = "\n";
 
@@ -88,12 +88,6 @@ pub fn tablet_snapshot_files(
     version: i64,
     columns: &[Column],
 ) -> Result<BTreeMap<String, Vec<u8>>, serde_json::Error> {
-    let column_name = |unique_id: i32| {
-        columns
-            .iter()
-            .find(|c| c.unique_id == unique_id)
-            .map(|c| c.name.clone())
-    };
     let mut files = BTreeMap::new();
     let mut rowsets = Vec::new();
     for rowset in tablet.rowsets.iter().filter(|r| r.version <= version) {
@@ -103,7 +97,7 @@ pub fn tablet_snapshot_files(
             let name = segment_file_name(rowset.id);
             files.insert(
                 name.clone(),
-                serde_json::to_vec(&segment_doc(rowset, &column_name))?,
+                serde_json::to_vec(&segment_doc(rowset, columns))?,
             );
             Some(name)
         };
@@ -113,17 +107,10 @@ pub fn tablet_snapshot_files(
             txn_id: rowset.txn_id,
             num_rows: rowset.rows.len(),
             segment_file,
-            delete_predicate: rowset.delete_predicate.as_ref().map(|p| {
-                p.conditions
-                    .iter()
-                    .map(|c| DeleteConditionDoc {
-                        column: column_name(c.column_unique_id)
-                            .unwrap_or_else(|| c.column_name.clone()),
-                        op: compare_op_name(c.op).to_owned(),
-                        values: c.values.iter().map(value_to_json).collect(),
-                    })
-                    .collect()
-            }),
+            delete_predicate: rowset
+                .delete_predicate
+                .as_ref()
+                .map(|p| delete_condition_docs(p, columns)),
         });
     }
     let header = TabletSnapshotHeader {
@@ -135,29 +122,6 @@ pub fn tablet_snapshot_files(
     };
     files.insert(header_file_name(tablet.id), serde_json::to_vec(&header)?);
     Ok(files)
-}
-
-/// The rows of a rowset with the columns that still exist, by name.
-fn segment_doc(rowset: &Rowset, column_name: &dyn Fn(i32) -> Option<String>) -> SegmentDoc {
-    let kept: Vec<(usize, String)> = rowset
-        .schema
-        .iter()
-        .enumerate()
-        .filter_map(|(pos, id)| column_name(*id).map(|name| (pos, name)))
-        .collect();
-    SegmentDoc {
-        format: SEGMENT_FORMAT.to_owned(),
-        columns: kept.iter().map(|(_, name)| name.clone()).collect(),
-        rows: rowset
-            .rows
-            .iter()
-            .map(|row| {
-                kept.iter()
-                    .map(|(pos, _)| value_to_json(&row[*pos]))
-                    .collect()
-            })
-            .collect(),
-    }
 }
 
 /// What one BE's snapshot download route serves from.
@@ -253,6 +217,7 @@ async fn tablet_download(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::be_http::SegmentDoc;
     use crate::sim::catalog::table::{Replica, Rowset};
     use crate::sim::catalog::types::{ColumnType, Value};
 
@@ -300,6 +265,7 @@ mod tests {
         assert_eq!(header.rowsets.len(), 1);
         assert_eq!(header.rowsets[0].segment_file.as_deref(), Some("5_0.dat"));
         let segment: SegmentDoc = serde_json::from_slice(&files["5_0.dat"]).unwrap();
+        assert_eq!(segment.column_unique_ids, [0, 1]);
         assert_eq!(segment.columns, ["k", "v"]);
     }
 }

@@ -3,7 +3,10 @@
 //! Doris sends its binary BackupMeta (Java-serialized catalog objects). The simulator sends a
 //! JSON document of its own, [`BackupMetaDoc`]: per OLAP table the Doris-rendered `CREATE
 //! TABLE` text (columns, keys, partitioning, distribution, properties) plus each backed-up
-//! partition's bucket and replica counts; per view its stored SELECT text. The syncer treats
+//! partition's bucket and replica counts, the columns' unique ids and the table's next unique
+//! id (Doris's BackupMeta carries the whole catalog table, so a restored table keeps them),
+//! and the real table comment (the rendered text shows `'OLAP'` for an empty one); per view
+//! its stored SELECT text. The syncer treats
 //! `meta` as opaque bytes, so only the simulated FE reads it.
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,16 @@ pub struct TableMetaDoc {
     /// Rollups and synchronous MVs, in creation order.
     #[serde(default)]
     pub rollups: Vec<RollupMetaDoc>,
+    /// Unique id of each column of `create_sql`, in its order.
+    #[serde(default)]
+    pub column_unique_ids: Vec<i32>,
+    /// The table's next column unique id (above every id it ever gave, dropped columns'
+    /// included).
+    #[serde(default)]
+    pub next_column_unique_id: Option<i32>,
+    /// The table comment as stored (`""` when there is none).
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// A rollup / synchronous MV of a snapshot table; columns name their base column.
@@ -63,6 +76,9 @@ pub struct RollupColumnDoc {
     pub is_key: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregation: Option<String>,
+    /// Unique id of the base column (resolved by name when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_unique_id: Option<i32>,
 }
 
 impl RollupMetaDoc {
@@ -78,6 +94,7 @@ impl RollupMetaDoc {
                     base_column: c.name.clone(),
                     is_key: ic.is_key,
                     aggregation: ic.aggregation.map(|a| a.name().to_owned()),
+                    source_unique_id: Some(ic.source_unique_id),
                 })
                 .collect(),
             define_stmt: rollup.define_stmt.clone(),
@@ -100,7 +117,10 @@ impl RollupMetaDoc {
             .map(|doc| {
                 let base = columns
                     .iter()
-                    .find(|c| c.name.eq_ignore_ascii_case(&doc.base_column))
+                    .find(|c| match doc.source_unique_id {
+                        Some(id) => c.unique_id == id,
+                        None => c.name.eq_ignore_ascii_case(&doc.base_column),
+                    })
                     .ok_or_else(|| {
                         format!("rollup {}: unknown column {}", self.name, doc.base_column)
                     })?;
@@ -172,6 +192,9 @@ impl TableMetaDoc {
                 .iter()
                 .map(|r| RollupMetaDoc::of(olap, r))
                 .collect(),
+            column_unique_ids: olap.columns.iter().map(|c| c.unique_id).collect(),
+            next_column_unique_id: Some(olap.next_column_unique_id),
+            comment: Some(table.comment.clone()),
         }
     }
 
@@ -265,8 +288,14 @@ pub fn build_table(
     let ct = meta.parse()?;
     let (mut columns, keys_model, partition_scheme, distribution) =
         ddl_support::table_definition(&ct).map_err(|e| e.message)?;
+    // The source's column unique ids: the snapshot's rowsets are keyed by them.
+    let keep_ids = meta.column_unique_ids.len() == columns.len();
     for (i, c) in columns.iter_mut().enumerate() {
-        c.unique_id = i as i32;
+        c.unique_id = if keep_ids {
+            meta.column_unique_ids[i]
+        } else {
+            i as i32
+        };
     }
     let mut properties = ddl_support::properties(ct.properties.clone());
     properties.set("is_being_synced", "true");
@@ -305,7 +334,16 @@ pub fn build_table(
         visible_version: 1,
         visible_version_time_ms: now_ms(),
     };
-    olap.next_column_unique_id = olap.columns.len() as i32;
+    let above_all = olap
+        .columns
+        .iter()
+        .map(|c| c.unique_id + 1)
+        .max()
+        .unwrap_or(0);
+    olap.next_column_unique_id = meta
+        .next_column_unique_id
+        .unwrap_or(above_all)
+        .max(above_all);
     for rollup in &meta.rollups {
         let id = state.next_id();
         let index = rollup.build(id, &olap.columns)?;
@@ -327,7 +365,10 @@ pub fn build_table(
     let table = Table {
         id: table_id,
         name: target_name.to_owned(),
-        comment: ct.comment.clone().unwrap_or_default(),
+        comment: meta
+            .comment
+            .clone()
+            .unwrap_or_else(|| ct.comment.clone().unwrap_or_default()),
         kind: TableKind::Olap(Box::new(olap)),
         create_time_ms: now,
         update_time_ms: now,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::binlog::snapshot::{BackupJobInfo, ExtraInfo};
-use crate::sim::be_http::{delete_predicate_from_docs, value_from_json, SegmentDoc};
+use crate::sim::be_http::{delete_predicate_from_docs, rows_from_segment, SegmentDoc};
 use crate::sim::catalog::table::{
     Column, DeletePredicate, OlapTable, Partition, Rowset, Table, TableKind, ViewDef,
 };
@@ -302,8 +302,12 @@ struct TabletDownload {
     source_backend: i64,
     /// `<snapshot path>/<source tablet>/<schema hash>`.
     dir: String,
-    /// Columns of the target table, for mapping rows by name.
+    /// Columns of the target table.
     columns: Vec<Column>,
+    /// Restoring into an existing table: source column unique id → local one (matched by
+    /// name; the signature check makes them correspond). `None` for a table the restore
+    /// creates, which keeps the source's unique ids.
+    unique_id_map: Option<BTreeMap<i32, i32>>,
 }
 
 /// Everything PENDING prepared.
@@ -377,12 +381,14 @@ fn prepare(state: &mut CatalogState, request: &RestoreRequest) -> Result<Restore
         // (source partition name, target partition) pairs whose tablets get data.
         let targets: Vec<(String, Partition)>;
         let table_columns: Vec<Column>;
+        let unique_id_map: Option<BTreeMap<i32, i32>>;
         // Index id → index name on the target (base index under the source table's name,
         // which is how the job info keys it).
         let target_index_names: BTreeMap<i64, String>;
         match existing {
             None => {
                 table_columns = built_olap.columns.clone();
+                unique_id_map = None;
                 target_index_names = index_names(&built_olap, source_name);
                 targets = built
                     .partitions
@@ -397,6 +403,17 @@ fn prepare(state: &mut CatalogState, request: &RestoreRequest) -> Result<Restore
                     return Err(mismatch("Table", target_name));
                 }
                 table_columns = local.columns.clone();
+                unique_id_map = Some(
+                    built_olap
+                        .columns
+                        .iter()
+                        .filter_map(|source| {
+                            local
+                                .column(&source.name)
+                                .map(|c| (source.unique_id, c.unique_id))
+                        })
+                        .collect(),
+                );
                 target_index_names = index_names(&local, source_name);
                 let mut new_partitions = Vec::new();
                 let mut pairs = Vec::new();
@@ -464,6 +481,7 @@ fn prepare(state: &mut CatalogState, request: &RestoreRequest) -> Result<Restore
                         source_backend,
                         dir: format!("{path}/{source_tablet}/{}", source_index.schema_hash),
                         columns: table_columns.clone(),
+                        unique_id_map: unique_id_map.clone(),
                     });
                 }
             }
@@ -595,53 +613,37 @@ fn load_tablet(
             )
         })
         .and_then(|b| serde_json::from_slice(b).map_err(|e| format!("bad {header_name}: {e}")))?;
-    let column = |name: &str| {
-        download
-            .columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| format!("column {name} does not exist in the target table"))
-    };
-    let convert = |name: &str, json: &serde_json::Value| -> Result<Value, String> {
-        column(name)?
-            .column_type
-            .coerce(&value_from_json(json))
-            .map_err(|e| format!("column {name}: {e}"))
-    };
     let mut rowsets = Vec::new();
     for rowset in &header.rowsets {
         let (schema, rows) = match &rowset.segment_file {
             None => (Vec::new(), Vec::new()),
             Some(file) => {
-                let segment: SegmentDoc = files
+                let mut segment: SegmentDoc = files
                     .get(file)
                     .ok_or_else(|| format!("snapshot file {file} is missing"))
                     .and_then(|b| {
                         serde_json::from_slice(b).map_err(|e| format!("bad {file}: {e}"))
                     })?;
-                let schema = segment
-                    .columns
-                    .iter()
-                    .map(|n| column(n).map(|c| c.unique_id))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let rows = segment
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        row.iter()
-                            .zip(&segment.columns)
-                            .map(|(v, n)| convert(n, v))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                (schema, rows)
+                if let Some(map) = &download.unique_id_map {
+                    remap_segment(&mut segment, map);
+                }
+                rows_from_segment(&segment, &download.columns)?
             }
         };
-        let delete_predicate = rowset
-            .delete_predicate
-            .as_deref()
-            .map(|docs| delete_predicate_from_docs(docs, &download.columns))
-            .transpose()?;
+        let delete_predicate = match rowset.delete_predicate.as_deref() {
+            None => None,
+            Some(docs) => {
+                let mut docs = docs.to_vec();
+                if let Some(map) = &download.unique_id_map {
+                    for doc in &mut docs {
+                        // A column the local table lacks reads as NULL.
+                        doc.column_unique_id =
+                            map.get(&doc.column_unique_id).copied().unwrap_or(-1);
+                    }
+                }
+                Some(delete_predicate_from_docs(&docs, &download.columns)?)
+            }
+        };
         rowsets.push(LoadedRowset {
             version: rowset.version,
             txn_id: rowset.txn_id,
@@ -651,6 +653,28 @@ fn load_tablet(
         });
     }
     Ok(rowsets)
+}
+
+/// Rewrites a segment's column unique ids to the local table's, leaving out columns the
+/// local table does not have.
+fn remap_segment(segment: &mut SegmentDoc, map: &BTreeMap<i32, i32>) {
+    let kept: Vec<(usize, i32)> = segment
+        .column_unique_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, id)| map.get(id).map(|local| (pos, *local)))
+        .collect();
+    segment.column_unique_ids = kept.iter().map(|(_, id)| *id).collect();
+    segment.columns = kept
+        .iter()
+        .map(|(pos, _)| segment.columns.get(*pos).cloned().unwrap_or_default())
+        .collect();
+    for row in &mut segment.rows {
+        *row = kept
+            .iter()
+            .map(|(pos, _)| row.get(*pos).cloned().unwrap_or(serde_json::Value::Null))
+            .collect();
+    }
 }
 
 /// Fills downloaded rowsets into the planned partitions and sets their versions.

@@ -18,7 +18,11 @@ use crate::binlog::{
     TableAddOrDropColumnsInfo, TableInfo, TableRecord, TableRenameColumnInfo, TableType,
     TruncateTableRecord, UpsertRecord,
 };
-use crate::sim::catalog::table::{Column, Distribution, OlapTable, Partition, Table, TableKind};
+use crate::sim::catalog::table::{
+    Column, Distribution, OlapTable, Partition, PartitionItem, PartitionKey, PartitionKeyValue,
+    Table, TableKind,
+};
+use crate::sim::catalog::types::ColumnType;
 use crate::sim::catalog::{now_ms, CatalogState};
 use crate::sim::sql::render;
 
@@ -316,10 +320,10 @@ impl CatalogState {
         partition_id: i64,
     ) -> Option<i64> {
         let flavor = self.binlog.flavor();
-        let partition = self
-            .olap_of(db_id, table_id)?
-            .partitions
-            .get(&partition_id)?;
+        let olap = self.olap_of(db_id, table_id)?;
+        let types = olap.partition_column_types();
+        let partition = olap.partitions.get(&partition_id)?;
+        let (range, list_partition_item) = partition_item_json(&partition.item, &types);
         let values = partition.item.values_sql();
         let mut sql = format!(
             "ADD {}PARTITION {} ",
@@ -344,8 +348,8 @@ impl CatalogState {
                 db_id,
                 table_id,
                 partition: Some(partition_json),
-                range: None,
-                list_partition_item: None,
+                range: Some(range),
+                list_partition_item: Some(list_partition_item),
                 data_property: Some(json!({
                     "storageMedium": "HDD",
                     "cooldownTimeMs": NEVER_COOLDOWN_MS,
@@ -797,6 +801,57 @@ impl CatalogState {
 
 /// The serialised catalog partition inside ADD_PARTITION: id, name, version and the
 /// distribution info the syncer reads (`distributionInfo` on 2.x, `di` on 3.0+).
+/// A partition key as Doris's `PartitionKey` serializer writes it: one `[type, value]`
+/// pair per partition column.
+fn partition_key_json(key: &PartitionKey, types: &[ColumnType]) -> Json {
+    Json::Array(
+        key.0
+            .iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let type_name = types
+                    .get(i)
+                    .map(ColumnType::primitive_name)
+                    .unwrap_or_default();
+                match value {
+                    PartitionKeyValue::MaxValue => json!([type_name, "MAXVALUE"]),
+                    PartitionKeyValue::Value(v) => json!([type_name, v.to_text()]),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The `range` and `listPartitionItem` of an ADD_PARTITION record (Doris's
+/// `PartitionPersistInfo`): the range as its two endpoints (`[{type, key}, {type, key}]`,
+/// Guava bound types) and the list item as `{partitionKeys, isDefaultPartition}`; the one
+/// a partition does not have is Doris's dummy (a closed range of empty keys / an empty
+/// list).
+fn partition_item_json(item: &PartitionItem, types: &[ColumnType]) -> (Json, Json) {
+    let dummy_range = json!([{ "type": "CLOSED", "key": [] }, { "type": "CLOSED", "key": [] }]);
+    let dummy_list = json!({ "partitionKeys": [], "isDefaultPartition": false });
+    match item {
+        PartitionItem::Whole => (dummy_range, dummy_list),
+        PartitionItem::Range { lower, upper } => (
+            json!([
+                { "type": "CLOSED", "key": partition_key_json(lower, types) },
+                { "type": "OPEN", "key": partition_key_json(upper, types) },
+            ]),
+            dummy_list,
+        ),
+        PartitionItem::List(keys) => (
+            dummy_range,
+            json!({
+                "partitionKeys": keys
+                    .iter()
+                    .map(|k| partition_key_json(k, types))
+                    .collect::<Vec<_>>(),
+                "isDefaultPartition": keys.is_empty(),
+            }),
+        ),
+    }
+}
+
 fn partition_json(partition: &Partition, flavor: BinlogFlavor) -> Json {
     let (kind, columns) = match &partition.distribution {
         Distribution::Hash { columns, .. } => ("HASH", columns.clone()),

@@ -148,8 +148,12 @@ impl OlapTable {
     }
 
     /// The rows of one partition as a query sees them: all rowsets in version order,
-    /// merged by the keys model, mapped to the current schema (columns added after a
-    /// rowset was written read as their default).
+    /// merged by the keys model, mapped to the current schema by column unique id (columns
+    /// added after a rowset was written read as their default).
+    ///
+    /// Like Doris' reader (`TabletSchema::merge_dropped_columns`), a delete predicate on a
+    /// column dropped since still applies: the read schema is widened by the dropped
+    /// columns the predicates reference, whose values the older rowsets still hold.
     pub fn partition_rows(&self, partition: &Partition) -> Vec<Vec<Value>> {
         let Some(index) = partition.indexes.get(&self.base_index.id) else {
             return Vec::new();
@@ -160,6 +164,8 @@ impl OlapTable {
             .flat_map(|t| t.rowsets.iter())
             .collect();
         rowsets.sort_by_key(|r| (r.version, r.id));
+        let width = self.columns.len();
+        let layout = read_layout(self.columns.iter().map(|c| c.unique_id).collect(), &rowsets);
         let key_positions: Vec<usize> = self
             .columns
             .iter()
@@ -171,7 +177,7 @@ impl OlapTable {
         let mut by_key: HashMap<Vec<String>, usize> = HashMap::new();
         for rowset in rowsets {
             if let Some(predicate) = &rowset.delete_predicate {
-                rows.retain(|row| !self.predicate_matches(predicate, row));
+                rows.retain(|row| !predicate_matches(predicate, &layout, row));
                 by_key = rows
                     .iter()
                     .enumerate()
@@ -184,18 +190,18 @@ impl OlapTable {
                     .collect();
                 continue;
             }
-            let positions: Vec<Option<usize>> = self
-                .columns
+            let positions: Vec<Option<usize>> = layout
                 .iter()
-                .map(|c| rowset.schema.iter().position(|id| *id == c.unique_id))
+                .map(|uid| rowset.schema.iter().position(|id| id == uid))
                 .collect();
             for stored in &rowset.rows {
                 let row: Vec<Value> = positions
                     .iter()
-                    .zip(&self.columns)
-                    .map(|(pos, col)| {
-                        pos.map(|p| stored[p].clone())
-                            .unwrap_or_else(|| col.default_value())
+                    .enumerate()
+                    .map(|(i, pos)| match pos.and_then(|p| stored.get(p)) {
+                        Some(v) => v.clone(),
+                        None if i < width => self.columns[i].default_value(),
+                        None => Value::Null,
                     })
                     .collect();
                 if self.keys_model == KeysModel::Duplicate {
@@ -210,14 +216,17 @@ impl OlapTable {
                     }
                     Some(&at) if self.keys_model == KeysModel::Unique => rows[at] = row,
                     Some(&at) => {
-                        let merged: Vec<Value> = self
-                            .columns
+                        let merged: Vec<Value> = row
                             .iter()
                             .enumerate()
-                            .map(|(i, col)| match (col.is_key, col.aggregation) {
-                                (false, Some(agg)) => agg.combine(&rows[at][i], &row[i]),
-                                (false, None) => row[i].clone(),
-                                (true, _) => rows[at][i].clone(),
+                            .map(|(i, new)| match self.columns.get(i) {
+                                Some(col) => match (col.is_key, col.aggregation) {
+                                    (false, Some(agg)) => agg.combine(&rows[at][i], new),
+                                    (false, None) => new.clone(),
+                                    (true, _) => rows[at][i].clone(),
+                                },
+                                // A dropped column the reader only keeps for deletes.
+                                None => new.clone(),
                             })
                             .collect();
                         rows[at] = merged;
@@ -234,17 +243,12 @@ impl OlapTable {
                     .unwrap_or(std::cmp::Ordering::Equal)
             });
         }
+        if layout.len() > width {
+            for row in &mut rows {
+                row.truncate(width);
+            }
+        }
         rows
-    }
-
-    fn predicate_matches(&self, predicate: &DeletePredicate, row: &[Value]) -> bool {
-        predicate.matches(|unique_id| {
-            self.columns
-                .iter()
-                .position(|c| c.unique_id == unique_id)
-                .map(|i| row[i].clone())
-                .unwrap_or(Value::Null)
-        })
     }
 
     /// The rows one materialized index of a partition holds, merged by that index's keys
@@ -267,6 +271,11 @@ impl OlapTable {
             .flat_map(|t| t.rowsets.iter())
             .collect();
         rowsets.sort_by_key(|r| (r.version, r.id));
+        let width = columns.len();
+        let layout = read_layout(
+            columns.iter().map(|(ic, _)| ic.source_unique_id).collect(),
+            &rowsets,
+        );
         let key_positions: Vec<usize> = columns
             .iter()
             .enumerate()
@@ -280,15 +289,7 @@ impl OlapTable {
         let mut by_key: HashMap<Vec<String>, usize> = HashMap::new();
         for rowset in rowsets {
             if let Some(predicate) = &rowset.delete_predicate {
-                rows.retain(|row| {
-                    !predicate.matches(|unique_id| {
-                        columns
-                            .iter()
-                            .position(|(ic, _)| ic.source_unique_id == unique_id)
-                            .map(|i| row[i].clone())
-                            .unwrap_or(Value::Null)
-                    })
-                });
+                rows.retain(|row| !predicate_matches(predicate, &layout, row));
                 by_key = rows
                     .iter()
                     .enumerate()
@@ -296,22 +297,18 @@ impl OlapTable {
                     .collect();
                 continue;
             }
-            let positions: Vec<Option<usize>> = columns
+            let positions: Vec<Option<usize>> = layout
                 .iter()
-                .map(|(ic, _)| {
-                    rowset
-                        .schema
-                        .iter()
-                        .position(|id| *id == ic.source_unique_id)
-                })
+                .map(|uid| rowset.schema.iter().position(|id| id == uid))
                 .collect();
             for stored in &rowset.rows {
                 let row: Vec<Value> = positions
                     .iter()
-                    .zip(&columns)
-                    .map(|(pos, (_, col))| {
-                        pos.map(|p| stored[p].clone())
-                            .unwrap_or_else(|| col.default_value())
+                    .enumerate()
+                    .map(|(i, pos)| match pos.and_then(|p| stored.get(p)) {
+                        Some(v) => v.clone(),
+                        None if i < width => columns[i].1.default_value(),
+                        None => Value::Null,
                     })
                     .collect();
                 if meta.keys_model == KeysModel::Duplicate {
@@ -325,18 +322,26 @@ impl OlapTable {
                         rows.push(row);
                     }
                     Some(&at) => {
-                        let merged = columns
+                        let merged = row
                             .iter()
                             .enumerate()
-                            .map(|(i, (ic, _))| match (ic.is_key, ic.aggregation) {
-                                (true, _) => rows[at][i].clone(),
-                                (false, Some(agg)) => agg.combine(&rows[at][i], &row[i]),
-                                (false, None) => row[i].clone(),
+                            .map(|(i, new)| match columns.get(i) {
+                                Some((ic, _)) => match (ic.is_key, ic.aggregation) {
+                                    (true, _) => rows[at][i].clone(),
+                                    (false, Some(agg)) => agg.combine(&rows[at][i], new),
+                                    (false, None) => new.clone(),
+                                },
+                                None => new.clone(),
                             })
                             .collect();
                         rows[at] = merged;
                     }
                 }
+            }
+        }
+        if layout.len() > width {
+            for row in &mut rows {
+                row.truncate(width);
             }
         }
         rows.sort_by(|a, b| {
@@ -374,6 +379,30 @@ impl OlapTable {
             .flat_map(|p| self.partition_rows(p))
             .collect()
     }
+}
+
+/// The column unique ids a reader lays rows out by: the index's columns, then every other
+/// column a delete predicate of `rowsets` reads (a column dropped since).
+fn read_layout(mut layout: Vec<i32>, rowsets: &[&Rowset]) -> Vec<i32> {
+    for predicate in rowsets.iter().filter_map(|r| r.delete_predicate.as_ref()) {
+        for uid in predicate.column_unique_ids() {
+            if !layout.contains(&uid) {
+                layout.push(uid);
+            }
+        }
+    }
+    layout
+}
+
+/// Whether `predicate` deletes `row` (laid out by `layout`).
+fn predicate_matches(predicate: &DeletePredicate, layout: &[i32], row: &[Value]) -> bool {
+    predicate.matches(|unique_id| {
+        layout
+            .iter()
+            .position(|id| *id == unique_id)
+            .map(|i| row[i].clone())
+            .unwrap_or(Value::Null)
+    })
 }
 
 /// Label recorded for a load whose transaction is not in the transaction table (Doris

@@ -373,8 +373,15 @@ pub struct DeletePredicate {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteCondition {
+    /// The column's unique id: what the condition is resolved by (Doris'
+    /// `DeleteSubPredicatePB.column_unique_id`), so renames and drops of the column do not
+    /// break it.
     pub column_unique_id: i32,
+    /// The column's name when the DELETE ran (informational, like `column_name` in Doris).
     pub column_name: String,
+    /// The column's type when the DELETE ran (Doris keeps it in the delete rowset's tablet
+    /// schema), so the condition still applies to a column dropped since.
+    pub column_type: ColumnType,
     pub op: CompareOp,
     pub values: Vec<Value>,
 }
@@ -423,11 +430,25 @@ impl CompareOp {
 }
 
 impl DeletePredicate {
-    /// Whether a row (given by column unique id) is deleted by this predicate.
+    /// Whether a row (given by column unique id) is deleted by this predicate. A stored
+    /// value is read as the condition column's type (a column dropped since the rowset was
+    /// written may hold raw values).
     pub fn matches(&self, value_of: impl Fn(i32) -> Value) -> bool {
-        self.conditions
-            .iter()
-            .all(|c| c.op.matches(&value_of(c.column_unique_id), &c.values))
+        self.conditions.iter().all(|c| {
+            let value = match value_of(c.column_unique_id) {
+                Value::Text(text) if !c.column_type.is_string() => {
+                    let raw = Value::Text(text);
+                    c.column_type.coerce(&raw).unwrap_or(raw)
+                }
+                value => value,
+            };
+            c.op.matches(&value, &c.values)
+        })
+    }
+
+    /// Unique ids of the columns the conditions read.
+    pub fn column_unique_ids(&self) -> impl Iterator<Item = i32> + '_ {
+        self.conditions.iter().map(|c| c.column_unique_id)
     }
 }
 
@@ -766,6 +787,16 @@ impl Table {
             "VIEW"
         } else {
             "OLAP"
+        }
+    }
+
+    /// The comment as Doris reports it (`Table.getComment`): the stored comment, or the
+    /// table type's name (`OLAP`, `VIEW`) when it is empty.
+    pub fn display_comment(&self) -> &str {
+        if self.comment.is_empty() {
+            self.type_name()
+        } else {
+            &self.comment
         }
     }
 }

@@ -69,6 +69,27 @@ impl ColumnType {
         })
     }
 
+    /// Reads back what [`ColumnType::to_sql`] printed (`decimal(10,2)`, `varchar(20)`);
+    /// anything else is kept as an [`ColumnType::Other`] declaration.
+    pub fn from_sql(text: &str) -> ColumnType {
+        let text = text.trim();
+        let (name, params) = match text.split_once('(') {
+            Some((name, rest)) if rest.ends_with(')') && !name.contains('<') => {
+                let params: Option<Vec<u32>> = rest[..rest.len() - 1]
+                    .split(',')
+                    .map(|p| p.trim().parse().ok())
+                    .collect();
+                match params {
+                    Some(params) => (name, params),
+                    None => return ColumnType::Other(text.to_ascii_lowercase()),
+                }
+            }
+            _ => (text, Vec::new()),
+        };
+        ColumnType::from_name(name, &params)
+            .unwrap_or_else(|| ColumnType::Other(text.to_ascii_lowercase()))
+    }
+
     /// The type as Doris 2.1 prints it in DDL text (lower case, no display width).
     pub fn to_sql(&self) -> String {
         match self {

@@ -407,6 +407,7 @@ impl FeSession {
         out: &mut Vec<DeleteCondition>,
     ) -> Result<(), SqlError> {
         let column_of = |e: &Expr| -> Result<(i32, String, usize), SqlError> {
+            // (unique id, name, position); the type is read from `columns[position]`.
             let Expr::Column(parts) = e else {
                 return Err(other("Left expr of binary predicate should be column name"));
             };
@@ -445,7 +446,7 @@ impl FeSession {
                     _ => return Err(other("Where clause only supports compound predicate, binary predicate, is_null predicate or in predicate")),
                 };
                 let (unique_id, name, index) = column_of(left)?;
-                out.push(DeleteCondition { column_unique_id: unique_id, column_name: name, op, values: vec![literal(right, index)?] });
+                out.push(DeleteCondition { column_unique_id: unique_id, column_name: name, column_type: columns[index].column_type.clone(), op, values: vec![literal(right, index)?] });
                 Ok(())
             }
             Expr::InList { expr, list, negated } => {
@@ -454,16 +455,18 @@ impl FeSession {
                 out.push(DeleteCondition {
                     column_unique_id: unique_id,
                     column_name: name,
+                    column_type: columns[index].column_type.clone(),
                     op: if *negated { CompareOp::NotIn } else { CompareOp::In },
                     values,
                 });
                 Ok(())
             }
             Expr::IsNull { expr, negated } => {
-                let (unique_id, name, _) = column_of(expr)?;
+                let (unique_id, name, index) = column_of(expr)?;
                 out.push(DeleteCondition {
                     column_unique_id: unique_id,
                     column_name: name,
+                    column_type: columns[index].column_type.clone(),
                     op: if *negated { CompareOp::IsNotNull } else { CompareOp::IsNull },
                     values: Vec::new(),
                 });

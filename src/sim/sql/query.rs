@@ -423,7 +423,7 @@ impl FeSession {
         Ok(relation)
     }
 
-    fn table_relation(
+    pub(crate) fn table_relation(
         &self,
         db: &str,
         table: &str,
@@ -571,7 +571,7 @@ impl FeSession {
                             "utf-8".into(),
                             "0".into(),
                             String::new(),
-                            t.comment.clone(),
+                            t.display_comment().to_owned(),
                         ]);
                     }
                 }

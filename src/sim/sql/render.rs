@@ -119,11 +119,7 @@ pub(crate) fn create_table(table: &Table, olap: &OlapTable, print_binlog: bool) 
         olap.keys_model.keyword(),
         keys.join(", ")
     ));
-    let comment = if table.comment.is_empty() {
-        "OLAP".to_owned()
-    } else {
-        escape(&table.comment, '\'')
-    };
+    let comment = escape(table.display_comment(), '\'');
     text.push_str(&format!("COMMENT '{comment}'\n"));
     let scheme = &olap.partition_scheme;
     if scheme.kind != PartitionKind::Unpartitioned {

@@ -551,10 +551,17 @@ impl FeSession {
             } => {
                 let db = self.resolve_db(table.db.as_deref())?;
                 self.require_table(&db, &table.name, Privilege::Select)?;
+                let is_view = {
+                    let state = self.catalog.read();
+                    state.db_or_err(&db)?.table_or_err(&table.name)?.is_view()
+                };
+                if is_view {
+                    return self.view_columns(&db, &table.name, full);
+                }
                 let state = self.catalog.read();
                 let t = state.db_or_err(&db)?.table_or_err(&table.name)?;
                 let olap = t.olap().ok_or_else(|| {
-                    SqlError::analysis("SHOW COLUMNS on a view is not supported by the simulator")
+                    SqlError::analysis(format!("{} is not an OLAP table", table.name))
                 })?;
                 if all_indexes {
                     return Ok(varchar_result(
@@ -974,6 +981,66 @@ fn partition_proc(
 /// Doris' complaint about a SHOW TRANSACTION without a usable WHERE clause.
 const SHOW_TRANSACTION_WHERE_HINT: &str =
     "Where clause should looks like one of them: id = 123 or label = 'label'";
+
+impl FeSession {
+    /// `DESC v` / `SHOW [FULL] COLUMNS FROM v` on a view: the columns of the view's
+    /// result, every one nullable and not a key, as Doris lists a view's schema. The types
+    /// come from the simulator's result types, so character columns read as
+    /// `varchar(65533)` whatever their base column's length.
+    fn view_columns(&self, db: &str, view: &str, full: bool) -> Result<StatementResult, SqlError> {
+        use crate::sim::session::ColumnType as Wire;
+        let relation = self.table_relation(db, view, None, 0)?;
+        let rows = relation
+            .columns
+            .iter()
+            .map(|c| {
+                let type_text = match c.column_type {
+                    Wire::Varchar => "varchar(65533)",
+                    Wire::String => "text",
+                    Wire::TinyInt => "tinyint",
+                    Wire::SmallInt => "smallint",
+                    Wire::Int => "int",
+                    Wire::BigInt => "bigint",
+                    Wire::LargeInt => "largeint",
+                    Wire::Float => "float",
+                    Wire::Double => "double",
+                    Wire::Decimal => "decimal(38,9)",
+                    Wire::Date => "date",
+                    Wire::DateTime => "datetime",
+                    Wire::Boolean => "boolean",
+                }
+                .to_owned();
+                let mut row = vec![c.name.clone(), type_text];
+                if full {
+                    row.push(String::new());
+                }
+                row.extend(["YES".to_owned(), "NO".to_owned(), "NULL".to_owned()]);
+                row.push(String::new());
+                if full {
+                    row.push("select,insert,update,references".into());
+                    row.push(String::new());
+                }
+                row
+            })
+            .collect();
+        let names: &[&str] = if full {
+            &[
+                "Field",
+                "Type",
+                "Collation",
+                "Null",
+                "Key",
+                "Default",
+                "Extra",
+                "Privileges",
+                "Comment",
+            ]
+        } else {
+            &["Field", "Type", "Null", "Key", "Default", "Extra"]
+        };
+        Ok(varchar_result(names, rows))
+    }
+}
 
 impl FeSession {
     /// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"` (needs LOAD on the db).
