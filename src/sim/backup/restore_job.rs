@@ -781,6 +781,11 @@ fn commit(
                     .unwrap_or_default();
                 let olap = table.olap_mut().expect("checked in PENDING");
                 olap.partitions.retain(|_, p| {
+                    // An atomic restore builds the table aside from the snapshot alone (as
+                    // Doris's RestoreJob does), so none of the local partitions survive.
+                    if request.atomic {
+                        return false;
+                    }
                     let replaced = !p.is_temp
                         && partitions
                             .iter()
