@@ -302,12 +302,14 @@ pub(crate) fn plan_db_binlog(job: &DbJob<'_>, binlog: &Binlog) -> Plan {
             };
             let included = job.info.replicates_table(new_name);
             match dest {
-                Some(dest_table_id) if !covered => Plan::RenameObject {
+                // Even when the table's snapshot covers the rename: a partial snapshot is
+                // restored under the target's name, so the name may still be the old one
+                // (renaming is idempotent).
+                Some(dest_table_id) => Plan::RenameObject {
                     dest_table_id,
                     new_name: new_name.to_owned(),
                     still_replicated: included,
                 },
-                Some(_) => Plan::Skip(Skip::Silently("covered by the table's snapshot")),
                 None if included && !covered => Plan::AdoptRenamed {
                     table_id: info.table_id,
                 },
@@ -839,9 +841,12 @@ mod tests {
                     &p,
                     &binlog(45, BinlogType::RenameTable, r#"{"tb": 11, "nT": "x"}"#)
                 ),
-                Plan::Skip(_)
+                Plan::RenameObject {
+                    dest_table_id: 21,
+                    ..
+                }
             ),
-            "covered by the snapshot"
+            "a partial snapshot keeps the target's name, so a covered rename still runs"
         );
     }
 
