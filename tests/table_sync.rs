@@ -12,20 +12,23 @@ use serde_json::{json, Value};
 const CATCH_UP: Duration = Duration::from_secs(60);
 
 fn syncer(dir: &tempfile::TempDir) -> Syncer {
+    syncer_with(dir, &[])
+}
+
+fn syncer_with(dir: &tempfile::TempDir, extra: &[&str]) -> Syncer {
     let db = dir.path().join("ccr.db");
-    Syncer::start(
-        dir.path(),
-        &[
-            "--db_dir",
-            db.to_str().unwrap(),
-            "--idle_poll_interval",
-            "100ms",
-            "--connect_timeout",
-            "2s",
-            "--rpc_timeout",
-            "5s",
-        ],
-    )
+    let mut args = vec![
+        "--db_dir",
+        db.to_str().unwrap(),
+        "--idle_poll_interval",
+        "100ms",
+        "--connect_timeout",
+        "2s",
+        "--rpc_timeout",
+        "5s",
+    ];
+    args.extend_from_slice(extra);
+    Syncer::start(dir.path(), &args)
 }
 
 fn create_job(
@@ -846,4 +849,128 @@ fn a_full_sync_into_the_existing_table_leaves_exactly_the_source_partitions() {
     syncer.post_name("/resume", "t");
     wait_converged(&syncer, "t", &src, &dest);
     assert_eq!(partitions_of(&dest, "dest_db.t"), "p1,p2,p5");
+}
+
+/// The value of an unlabelled metric line in the syncer's Prometheus text.
+fn metric(syncer: &Syncer, name: &str) -> String {
+    let (_, text) = syncer.post_raw("/metrics", "");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or("<absent>")
+        .to_owned()
+}
+
+#[test]
+fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
+    )]);
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer_with(&dir, &["--operator_after_failures", "3"]);
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    assert_eq!(metric(&syncer, "ccr_syncer_jobs_needing_operator"), "0");
+
+    // A binlog the target keeps refusing: retried with backoff, then loud.
+    let rule = dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    wait_status(&syncer, "t", "the job to need an operator", |status| {
+        status["needs_operator"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("bad rowset"))
+            && status["needs_operator"]["hint"]
+                .as_str()
+                .is_some_and(|h| h.contains("skip_error") && h.contains("/force_fullsync"))
+    });
+    assert!(
+        status(&syncer, "t")["consecutive_failures"]
+            .as_u64()
+            .unwrap()
+            >= 3
+    );
+    assert_eq!(metric(&syncer, "ccr_syncer_jobs_needing_operator"), "1");
+    let log = syncer.log();
+    assert_eq!(
+        log.matches("needs an operator").count(),
+        1,
+        "one ERROR line per episode:\n{log}"
+    );
+    // Repaired: /resume retries at once (else within a minute), and the flag clears.
+    dest.clear_faults();
+    let _ = rule;
+    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    wait_status(&syncer, "t", "the flag to clear", |status| {
+        status.get("needs_operator").is_none() && status.get("last_error").is_none()
+    });
+    assert_eq!(metric(&syncer, "ccr_syncer_jobs_needing_operator"), "0");
+
+    // The source table is dropped: nothing to retry, an operator must decide at once.
+    src.sql("DROP TABLE src_db.t");
+    wait_status(
+        &syncer,
+        "t",
+        "the dropped source to need an operator",
+        |status| {
+            status["needs_operator"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("dropped"))
+                && status["needs_operator"]["hint"]
+                    .as_str()
+                    .is_some_and(|h| h.contains("/delete"))
+        },
+    );
+}
+
+#[test]
+fn a_restore_cancelled_again_and_again_backs_off_and_needs_an_operator() {
+    // Class F's second fault: a restore the cluster cancels on every try was restarted
+    // every ~2 s forever. Here the source BE is down while the target restores from it.
+    let src = source_with(&[format!(
+        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
+    )]);
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    let dest = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = syncer_with(&dir, &["--operator_after_failures", "3"]);
+    let hold = dest.add_fault(json!({"rpc": "restoreSnapshot", "action": "hang", "times": 1}));
+    create_job(&syncer, "t", &src, &dest, "t", "t");
+    wait_until("the restore to be held", CATCH_UP, || {
+        let state = dest.fault_state(hold);
+        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+            Ok(())
+        } else {
+            Err(state.to_string())
+        }
+    });
+    let restart = src.restart_be_in_background(0, Duration::from_secs(20));
+    wait_until(
+        "the source BE to go down",
+        CATCH_UP,
+        || match std::net::TcpStream::connect((
+            "127.0.0.1",
+            src.doris().topology().backends[0].http_port,
+        )) {
+            Err(_) => Ok(()),
+            Ok(_) => Err("still up".into()),
+        },
+    );
+    dest.release_fault(hold);
+    wait_status(
+        &syncer,
+        "t",
+        "the cancelled restores to need an operator",
+        |status| {
+            status["needs_operator"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("restore was cancelled") && r.contains("(attempt 3)"))
+        },
+    );
+    src.wait_restarted(restart);
+    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
+    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    wait_status(&syncer, "t", "the flag to clear", |status| {
+        status.get("needs_operator").is_none()
+    });
 }

@@ -114,6 +114,45 @@ impl SnapshotJobState {
     pub fn is_cancelled(&self) -> bool {
         self.state == "CANCELLED"
     }
+
+    /// A restore refused because an object exists on the target with another schema:
+    /// which kind of object and its name, as the status names them.
+    pub fn signature_mismatch(&self) -> Option<MismatchedObject> {
+        let status = self.status.as_str();
+        let end = status.find(SIGNATURE_MISMATCH)?;
+        let head = status[..end].trim_end();
+        for (marker, kind) in [("Table ", ObjectKind::Table), ("View ", ObjectKind::View)] {
+            if let Some(start) = head.rfind(marker) {
+                return Some(MismatchedObject {
+                    kind,
+                    name: head[start + marker.len()..].to_owned(),
+                });
+            }
+        }
+        Some(MismatchedObject {
+            kind: ObjectKind::Unknown,
+            name: String::new(),
+        })
+    }
+}
+
+/// What Doris says when a restored object exists on the target with another schema.
+const SIGNATURE_MISMATCH: &str = "already exist but with different schema";
+
+/// The kind of a target object a restore status names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Table,
+    View,
+    /// The status did not say.
+    Unknown,
+}
+
+/// An object a restore refused to overwrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MismatchedObject {
+    pub kind: ObjectKind,
+    pub name: String,
 }
 
 /// What getSnapshot returns.
@@ -703,3 +742,35 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DorisError> {
 
 /// How long to wait between polls of a backup or restore.
 pub const SNAPSHOT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(status: &str) -> SnapshotJobState {
+        SnapshotJobState {
+            state: "CANCELLED".into(),
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn a_signature_mismatch_names_the_object() {
+        assert_eq!(
+            state("[COMMON_ERROR, msg: Table t-1 x already exist but with different schema]")
+                .signature_mismatch(),
+            Some(MismatchedObject {
+                kind: ObjectKind::Table,
+                name: "t-1 x".into()
+            })
+        );
+        assert_eq!(
+            state("View v already exist but with different schema").signature_mismatch(),
+            Some(MismatchedObject {
+                kind: ObjectKind::View,
+                name: "v".into()
+            })
+        );
+        assert_eq!(state("other failure").signature_mismatch(), None);
+    }
+}

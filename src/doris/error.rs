@@ -119,6 +119,8 @@ pub enum DorisErrorKind {
     ObjectMissing,
     /// The object to create exists already, or the change is in place already.
     AlreadyDone,
+    /// The statement names an object of another kind (DROP TABLE of a view).
+    WrongObjectKind,
     /// The statement or call was refused for another reason.
     Refused,
 }
@@ -142,6 +144,9 @@ const ALREADY_DONE_TEXTS: [&str; 4] = [
     "duplicate column",
     "duplicate partition",
 ];
+
+/// Doris's answer when DROP TABLE meets a view (and the like).
+const WRONG_KIND_TEXTS: [&str; 2] = ["is not table", "is not view"];
 
 /// Doris's refusal while another backup or restore of the database runs.
 const BUSY_TEXTS: [&str; 1] = ["can only run one backup or restore job of a database"];
@@ -168,6 +173,8 @@ impl DorisError {
         }
         if BUSY_TEXTS.iter().any(|t| message.contains(t)) {
             DorisErrorKind::Busy
+        } else if WRONG_KIND_TEXTS.iter().any(|t| message.contains(t)) {
+            DorisErrorKind::WrongObjectKind
         } else if ALREADY_DONE_TEXTS.iter().any(|t| message.contains(t)) {
             DorisErrorKind::AlreadyDone
         } else if MISSING_TEXTS.iter().any(|t| message.contains(t)) {
@@ -175,5 +182,56 @@ impl DorisError {
         } else {
             DorisErrorKind::Refused
         }
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    fn sql(message: &str) -> DorisError {
+        DorisError::Sql {
+            addr: "fe:9030".into(),
+            sql: "x".into(),
+            message: format!("errCode = 2, detailMessage = {message}"),
+        }
+    }
+
+    #[test]
+    fn doris_texts_become_kinds() {
+        let cases = [
+            ("Unknown column 'w' in 't'", DorisErrorKind::ObjectMissing),
+            (
+                "Unknown partition p1 in table p",
+                DorisErrorKind::ObjectMissing,
+            ),
+            ("Table [t] does not exist", DorisErrorKind::ObjectMissing),
+            ("Table 't' already exists", DorisErrorKind::AlreadyDone),
+            ("Duplicate column name 'c'", DorisErrorKind::AlreadyDone),
+            ("Duplicate partition name p1", DorisErrorKind::AlreadyDone),
+            (
+                "t is not TABLE. Use 'DROP VIEW t'",
+                DorisErrorKind::WrongObjectKind,
+            ),
+            (
+                "Can only run one backup or restore job of a database at same time",
+                DorisErrorKind::Busy,
+            ),
+            ("Syntax error", DorisErrorKind::Refused),
+        ];
+        for (message, kind) in cases {
+            assert_eq!(sql(message).kind(), kind, "{message}");
+        }
+        let connect = DorisError::Connect {
+            addr: "fe".into(),
+            message: "refused".into(),
+        };
+        assert_eq!(connect.kind(), DorisErrorKind::Transient);
+        let gone = DorisError::Status {
+            method: "getBinlog",
+            code: crate::wire::status::TStatusCode::BINLOG_NOT_FOUND_TABLE.0,
+            message: String::new(),
+        };
+        assert_eq!(gone.kind(), DorisErrorKind::ObjectMissing);
     }
 }

@@ -96,6 +96,7 @@ impl JobError {
                 DorisErrorKind::Auth
                 | DorisErrorKind::ObjectMissing
                 | DorisErrorKind::AlreadyDone
+                | DorisErrorKind::WrongObjectKind
                 | DorisErrorKind::Refused => ErrorKind::Invalid,
             },
         }
@@ -150,12 +151,13 @@ pub const RETRY_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 pub const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
 /// The hint shown with a job that needs an operator.
-const HINT_SKIP_OR_RESYNC: &str = "fix the cause and wait, or POST /update_job with \
-     {\"skip_error\": true} to skip the failing binlog, or POST /force_fullsync";
+const HINT_SKIP_OR_RESYNC: &str = "fix the cause, then POST /resume to retry at once (it \
+     also retries every minute); or POST /update_job with {\"skip_error\": true} to skip the \
+     failing binlog; or POST /force_fullsync";
 const HINT_SOURCE_GONE: &str =
     "the replicated source object is gone; POST /delete the job or recreate the object and POST /force_fullsync";
-const HINT_CLUSTER: &str =
-    "a cluster keeps failing the step; check that both clusters are up and reachable";
+const HINT_CLUSTER: &str = "a cluster keeps failing the step: check that both clusters are \
+     up and reachable, then POST /resume to retry at once (it also retries every minute)";
 
 /// Delay before retry `failures` (1-based): doubling from 1 s, capped at 60 s.
 pub fn backoff(failures: u32) -> Duration {
@@ -165,7 +167,8 @@ pub fn backoff(failures: u32) -> Duration {
 
 /// The one policy: what a failure of `kind` leads to.
 pub fn decide(error: &JobError, context: FailureContext) -> Remedy {
-    let failures = context.previous_failures.max(error.attempts()) + 1;
+    // This failure included: the error's own count already holds it.
+    let failures = (context.previous_failures + 1).max(error.attempts());
     let exhausted = failures >= context.operator_after;
     match error.kind() {
         ErrorKind::Fenced => Remedy::Stop,
@@ -282,7 +285,7 @@ mod tests {
     #[test]
     fn cancelled_snapshots_count_their_own_attempts() {
         let failed = JobError::SnapshotFailed {
-            attempts: 3,
+            attempts: 4,
             message: "restore cancelled".into(),
         };
         assert_eq!(
@@ -290,7 +293,7 @@ mod tests {
             Remedy::Retry(Duration::from_secs(8))
         );
         let failed = JobError::SnapshotFailed {
-            attempts: 4,
+            attempts: 5,
             message: "restore cancelled".into(),
         };
         assert!(matches!(

@@ -341,6 +341,24 @@ impl TestCluster {
             .expect("restart FE");
     }
 
+    /// Takes BE `index` down for `down` in the background (ports closed, state kept); wait
+    /// for it to be back with [`TestCluster::wait_restarted`].
+    pub fn restart_be_in_background(
+        &self,
+        index: usize,
+        down: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let handle = self.doris().cluster.handle().clone();
+        let id = self.doris().topology().backends[index].id;
+        self.runtime.spawn(async move {
+            handle.restart_be(id, down).await.expect("restart BE");
+        })
+    }
+
+    pub fn wait_restarted(&self, restart: tokio::task::JoinHandle<()>) {
+        self.runtime.block_on(restart).expect("BE restart task");
+    }
+
     /// A job spec for this cluster (root, empty password).
     pub fn spec(&self, database: &str, table: &str) -> Value {
         serde_json::json!({

@@ -35,10 +35,6 @@ use crate::job::manager::now_secs;
 use crate::job::progress::{Progress, SyncState};
 use crate::job::runner::JobTask;
 
-/// What Doris answers when DROP TABLE meets a view.
-const NOT_A_TABLE: &str = "is not TABLE";
-/// What Doris answers when a created table or view exists already.
-const ALREADY_EXISTS: &str = "already exists";
 /// Property lines that differ between a replicated table and its source by design.
 const SYNC_ONLY_PROPERTY: &str = "\"is_being_synced\"";
 
@@ -298,7 +294,7 @@ async fn create_table(
     }
     match client.exec(&statement).await {
         Ok(_) => tracing::info!(%statement, "replayed CREATE"),
-        Err(DorisError::Sql { message, .. }) if message.contains(ALREADY_EXISTS) => {
+        Err(error) if error.kind() == DorisErrorKind::AlreadyDone => {
             if !record.is_view() && !same_table_definition(task, name, &record.sql).await? {
                 // Someone else's table, or ours from before a crash and changed since:
                 // make it the source's by snapshot.
@@ -409,7 +405,7 @@ async fn drop_table(
         } else {
             match client.exec(&format!("DROP TABLE {target} FORCE")).await {
                 Ok(_) => {}
-                Err(DorisError::Sql { message, .. }) if message.contains(NOT_A_TABLE) => {
+                Err(e) if e.kind() == DorisErrorKind::WrongObjectKind => {
                     client.exec(&drop_view).await?;
                 }
                 Err(e) if e.kind() == DorisErrorKind::ObjectMissing => {}

@@ -9,18 +9,8 @@ use crate::binlog::{
     ModifyTablePropertyOperationLog,
 };
 use crate::doris::sql::{quote_ident, quote_str};
-use crate::doris::{DorisError, SqlClient};
+use crate::doris::{DorisErrorKind, SqlClient};
 use crate::job::error::JobError;
-
-/// Error texts meaning the statement's effect is already there.
-const ALREADY_DONE: [&str; 6] = [
-    "Duplicate partition name",
-    "already exist",
-    "does not exist",
-    "not exist",
-    "Duplicate column name",
-    "Unknown column",
-];
 
 /// Table properties that describe the cluster a table lives on rather than the table:
 /// replaying them could break the target (other BEs, resources, its own binlog settings).
@@ -178,10 +168,15 @@ pub(crate) async fn run_tolerant(sql: &SqlClient, statement: &str) -> Result<(),
             tracing::info!(%statement, "replayed DDL");
             Ok(())
         }
-        Err(DorisError::Sql { message, .. })
-            if ALREADY_DONE.iter().any(|t| message.contains(t)) =>
+        // Created already, or what it drops or renames is gone already: an earlier
+        // attempt (or a snapshot) did it.
+        Err(error)
+            if matches!(
+                error.kind(),
+                DorisErrorKind::AlreadyDone | DorisErrorKind::ObjectMissing
+            ) =>
         {
-            tracing::info!(%statement, %message, "DDL already applied on the target");
+            tracing::info!(%statement, %error, "DDL already applied on the target");
             Ok(())
         }
         Err(e) => Err(e.into()),

@@ -158,7 +158,7 @@ async fn check_source_table_exists(task: &JobTask, cache: &mut SyncCache) -> Res
     let src = &task.info.src;
     let meta = task.src.table_meta(src.db_id, &[src.table_id]).await?;
     if !meta.tables.contains_key(&src.table_id) || meta.dropped_tables.contains(&src.table_id) {
-        return Err(JobError::CheckFailed(format!(
+        return Err(JobError::SourceGone(format!(
             "source table {}.{} (id {}) was dropped; the job cannot continue",
             src.database, src.table, src.table_id
         )));
@@ -175,13 +175,13 @@ fn explain_fetch_error(task: &JobTask, error: DorisError) -> JobError {
     let src = &task.info.src;
     match &error {
         DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_TABLE.0 => {
-            JobError::CheckFailed(format!(
+            JobError::SourceGone(format!(
                 "source table {}.{} was dropped or has no binlog any more ({error})",
                 src.database, src.table
             ))
         }
         DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_DB.0 => {
-            JobError::CheckFailed(format!(
+            JobError::SourceGone(format!(
                 "source database {} was dropped or has no binlog ({error})",
                 src.database
             ))

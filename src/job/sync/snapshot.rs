@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{label_safe, SyncCache};
 use crate::binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
-use crate::doris::cluster::{BackupTarget, RestoreRequest, Snapshot};
+use crate::doris::cluster::{BackupTarget, MismatchedObject, ObjectKind, RestoreRequest, Snapshot};
 use crate::doris::sql::quote_ident;
 use crate::job::error::JobError;
 use crate::job::manager::now_secs;
@@ -35,8 +35,6 @@ use crate::job::spec::SyncType;
 
 /// Longest label Doris accepts for snapshots and restores.
 const MAX_LABEL_LEN: usize = 128;
-/// What Doris says when a restored table exists on the target with another schema.
-const SIGNATURE_MISMATCH: &str = "already exist but with different schema";
 
 /// What a snapshot flow persists in `progress.data`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -705,7 +703,8 @@ async fn restore(
             return Ok(StepOutcome::Progressed);
         }
         Some(state) if state.is_cancelled() => {
-            let mismatch = state.status.contains(SIGNATURE_MISMATCH);
+            let mismatched = state.signature_mismatch();
+            let mismatch = mismatched.is_some();
             if mismatch && flow == Flow::Partial && !checkpoint.partitions.is_empty() {
                 // The partitions cannot go into a table of another schema: take the whole
                 // table instead (a new backup), restored under an alias.
@@ -719,7 +718,8 @@ async fn restore(
                 return Ok(StepOutcome::Progressed);
             }
             if mismatch && flow == Flow::Full {
-                handle_signature_mismatch(task, checkpoint, scope, &state.status).await?;
+                handle_signature_mismatch(task, checkpoint, scope, mismatched, &state.status)
+                    .await?;
             }
             checkpoint.restore_label = restore_label(&checkpoint.snapshot_name);
             if !(mismatch && flow == Flow::Full) {
@@ -812,39 +812,27 @@ fn alias_name(table: &str) -> String {
     format!("__ccr_{}_{}", label_safe(table), unique_suffix())
 }
 
-/// The kind (`Table` or `View`) and name a signature-mismatch status names.
-fn mismatched_object(status: &str) -> Option<(&str, &str)> {
-    let end = status.find(SIGNATURE_MISMATCH)?;
-    let head = status[..end].trim_end();
-    for kind in ["Table", "View"] {
-        let marker = format!("{kind} ");
-        if let Some(start) = head.rfind(&marker) {
-            return Some((kind, &head[start + marker.len()..]));
-        }
-    }
-    None
-}
-
 /// A target table exists with another schema: restore under an alias and swap it in
 /// (feature on, tables only), or drop the target object so the restore can create it.
 async fn handle_signature_mismatch(
     task: &JobTask,
     checkpoint: &mut SnapshotCheckpoint,
     scope: Scope,
+    mismatched: Option<MismatchedObject>,
     status: &str,
 ) -> Result<(), JobError> {
     let dest = &task.info.dest;
-    let (kind, name) = match scope {
-        Scope::Table => ("Table", dest.table.clone()),
+    let (kind, name) = match (scope, mismatched) {
+        (Scope::Table, _) => (ObjectKind::Table, dest.table.clone()),
+        (_, Some(object)) if object.kind != ObjectKind::Unknown => (object.kind, object.name),
         _ => {
-            let (kind, name) = mismatched_object(status).ok_or_else(|| {
-                JobError::CheckFailed(format!("restore refused, object unknown: {status}"))
-            })?;
-            (kind, name.to_owned())
+            return Err(JobError::CheckFailed(format!(
+                "restore refused, object unknown: {status}"
+            )))
         }
     };
     let alias_feature = task.settings.features.replace_not_matched_with_alias;
-    if alias_feature && kind == "Table" {
+    if alias_feature && kind == ObjectKind::Table {
         let alias = alias_name(&name);
         tracing::warn!(table = %name, %alias, "target table has another schema; restoring under an alias");
         match scope {
@@ -854,8 +842,8 @@ async fn handle_signature_mismatch(
             _ => checkpoint.alias = Some(alias),
         }
     } else {
-        tracing::warn!(object = %name, kind, "target object has another schema; dropping it");
-        let sql = if kind == "View" {
+        tracing::warn!(object = %name, ?kind, "target object has another schema; dropping it");
+        let sql = if kind == ObjectKind::View {
             format!(
                 "DROP VIEW IF EXISTS {}.{}",
                 quote_ident(&dest.database),
@@ -1060,18 +1048,7 @@ mod tests {
     }
 
     #[test]
-    fn mismatch_status_names_the_object() {
-        assert_eq!(
-            mismatched_object(
-                "[COMMON_ERROR, msg: Table t-1 x already exist but with different schema]"
-            ),
-            Some(("Table", "t-1 x"))
-        );
-        assert_eq!(
-            mismatched_object("View v already exist but with different schema"),
-            Some(("View", "v"))
-        );
-        assert_eq!(mismatched_object("other failure"), None);
+    fn snapshot_names_start_with_their_flow() {
         assert!(snapshot_name(Flow::Full, "db", "").starts_with("ccrs_db_"));
     }
 

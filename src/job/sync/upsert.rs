@@ -161,18 +161,11 @@ async fn begin(
     )))
 }
 
-/// Texts with which Doris's beginTxn says a table id is unknown.
-const TABLE_GONE: [&str; 3] = ["can't find table id", "table not found", "unknown table"];
-
 /// A target table that vanished is a metadata mismatch (a new snapshot recreates it).
 fn target_table_lost(error: DorisError) -> JobError {
-    match &error {
-        DorisError::Status { message, .. }
-            if TABLE_GONE
-                .iter()
-                .any(|t| message.to_ascii_lowercase().contains(t)) =>
-        {
-            JobError::MetaMismatch(format!("the target table is gone: {message}"))
+    match error.kind() {
+        crate::doris::DorisErrorKind::ObjectMissing => {
+            JobError::MetaMismatch(format!("the target table is gone: {error}"))
         }
         _ => error.into(),
     }
