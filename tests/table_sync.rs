@@ -772,16 +772,22 @@ fn dated_table() -> String {
     )
 }
 
-#[test]
-fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
-    // Class C for a table job.
+/// A table job "t" over [`dated_table`] holding `rows`, synced.
+fn dated_job(rows: &str) -> (TestCluster, TestCluster, tempfile::TempDir, Syncer) {
     let src = source_with(&[dated_table()]);
-    src.sql("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2), (3, '2024-03-05', 3)");
+    src.sql(rows);
     let dest = TestCluster::start();
     let dir = tempfile::tempdir().unwrap();
     let syncer = syncer(&dir);
     create_job(&syncer, "t", &src, &dest, "t", "t");
     wait_converged(&syncer, "t", &src, &dest);
+    (src, dest, dir, syncer)
+}
+
+#[test]
+fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
+    // Class C for a table job.
+    let (src, dest, _dir, syncer) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2), (3, '2024-03-05', 3)");
     back_to_back(
         &syncer,
         "t",
@@ -805,13 +811,8 @@ fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
 #[test]
 fn non_strict_replace_with_temporary_names_leaves_exactly_the_source_partitions() {
     // Class H: p2 replaced by tp over another range, keeping tp's name.
-    let src = source_with(&[dated_table()]);
-    src.sql("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_converged(&syncer, "t", &src, &dest);
+    let (src, dest, _dir, syncer) =
+        dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2)");
     back_to_back(
         &syncer,
         "t",
@@ -831,13 +832,8 @@ fn a_full_sync_into_the_existing_table_leaves_exactly_the_source_partitions() {
     // Found by the random workload (table seed 203): a full sync (here forced; there, a
     // rollup) restored into the existing target table kept a partition the source had
     // renamed and replaced since, overlapping the new one.
-    let src = source_with(&[dated_table()]);
-    src.sql("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (3, '2024-03-05', 3)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_converged(&syncer, "t", &src, &dest);
+    let (src, dest, _dir, syncer) =
+        dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (3, '2024-03-05', 3)");
     syncer.post_name("/pause", "t");
     wait_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
     src.sql(

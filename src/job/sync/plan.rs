@@ -557,6 +557,31 @@ mod tests {
         )
     }
 
+    /// A record of every light-DDL type (replayed by SQL), about source table 10.
+    const LIGHT_DDL: [(BinlogType, &str); 10] = [
+        (BinlogType::AddPartition, r#"{"tableId": 10}"#),
+        (BinlogType::DropPartition, r#"{"tableId": 10}"#),
+        (BinlogType::TruncateTable, r#"{"tblId": 10}"#),
+        (
+            BinlogType::ModifyTableAddOrDropColumns,
+            r#"{"tableId": 10}"#,
+        ),
+        (BinlogType::RenameColumn, r#"{"tableId": 10}"#),
+        (BinlogType::ModifyComment, r#"{"tblId": 10}"#),
+        (BinlogType::RenamePartition, r#"{"tb": 10}"#),
+        (BinlogType::RenameRollup, r#"{"tb": 10}"#),
+        (BinlogType::DropRollup, r#"{"tableId": 10}"#),
+        (BinlogType::ModifyTableProperty, r#"{"tableId": 10}"#),
+    ];
+
+    fn alter_job(seq: i64, job_type: &str, state: &str) -> Binlog {
+        binlog(
+            seq,
+            BinlogType::AlterJob,
+            &format!(r#"{{"type": "{job_type}", "jobState": "{state}", "tableId": 10}}"#),
+        )
+    }
+
     fn is_ddl(plan: &Plan) -> bool {
         matches!(plan, Plan::TableDdl { .. })
     }
@@ -584,21 +609,7 @@ mod tests {
     #[test]
     fn table_light_ddl_is_sql() {
         let p = table_progress();
-        for (kind, data) in [
-            (BinlogType::AddPartition, r#"{"tableId": 10}"#),
-            (BinlogType::DropPartition, r#"{"tableId": 10}"#),
-            (BinlogType::TruncateTable, r#"{"tblId": 10}"#),
-            (
-                BinlogType::ModifyTableAddOrDropColumns,
-                r#"{"tableId": 10}"#,
-            ),
-            (BinlogType::RenameColumn, r#"{"tableId": 10}"#),
-            (BinlogType::ModifyComment, r#"{"tblId": 10}"#),
-            (BinlogType::RenamePartition, r#"{"tb": 10}"#),
-            (BinlogType::RenameRollup, r#"{"tb": 10}"#),
-            (BinlogType::DropRollup, r#"{"tableId": 10}"#),
-            (BinlogType::ModifyTableProperty, r#"{"tableId": 10}"#),
-        ] {
+        for (kind, data) in LIGHT_DDL {
             assert!(is_ddl(&table_job(&p, &binlog(5, kind, data))), "{kind}");
         }
     }
@@ -606,25 +617,13 @@ mod tests {
     #[test]
     fn table_alter_jobs_track_then_resync() {
         let p = table_progress();
-        let running = binlog(
-            5,
-            BinlogType::AlterJob,
-            r#"{"type": "SCHEMA_CHANGE", "jobState": "RUNNING", "tableId": 10}"#,
-        );
+        let running = alter_job(5, "SCHEMA_CHANGE", "RUNNING");
         assert_eq!(table_job(&p, &running), Plan::TrackAlterJob);
-        let finished = binlog(
-            6,
-            BinlogType::AlterJob,
-            r#"{"type": "SCHEMA_CHANGE", "jobState": "FINISHED", "tableId": 10}"#,
-        );
+        let finished = alter_job(6, "SCHEMA_CHANGE", "FINISHED");
         assert!(
             matches!(table_job(&p, &finished), Plan::PartialSync { ref partitions, .. } if partitions.is_empty())
         );
-        let rollup = binlog(
-            6,
-            BinlogType::AlterJob,
-            r#"{"type": "ROLLUP", "jobState": "FINISHED", "tableId": 10}"#,
-        );
+        let rollup = alter_job(6, "ROLLUP", "FINISHED");
         assert!(matches!(table_job(&p, &rollup), Plan::FullSync { .. }));
     }
 
@@ -899,21 +898,7 @@ mod tests {
     fn db_table_ddl_is_sql_on_the_mapped_table_and_skipped_when_covered() {
         // Class E's foundation: what a table's snapshot holds is never replayed again.
         let p = db_progress();
-        for (kind, data) in [
-            (BinlogType::AddPartition, r#"{"tableId": 10}"#),
-            (BinlogType::DropPartition, r#"{"tableId": 10}"#),
-            (BinlogType::TruncateTable, r#"{"tblId": 10}"#),
-            (
-                BinlogType::ModifyTableAddOrDropColumns,
-                r#"{"tableId": 10}"#,
-            ),
-            (BinlogType::RenameColumn, r#"{"tableId": 10}"#),
-            (BinlogType::ModifyComment, r#"{"tblId": 10}"#),
-            (BinlogType::RenamePartition, r#"{"tb": 10}"#),
-            (BinlogType::RenameRollup, r#"{"tb": 10}"#),
-            (BinlogType::DropRollup, r#"{"tableId": 10}"#),
-            (BinlogType::ModifyTableProperty, r#"{"tableId": 10}"#),
-        ] {
+        for (kind, data) in LIGHT_DDL {
             assert_eq!(
                 db_job(&p, &binlog(5, kind, data)),
                 Plan::TableDdl { dest_table_id: 20 },
@@ -935,17 +920,9 @@ mod tests {
     #[test]
     fn db_alter_jobs_replaced_partitions_views_and_indexes() {
         let p = db_progress();
-        let running = binlog(
-            5,
-            BinlogType::AlterJob,
-            r#"{"type": "SCHEMA_CHANGE", "jobState": "RUNNING", "tableId": 10}"#,
-        );
+        let running = alter_job(5, "SCHEMA_CHANGE", "RUNNING");
         assert_eq!(db_job(&p, &running), Plan::TrackAlterJob);
-        let finished = binlog(
-            5,
-            BinlogType::AlterJob,
-            r#"{"type": "ROLLUP", "jobState": "FINISHED", "tableId": 10}"#,
-        );
+        let finished = alter_job(5, "ROLLUP", "FINISHED");
         assert!(matches!(
             db_job(&p, &finished),
             Plan::PartialSync { table_id: 10, .. }

@@ -614,22 +614,7 @@ impl FeSession {
                         }
                     })
                     .collect();
-                let names: &[&str] = if full {
-                    &[
-                        "Field",
-                        "Type",
-                        "Collation",
-                        "Null",
-                        "Key",
-                        "Default",
-                        "Extra",
-                        "Privileges",
-                        "Comment",
-                    ]
-                } else {
-                    &["Field", "Type", "Null", "Key", "Default", "Extra"]
-                };
-                Ok(varchar_result(names, rows))
+                Ok(varchar_result(show_columns_names(full), rows))
             }
             other => Err(SqlError::analysis(format!(
                 "Unsupported statement: {other:?}"
@@ -1023,22 +1008,7 @@ impl FeSession {
                 row
             })
             .collect();
-        let names: &[&str] = if full {
-            &[
-                "Field",
-                "Type",
-                "Collation",
-                "Null",
-                "Key",
-                "Default",
-                "Extra",
-                "Privileges",
-                "Comment",
-            ]
-        } else {
-            &["Field", "Type", "Null", "Key", "Default", "Extra"]
-        };
-        Ok(varchar_result(names, rows))
+        Ok(varchar_result(show_columns_names(full), rows))
     }
 }
 
@@ -1079,6 +1049,25 @@ impl FeSession {
         let db_id = state.db_or_err(&db)?.id;
         let rows = state.show_transactions(db_id, &filter);
         Ok(varchar_result(&SHOW_TRANSACTION_COLUMNS, rows))
+    }
+}
+
+/// The columns of `SHOW [FULL] COLUMNS` (and `DESC`), in Doris's order.
+fn show_columns_names(full: bool) -> &'static [&'static str] {
+    if full {
+        &[
+            "Field",
+            "Type",
+            "Collation",
+            "Null",
+            "Key",
+            "Default",
+            "Extra",
+            "Privileges",
+            "Comment",
+        ]
+    } else {
+        &["Field", "Type", "Null", "Key", "Default", "Extra"]
     }
 }
 
