@@ -1237,3 +1237,36 @@ fn rename_covered_by_a_partial_snapshot_still_renames_the_target() {
     );
     assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "select\n");
 }
+
+#[test]
+fn a_partial_sync_whose_table_moves_before_its_backup_resolves_it_again() {
+    // Found by the random workload (database seeds 5030, 5031): the table was renamed
+    // between the partial sync resolving its name and the BACKUP, which then failed with
+    // `Unknown table` on every retry. Holding the BACKUP plays that race exactly.
+    let env = Env::new(&format!(
+        "{}; INSERT INTO src_db.t VALUES (1, 'a');",
+        table("t", "UNIQUE KEY(id)")
+    ));
+    env.create_job(json!({}));
+    env.wait_synced(&[]);
+    let hold = env
+        .src
+        .add_fault(json!({"sql": "backup snapshot", "action": "hang", "times": 1}));
+    env.src
+        .sql("INSERT OVERWRITE TABLE src_db.t VALUES (2, 'b')");
+    wait_until("the partial sync's backup to be held", CATCH_UP, || {
+        let state = env.src.fault_state(hold);
+        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+            Ok(())
+        } else {
+            Err(state.to_string())
+        }
+    });
+    env.src
+        .sql("ALTER TABLE src_db.t RENAME t2; INSERT INTO src_db.t2 VALUES (3, 'c');");
+    env.src.release_fault(hold);
+    env.wait_synced(&[]);
+    assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "t2\n");
+    let status = env.status();
+    assert!(status.get("needs_operator").is_none(), "{status}");
+}

@@ -415,8 +415,14 @@ impl Run {
     }
 
     fn failure(&self, seed: Option<u64>, reason: &str) -> String {
+        // The syncer's own log, on request (it is long): `RW_SYNCER_LOG=1`.
+        let syncer_log = if env_u64("RW_SYNCER_LOG", 0) == 1 {
+            format!("\n---- syncer log ----\n{}", self.syncer.log())
+        } else {
+            String::new()
+        };
         format!(
-            "random workload FAILED (seed {}, {} job)\noperations log: {}\n---- operations ----\n{}\n---- {reason}",
+            "random workload FAILED (seed {}, {} job)\noperations log: {}\n---- operations ----\n{}\n---- {reason}{syncer_log}",
             seed.map(|s| s.to_string()).unwrap_or_else(|| "replay".into()),
             self.kind.name(),
             self.log_path.display(),

@@ -27,6 +27,7 @@ use super::{label_safe, SyncCache};
 use crate::binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
 use crate::doris::cluster::{BackupTarget, MismatchedObject, ObjectKind, RestoreRequest, Snapshot};
 use crate::doris::sql::quote_ident;
+use crate::doris::DorisErrorKind;
 use crate::job::error::JobError;
 use crate::job::manager::now_secs;
 use crate::job::progress::{Progress, SubSyncState, SyncState};
@@ -332,10 +333,39 @@ async fn backup(
         Scope::Database => database_backup_targets(task).await?,
     };
     tracing::info!(snapshot = %checkpoint.snapshot_name, objects = targets.len(), "starting backup");
-    task.src
+    match task
+        .src
         .backup(&src.database, &checkpoint.snapshot_name, &targets)
-        .await?;
-    Ok(StepOutcome::Idle)
+        .await
+    {
+        Ok(()) => Ok(StepOutcome::Idle),
+        // The table (or a partition) was renamed or dropped between resolving its name and
+        // the backup: resolve again (a partial sync of a database job follows the table by
+        // id, and abandons it once it is gone).
+        Err(error)
+            if error.kind() == DorisErrorKind::ObjectMissing
+                && (scope == Scope::DatabaseTable || !checkpoint.partitions.is_empty()) =>
+        {
+            checkpoint.failed_attempts += 1;
+            if checkpoint.failed_attempts > RESOLVE_AGAIN_LIMIT {
+                let attempts = checkpoint.failed_attempts;
+                checkpoint.store(progress);
+                task.save(progress).await?;
+                return Err(JobError::SnapshotFailed {
+                    attempts,
+                    message: format!("the backup keeps naming what the source lacks: {error}"),
+                });
+            }
+            tracing::info!(%error, "what the backup names moved on the source; resolving it again");
+            checkpoint.snapshot_name.clear();
+            checkpoint.src_table.clear();
+            checkpoint.dest_table.clear();
+            checkpoint.store(progress);
+            task.save(progress).await?;
+            Ok(StepOutcome::Progressed)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// A partial sync of partitions names them as the binlog that asked for it did; by the
@@ -420,6 +450,10 @@ async fn table_changed_between(
     }
     Ok(false)
 }
+
+/// Backups refused for naming a table or partition the source lacks, in a row, that are
+/// resolved again at once; past it, the failure policy's backoff applies.
+const RESOLVE_AGAIN_LIMIT: u32 = 3;
 
 /// Binlogs read per call when looking ahead.
 const LOOKAHEAD_BATCH: i64 = 32;
