@@ -47,6 +47,9 @@ fn create(syncer: &Syncer, body: &Value) -> Value {
 fn table_job_lifecycle_through_every_route() {
     let src = source();
     let dest = TestCluster::start();
+    // The routes are checked while the job is in its full sync: the target refuses every
+    // restore, so the full sync cannot end before the test does (no race with the job).
+    dest.add_fault(json!({"rpc": "restoreSnapshot", "action": "fail", "status_code": 6, "message": "held by the test", "times": 0}));
     let dir = tempfile::tempdir().unwrap();
     let mut syncer = sqlite_syncer(&dir);
 
