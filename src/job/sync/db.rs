@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use super::ddl::{self, TargetTable};
 use super::incremental::{advance, applied, skipped, skipped_with_warning, Replayed};
-use super::plan::{self, Plan, Skip};
+use super::plan::{self, plan_mismatch, Plan, Skip};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
 use super::upsert::{self, UpsertPlan};
 use super::SyncCache;
@@ -127,7 +127,7 @@ pub(super) async fn replay(
     match plan {
         Plan::Transaction { tables } => {
             let BinlogRecord::Upsert(upsert_record) = record else {
-                unreachable!("only an UPSERT plans a transaction");
+                return Err(plan_mismatch(binlog, "only an UPSERT plans a transaction"));
             };
             let partitions: Vec<i64> = tables
                 .iter()
@@ -167,13 +167,13 @@ pub(super) async fn replay(
         }
         Plan::CreateObject => {
             let BinlogRecord::CreateTable(create) = record else {
-                unreachable!("only a CREATE_TABLE plans a create");
+                return Err(plan_mismatch(binlog, "only a CREATE_TABLE plans a create"));
             };
             create_table(task, cache, progress, seq, create).await
         }
         Plan::DropObject { dest_table_id } => {
             let BinlogRecord::DropTable(drop) = record else {
-                unreachable!("only a DROP_TABLE plans a drop");
+                return Err(plan_mismatch(binlog, "only a DROP_TABLE plans a drop"));
             };
             drop_table(task, cache, progress, seq, drop, dest_table_id).await
         }
@@ -216,19 +216,25 @@ pub(super) async fn replay(
             new_dest,
         } => {
             let BinlogRecord::ReplaceTable(replace) = record else {
-                unreachable!("only a REPLACE_TABLE plans a replace");
+                return Err(plan_mismatch(
+                    binlog,
+                    "only a REPLACE_TABLE plans a replace",
+                ));
             };
             replace_table(task, cache, progress, seq, replace, orig_dest, new_dest).await
         }
         Plan::AlterView { dest_table_id } => {
             let BinlogRecord::ModifyViewDef(view) = record else {
-                unreachable!("only a MODIFY_VIEW_DEF plans an ALTER VIEW");
+                return Err(plan_mismatch(
+                    binlog,
+                    "only a MODIFY_VIEW_DEF plans an ALTER VIEW",
+                ));
             };
             alter_view(task, cache, progress, seq, dest_table_id, view).await
         }
         Plan::TrackAlterJob => {
             let BinlogRecord::AlterJob(job) = record else {
-                unreachable!("only an ALTER_JOB plans tracking");
+                return Err(plan_mismatch(binlog, "only an ALTER_JOB plans tracking"));
             };
             super::incremental::track_shadow_indexes(progress, job);
             advance(progress, seq);

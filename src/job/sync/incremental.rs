@@ -4,7 +4,7 @@
 //! [`super::db`] for a database job.
 
 use super::ddl::TargetTable;
-use super::plan::{self, Plan, Skip};
+use super::plan::{self, plan_mismatch, Plan, Skip};
 use super::snapshot::{start_full_sync, start_partial_sync};
 use super::upsert::UpsertPlan;
 use super::{db, ddl, upsert, SyncCache};
@@ -237,7 +237,7 @@ async fn replay(
     match plan {
         Plan::Transaction { tables } => {
             let BinlogRecord::Upsert(record) = &binlog.record else {
-                unreachable!("only an UPSERT plans a transaction");
+                return Err(plan_mismatch(binlog, "only an UPSERT plans a transaction"));
             };
             let src = &task.info.src;
             let partitions: Vec<i64> = record
@@ -277,7 +277,7 @@ async fn replay(
         }
         Plan::TrackAlterJob => {
             let BinlogRecord::AlterJob(job) = &binlog.record else {
-                unreachable!("only an ALTER_JOB plans tracking");
+                return Err(plan_mismatch(binlog, "only an ALTER_JOB plans tracking"));
             };
             track_shadow_indexes(progress, job);
             advance(progress, seq);

@@ -94,6 +94,16 @@ impl FailReason {
     }
 }
 
+/// The executor met a plan its record cannot carry out: a planner bug, reported as a
+/// failed step (never a panic, which would end the job's task silently).
+pub(crate) fn plan_mismatch(binlog: &Binlog, expected: &str) -> JobError {
+    JobError::CheckFailed(format!(
+        "internal error at commit seq {}: {expected}, got {}",
+        binlog.commit_seq,
+        binlog.record.binlog_type()
+    ))
+}
+
 /// What a table job knows when it plans.
 pub(crate) struct TableJob<'a> {
     pub info: &'a JobInfo,
