@@ -38,19 +38,7 @@ impl Env {
         }
         let dest = TestCluster::start();
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("ccr.db");
-        let mut args = vec![
-            "--db_dir",
-            db.to_str().unwrap(),
-            "--idle_poll_interval",
-            "100ms",
-            "--connect_timeout",
-            "2s",
-            "--rpc_timeout",
-            "5s",
-        ];
-        args.extend_from_slice(extra_args);
-        let syncer = Syncer::start(dir.path(), &args);
+        let syncer = Syncer::start_replicating(dir.path(), extra_args);
         Env {
             src,
             dest,

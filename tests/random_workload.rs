@@ -280,20 +280,7 @@ impl Run {
         let src = TestCluster::start();
         let dest = TestCluster::start();
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("ccr.db");
-        let syncer = Syncer::start(
-            dir.path(),
-            &[
-                "--db_dir",
-                db.to_str().unwrap(),
-                "--idle_poll_interval",
-                "100ms",
-                "--connect_timeout",
-                "2s",
-                "--rpc_timeout",
-                "5s",
-            ],
-        );
+        let syncer = Syncer::start_replicating(dir.path(), &[]);
         let src_conn = Client::connect(src.query_port());
         let log = std::fs::File::create(&log_path).expect("create the operations log");
         let mut run = Run {

@@ -52,20 +52,7 @@ impl Env {
         src.sql(setup);
         let dest = TestCluster::start();
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("ccr.db");
-        let syncer = Syncer::start(
-            dir.path(),
-            &[
-                "--db_dir",
-                db.to_str().unwrap(),
-                "--idle_poll_interval",
-                "100ms",
-                "--connect_timeout",
-                "2s",
-                "--rpc_timeout",
-                "5s",
-            ],
-        );
+        let syncer = Syncer::start_replicating(dir.path(), &[]);
         let jobs: Vec<(String, Vec<String>)> = match jobs {
             Jobs::Database => vec![(
                 "db".to_owned(),

@@ -16,19 +16,7 @@ fn syncer(dir: &tempfile::TempDir) -> Syncer {
 }
 
 fn syncer_with(dir: &tempfile::TempDir, extra: &[&str]) -> Syncer {
-    let db = dir.path().join("ccr.db");
-    let mut args = vec![
-        "--db_dir",
-        db.to_str().unwrap(),
-        "--idle_poll_interval",
-        "100ms",
-        "--connect_timeout",
-        "2s",
-        "--rpc_timeout",
-        "5s",
-    ];
-    args.extend_from_slice(extra);
-    Syncer::start(dir.path(), &args)
+    Syncer::start_replicating(dir.path(), extra)
 }
 
 fn create_job(

@@ -39,6 +39,24 @@ impl Syncer {
         Self::start_on(work_dir, port, args)
     }
 
+    /// Starts a syncer for replication tests: SQLite metadata in `work_dir`, a 100 ms idle
+    /// poll and short timeouts (a failure shows in seconds), plus `extra` flags.
+    pub fn start_replicating(work_dir: &Path, extra: &[&str]) -> Syncer {
+        let db = work_dir.join("ccr.db");
+        let mut args = vec![
+            "--db_dir",
+            db.to_str().expect("a UTF-8 temporary path"),
+            "--idle_poll_interval",
+            "100ms",
+            "--connect_timeout",
+            "2s",
+            "--rpc_timeout",
+            "5s",
+        ];
+        args.extend_from_slice(extra);
+        Self::start(work_dir, &args)
+    }
+
     pub fn start_on(work_dir: &Path, port: u16, args: &[&str]) -> Syncer {
         let log_dir = work_dir.join("log");
         let mut all: Vec<String> = vec![

@@ -19,8 +19,8 @@
 use std::collections::BTreeMap;
 
 use super::ddl::{self, TargetTable};
-use super::incremental::{advance, applied, skipped, skipped_with_warning, Replayed};
-use super::plan::{self, plan_mismatch, Plan, Skip};
+use super::incremental::{advance, applied, skip_binlog, skipped, Replayed};
+use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
 use super::upsert::{self, UpsertPlan};
 use super::SyncCache;
@@ -104,6 +104,15 @@ async fn partial_sync(
     advance(progress, seq);
     start_db_partial_sync(task, progress, table_id, partitions, reason).await?;
     Ok(Replayed::PhaseChanged)
+}
+
+/// A finished or replaced table's schema change no longer has shadow indexes to filter.
+fn forget_shadow_indexes(progress: &mut Progress, record: &BinlogRecord) {
+    if let BinlogRecord::AlterJob(job) = record {
+        for shadow in job.shadow_index_ids() {
+            progress.shadow_index_map.remove(&shadow);
+        }
+    }
 }
 
 /// Plans and carries out one binlog of a database job.
@@ -247,30 +256,18 @@ pub(super) async fn replay(
             reason,
             unmap: forget,
         } => {
-            if let BinlogRecord::AlterJob(job) = record {
-                for shadow in job.shadow_index_ids() {
-                    progress.shadow_index_map.remove(&shadow);
-                }
-            }
+            forget_shadow_indexes(progress, record);
             if let Some(forget) = forget {
                 unmap(progress, forget);
             }
             partial_sync(task, progress, seq, table_id, partitions, &reason).await
         }
         Plan::FullSync { reason } => {
-            if let BinlogRecord::AlterJob(job) = record {
-                for shadow in job.shadow_index_ids() {
-                    progress.shadow_index_map.remove(&shadow);
-                }
-            }
+            forget_shadow_indexes(progress, record);
             start_full_sync(task, progress, &reason).await?;
             Ok(Replayed::PhaseChanged)
         }
-        Plan::Skip(Skip::Silently(why)) => {
-            tracing::debug!(commit_seq = seq, why, "nothing to replay");
-            skipped(progress, seq)
-        }
-        Plan::Skip(Skip::Noted(what)) => skipped_with_warning(task, progress, what, seq).await,
+        Plan::Skip(skip) => skip_binlog(task, progress, seq, skip).await,
         Plan::Fail(reason) => Err(reason.into_error()),
     }
 }

@@ -302,11 +302,7 @@ async fn replay(
             start_full_sync(task, progress, &reason).await?;
             Ok(Replayed::PhaseChanged)
         }
-        Plan::Skip(Skip::Silently(why)) => {
-            tracing::debug!(commit_seq = seq, why, "nothing to replay");
-            skipped(progress, seq)
-        }
-        Plan::Skip(Skip::Noted(what)) => skipped_with_warning(task, progress, what, seq).await,
+        Plan::Skip(skip) => skip_binlog(task, progress, seq, skip).await,
         Plan::Fail(reason) => Err(reason.into_error()),
         Plan::CreateObject
         | Plan::DropObject { .. }
@@ -316,6 +312,23 @@ async fn replay(
         | Plan::AlterView { .. } => Err(JobError::CheckFailed(format!(
             "a table job planned a database operation for binlog {seq}: {plan:?}"
         ))),
+    }
+}
+
+/// Carries out a planned skip: silent ones move the cursor in memory, noted ones are
+/// recorded in `skipped_binlogs` and persisted.
+pub(super) async fn skip_binlog(
+    task: &JobTask,
+    progress: &mut Progress,
+    seq: i64,
+    skip: Skip,
+) -> Result<Replayed, JobError> {
+    match skip {
+        Skip::Silently(why) => {
+            tracing::debug!(commit_seq = seq, why, "nothing to replay");
+            skipped(progress, seq)
+        }
+        Skip::Noted(what) => skipped_with_warning(task, progress, what, seq).await,
     }
 }
 

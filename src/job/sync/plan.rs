@@ -592,6 +592,14 @@ mod tests {
         )
     }
 
+    fn unknown_binlog() -> Binlog {
+        let record = BinlogRecord::Unknown {
+            type_id: 99,
+            data: None,
+        };
+        Binlog::new(5, 0, 1, vec![], record)
+    }
+
     fn is_ddl(plan: &Plan) -> bool {
         matches!(plan, Plan::TableDdl { .. })
     }
@@ -738,16 +746,7 @@ mod tests {
                 "{kind}"
             );
         }
-        let unknown = Binlog::new(
-            5,
-            0,
-            1,
-            vec![],
-            BinlogRecord::Unknown {
-                type_id: 99,
-                data: None,
-            },
-        );
+        let unknown = unknown_binlog();
         assert!(matches!(
             table_job(&p, &unknown),
             Plan::Fail(FailReason::Unsupported(_))
@@ -1014,16 +1013,7 @@ mod tests {
             db_job(&p, &Binlog::dummy(5, 0, 1, -1)),
             Plan::FullSync { .. }
         ));
-        let unknown = Binlog::new(
-            5,
-            0,
-            1,
-            vec![],
-            BinlogRecord::Unknown {
-                type_id: 99,
-                data: None,
-            },
-        );
+        let unknown = unknown_binlog();
         assert!(matches!(
             db_job(&p, &unknown),
             Plan::Fail(FailReason::Unsupported(_))
