@@ -452,6 +452,9 @@ impl JobManager {
             *info = updated;
         }
         let control = JobControl::from_info(&info);
+        // The run state is the operator's setting, persisted above: status shows it at once,
+        // even while the task is still finishing a step.
+        handle.status.lock().state = info.state.as_str();
         handle.control.send_modify(|c| c.apply(&control));
         Ok(())
     }

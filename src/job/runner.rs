@@ -141,7 +141,9 @@ impl JobTask {
         operator_hint: Option<&'static str>,
     ) {
         let mut status = self.status.lock();
-        status.state = control.run_state.as_str();
+        // The newest operator setting, not the one this step started with: a /pause that
+        // arrived during the step must not be shown as running again.
+        status.state = self.control.borrow().run_state.as_str();
         if let Some(p) = progress {
             status.progress_state = p.sync_state.name();
             status.sub_state = p.sub_sync_state.name();
