@@ -958,3 +958,20 @@ fn a_restore_cancelled_again_and_again_backs_off_and_needs_an_operator() {
         status.get("needs_operator").is_none()
     });
 }
+
+#[test]
+fn a_drop_partition_replayed_after_a_crash_counts_as_done() {
+    // Found by the random workload (table seed 9508 with kill -9): the syncer dropped the
+    // partition, was killed before recording it, and the replay failed forever with Doris's
+    // `Error in list of partitions to p1`. Dropping it on the target first plays that crash.
+    let (src, dest, _dir, syncer) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1)");
+    syncer.post_name("/pause", "t");
+    wait_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
+    src.sql(
+        "ALTER TABLE src_db.t DROP PARTITION p1 FORCE;
+         INSERT INTO src_db.t VALUES (2, '2024-02-05', 2);",
+    );
+    dest.sql("ALTER TABLE dest_db.t DROP PARTITION p1 FORCE");
+    syncer.post_name("/resume", "t");
+    wait_converged(&syncer, "t", &src, &dest);
+}

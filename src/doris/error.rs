@@ -126,7 +126,9 @@ pub enum DorisErrorKind {
 }
 
 /// Texts with which Doris says the object named does not exist.
-const MISSING_TEXTS: [&str; 8] = [
+const MISSING_TEXTS: [&str; 9] = [
+    // ERR_DROP_PARTITION_NON_EXISTENT
+    "error in list of partitions to",
     "unknown table",
     "unknown column",
     "unknown partition",
@@ -206,6 +208,10 @@ mod kind_tests {
                 DorisErrorKind::ObjectMissing,
             ),
             ("Table [t] does not exist", DorisErrorKind::ObjectMissing),
+            (
+                "Error in list of partitions to p1",
+                DorisErrorKind::ObjectMissing,
+            ),
             ("Table 't' already exists", DorisErrorKind::AlreadyDone),
             ("Duplicate column name 'c'", DorisErrorKind::AlreadyDone),
             ("Duplicate partition name p1", DorisErrorKind::AlreadyDone),
