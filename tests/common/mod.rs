@@ -11,6 +11,10 @@ use serde_json::Value;
 
 /// How long a started syncer may take to answer /version.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Ports tried by [`Syncer::start`] before giving up.
+const PORT_ATTEMPTS: usize = 5;
+/// What the syncer logs when its port is taken.
+const ADDRESS_IN_USE: &str = "Address already in use";
 /// How long a stopped syncer may take to exit after SIGTERM.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(40);
 
@@ -35,8 +39,20 @@ impl Syncer {
     /// Starts the binary with `args` plus `--host 127.0.0.1 --port <free>` and waits until it
     /// answers.
     pub fn start(work_dir: &Path, args: &[&str]) -> Syncer {
-        let port = free_port();
-        Self::start_on(work_dir, port, args)
+        // A port found free can be taken by another test before the syncer binds it: then
+        // the syncer exits at once, and another free port is tried.
+        for _ in 1..PORT_ATTEMPTS {
+            let mut syncer = Self::prepare(work_dir, free_port(), args);
+            match syncer.try_spawn() {
+                Ok(()) => return syncer,
+                Err(log) if log.contains(ADDRESS_IN_USE) => {
+                    syncer.child = None;
+                    continue;
+                }
+                Err(log) => panic!("ccr_syncer exited early; log:\n{log}"),
+            }
+        }
+        Self::start_on(work_dir, free_port(), args)
     }
 
     /// Starts a syncer for replication tests: SQLite metadata in `work_dir`, a 100 ms idle
@@ -58,6 +74,12 @@ impl Syncer {
     }
 
     pub fn start_on(work_dir: &Path, port: u16, args: &[&str]) -> Syncer {
+        let mut syncer = Self::prepare(work_dir, port, args);
+        syncer.spawn();
+        syncer
+    }
+
+    fn prepare(work_dir: &Path, port: u16, args: &[&str]) -> Syncer {
         let log_dir = work_dir.join("log");
         let mut all: Vec<String> = vec![
             "--host".into(),
@@ -70,17 +92,22 @@ impl Syncer {
             "debug".into(),
         ];
         all.extend(args.iter().map(|s| s.to_string()));
-        let mut syncer = Syncer {
+        Syncer {
             port,
             child: None,
             log_dir,
             args: all,
-        };
-        syncer.spawn();
-        syncer
+        }
     }
 
     fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("ccr_syncer exited early; log:\n{log}");
+        }
+    }
+
+    /// Starts the process and waits until it answers; `Err` with its log if it exits first.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let child = Command::new(env!("CARGO_BIN_EXE_ccr_syncer"))
             .args(&self.args)
             .stdin(Stdio::null())
@@ -92,13 +119,10 @@ impl Syncer {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "ccr_syncer exited early with {status}; log:\n{}",
-                    self.log()
-                );
+                return Err(format!("(exit {status})\n{}", self.log()));
             }
             if self.try_post("/version", "{}").is_some() {
-                return;
+                return Ok(());
             }
             assert!(
                 Instant::now() < deadline,
