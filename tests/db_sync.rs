@@ -222,15 +222,6 @@ fn replicate_steps(setup: &str, steps: &[&str]) -> Env {
     env
 }
 
-fn partitions(cluster: &TestCluster, table: &str) -> String {
-    cluster
-        .sql(&format!("SHOW PARTITIONS FROM {table}"))
-        .lines()
-        .map(|l| l.split('\t').nth(1).unwrap().to_owned())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 #[test]
 fn create_table_then_data() {
     let env = replicate_steps(
@@ -322,7 +313,7 @@ fn add_and_drop_partitions_with_temporary_ones_skipped() {
              INSERT INTO src_db.p VALUES (4, 16, 'd');",
         ],
     );
-    assert_eq!(partitions(&env.dest, "dest_db.p"), "p2,p3,p4");
+    assert_eq!(env.dest.partition_names("dest_db.p"), "p2,p3,p4");
     assert_eq!(env.dest.sql("SHOW TEMPORARY PARTITIONS FROM dest_db.p"), "");
 }
 
@@ -346,7 +337,7 @@ fn replace_partitions_strict_and_not() {
              INSERT INTO src_db.p VALUES (5, 22, 'e');",
         ],
     );
-    assert_eq!(partitions(&env.dest, "dest_db.p"), "p1,p2,tp3");
+    assert_eq!(env.dest.partition_names("dest_db.p"), "p1,p2,tp3");
     assert_eq!(
         env.dest.sql("SHOW TABLES FROM dest_db"),
         "p\n",
@@ -1115,7 +1106,7 @@ fn replaced_partition_then_dropped_or_renamed() {
            PROPERTIES (\"use_temp_partition_name\" = \"true\");
          ALTER TABLE src_db.p DROP PARTITION tp3;",
     );
-    assert_eq!(partitions(&env.dest, "dest_db.p"), "px");
+    assert_eq!(env.dest.partition_names("dest_db.p"), "px");
     let status = env.status();
     assert!(status.get("needs_operator").is_none(), "{status}");
 }

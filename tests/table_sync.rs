@@ -715,25 +715,16 @@ fn back_to_back(syncer: &Syncer, job: &str, src: &TestCluster, statements: &str)
     syncer.post_name("/resume", job);
 }
 
-fn partitions_of(cluster: &TestCluster, table: &str) -> String {
-    cluster
-        .sql(&format!("SHOW PARTITIONS FROM {table}"))
-        .lines()
-        .map(|l| l.split('\t').nth(1).unwrap().to_owned())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Waits until the job is caught up (lag 0, no error) and the target table equals the
 /// source table in rows and partitions.
 fn wait_converged(syncer: &Syncer, job: &str, src: &TestCluster, dest: &TestCluster) {
     wait_until("the target table to equal the source", CATCH_UP, || {
-        let want = (rows(src, "src_db.t"), partitions_of(src, "src_db.t"));
+        let want = (rows(src, "src_db.t"), src.partition_names("src_db.t"));
         let (ok, got_rows) = dest.try_sql("SELECT * FROM dest_db.t ORDER BY 1, 2");
         let got = (
             got_rows,
             if ok {
-                partitions_of(dest, "dest_db.t")
+                dest.partition_names("dest_db.t")
             } else {
                 String::new()
             },
@@ -793,7 +784,7 @@ fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
          INSERT INTO src_db.t VALUES (9, '2024-02-09', 9);",
     );
     wait_converged(&syncer, "t", &src, &dest);
-    assert_eq!(partitions_of(&dest, "dest_db.t"), "px,p3");
+    assert_eq!(dest.partition_names("dest_db.t"), "px,p3");
 }
 
 #[test]
@@ -812,7 +803,7 @@ fn non_strict_replace_with_temporary_names_leaves_exactly_the_source_partitions(
          INSERT INTO src_db.t VALUES (6, '2024-03-06', 6);",
     );
     wait_converged(&syncer, "t", &src, &dest);
-    assert_eq!(partitions_of(&dest, "dest_db.t"), "p1,tp,p3");
+    assert_eq!(dest.partition_names("dest_db.t"), "p1,tp,p3");
 }
 
 #[test]
@@ -832,7 +823,7 @@ fn a_full_sync_into_the_existing_table_leaves_exactly_the_source_partitions() {
     syncer.post_name("/force_fullsync", "t");
     syncer.post_name("/resume", "t");
     wait_converged(&syncer, "t", &src, &dest);
-    assert_eq!(partitions_of(&dest, "dest_db.t"), "p1,p2,p5");
+    assert_eq!(dest.partition_names("dest_db.t"), "p1,p2,p5");
 }
 
 /// The value of an unlabelled metric line in the syncer's Prometheus text.

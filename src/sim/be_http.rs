@@ -718,25 +718,11 @@ mod tests {
         }
     }
 
-    fn int_column(unique_id: i32, name: &str) -> Column {
-        Column {
-            unique_id,
-            name: name.into(),
-            column_type: crate::sim::catalog::types::ColumnType::Int,
-            is_key: unique_id == 0,
-            aggregation: None,
-            nullable: true,
-            auto_increment: false,
-            default: None,
-            comment: String::new(),
-        }
-    }
-
     #[test]
     fn payloads_name_columns_by_unique_id_across_renames_and_drops() {
         // Source: (id #0, amount #1, qty #2) at write time; since then amount was renamed
         // and qty dropped.
-        let source_now = [int_column(0, "id"), int_column(1, "amt")];
+        let source_now = [Column::test_int(0, "id"), Column::test_int(1, "amt")];
         let rowset = Rowset {
             id: 9,
             version: 2,
@@ -750,9 +736,9 @@ mod tests {
         assert_eq!(doc.columns, ["id", "amt", ""]);
         // Target not renamed yet: the value still lands in #1.
         let target = [
-            int_column(0, "id"),
-            int_column(1, "amount"),
-            int_column(2, "qty"),
+            Column::test_int(0, "id"),
+            Column::test_int(1, "amount"),
+            Column::test_int(2, "qty"),
         ];
         let (schema, rows) = rows_from_segment(&doc, &target).unwrap();
         assert_eq!(schema, [0, 1, 2]);

@@ -401,6 +401,15 @@ impl TestCluster {
         self.runtime.block_on(restart).expect("BE restart task");
     }
 
+    /// The partition names of `table`, comma-separated, in `SHOW PARTITIONS` order.
+    pub fn partition_names(&self, table: &str) -> String {
+        self.sql(&format!("SHOW PARTITIONS FROM {table}"))
+            .lines()
+            .map(|l| l.split('\t').nth(1).unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// A job spec for this cluster (root, empty password).
     pub fn spec(&self, database: &str, table: &str) -> Value {
         serde_json::json!({

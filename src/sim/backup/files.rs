@@ -219,21 +219,7 @@ mod tests {
     use super::*;
     use crate::sim::be_http::SegmentDoc;
     use crate::sim::catalog::table::{Replica, Rowset};
-    use crate::sim::catalog::types::{ColumnType, Value};
-
-    fn column(unique_id: i32, name: &str) -> Column {
-        Column {
-            unique_id,
-            name: name.into(),
-            column_type: ColumnType::Int,
-            is_key: unique_id == 0,
-            aggregation: None,
-            nullable: true,
-            auto_increment: false,
-            default: None,
-            comment: String::new(),
-        }
-    }
+    use crate::sim::catalog::types::Value;
 
     #[test]
     fn snapshot_files_stop_at_the_snapshot_version() {
@@ -254,8 +240,13 @@ mod tests {
             }],
             rowsets: vec![rowset(5, 2), rowset(6, 3)],
         };
-        let files =
-            tablet_snapshot_files(&tablet, 99, 2, &[column(0, "k"), column(1, "v")]).unwrap();
+        let files = tablet_snapshot_files(
+            &tablet,
+            99,
+            2,
+            &[Column::test_int(0, "k"), Column::test_int(1, "v")],
+        )
+        .unwrap();
         assert_eq!(
             files.keys().cloned().collect::<Vec<_>>(),
             ["5_0.dat", "77.hdr"]

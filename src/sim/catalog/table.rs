@@ -106,6 +106,24 @@ pub struct Column {
     pub comment: String,
 }
 
+#[cfg(test)]
+impl Column {
+    /// A nullable INT column for tests; unique id 0 is the key.
+    pub(crate) fn test_int(unique_id: i32, name: &str) -> Column {
+        Column {
+            unique_id,
+            name: name.into(),
+            column_type: crate::sim::catalog::types::ColumnType::Int,
+            is_key: unique_id == 0,
+            aggregation: None,
+            nullable: true,
+            auto_increment: false,
+            default: None,
+            comment: String::new(),
+        }
+    }
+}
+
 impl Column {
     /// The value a row gets when a load does not provide this column.
     pub fn default_value(&self) -> Value {
