@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ccr_syncer::sim::launch::{launch, SimConfig, SimDoris};
+use doris_sim::launch::{launch, SimConfig, SimDoris};
 use parking_lot::Mutex;
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{Connection, Executor, MySqlConnection, Row};
@@ -165,7 +165,7 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_ccr_syncer"))
+    let child = Command::new(ccr_tests::binary("ccr_syncer"))
         .args([
             "--host",
             "127.0.0.1",

@@ -11,17 +11,17 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use ccr_syncer::doris::rpc::{BeClient, FeClient, RpcAddress, RpcTimeouts};
-use ccr_syncer::sim::cluster::SimClusterOptions;
-use ccr_syncer::sim::launch::{launch, SimConfig};
-use ccr_syncer::wire::backend_service::TIngestBinlogRequest;
-use ccr_syncer::wire::frontend_service::{
+use ccr_doris::rpc::{BeClient, FeClient, RpcAddress, RpcTimeouts};
+use ccr_wire::backend_service::TIngestBinlogRequest;
+use ccr_wire::frontend_service::{
     TBeginTxnRequest, TCommitTxnRequest, TGetBinlogRequest, TGetMetaDB, TGetMetaRequest,
     TGetMetaTable, TGetMetaTableMeta,
 };
-use ccr_syncer::wire::status::TStatusCode;
-use ccr_syncer::wire::types::{TTabletCommitInfo, TUniqueId};
+use ccr_wire::status::TStatusCode;
+use ccr_wire::types::{TTabletCommitInfo, TUniqueId};
 use clap::Parser;
+use doris_sim::cluster::SimClusterOptions;
+use doris_sim::launch::{launch, SimConfig};
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{Connection, Executor, MySqlConnection};
 
@@ -118,7 +118,7 @@ async fn table_meta(
 /// `source_id` → `target_id`, partitions paired by name), commit. Returns the number of
 /// ingests, their total time and the commitTxn time.
 async fn replay_load(
-    doris: &ccr_syncer::sim::launch::SimDoris,
+    doris: &doris_sim::launch::SimDoris,
     fe: &FeClient,
     db_id: i64,
     source_id: i64,

@@ -5,4 +5,6 @@
 # BENCH_PACED_RATE, BENCH_BURST_TXNS (see benches/table_sync.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo bench --bench table_sync "$@"
+# The bench runs the ccr_syncer binary of the bench (release) profile: build it first.
+cargo build --release --quiet --bins
+exec cargo bench -p ccr_tests --bench table_sync "$@"

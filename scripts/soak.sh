@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Long runs of the randomized replication test (tests/random_workload.rs).
+# Long runs of the randomized replication test (tests/e2e/random_workload.rs).
 #
 #   scripts/soak.sh --seeds N [--start S] [--kind table|db|both] [--kill] [--known a,b]
 #   scripts/soak.sh --replay FILE
@@ -47,7 +47,7 @@ output="$dir/soak-$tag-stdout.txt" errors="$dir/soak-$tag-stderr.txt"
 status=0
 # Case lines as they finish; the full failure reports (operations, diff, syncer log) go to
 # $errors.
-cargo test "${profile[@]}" --quiet --test random_workload soak -- --ignored --nocapture --test-threads 1 \
+cargo test "${profile[@]}" --quiet -p ccr_tests --test e2e random_workload::soak -- --ignored --nocapture --test-threads 1 \
     2>"$errors" | tee "$output" | grep --line-buffered -E '^(PASS|FAIL) ' || status=$?
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$output" | tail -1 || true)
 if [ -z "$summary" ]; then

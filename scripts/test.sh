@@ -18,9 +18,10 @@ if ! mariadb -h127.0.0.1 -P3306 -uroot -e 'select 1' >/dev/null 2>&1; then
     }
 fi
 
+# The end-to-end tests run the ccr_syncer and doris_sim binaries of this build.
 cargo build --bins --quiet
-# Library, binaries and integration tests (the crate has no doc tests; benches run with
-# scripts/bench_*.sh). The output is kept to print one total at the end.
+# Every crate's unit tests and the two test binaries of tests/ (e2e, sim); no doc tests;
+# benches run with scripts/bench_*.sh. The output is kept to print one total at the end.
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 status=0

@@ -1,0 +1,630 @@
+//! The job manager: owns every job this syncer runs, answers the API's questions about them,
+//! and keeps the set of running jobs equal to the jobs the metadata store gives this syncer.
+//!
+//! Nothing here ever waits on a running sync step. Each job's task publishes its status into
+//! a shared cell that readers copy; operator commands change the persisted job record and
+//! then signal the task, which acts on them at its next step.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use serde::Deserialize;
+use tokio::sync::{watch, Mutex as AsyncMutex};
+use tokio::task::JoinHandle;
+
+use super::error::JobError;
+use super::first_run::check_and_complete;
+use super::progress::Progress;
+use super::runner::{self, JobControl, JobStatus, JobTask};
+use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
+use crate::job::features::FeatureFlags;
+use crate::metrics::Metrics;
+use crate::store::{MetaStore, StoreError};
+use ccr_doris::cluster::{ClientSettings, DorisCluster};
+use ccr_doris::rpc::RpcTimeouts;
+use ccr_doris::sql::quote_ident;
+use ccr_wire::frontend_service::TGetBinlogLagResult;
+
+/// How often this syncer refreshes its heartbeat and looks for dead peers.
+pub const HA_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// A peer whose heartbeat is older than this is dead: two missed checks plus slack, as in
+/// the reference.
+pub const HA_DEAD_AFTER: Duration = Duration::from_secs(12);
+/// How often the job summary line is logged (the reference's monitor interval).
+pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
+/// How long shutdown waits for running steps to finish before abandoning them (every step
+/// checkpoints before it starts, so an abandoned step is resumed after restart).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Settings every job shares.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// This syncer's identity `host:port`.
+    pub identity: String,
+    pub connect_timeout: Duration,
+    pub rpc_timeout: Duration,
+    pub commit_txn_timeout: Duration,
+    pub idle_poll_interval: Duration,
+    /// Failed steps in a row after which a job is shown as needing an operator.
+    pub operator_after_failures: u32,
+    pub max_ingest_concurrency_per_backend: usize,
+    pub features: FeatureFlags,
+}
+
+/// The body of `/create_ccr`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreateJobRequest {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub src: ClusterSpec,
+    #[serde(default)]
+    pub dest: ClusterSpec,
+    #[serde(default)]
+    pub skip_error: bool,
+    #[serde(default)]
+    pub allow_table_exists: bool,
+    /// Database jobs: replicate only these source tables and views.
+    #[serde(default)]
+    pub include_tables: Vec<String>,
+    /// Database jobs: never replicate these (applied after `include_tables`).
+    #[serde(default)]
+    pub exclude_tables: Vec<String>,
+}
+
+/// The answer of `/get_lag`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobLag {
+    /// Source binlogs after the last applied one.
+    pub lag: i64,
+    /// The last source commit seq applied to the target.
+    pub prev_commit_seq: i64,
+    /// Oldest and newest commit seq the source still keeps (0 when the FE does not say).
+    pub first_commit_seq: i64,
+    pub last_commit_seq: i64,
+    /// Their times, `YYYY-MM-DD HH:MM:SS` UTC (empty when the FE does not say).
+    pub first_binlog_timestamp: String,
+    pub last_binlog_timestamp: String,
+    /// Seconds between the oldest binlog not yet applied and the newest binlog: how far
+    /// behind the target is in source time (0 when caught up).
+    pub time_interval_secs: i64,
+}
+
+impl JobLag {
+    fn from_result(prev_commit_seq: i64, result: &TGetBinlogLagResult) -> Self {
+        let lag = result.lag.unwrap_or(0);
+        let time_interval_secs = match (
+            lag,
+            result.next_binlog_timestamp,
+            result.last_binlog_timestamp,
+        ) {
+            (0, _, _) => 0,
+            (_, Some(next), Some(last)) if last >= next => (last - next) / 1000,
+            _ => 0,
+        };
+        JobLag {
+            lag,
+            prev_commit_seq,
+            first_commit_seq: result.first_commit_seq.unwrap_or(0),
+            last_commit_seq: result.last_commit_seq.unwrap_or(0),
+            first_binlog_timestamp: format_millis(result.first_binlog_timestamp),
+            last_binlog_timestamp: format_millis(result.last_binlog_timestamp),
+            time_interval_secs,
+        }
+    }
+}
+
+fn format_millis(millis: Option<i64>) -> String {
+    millis
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// A job this syncer runs.
+struct JobHandle {
+    /// The persisted record; the async mutex orders operator commands on one job.
+    info: AsyncMutex<JobInfo>,
+    control: watch::Sender<JobControl>,
+    status: Arc<parking_lot::Mutex<JobStatus>>,
+    task: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    /// The task's own cluster clients (cheap clones sharing their pools): API calls that
+    /// talk to a cluster reuse the job's connections and its knowledge of the master FE.
+    src: DorisCluster,
+    dest: DorisCluster,
+}
+
+pub struct JobManager {
+    store: Arc<dyn MetaStore>,
+    settings: Arc<JobSettings>,
+    metrics: Arc<Metrics>,
+    http: reqwest::Client,
+    jobs: RwLock<HashMap<String, Arc<JobHandle>>>,
+    /// Serialises creations so two requests for one name cannot both pass the checks.
+    create_lock: AsyncMutex<()>,
+    shutting_down: watch::Sender<bool>,
+}
+
+impl JobManager {
+    pub fn new(
+        store: Arc<dyn MetaStore>,
+        settings: JobSettings,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        Arc::new(JobManager {
+            store,
+            settings: Arc::new(settings),
+            metrics,
+            http: reqwest::Client::new(),
+            jobs: RwLock::new(HashMap::new()),
+            create_lock: AsyncMutex::new(()),
+            shutting_down: watch::channel(false).0,
+        })
+    }
+
+    pub fn settings(&self) -> &JobSettings {
+        &self.settings
+    }
+
+    /// Timeouts and limits of every Doris client.
+    fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            timeouts: self.rpc_timeouts(),
+            max_ingest_per_backend: self.settings.max_ingest_concurrency_per_backend,
+        }
+    }
+
+    fn rpc_timeouts(&self) -> RpcTimeouts {
+        RpcTimeouts {
+            connect: self.settings.connect_timeout,
+            call: self.settings.rpc_timeout,
+            commit_txn: self.settings.commit_txn_timeout,
+        }
+    }
+
+    /// Registers this syncer, starts its persisted jobs, and keeps doing both every
+    /// [`HA_CHECK_INTERVAL`] until shutdown.
+    pub async fn start(self: &Arc<Self>) -> Result<(), JobError> {
+        self.ha_round().await?;
+        let manager = Arc::clone(self);
+        let mut stop = self.shutting_down.subscribe();
+        tokio::spawn(async move {
+            let mut last_summary = std::time::Instant::now();
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(HA_CHECK_INTERVAL) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                if let Err(error) = manager.ha_round().await {
+                    tracing::warn!(%error, "high-availability check failed; retrying");
+                }
+                if last_summary.elapsed() >= SUMMARY_LOG_INTERVAL {
+                    last_summary = std::time::Instant::now();
+                    manager.log_summary();
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// The periodic one-line account of every job this syncer runs, by state and phase.
+    fn log_summary(&self) {
+        let jobs: Vec<JobStatus> = self
+            .jobs
+            .read()
+            .values()
+            .map(|handle| handle.status.lock().clone())
+            .collect();
+        let count = |f: &dyn Fn(&JobStatus) -> bool| jobs.iter().filter(|s| f(s)).count();
+        tracing::info!(
+            total = jobs.len(),
+            paused = count(&|s| s.state == "paused"),
+            full_sync = count(&|s| s.progress_state.contains("FullSync")),
+            partial_sync = count(&|s| s.progress_state.contains("PartialSync")),
+            incremental = count(&|s| s.progress_state.contains("IncrementalSync")),
+            failing = count(&|s| s.last_error.is_some()),
+            "job summary"
+        );
+    }
+
+    /// One heartbeat round: refresh our heartbeat, adopt the jobs of dead peers, start the
+    /// jobs we own but do not run, and stop the jobs we run but no longer own.
+    async fn ha_round(self: &Arc<Self>) -> Result<(), JobError> {
+        let me = &self.settings.identity;
+        let now = now_millis();
+        self.store.heartbeat(me, now).await?;
+        let adopted = self
+            .store
+            .take_over_dead(me, now - HA_DEAD_AFTER.as_millis() as i64)
+            .await?;
+        if !adopted.is_empty() {
+            tracing::info!(jobs = ?adopted, "took over jobs of dead syncers");
+        }
+        let owned = self.store.list_jobs_owned_by(me).await?;
+        let owned_names: std::collections::HashSet<&str> =
+            owned.iter().map(|r| r.name.as_str()).collect();
+        let lost: Vec<String> = self
+            .jobs
+            .read()
+            .keys()
+            .filter(|name| !owned_names.contains(name.as_str()))
+            .cloned()
+            .collect();
+        for name in lost {
+            tracing::warn!(job = %name, "job no longer belongs to this syncer; stopping it here");
+            self.unload(&name);
+        }
+        for row in owned {
+            if self.jobs.read().contains_key(&row.name) || *self.shutting_down.borrow() {
+                continue;
+            }
+            match JobInfo::from_json(&row.job_info) {
+                Ok(info) => self.launch(info),
+                Err(e) => {
+                    tracing::error!(job = %row.name, error = %e, "stored job record is unreadable; job not started")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the task of a job and registers it.
+    fn launch(self: &Arc<Self>, info: JobInfo) {
+        let name = info.name.clone();
+        let (control, control_rx) = watch::channel(JobControl::from_info(&info));
+        let status = Arc::new(parking_lot::Mutex::new(JobStatus::starting(&info)));
+        let metrics = self.metrics.job(&name);
+        let task = JobTask {
+            name: name.clone(),
+            info: info.clone(),
+            store: Arc::clone(&self.store),
+            settings: Arc::clone(&self.settings),
+            metrics: Arc::clone(&metrics),
+            status: Arc::clone(&status),
+            control: control_rx,
+            src: DorisCluster::new(info.src.cluster_access(), self.client_settings())
+                .with_stats(Arc::clone(&metrics.source_calls)),
+            dest: DorisCluster::new(info.dest.cluster_access(), self.client_settings())
+                .with_stats(Arc::clone(&metrics.target_calls)),
+        };
+        let handle = Arc::new(JobHandle {
+            info: AsyncMutex::new(info),
+            control,
+            status,
+            task: parking_lot::Mutex::new(None),
+            src: task.src.clone(),
+            dest: task.dest.clone(),
+        });
+        // Checked and inserted under one lock: the HA round and an API call may both find
+        // the job unloaded, and only one task may run it.
+        let mut jobs = self.jobs.write();
+        if jobs.contains_key(&name) {
+            return;
+        }
+        // A root span: the job outlives the request that created it.
+        let span = tracing::info_span!(parent: None, "job", job = %name);
+        let join = tokio::spawn(tracing::Instrument::instrument(runner::run(task), span));
+        *handle.task.lock() = Some(join);
+        jobs.insert(name, handle);
+    }
+
+    /// Stops a job's task (it finishes its current step) and forgets it.
+    fn unload(&self, name: &str) -> Option<JoinHandle<()>> {
+        let handle = self.jobs.write().remove(name)?;
+        handle.control.send_modify(|c| c.stop = true);
+        let join = handle.task.lock().take();
+        join
+    }
+
+    /// `/create_ccr`: validate, check both clusters, persist, start.
+    pub async fn create(self: &Arc<Self>, request: CreateJobRequest) -> Result<(), JobError> {
+        if *self.shutting_down.borrow() {
+            return Err(JobError::ShuttingDown);
+        }
+        validate_job_name(&request.name).map_err(JobError::Invalid)?;
+        let name = request.name.clone();
+        request
+            .src
+            .validate()
+            .map_err(|e| JobError::Invalid(format!("src spec is invalid: {e}")))?;
+        request
+            .dest
+            .validate()
+            .map_err(|e| JobError::Invalid(format!("dest spec is invalid: {e}")))?;
+        if request.src.is_table_level() != request.dest.is_table_level() {
+            return Err(JobError::Invalid(
+                "src/dest are not both db or table sync".into(),
+            ));
+        }
+        if request.src.is_table_level()
+            && (!request.include_tables.is_empty() || !request.exclude_tables.is_empty())
+        {
+            return Err(JobError::Invalid(
+                "include_tables / exclude_tables apply to database jobs only".into(),
+            ));
+        }
+        if let Some(empty) = request
+            .include_tables
+            .iter()
+            .chain(&request.exclude_tables)
+            .find(|name| name.is_empty())
+        {
+            return Err(JobError::Invalid(format!(
+                "table names in include_tables / exclude_tables must not be empty: {empty:?}"
+            )));
+        }
+        let _creating = self.create_lock.lock().await;
+        if self.store.get_job(&name).await?.is_some() {
+            return Err(JobError::AlreadyExists(name));
+        }
+        let checked = check_and_complete(
+            request.src,
+            request.dest,
+            request.allow_table_exists,
+            self.settings.connect_timeout,
+            &self.http,
+        )
+        .await?;
+        let sync_type = if checked.src.is_table_level() {
+            SyncType::Table
+        } else {
+            SyncType::Database
+        };
+        let info = JobInfo {
+            sync_type,
+            name: name.clone(),
+            src: checked.src,
+            dest: checked.dest,
+            skip_error: request.skip_error,
+            state: RunState::Running,
+            fullsync_requests: 0,
+            allow_table_exists: request.allow_table_exists,
+            include_tables: request.include_tables,
+            exclude_tables: request.exclude_tables,
+        };
+        match self
+            .store
+            .create_job(&name, &info.to_json(), &self.settings.identity)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::JobExists(_)) => return Err(JobError::AlreadyExists(name)),
+            Err(e) => return Err(e.into()),
+        }
+        let progress = Progress::new_full_sync(&name, sync_type == SyncType::Table, now_secs());
+        self.store.put_progress(&name, &progress.to_json()).await?;
+        self.metrics
+            .jobs_created
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(job = %name, src = ?info.src, dest = ?info.dest, "job created");
+        self.launch(info);
+        Ok(())
+    }
+
+    /// Finds a job this syncer runs. A job owned by another syncer is reported with its
+    /// owner so the API can redirect; a job owned here but not yet running is started.
+    async fn local(self: &Arc<Self>, name: &str) -> Result<Arc<JobHandle>, JobError> {
+        validate_job_name(name).map_err(JobError::Invalid)?;
+        let row = self
+            .store
+            .get_job(name)
+            .await?
+            .ok_or_else(|| JobError::NotFound(name.to_owned()))?;
+        if row.belong_to != self.settings.identity {
+            return Err(JobError::OwnedElsewhere {
+                name: name.to_owned(),
+                owner: row.belong_to,
+            });
+        }
+        if let Some(handle) = self.jobs.read().get(name) {
+            return Ok(Arc::clone(handle));
+        }
+        let info = JobInfo::from_json(&row.job_info).map_err(|e| JobError::Corrupt {
+            name: name.to_owned(),
+            what: "job_info",
+            message: e.to_string(),
+        })?;
+        if *self.shutting_down.borrow() {
+            return Err(JobError::ShuttingDown);
+        }
+        self.launch(info);
+        self.jobs
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| JobError::NotFound(name.to_owned()))
+    }
+
+    /// Applies `change` to the persisted record and hands the result to the job's task.
+    async fn update(
+        self: &Arc<Self>,
+        name: &str,
+        change: impl FnOnce(&mut JobInfo),
+    ) -> Result<(), JobError> {
+        let handle = self.local(name).await?;
+        let mut info = handle.info.lock().await;
+        let mut updated = info.clone();
+        change(&mut updated);
+        if updated != *info {
+            self.store.update_job_info(name, &updated.to_json()).await?;
+            *info = updated;
+        }
+        let control = JobControl::from_info(&info);
+        // The run state is the operator's setting, persisted above: status shows it at once,
+        // even while the task is still finishing a step.
+        handle.status.lock().state = info.state.as_str();
+        handle.control.send_modify(|c| c.apply(&control));
+        Ok(())
+    }
+
+    pub async fn pause(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        self.update(name, |info| info.state = RunState::Paused)
+            .await
+    }
+
+    pub async fn resume(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        self.update(name, |info| info.state = RunState::Running)
+            .await
+    }
+
+    pub async fn set_skip_error(
+        self: &Arc<Self>,
+        name: &str,
+        skip_error: bool,
+    ) -> Result<(), JobError> {
+        self.update(name, |info| info.skip_error = skip_error).await
+    }
+
+    /// Asks for a new full sync; persisted, so it survives a restart.
+    pub async fn force_fullsync(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        self.update(name, |info| info.fullsync_requests += 1).await
+    }
+
+    /// `/delete`: stop the job and remove its metadata. Target data stays.
+    pub async fn delete(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        let handle = self.local(name).await?;
+        // Hold the record lock so no command persists the job again while it goes away.
+        let _info = handle.info.lock().await;
+        self.unload(name);
+        if !self.store.delete_job(name).await? {
+            return Err(JobError::NotFound(name.to_owned()));
+        }
+        self.metrics.remove_job(name);
+        tracing::info!(job = %name, "job deleted");
+        Ok(())
+    }
+
+    pub async fn status(self: &Arc<Self>, name: &str) -> Result<JobStatus, JobError> {
+        let handle = self.local(name).await?;
+        let status = handle.status.lock().clone();
+        Ok(status)
+    }
+
+    /// `/job_detail`: the persisted record with passwords redacted.
+    pub async fn detail(self: &Arc<Self>, name: &str) -> Result<String, JobError> {
+        let handle = self.local(name).await?;
+        let info = handle.info.lock().await;
+        Ok(info.redacted_json())
+    }
+
+    /// `/job_progress`: the persisted progress record.
+    pub async fn progress(self: &Arc<Self>, name: &str) -> Result<String, JobError> {
+        self.local(name).await?;
+        Ok(self.store.get_progress(name).await?.unwrap_or_default())
+    }
+
+    /// `/list_jobs`: every job in the store, whichever syncer runs it.
+    pub async fn list(&self) -> Result<Vec<String>, JobError> {
+        Ok(self
+            .store
+            .list_jobs()
+            .await?
+            .into_iter()
+            .map(|row| row.name)
+            .collect())
+    }
+
+    /// `/desync`: mark the target table(s) as no longer being synced. Failures are
+    /// collected per table; the job keeps running.
+    pub async fn desync(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        let handle = self.local(name).await?;
+        let dest = handle.info.lock().await.dest.clone();
+        let sql = handle.dest.sql();
+        let tables: Vec<String> = if dest.is_table_level() {
+            vec![dest.table.clone()]
+        } else {
+            let db_id = sql.database_id(&dest.database).await?.ok_or_else(|| {
+                JobError::CheckFailed(format!("dest database {} not exists", dest.database))
+            })?;
+            sql.tables(db_id)
+                .await?
+                .into_iter()
+                .filter(|t| !t.is_view)
+                .map(|t| t.name)
+                .collect()
+        };
+        let mut failed = Vec::new();
+        for table in &tables {
+            if let Err(error) = sql
+                .set_table_property(&dest.database, table, "is_being_synced", "false")
+                .await
+            {
+                tracing::warn!(job = %name, table = %quote_ident(table), %error, "desync failed");
+                failed.push(table.clone());
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(JobError::CheckFailed(format!(
+                "failed tables: {}",
+                failed.join(",")
+            )))
+        }
+    }
+
+    /// Stops every job: each finishes its current step, or is abandoned after
+    /// [`SHUTDOWN_GRACE`] (its last checkpoint is resumed after restart).
+    pub async fn shutdown(&self) {
+        self.shutting_down.send_replace(true);
+        let names: Vec<String> = self.jobs.read().keys().cloned().collect();
+        let joins: Vec<JoinHandle<()>> =
+            names.iter().filter_map(|name| self.unload(name)).collect();
+        let count = joins.len();
+        let all = futures::future::join_all(joins);
+        if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+            tracing::warn!("some jobs did not finish their step within {SHUTDOWN_GRACE:?}; they resume from their last checkpoint");
+        }
+        tracing::info!(jobs = count, "all jobs stopped");
+    }
+
+    /// `/get_lag`: how far the target is behind the source.
+    ///
+    /// Asks the source FE directly (getBinlogLag); never waits for the job's task.
+    pub async fn lag(self: &Arc<Self>, name: &str) -> Result<JobLag, JobError> {
+        let handle = self.local(name).await?;
+        let src = handle.info.lock().await.src.clone();
+        let prev_commit_seq = match self.store.get_progress(name).await? {
+            Some(text) => {
+                Progress::from_json(&text)
+                    .map_err(|e| JobError::Corrupt {
+                        name: name.to_owned(),
+                        what: "progress",
+                        message: e.to_string(),
+                    })?
+                    .prev_commit_seq
+            }
+            None => 0,
+        };
+        let table = src
+            .is_table_level()
+            .then_some((src.table.as_str(), src.table_id));
+        let result = handle
+            .src
+            .binlog_lag(&src.database, table, prev_commit_seq)
+            .await?;
+        let lag = JobLag::from_result(prev_commit_seq, &result);
+        self.metrics.job(name).lag_binlogs.store(
+            u64::try_from(lag.lag).unwrap_or(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(lag)
+    }
+
+    /// The names of the jobs running in this process.
+    pub fn running_jobs(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.jobs.read().keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+pub(crate) fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub(crate) fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}

@@ -1,0 +1,437 @@
+//! What a job replicates: the two cluster specs and the persisted job record.
+//!
+//! The JSON shapes are the reference syncer's (`jobs.job_info`), so operators' tooling that
+//! reads them keeps working. Ports are strings there; we also accept JSON numbers.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use ccr_wire::secret::Secret;
+
+/// Longest job name accepted. Names become part of labels, metric labels and log lines.
+pub const MAX_JOB_NAME_LEN: usize = 128;
+
+/// One frontend of a cluster as discovered at job creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Frontend {
+    pub host: String,
+    /// MySQL (query) port, as a decimal string.
+    pub port: String,
+    /// Thrift (rpc) port, as a decimal string.
+    pub thrift_port: String,
+    #[serde(default)]
+    pub is_master: bool,
+}
+
+/// One side of a job: where the cluster is, how to log in, and what to replicate.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClusterSpec {
+    #[serde(default)]
+    pub host: String,
+    /// FE query (MySQL) port. Accepted as a JSON string (reference) or number.
+    #[serde(default, deserialize_with = "port_text")]
+    pub port: String,
+    /// FE rpc (Thrift) port. Accepted as a JSON string (reference) or number.
+    #[serde(default, deserialize_with = "port_text")]
+    pub thrift_port: String,
+    #[serde(default)]
+    pub is_master: bool,
+    #[serde(default)]
+    pub frontends: Vec<Frontend>,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub password: Secret,
+    #[serde(default)]
+    pub cluster: String,
+    #[serde(default)]
+    pub database: String,
+    #[serde(default)]
+    pub db_id: i64,
+    #[serde(default)]
+    pub table: String,
+    #[serde(default)]
+    pub table_id: i64,
+}
+
+impl std::fmt::Debug for ClusterSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Passwords stay out of logs (Secret prints ***), and the address comes first.
+        f.debug_struct("ClusterSpec")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("thrift_port", &self.thrift_port)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("database", &self.database)
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    #[error("host is empty")]
+    HostEmpty,
+    #[error("port is invalid: {0:?}")]
+    PortInvalid(String),
+    #[error("thrift_port is invalid: {0:?}")]
+    ThriftPortInvalid(String),
+    #[error("user is empty")]
+    UserEmpty,
+    #[error("database is empty")]
+    DatabaseEmpty,
+}
+
+impl ClusterSpec {
+    /// The reference's spec validation, with the same messages.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.host.trim().is_empty() {
+            return Err(SpecError::HostEmpty);
+        }
+        self.query_port()
+            .ok_or_else(|| SpecError::PortInvalid(self.port.clone()))?;
+        self.rpc_port()
+            .ok_or_else(|| SpecError::ThriftPortInvalid(self.thrift_port.clone()))?;
+        if self.user.is_empty() {
+            return Err(SpecError::UserEmpty);
+        }
+        if self.database.is_empty() {
+            return Err(SpecError::DatabaseEmpty);
+        }
+        Ok(())
+    }
+
+    pub fn query_port(&self) -> Option<u16> {
+        self.port.trim().parse().ok()
+    }
+
+    pub fn rpc_port(&self) -> Option<u16> {
+        self.thrift_port.trim().parse().ok()
+    }
+
+    pub fn is_table_level(&self) -> bool {
+        !self.table.is_empty()
+    }
+
+    /// `host:port` of the FE query port, for messages.
+    pub fn query_addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The FE Thrift addresses to try: the spec's own FE first, then every FE discovered at
+    /// creation.
+    pub fn fe_addresses(&self) -> Vec<ccr_doris::rpc::RpcAddress> {
+        let mut addresses = Vec::new();
+        if let Some(port) = self.rpc_port() {
+            addresses.push(ccr_doris::rpc::RpcAddress::new(self.host.clone(), port));
+        }
+        for fe in &self.frontends {
+            if let Ok(port) = fe.thrift_port.trim().parse::<u16>() {
+                let address = ccr_doris::rpc::RpcAddress::new(fe.host.clone(), port);
+                if !addresses.contains(&address) {
+                    addresses.push(address);
+                }
+            }
+        }
+        addresses
+    }
+
+    /// How the Doris clients reach this cluster.
+    pub fn cluster_access(&self) -> ccr_doris::cluster::ClusterAccess {
+        ccr_doris::cluster::ClusterAccess {
+            host: self.host.clone(),
+            query_port: self.query_port().unwrap_or_default(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            frontends: self.fe_addresses(),
+            cluster: self.cluster.clone(),
+        }
+    }
+
+    /// A copy safe to show to API clients: the password is replaced.
+    pub fn redacted(&self) -> ClusterSpec {
+        let mut spec = self.clone();
+        if !spec.password.is_empty() {
+            spec.password = Secret::new(REDACTED_PASSWORD);
+        }
+        spec
+    }
+}
+
+/// What `/job_detail` shows instead of a password.
+pub const REDACTED_PASSWORD: &str = "******";
+
+/// Database-level or table-level replication (numbers as persisted by the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "i32", try_from = "i32")]
+pub enum SyncType {
+    Database,
+    Table,
+}
+
+impl From<SyncType> for i32 {
+    fn from(value: SyncType) -> Self {
+        match value {
+            SyncType::Database => 0,
+            SyncType::Table => 1,
+        }
+    }
+}
+
+impl TryFrom<i32> for SyncType {
+    type Error = String;
+    fn try_from(value: i32) -> Result<Self, Self::Error> {
+        match value {
+            0 => Ok(SyncType::Database),
+            1 => Ok(SyncType::Table),
+            other => Err(format!("unknown sync type {other}")),
+        }
+    }
+}
+
+/// The operator-controlled run state (numbers as persisted by the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "i32", try_from = "i32")]
+pub enum RunState {
+    Running,
+    Paused,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+        }
+    }
+}
+
+impl From<RunState> for i32 {
+    fn from(value: RunState) -> Self {
+        match value {
+            RunState::Running => 0,
+            RunState::Paused => 1,
+        }
+    }
+}
+
+impl TryFrom<i32> for RunState {
+    type Error = String;
+    fn try_from(value: i32) -> Result<Self, Self::Error> {
+        match value {
+            0 => Ok(RunState::Running),
+            1 => Ok(RunState::Paused),
+            other => Err(format!("unknown job state {other}")),
+        }
+    }
+}
+
+/// The persisted job record (`jobs.job_info`). Keys and their order follow the reference;
+/// the keys after `state` are ours and are omitted while they hold their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub sync_type: SyncType,
+    pub name: String,
+    pub src: ClusterSpec,
+    pub dest: ClusterSpec,
+    #[serde(default)]
+    pub skip_error: bool,
+    pub state: RunState,
+    /// How many times /force_fullsync was called. The job compares it with the count its
+    /// progress has honoured, so a request survives a restart (the reference keeps it in
+    /// memory only) and the job task never writes the job record.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fullsync_requests: u64,
+    /// Adopt an existing target table instead of refusing to create the job.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_table_exists: bool,
+    /// Database jobs: replicate only these tables and views (by source name). Empty = all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include_tables: Vec<String>,
+    /// Database jobs: never replicate these tables and views (applied after
+    /// `include_tables`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_tables: Vec<String>,
+}
+
+impl JobInfo {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("job info serialises")
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Whether a database job replicates the source table or view named `name`: it must
+    /// be in `include_tables` (when that list is given) and not in `exclude_tables`.
+    pub fn replicates_table(&self, name: &str) -> bool {
+        let included =
+            self.include_tables.is_empty() || self.include_tables.iter().any(|t| t == name);
+        included && !self.exclude_tables.iter().any(|t| t == name)
+    }
+
+    /// Whether include/exclude lists narrow what a database job replicates.
+    pub fn has_table_filter(&self) -> bool {
+        !self.include_tables.is_empty() || !self.exclude_tables.is_empty()
+    }
+
+    /// The record as shown by `/job_detail`: passwords redacted.
+    pub fn redacted_json(&self) -> String {
+        let mut shown = self.clone();
+        shown.src = shown.src.redacted();
+        shown.dest = shown.dest.redacted();
+        shown.to_json()
+    }
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// Validates a job name. Names may hold any printable character except control characters
+/// (they are quoted wherever they are used), but must not be empty or overly long.
+pub fn validate_job_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("name is empty".into());
+    }
+    if name.chars().count() > MAX_JOB_NAME_LEN {
+        return Err(format!("name is longer than {MAX_JOB_NAME_LEN} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("name contains control characters".into());
+    }
+    // MySQL's collation ignores trailing spaces, so "j" and "j " would collide there.
+    if name.trim() != name {
+        return Err("name has leading or trailing spaces".into());
+    }
+    Ok(())
+}
+
+/// Deserialises a port given as a JSON string (reference) or number into its text form.
+fn port_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct PortVisitor;
+
+    impl serde::de::Visitor<'_> for PortVisitor {
+        type Value = String;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a port as a string or a number")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<String, E> {
+            Ok(value.to_owned())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+    }
+
+    deserializer.deserialize_any(PortVisitor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ClusterSpec {
+        ClusterSpec {
+            host: "127.0.0.1".into(),
+            port: "9030".into(),
+            thrift_port: "9020".into(),
+            user: "root".into(),
+            password: Secret::new("pw"),
+            database: "db".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ports_accept_strings_and_numbers() {
+        let a: ClusterSpec = serde_json::from_str(r#"{"port":"9030","thrift_port":9020}"#).unwrap();
+        assert_eq!(a.port, "9030");
+        assert_eq!(a.thrift_port, "9020");
+        assert!(serde_json::from_str::<ClusterSpec>(r#"{"port":true}"#).is_err());
+    }
+
+    #[test]
+    fn validation_messages_match_the_reference() {
+        assert_eq!(spec().validate(), Ok(()));
+        let mut s = spec();
+        s.host.clear();
+        assert_eq!(s.validate().unwrap_err().to_string(), "host is empty");
+        let mut s = spec();
+        s.port = "70000".into();
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("port is invalid"));
+        let mut s = spec();
+        s.database.clear();
+        assert_eq!(s.validate().unwrap_err().to_string(), "database is empty");
+    }
+
+    #[test]
+    fn job_info_round_trips_in_reference_key_order() {
+        let info = JobInfo {
+            sync_type: SyncType::Table,
+            name: "j".into(),
+            src: spec(),
+            dest: spec(),
+            skip_error: false,
+            state: RunState::Paused,
+            fullsync_requests: 0,
+            allow_table_exists: false,
+            include_tables: Vec::new(),
+            exclude_tables: Vec::new(),
+        };
+        let json = info.to_json();
+        assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");
+        assert!(json.ends_with(r#""skip_error":false,"state":1}"#), "{json}");
+        assert_eq!(JobInfo::from_json(&json).unwrap(), info);
+        let shown = info.redacted_json();
+        assert!(!shown.contains("\"pw\""));
+        assert!(shown.contains(REDACTED_PASSWORD));
+    }
+
+    #[test]
+    fn include_then_exclude_lists_pick_tables() {
+        let mut info =
+            JobInfo::from_json(r#"{"sync_type":0,"name":"j","src":{},"dest":{},"state":0}"#)
+                .unwrap();
+        assert!(info.replicates_table("any") && !info.has_table_filter());
+        info.include_tables = vec!["a".into(), "b-c".into()];
+        info.exclude_tables = vec!["b-c".into(), "z".into()];
+        assert!(info.replicates_table("a"));
+        assert!(!info.replicates_table("b-c"), "exclude wins over include");
+        assert!(!info.replicates_table("z"));
+        assert!(!info.replicates_table("other"));
+        let json = info.to_json();
+        assert!(
+            json.ends_with(r#""include_tables":["a","b-c"],"exclude_tables":["b-c","z"]}"#),
+            "{json}"
+        );
+        info.include_tables.clear();
+        assert!(info.replicates_table("other"));
+        assert!(!info.to_json().contains("include_tables"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        assert!(!format!("{:?}", spec()).contains("pw\""));
+    }
+
+    #[test]
+    fn job_names() {
+        assert_eq!(validate_job_name("").unwrap_err(), "name is empty");
+        assert!(validate_job_name("orders-dr `x`").is_ok());
+        assert!(validate_job_name("a\nb").is_err());
+        assert!(validate_job_name(&"x".repeat(MAX_JOB_NAME_LEN + 1)).is_err());
+    }
+}

@@ -1,0 +1,386 @@
+//! Incremental sync: fetch binlogs after the cursor and replay them in commit-seq order,
+//! one at a time. The batch loop (cursor, skip_error, full-sync triggers) is shared by
+//! table and database jobs; what one binlog does is decided here for a table job and in
+//! [`super::db`] for a database job.
+
+use super::ddl::TargetTable;
+use super::plan::{self, plan_mismatch, Plan, Skip};
+use super::snapshot::{start_full_sync, start_partial_sync};
+use super::upsert::UpsertPlan;
+use super::{db, ddl, upsert, SyncCache};
+use crate::job::error::{decide, FailureContext, JobError, Remedy};
+use crate::job::progress::{Progress, SyncState};
+use crate::job::runner::{JobControl, JobTask, StepOutcome};
+use crate::job::spec::SyncType;
+use ccr_binlog::{Binlog, BinlogRecord};
+use ccr_doris::cluster::BinlogBatch;
+use ccr_doris::DorisError;
+use ccr_wire::status::TStatusCode;
+
+/// Binlogs asked for per getBinlog call (FEs that know `num_acquired` return up to this
+/// many; older ones return one).
+const BINLOG_BATCH: i64 = 32;
+
+/// What replaying one binlog did.
+pub(super) enum Replayed {
+    /// The binlog's effect is durable on the target; the cursor moved and was persisted.
+    Applied,
+    /// Nothing to do on the target for this binlog; the cursor moved in memory only (a
+    /// restart simply skips it again).
+    Skipped,
+    /// The job moved to full or partial sync (persisted); stop replaying this batch.
+    PhaseChanged,
+}
+
+pub(crate) async fn step(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    control: &JobControl,
+    previous_failures: u32,
+) -> Result<StepOutcome, JobError> {
+    let src = &task.info.src;
+    let table_level = task.info.sync_type == SyncType::Table;
+    let batch = task
+        .src
+        .get_binlogs(
+            &src.database,
+            table_level.then_some((src.table.as_str(), src.table_id)),
+            progress.prev_commit_seq,
+            BINLOG_BATCH,
+        )
+        .await
+        .map_err(|error| explain_fetch_error(task, error))?;
+    let (binlogs, too_old) = match batch {
+        BinlogBatch::CaughtUp => {
+            task.metrics
+                .lag_binlogs
+                .store(0, std::sync::atomic::Ordering::Relaxed);
+            if table_level {
+                check_source_table_exists(task, cache).await?;
+            } else if db::finish_tables_phase(progress) {
+                task.save(progress).await?;
+                return Ok(StepOutcome::Progressed);
+            }
+            return Ok(StepOutcome::Idle);
+        }
+        BinlogBatch::Binlogs { binlogs, too_old } => (binlogs, too_old),
+    };
+    if too_old {
+        // Binlogs after our cursor were purged: only a new snapshot can bring the target
+        // back in line.
+        start_full_sync(
+            task,
+            progress,
+            "binlogs after the applied commit seq were purged on the source",
+        )
+        .await?;
+        return Ok(StepOutcome::Progressed);
+    }
+    let mut unsaved_skips = false;
+    for wire in &binlogs {
+        let commit_seq = wire.commit_seq.unwrap_or_default();
+        if commit_seq <= progress.prev_commit_seq {
+            continue;
+        }
+        let replayed = match Binlog::decode(wire) {
+            Ok(binlog) if table_level => replay(task, cache, progress, &binlog).await,
+            Ok(binlog) => db::replay(task, cache, progress, &binlog).await,
+            Err(e) => Err(JobError::CheckFailed(e.to_string())),
+        };
+        let replayed = match replayed {
+            Ok(replayed) => replayed,
+            Err(error) => {
+                let context = FailureContext {
+                    skip_error: control.skip_error,
+                    replaying_binlog: true,
+                    previous_failures,
+                    operator_after: task.settings.operator_after_failures,
+                };
+                match decide(&error, context) {
+                    Remedy::FullSync => {
+                        start_full_sync(task, progress, &error.to_string()).await?;
+                        return Ok(StepOutcome::Progressed);
+                    }
+                    Remedy::PartialSync(table_id) => {
+                        tracing::warn!(commit_seq, %error, "partial sync of the table instead");
+                        resync_table(task, progress, table_id, &error.to_string()).await?;
+                        return Ok(StepOutcome::Progressed);
+                    }
+                    Remedy::Skip => {
+                        tracing::error!(commit_seq, %error, "binlog failed; skipped because skip_error is set");
+                        progress
+                            .unsupported_binlogs
+                            .insert(format!("skipped after error: {error}"), commit_seq);
+                        advance(progress, commit_seq);
+                        task.save(progress).await?;
+                        continue;
+                    }
+                    Remedy::Retry(_) | Remedy::NeedsOperator { .. } | Remedy::Stop => {
+                        if unsaved_skips {
+                            task.save(progress).await?;
+                        }
+                        return Err(error);
+                    }
+                }
+            }
+        };
+        match replayed {
+            Replayed::Applied => {
+                unsaved_skips = false;
+                task.metrics
+                    .binlogs_handled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Replayed::Skipped => unsaved_skips = true,
+            Replayed::PhaseChanged => return Ok(StepOutcome::Progressed),
+        }
+    }
+    if !table_level && progress.sync_state == SyncState::DbTablesIncrementalSync {
+        // Folded into the batch's last write when there are unsaved skips anyway.
+        unsaved_skips |= db::finish_tables_phase(progress);
+    }
+    if unsaved_skips {
+        task.save(progress).await?;
+    }
+    Ok(StepOutcome::Progressed)
+}
+
+/// A dropped source table's binlog stream stays readable (and silent) until GC, so a
+/// caught-up job looks at the table itself now and then.
+async fn check_source_table_exists(task: &JobTask, cache: &mut SyncCache) -> Result<(), JobError> {
+    if cache
+        .source_checked_at
+        .is_some_and(|at| at.elapsed() < SOURCE_TABLE_CHECK_INTERVAL)
+    {
+        return Ok(());
+    }
+    let src = &task.info.src;
+    let meta = task.src.table_meta(src.db_id, &[src.table_id]).await?;
+    if !meta.tables.contains_key(&src.table_id) || meta.dropped_tables.contains(&src.table_id) {
+        return Err(JobError::SourceGone(format!(
+            "source table {}.{} (id {}) was dropped; the job cannot continue",
+            src.database, src.table, src.table_id
+        )));
+    }
+    cache.source_checked_at = Some(std::time::Instant::now());
+    Ok(())
+}
+
+/// How often a caught-up table job checks that its source table still exists.
+const SOURCE_TABLE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Names the likely cause of the binlog statuses an operator must act on.
+fn explain_fetch_error(task: &JobTask, error: DorisError) -> JobError {
+    let src = &task.info.src;
+    match &error {
+        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_TABLE.0 => {
+            JobError::SourceGone(format!(
+                "source table {}.{} was dropped or has no binlog any more ({error})",
+                src.database, src.table
+            ))
+        }
+        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_DB.0 => {
+            JobError::SourceGone(format!(
+                "source database {} was dropped or has no binlog ({error})",
+                src.database
+            ))
+        }
+        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_DISABLE.0 => {
+            JobError::CheckFailed(format!("binlog is disabled on the source ({error})"))
+        }
+        _ => error.into(),
+    }
+}
+
+/// A binlog's data no longer matches the target's copy of one table: a snapshot of that
+/// table replaces it (a table job's own table: partial sync of the whole table). The
+/// binlog counts as applied once the snapshot is in: the snapshot is newer than it.
+async fn resync_table(
+    task: &JobTask,
+    progress: &mut Progress,
+    table_id: i64,
+    reason: &str,
+) -> Result<(), JobError> {
+    if task.info.sync_type == SyncType::Table {
+        start_partial_sync(task, progress, Vec::new()).await
+    } else {
+        super::snapshot::start_db_partial_sync(task, progress, table_id, Vec::new(), reason).await
+    }
+}
+
+pub(super) fn advance(progress: &mut Progress, commit_seq: i64) {
+    progress.prev_commit_seq = commit_seq;
+    progress.commit_seq = commit_seq;
+    if !progress.partition_commit_seq_map.is_empty() {
+        progress.prune_partition_cut_points();
+    }
+}
+
+/// Plans and carries out one binlog of a table job.
+async fn replay(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    binlog: &Binlog,
+) -> Result<Replayed, JobError> {
+    let plan = plan::plan_table_binlog(
+        &plan::TableJob {
+            info: &task.info,
+            progress,
+            schema_change_partial_sync: task.settings.features.schema_change_partial_sync,
+        },
+        binlog,
+    );
+    let seq = binlog.commit_seq;
+    tracing::debug!(commit_seq = seq, kind = %binlog.record.binlog_type(), ?plan, "planned");
+    match plan {
+        Plan::Transaction { tables } => {
+            let BinlogRecord::Upsert(record) = &binlog.record else {
+                return Err(plan_mismatch(binlog, "only an UPSERT plans a transaction"));
+            };
+            let src = &task.info.src;
+            let partitions: Vec<i64> = record
+                .partitions_of(src.table_id)
+                .iter()
+                .map(|p| p.partition_id)
+                .collect();
+            let upsert = UpsertPlan {
+                commit_seq: seq,
+                record,
+                tables,
+                label: upsert::table_txn_label(
+                    src.db_id,
+                    src.table_id,
+                    task.info.dest.db_id,
+                    progress.dest_table_id,
+                    seq,
+                ),
+                shadow_indexes: &progress.shadow_index_map,
+                covered_partitions: progress.partitions_covered(&partitions, seq),
+            };
+            upsert::apply(task, cache, &upsert).await?;
+            progress.ingest_binlog_at = crate::job::manager::now_secs();
+            applied(task, cache, progress, seq).await
+        }
+        Plan::TableDdl { .. } => {
+            let dest = &task.info.dest;
+            let target = TargetTable {
+                db: &dest.database,
+                table: &dest.table,
+            };
+            if ddl::replay_table_ddl(task.dest.sql(), target, &binlog.record).await? {
+                applied(task, cache, progress, seq).await
+            } else {
+                skipped(progress, seq)
+            }
+        }
+        Plan::TrackAlterJob => {
+            let BinlogRecord::AlterJob(job) = &binlog.record else {
+                return Err(plan_mismatch(binlog, "only an ALTER_JOB plans tracking"));
+            };
+            track_shadow_indexes(progress, job);
+            advance(progress, seq);
+            task.save(progress).await?;
+            Ok(Replayed::Applied)
+        }
+        Plan::PartialSync {
+            partitions, reason, ..
+        } => {
+            tracing::info!(commit_seq = seq, %reason, ?partitions, "partial sync of the table");
+            if matches!(binlog.record, BinlogRecord::AlterJob(_)) {
+                progress.shadow_index_map.clear();
+            }
+            advance(progress, seq);
+            start_partial_sync(task, progress, partitions).await?;
+            Ok(Replayed::PhaseChanged)
+        }
+        Plan::FullSync { reason } => {
+            if matches!(binlog.record, BinlogRecord::AlterJob(_)) {
+                progress.shadow_index_map.clear();
+            }
+            start_full_sync(task, progress, &reason).await?;
+            Ok(Replayed::PhaseChanged)
+        }
+        Plan::Skip(skip) => skip_binlog(task, progress, seq, skip).await,
+        Plan::Fail(reason) => Err(reason.into_error()),
+        Plan::CreateObject
+        | Plan::DropObject { .. }
+        | Plan::RenameObject { .. }
+        | Plan::AdoptRenamed { .. }
+        | Plan::ReplaceTable { .. }
+        | Plan::AlterView { .. } => Err(JobError::CheckFailed(format!(
+            "a table job planned a database operation for binlog {seq}: {plan:?}"
+        ))),
+    }
+}
+
+/// Carries out a planned skip: silent ones move the cursor in memory, noted ones are
+/// recorded in `skipped_binlogs` and persisted.
+pub(super) async fn skip_binlog(
+    task: &JobTask,
+    progress: &mut Progress,
+    seq: i64,
+    skip: Skip,
+) -> Result<Replayed, JobError> {
+    match skip {
+        Skip::Silently(why) => {
+            tracing::debug!(commit_seq = seq, why, "nothing to replay");
+            skipped(progress, seq)
+        }
+        Skip::Noted(what) => skipped_with_warning(task, progress, what, seq).await,
+    }
+}
+
+/// Persists the cursor at `seq` after a change on the target.
+pub(super) async fn applied(
+    task: &JobTask,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    seq: i64,
+) -> Result<Replayed, JobError> {
+    cache.invalidate_target();
+    advance(progress, seq);
+    task.save(progress).await?;
+    Ok(Replayed::Applied)
+}
+
+/// Moves the cursor past a binlog with nothing to do (in memory: a restart skips it again).
+pub(super) fn skipped(progress: &mut Progress, seq: i64) -> Result<Replayed, JobError> {
+    advance(progress, seq);
+    Ok(Replayed::Skipped)
+}
+
+/// Skips on purpose, saying so in the job status (persisted with the cursor).
+pub(super) async fn skipped_with_warning(
+    task: &JobTask,
+    progress: &mut Progress,
+    what: &str,
+    seq: i64,
+) -> Result<Replayed, JobError> {
+    note_skipped(progress, what, seq);
+    advance(progress, seq);
+    task.save(progress).await?;
+    Ok(Replayed::Applied)
+}
+
+/// Records in the job status that the binlog at `seq` was skipped on purpose (`what` says
+/// which and why), so the difference is never silent. The caller persists.
+fn note_skipped(progress: &mut Progress, what: &str, seq: i64) {
+    tracing::warn!(commit_seq = seq, what, "binlog skipped");
+    progress.unsupported_binlogs.insert(what.to_owned(), seq);
+}
+
+/// Remembers the shadow indexes of a running schema change (their loads are not replayed:
+/// the target has no such index) and forgets them when the change is cancelled.
+pub(super) fn track_shadow_indexes(progress: &mut Progress, job: &ccr_binlog::AlterJobRecord) {
+    if job.is_cancelled() {
+        for shadow in job.shadow_index_ids() {
+            progress.shadow_index_map.remove(&shadow);
+        }
+    } else if let Some(map) = &job.index_id_map {
+        progress
+            .shadow_index_map
+            .extend(map.iter().map(|(k, v)| (*k, *v)));
+    }
+}

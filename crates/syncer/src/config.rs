@@ -1,0 +1,318 @@
+//! Command-line flags of `ccr_syncer`.
+//!
+//! Names and defaults follow the reference Go syncer so existing scripts keep working:
+//! Go's flag package accepts `-name=value` as well as `--name value`, so single-dash long
+//! flags are rewritten to the double-dash form before parsing (see [`normalize_go_flags`]).
+//! Durations take Go's syntax (`10s`, `500ms`, `1m30s`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+use ccr_core::job::features::FeatureFlags;
+use ccr_wire::secret::Secret;
+
+/// The version string answered by `/version` and printed by `--version`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), ":", env!("CCR_GIT_SHA"));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DbType {
+    /// Embedded SQLite file (the default; one syncer, or several sharing one local file).
+    #[value(name = "sqlite3")]
+    Sqlite3,
+    /// A MySQL-compatible server shared by several syncers (high availability).
+    #[value(name = "mysql")]
+    Mysql,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// Parses a Go-style duration such as `10s`, `1500ms`, `2m`, `1h30m` or a bare number of
+/// seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(secs) = text.parse::<f64>() {
+        return duration_from_secs(secs, text);
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("invalid duration {text:?}: missing unit"))?;
+        if number_len == 0 {
+            return Err(format!("invalid duration {text:?}"));
+        }
+        let value: f64 = rest[..number_len]
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}"))?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            unit => return Err(format!("invalid duration {text:?}: unknown unit {unit:?}")),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    duration_from_secs(total, text)
+}
+
+fn duration_from_secs(secs: f64, text: &str) -> Result<Duration, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("invalid duration {text:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "ccr_syncer",
+    about = "Cross-cluster replication service for Apache Doris",
+    disable_version_flag = true
+)]
+pub struct SyncerArgs {
+    /// Print the version and exit.
+    #[arg(long, action = ArgAction::SetTrue)]
+    pub version: bool,
+    /// This syncer's host name: part of its identity `host:port` in the metadata store
+    /// (high availability) and of redirects to the job's owner. Also the HTTP bind address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// HTTP port of the API.
+    #[arg(long, default_value_t = 9190)]
+    pub port: u16,
+    /// Metadata store: sqlite3 (embedded file) or mysql (shared, for high availability).
+    #[arg(long = "db_type", value_enum, default_value = "sqlite3")]
+    pub db_type: DbType,
+    /// SQLite database file.
+    #[arg(long = "db_dir", default_value = "ccr.db")]
+    pub db_dir: PathBuf,
+    #[arg(long = "db_host", default_value = "127.0.0.1")]
+    pub db_host: String,
+    #[arg(long = "db_port", default_value_t = 3306)]
+    pub db_port: u16,
+    #[arg(long = "db_user", default_value = "root")]
+    pub db_user: String,
+    /// Also read from the environment (CCR_DB_PASSWORD), which keeps it out of `ps`.
+    #[arg(
+        long = "db_password",
+        env = "CCR_DB_PASSWORD",
+        default_value = "",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    pub db_password: SecretArg,
+    /// MySQL database holding the metadata (created if missing).
+    #[arg(long = "db_name", default_value = "ccr")]
+    pub db_name: String,
+    /// Accepted for compatibility with the reference; sqlx needs no packet cap.
+    #[arg(long = "mysql_max_allowed_packet", default_value_t = 1_073_741_824)]
+    pub mysql_max_allowed_packet: u64,
+    /// Connect timeout of Thrift and SQL connections to Doris.
+    #[arg(long = "connect_timeout", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Timeout of one Thrift call.
+    #[arg(long = "rpc_timeout", default_value = "30s", value_parser = parse_duration)]
+    pub rpc_timeout: Duration,
+    /// Timeout of the commitTxn call (it waits for publish on the FE).
+    #[arg(long = "commit_txn_timeout", default_value = "33s", value_parser = parse_duration)]
+    pub commit_txn_timeout: Duration,
+    /// In-flight ingest_binlog calls per target BE per job.
+    #[arg(long = "max_ingest_concurrency_per_backend", default_value_t = 48)]
+    pub max_ingest_concurrency_per_backend: usize,
+    /// Accepted for compatibility; the repository is always `__keep_on_local__`.
+    #[arg(long = "local_repo_name", default_value = "")]
+    pub local_repo_name: String,
+    /// How long an idle job waits before asking the source for new binlogs again.
+    #[arg(long = "idle_poll_interval", default_value = "1s", value_parser = parse_duration)]
+    pub idle_poll_interval: Duration,
+    /// Failed steps in a row after which a job is shown as needing an operator
+    /// (`needs_operator` in /job_status, one ERROR line, a metric); it keeps retrying.
+    #[arg(long = "operator_after_failures", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
+    pub operator_after_failures: u32,
+    #[arg(long = "log_level", value_enum, default_value = "info")]
+    pub log_level: LogLevel,
+    /// Directory for the log file `<host>_<port>.log`; logs go to stdout when unset.
+    #[arg(long = "log_dir")]
+    pub log_dir: Option<PathBuf>,
+    /// Log file path (reference name); takes precedence over --log_dir.
+    #[arg(long = "log_filename")]
+    pub log_filename: Option<PathBuf>,
+    /// Also write log lines to stderr when logging to a file.
+    #[arg(long = "log_also_to_stderr", action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true")]
+    pub log_also_to_stderr: bool,
+    /// Accepted for compatibility; Go's pprof has no Rust counterpart (a warning is logged).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true")]
+    pub pprof: bool,
+    #[arg(long = "pprof_port", default_value_t = 6060)]
+    pub pprof_port: u16,
+    #[command(flatten)]
+    pub features: FeatureFlags,
+}
+
+/// A password given on the command line, kept out of `Debug` output.
+#[derive(Clone, Default)]
+pub struct SecretArg(pub Secret);
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(Secret::new(s)))
+    }
+}
+
+impl SyncerArgs {
+    /// This syncer's identity in the metadata store: `host:port`.
+    pub fn identity(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Parses flags after rewriting Go-style `-name` flags (see [`normalize_go_flags`]).
+    pub fn try_parse_go_style<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        Self::try_parse_from(normalize_go_flags(args.into_iter().map(Into::into)))
+    }
+}
+
+/// Rewrites Go flag syntax (`-name=value`, `-name value`) to clap's `--name`. Single-letter
+/// flags such as `-h` are left alone.
+pub fn normalize_go_flags(args: impl Iterator<Item = String>) -> Vec<String> {
+    args.enumerate()
+        .map(|(i, arg)| {
+            let is_go_long = i > 0
+                && arg.starts_with('-')
+                && !arg.starts_with("--")
+                && arg.split('=').next().is_some_and(|name| name.len() > 2);
+            if is_go_long {
+                format!("-{arg}")
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_reference() {
+        let args = SyncerArgs::try_parse_go_style(["ccr_syncer"]).unwrap();
+        assert_eq!(args.host, "127.0.0.1");
+        assert_eq!(args.port, 9190);
+        assert_eq!(args.db_type, DbType::Sqlite3);
+        assert_eq!(args.db_dir, PathBuf::from("ccr.db"));
+        assert_eq!(args.db_port, 3306);
+        assert_eq!(args.db_user, "root");
+        assert_eq!(args.connect_timeout, Duration::from_secs(10));
+        assert_eq!(args.rpc_timeout, Duration::from_secs(30));
+        assert_eq!(args.commit_txn_timeout, Duration::from_secs(33));
+        assert_eq!(args.max_ingest_concurrency_per_backend, 48);
+        assert!(args.features.atomic_restore);
+        assert!(!args.features.clean_table_and_partitions);
+        assert_eq!(args.identity(), "127.0.0.1:9190");
+    }
+
+    #[test]
+    fn go_style_flags_are_accepted() {
+        let args = SyncerArgs::try_parse_go_style([
+            "ccr_syncer",
+            "-host=10.0.0.1",
+            "-port",
+            "9291",
+            "-feature_atomic_restore=false",
+            "--feature_clean_table_and_partitions",
+            "-rpc_timeout=1m30s",
+            "-db_type=mysql",
+        ])
+        .unwrap();
+        assert_eq!(args.host, "10.0.0.1");
+        assert_eq!(args.port, 9291);
+        assert!(!args.features.atomic_restore);
+        assert!(args.features.clean_table_and_partitions);
+        assert_eq!(args.rpc_timeout, Duration::from_secs(90));
+        assert_eq!(args.db_type, DbType::Mysql);
+    }
+
+    #[test]
+    fn unknown_db_type_is_a_usage_error() {
+        let err =
+            SyncerArgs::try_parse_go_style(["ccr_syncer", "--db_type", "oracle"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("oracle"), "{err}");
+    }
+
+    #[test]
+    fn durations_parse_like_go() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            parse_duration("1500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("10parsecs").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn password_is_not_in_debug_output() {
+        let args =
+            SyncerArgs::try_parse_go_style(["ccr_syncer", "--db_password", "topsecret"]).unwrap();
+        assert!(!format!("{args:?}").contains("topsecret"));
+        assert_eq!(args.db_password.0.expose(), "topsecret");
+    }
+
+    #[test]
+    fn features_are_listed_sorted_with_defaults() {
+        let flags = FeatureFlags::default().list();
+        let names: Vec<_> = flags.iter().map(|f| f.0).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(flags.len(), 7);
+        assert!(flags.iter().all(|(_, value, default)| value == default));
+    }
+}

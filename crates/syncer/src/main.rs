@@ -1,0 +1,186 @@
+//! `ccr_syncer`: the replication service. Parses flags, sets up logging, opens the metadata
+//! store, starts the job manager and serves the API; everything else lives in the library
+//! crates (`ccr_api`, `ccr_core`).
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ccr_api::AppState;
+use ccr_core::job::{JobManager, JobSettings};
+use ccr_core::metrics::Metrics;
+use ccr_core::store::{self, StoreConfig};
+use tracing_subscriber::fmt::time::ChronoLocal;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{DbType, SyncerArgs, VERSION};
+
+fn main() -> ExitCode {
+    let args = match SyncerArgs::try_parse_go_style(std::env::args()) {
+        Ok(args) => args,
+        Err(error) => error.exit(),
+    };
+    if args.version {
+        println!("{VERSION}");
+        return ExitCode::SUCCESS;
+    }
+    let _log_guard = match init_logging(&args) {
+        Ok(guard) => guard,
+        Err(message) => {
+            eprintln!("ccr_syncer: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ccr_syncer: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("ccr_syncer: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Sets up logging to stdout or a file; the guard flushes the file on exit.
+fn init_logging(
+    args: &SyncerArgs,
+) -> Result<Option<tracing_appender::non_blocking::WorkerGuard>, String> {
+    let filter = EnvFilter::try_from_env("CCR_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{},sqlx=warn,hyper=info",
+            args.log_level.as_filter()
+        ))
+    });
+    let timer = ChronoLocal::new("%Y-%m-%d %H:%M:%S%.3f".to_owned());
+    let file = match (&args.log_filename, &args.log_dir) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(dir)) => Some(dir.join(format!("{}_{}.log", args.host, args.port))),
+        (None, None) => None,
+    };
+    let Some(path) = file else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_timer(timer)
+            .init();
+        return Ok(None);
+    };
+    let dir = path
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create log directory {}: {e}", dir.display()))?;
+    let opened = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+    let (writer, guard) = tracing_appender::non_blocking(opened);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_timer(timer)
+        .with_ansi(false);
+    if args.log_also_to_stderr {
+        use tracing_subscriber::fmt::writer::MakeWriterExt;
+        builder.with_writer(writer.and(std::io::stderr)).init();
+    } else {
+        builder.with_writer(writer).init();
+    }
+    Ok(Some(guard))
+}
+
+async fn serve(args: SyncerArgs) -> Result<(), String> {
+    let identity = args.identity();
+    tracing::info!(version = VERSION, %identity, "ccr_syncer starting");
+    if args.pprof {
+        tracing::warn!(
+            "--pprof is accepted for compatibility but has no effect in this implementation"
+        );
+    }
+    // Bind first so a port conflict fails at once, before anything else starts.
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .map_err(|e| format!("cannot listen on {identity}: {e}"))?;
+
+    let store_config = match args.db_type {
+        DbType::Sqlite3 => StoreConfig::Sqlite {
+            path: args.db_dir.clone(),
+        },
+        DbType::Mysql => StoreConfig::Mysql {
+            host: args.db_host.clone(),
+            port: args.db_port,
+            user: args.db_user.clone(),
+            password: args.db_password.0.clone(),
+            database: args.db_name.clone(),
+        },
+    };
+    let store = store::open(&store_config)
+        .await
+        .map_err(|e| format!("cannot open the metadata store ({store_config:?}): {e}"))?;
+
+    let metrics = Arc::new(Metrics::default());
+    let settings = JobSettings {
+        identity: identity.clone(),
+        connect_timeout: args.connect_timeout,
+        rpc_timeout: args.rpc_timeout,
+        commit_txn_timeout: args.commit_txn_timeout,
+        idle_poll_interval: args.idle_poll_interval,
+        operator_after_failures: args.operator_after_failures,
+        max_ingest_concurrency_per_backend: args.max_ingest_concurrency_per_backend,
+        features: args.features.clone(),
+    };
+    let jobs = JobManager::new(store, settings, metrics.clone());
+    jobs.start()
+        .await
+        .map_err(|e| format!("cannot load jobs: {e}"))?;
+
+    let state = Arc::new(AppState {
+        jobs: jobs.clone(),
+        metrics,
+        features: args.features.clone(),
+        version: VERSION.to_owned(),
+    });
+    tracing::info!(%identity, jobs = jobs.running_jobs().len(), "ccr_syncer listening");
+    axum::serve(listener, ccr_api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("HTTP server failed: {e}"))?;
+    tracing::info!("HTTP server stopped; stopping jobs");
+    jobs.shutdown().await;
+    tracing::info!("ccr_syncer stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch SIGTERM; only SIGINT stops the service");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,18 @@
+//! End-to-end tests of the syncer: the real `ccr_syncer` binary between two simulated Doris
+//! clusters, driven over HTTP (and with curl and the `mariadb` CLI where a test is about
+//! those clients). One binary, so a change links once; `support` holds the launchers, the
+//! API client and the waits every module shares.
+
+#[allow(dead_code)]
+mod support;
+
+mod api;
+mod api_jobs;
+mod db_sync;
+mod ha;
+mod random_workload;
+mod replay_sim_fidelity;
+mod scripts;
+mod sim_replication_path;
+mod store_suite;
+mod table_sync;
