@@ -90,6 +90,7 @@ impl JobError {
             JobError::Store(StoreError::NotOwner { .. } | StoreError::JobNotFound(_)) => {
                 ErrorKind::Fenced
             }
+            JobError::Store(StoreError::CorruptProgress { .. }) => ErrorKind::Invalid,
             JobError::Store(_) => ErrorKind::Transient,
             JobError::Doris(e) => match e.kind() {
                 DorisErrorKind::Transient | DorisErrorKind::Busy => ErrorKind::Transient,

@@ -16,10 +16,15 @@ use tokio::task::JoinHandle;
 
 use super::error::JobError;
 use super::first_run::check_and_complete;
-use super::progress::Progress;
-use super::runner::{self, JobControl, JobStatus, JobTask};
+use super::clock::{Clock, SystemClock};
+use super::context::{JobContext, JobControl};
+use super::runner;
+use super::settings::JobSettings;
+use super::status::JobStatus;
+use crate::progress::Progress;
+use crate::store::progress_codec;
+use crate::store::OwnedProgress;
 use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
-use crate::job::features::FeatureFlags;
 use crate::metrics::Metrics;
 use crate::store::{MetaStore, StoreError};
 use ccr_doris::cluster::{ClientSettings, DorisCluster};
@@ -37,21 +42,6 @@ pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for running steps to finish before abandoning them (every step
 /// checkpoints before it starts, so an abandoned step is resumed after restart).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-/// Settings every job shares.
-#[derive(Debug, Clone)]
-pub struct JobSettings {
-    /// This syncer's identity `host:port`.
-    pub identity: String,
-    pub connect_timeout: Duration,
-    pub rpc_timeout: Duration,
-    pub commit_txn_timeout: Duration,
-    pub idle_poll_interval: Duration,
-    /// Failed steps in a row after which a job is shown as needing an operator.
-    pub operator_after_failures: u32,
-    pub max_ingest_concurrency_per_backend: usize,
-    pub features: FeatureFlags,
-}
 
 /// The body of `/create_ccr`.
 #[derive(Debug, Clone, Deserialize)]
@@ -276,26 +266,32 @@ impl JobManager {
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
         let status = Arc::new(parking_lot::Mutex::new(JobStatus::starting(&info)));
         let metrics = self.metrics.job(&name);
-        let task = JobTask {
+        let src = DorisCluster::new(info.src.cluster_access(), self.client_settings())
+            .with_stats(Arc::clone(&metrics.source_calls));
+        let dest = DorisCluster::new(info.dest.cluster_access(), self.client_settings())
+            .with_stats(Arc::clone(&metrics.target_calls));
+        let ctx = JobContext {
             name: name.clone(),
             info: info.clone(),
-            store: Arc::clone(&self.store),
+            source: Arc::new(src.clone()),
+            target: Arc::new(dest.clone()),
+            store: Arc::new(OwnedProgress::new(
+                Arc::clone(&self.store),
+                self.settings.identity.clone(),
+            )),
             settings: Arc::clone(&self.settings),
+            clock: Arc::new(SystemClock),
             metrics: Arc::clone(&metrics),
             status: Arc::clone(&status),
             control: control_rx,
-            src: DorisCluster::new(info.src.cluster_access(), self.client_settings())
-                .with_stats(Arc::clone(&metrics.source_calls)),
-            dest: DorisCluster::new(info.dest.cluster_access(), self.client_settings())
-                .with_stats(Arc::clone(&metrics.target_calls)),
         };
         let handle = Arc::new(JobHandle {
             info: AsyncMutex::new(info),
             control,
             status,
             task: parking_lot::Mutex::new(None),
-            src: task.src.clone(),
-            dest: task.dest.clone(),
+            src,
+            dest,
         });
         // Checked and inserted under one lock: the HA round and an API call may both find
         // the job unloaded, and only one task may run it.
@@ -305,7 +301,7 @@ impl JobManager {
         }
         // A root span: the job outlives the request that created it.
         let span = tracing::info_span!(parent: None, "job", job = %name);
-        let join = tokio::spawn(tracing::Instrument::instrument(runner::run(task), span));
+        let join = tokio::spawn(tracing::Instrument::instrument(runner::run(ctx), span));
         *handle.task.lock() = Some(join);
         jobs.insert(name, handle);
     }
@@ -394,7 +390,9 @@ impl JobManager {
             Err(e) => return Err(e.into()),
         }
         let progress = Progress::new_full_sync(&name, sync_type == SyncType::Table, now_secs());
-        self.store.put_progress(&name, &progress.to_json()).await?;
+        self.store
+            .put_progress(&name, &progress_codec::encode(&progress))
+            .await?;
         self.metrics
             .jobs_created
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -588,7 +586,7 @@ impl JobManager {
         let src = handle.info.lock().await.src.clone();
         let prev_commit_seq = match self.store.get_progress(name).await? {
             Some(text) => {
-                Progress::from_json(&text)
+                progress_codec::decode(&text)
                     .map_err(|e| JobError::Corrupt {
                         name: name.to_owned(),
                         what: "progress",
@@ -621,10 +619,10 @@ impl JobManager {
     }
 }
 
-pub(crate) fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+fn now_millis() -> i64 {
+    SystemClock.now_millis()
 }
 
-pub(crate) fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
+fn now_secs() -> i64 {
+    SystemClock.now_secs()
 }

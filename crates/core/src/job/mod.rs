@@ -1,13 +1,31 @@
 //! Jobs: the manager that owns them, and each job's persistent state machine.
+//!
+//! Modules depend one way, top to bottom:
+//! * `manager` — every job of this syncer, the API's entry point;
+//! * `runner` — one job's task: steps, retries, status;
+//! * `sync` — one step of the state machine (replay planner, executors, snapshots);
+//! * `context` — what a step works with; `cluster` — the source and target traits, with
+//!   `fake` in-memory stand-ins for tests;
+//! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`.
+//!
+//! The progress a job persists (its phase and cursor) is `crate::progress`; its JSON form
+//! is `crate::store::progress_codec`.
 
+pub mod clock;
+pub mod cluster;
+pub mod context;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod features;
 pub mod first_run;
 pub mod manager;
-pub mod progress;
 pub mod runner;
+pub mod settings;
 pub mod spec;
+pub mod status;
 mod sync;
 
 pub use error::JobError;
-pub use manager::{CreateJobRequest, JobLag, JobManager, JobSettings};
+pub use manager::{CreateJobRequest, JobLag, JobManager};
+pub use settings::JobSettings;

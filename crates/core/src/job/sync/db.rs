@@ -19,15 +19,14 @@
 use std::collections::BTreeMap;
 
 use super::ddl::{self, TargetTable};
-use super::incremental::{advance, applied, skip_binlog, skipped, Replayed};
+use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
 use super::upsert::{self, UpsertPlan};
 use super::SyncCache;
 use crate::job::error::JobError;
-use crate::job::manager::now_secs;
-use crate::job::progress::{Progress, SyncState};
-use crate::job::runner::JobTask;
+use crate::job::context::JobContext;
+use crate::progress::Progress;
 use ccr_binlog::{
     AlterViewInfo, Binlog, BinlogRecord, CreateTableRecord, DropTableRecord,
     ReplaceTableOperationLog,
@@ -38,54 +37,6 @@ use ccr_doris::{DorisError, DorisErrorKind};
 /// Property lines that differ between a replicated table and its source by design.
 const SYNC_ONLY_PROPERTY: &str = "\"is_being_synced\"";
 
-/// The target name of target table `dest_id`, from a cached `SHOW PROC '/dbs/<id>/'`;
-/// `None` if the target has no such table.
-pub(crate) async fn dest_table_name(
-    task: &JobTask,
-    cache: &mut SyncCache,
-    dest_id: i64,
-) -> Result<Option<String>, JobError> {
-    if cache.dest_tables.is_none() {
-        let tables = task.dest.sql().tables(task.info.dest.db_id).await?;
-        cache.dest_tables = Some(tables.into_iter().map(|t| (t.id, t.name)).collect());
-    }
-    Ok(cache
-        .dest_tables
-        .as_ref()
-        .and_then(|tables| tables.get(&dest_id).cloned()))
-}
-
-/// Leaves DbTablesIncrementalSync once the cursor has passed every table's cut-over seq:
-/// from then on nothing needs filtering. Returns whether the state changed (the caller
-/// persists).
-pub(super) fn finish_tables_phase(progress: &mut Progress) -> bool {
-    if progress.sync_state != SyncState::DbTablesIncrementalSync {
-        return false;
-    }
-    let cursor = progress.prev_commit_seq;
-    let passed = progress
-        .table_commit_seq_map
-        .as_ref()
-        .is_none_or(|map| map.values().all(|cut| *cut <= cursor));
-    if passed {
-        tracing::info!(
-            commit_seq = cursor,
-            "every table is past its snapshot; plain incremental sync"
-        );
-        progress.sync_state = SyncState::DbIncrementalSync;
-        progress.table_commit_seq_map = None;
-    }
-    passed
-}
-
-fn unmap(progress: &mut Progress, table_id: i64) {
-    if let Some(mapping) = progress.table_mapping.as_mut() {
-        mapping.remove(&table_id);
-    }
-    if let Some(map) = progress.table_commit_seq_map.as_mut() {
-        map.remove(&table_id);
-    }
-}
 
 fn qualified(db: &str, table: &str) -> String {
     format!("{}.{}", quote_ident(db), quote_ident(table))
@@ -94,7 +45,7 @@ fn qualified(db: &str, table: &str) -> String {
 /// Hands table `table_id` (some `partitions`, or all) to a partial sync; the binlog at
 /// `seq` counts as applied once it is done.
 async fn partial_sync(
-    task: &JobTask,
+    ctx: &JobContext,
     progress: &mut Progress,
     seq: i64,
     table_id: i64,
@@ -102,7 +53,7 @@ async fn partial_sync(
     reason: &str,
 ) -> Result<Replayed, JobError> {
     advance(progress, seq);
-    start_db_partial_sync(task, progress, table_id, partitions, reason).await?;
+    start_db_partial_sync(ctx, progress, table_id, partitions, reason).await?;
     Ok(Replayed::PhaseChanged)
 }
 
@@ -117,7 +68,7 @@ fn forget_shadow_indexes(progress: &mut Progress, record: &BinlogRecord) {
 
 /// Plans and carries out one binlog of a database job.
 pub(super) async fn replay(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     binlog: &Binlog,
@@ -125,9 +76,9 @@ pub(super) async fn replay(
     let seq = binlog.commit_seq;
     let plan = plan::plan_db_binlog(
         &plan::DbJob {
-            info: &task.info,
+            info: &ctx.info,
             progress,
-            schema_change_partial_sync: task.settings.features.schema_change_partial_sync,
+            schema_change_partial_sync: ctx.settings.features.schema_change_partial_sync,
         },
         binlog,
     );
@@ -147,29 +98,29 @@ pub(super) async fn replay(
                 commit_seq: seq,
                 record: upsert_record,
                 tables,
-                label: upsert::db_txn_label(task.info.src.db_id, task.info.dest.db_id, seq),
+                label: upsert::db_txn_label(ctx.info.src.db_id, ctx.info.dest.db_id, seq),
                 shadow_indexes: &progress.shadow_index_map,
                 covered_partitions: progress.partitions_covered(&partitions, seq),
             };
-            upsert::apply(task, cache, &upsert).await?;
-            progress.ingest_binlog_at = now_secs();
-            applied(task, cache, progress, seq).await
+            upsert::apply(ctx, cache, &upsert).await?;
+            progress.ingest_binlog_at = ctx.now_secs();
+            applied(ctx, cache, progress, seq).await
         }
         Plan::TableDdl { dest_table_id } => {
             let table_id = record.table_id().unwrap_or_default();
-            let Some(name) = dest_table_name(task, cache, dest_table_id).await? else {
+            let Some(name) = cache.dest_table_name(ctx, dest_table_id).await? else {
                 return Err(JobError::TableMismatch {
                     src_table_id: table_id,
                     message: format!("target table {dest_table_id} is gone"),
                 });
             };
-            let dest = &task.info.dest;
+            let dest = &ctx.info.dest;
             let target = TargetTable {
                 db: &dest.database,
                 table: &name,
             };
-            if ddl::replay_table_ddl(task.dest.sql(), target, record).await? {
-                applied(task, cache, progress, seq).await
+            if ddl::replay_table_ddl(ctx.target.as_ref(), target, record).await? {
+                applied(ctx, cache, progress, seq).await
             } else {
                 skipped(progress, seq)
             }
@@ -178,13 +129,13 @@ pub(super) async fn replay(
             let BinlogRecord::CreateTable(create) = record else {
                 return Err(plan_mismatch(binlog, "only a CREATE_TABLE plans a create"));
             };
-            create_table(task, cache, progress, seq, create).await
+            create_table(ctx, cache, progress, seq, create).await
         }
         Plan::DropObject { dest_table_id } => {
             let BinlogRecord::DropTable(drop) = record else {
                 return Err(plan_mismatch(binlog, "only a DROP_TABLE plans a drop"));
             };
-            drop_table(task, cache, progress, seq, drop, dest_table_id).await
+            drop_table(ctx, cache, progress, seq, drop, dest_table_id).await
         }
         Plan::RenameObject {
             dest_table_id,
@@ -193,7 +144,7 @@ pub(super) async fn replay(
         } => {
             let table_id = record.table_id().unwrap_or_default();
             rename_table(
-                task,
+                ctx,
                 cache,
                 progress,
                 seq,
@@ -205,10 +156,10 @@ pub(super) async fn replay(
             .await
         }
         Plan::AdoptRenamed { table_id } => {
-            if source_has_table(task, table_id).await? {
+            if source_has_table(ctx, table_id).await? {
                 // A table the job did not replicate now has a replicated name.
                 partial_sync(
-                    task,
+                    ctx,
                     progress,
                     seq,
                     table_id,
@@ -230,7 +181,7 @@ pub(super) async fn replay(
                     "only a REPLACE_TABLE plans a replace",
                 ));
             };
-            replace_table(task, cache, progress, seq, replace, orig_dest, new_dest).await
+            replace_table(ctx, cache, progress, seq, replace, orig_dest, new_dest).await
         }
         Plan::AlterView { dest_table_id } => {
             let BinlogRecord::ModifyViewDef(view) = record else {
@@ -239,15 +190,15 @@ pub(super) async fn replay(
                     "only a MODIFY_VIEW_DEF plans an ALTER VIEW",
                 ));
             };
-            alter_view(task, cache, progress, seq, dest_table_id, view).await
+            alter_view(ctx, cache, progress, seq, dest_table_id, view).await
         }
         Plan::TrackAlterJob => {
             let BinlogRecord::AlterJob(job) = record else {
                 return Err(plan_mismatch(binlog, "only an ALTER_JOB plans tracking"));
             };
-            super::incremental::track_shadow_indexes(progress, job);
+            track_shadow_indexes(progress, job);
             advance(progress, seq);
-            task.save(progress).await?;
+            ctx.save(progress).await?;
             Ok(Replayed::Applied)
         }
         Plan::PartialSync {
@@ -258,39 +209,39 @@ pub(super) async fn replay(
         } => {
             forget_shadow_indexes(progress, record);
             if let Some(forget) = forget {
-                unmap(progress, forget);
+                progress.unmap_table(forget);
             }
-            partial_sync(task, progress, seq, table_id, partitions, &reason).await
+            partial_sync(ctx, progress, seq, table_id, partitions, &reason).await
         }
         Plan::FullSync { reason } => {
             forget_shadow_indexes(progress, record);
-            start_full_sync(task, progress, &reason).await?;
+            start_full_sync(ctx, progress, &reason).await?;
             Ok(Replayed::PhaseChanged)
         }
-        Plan::Skip(skip) => skip_binlog(task, progress, seq, skip).await,
+        Plan::Skip(skip) => skip_binlog(ctx, progress, seq, skip).await,
         Plan::Fail(reason) => Err(reason.into_error()),
     }
 }
 
 async fn create_table(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     seq: i64,
     record: &CreateTableRecord,
 ) -> Result<Replayed, JobError> {
     let name = &record.table_name;
-    let dest = &task.info.dest;
+    let dest = &ctx.info.dest;
     let target = qualified(&dest.database, name);
     let mut sql = record.sql.clone();
     if record.is_view() {
-        sql = ddl::retarget_view_sql(&sql, &task.info.src.database, &dest.database);
+        sql = ddl::retarget_view_sql(&sql, &ctx.info.src.database, &dest.database);
     }
     let statement = ddl::retarget_create(&sql, &target).ok_or_else(|| {
         JobError::CheckFailed(format!("cannot replay CREATE_TABLE, unexpected SQL: {sql}"))
     })?;
-    let client = task.dest.sql();
-    if record.is_view() && task.settings.features.create_view_drop_exists {
+    let client = ctx.target.as_ref();
+    if record.is_view() && ctx.settings.features.create_view_drop_exists {
         client
             .exec(&format!("DROP VIEW IF EXISTS {target}"))
             .await?;
@@ -298,11 +249,11 @@ async fn create_table(
     match client.exec(&statement).await {
         Ok(_) => tracing::info!(%statement, "replayed CREATE"),
         Err(error) if error.kind() == DorisErrorKind::AlreadyDone => {
-            if !record.is_view() && !same_table_definition(task, name, &record.sql).await? {
+            if !record.is_view() && !same_table_definition(ctx, name, &record.sql).await? {
                 // Someone else's table, or ours from before a crash and changed since:
                 // make it the source's by snapshot.
                 return partial_sync(
-                    task,
+                    ctx,
                     progress,
                     seq,
                     record.table_id,
@@ -314,7 +265,7 @@ async fn create_table(
             tracing::info!(table = %name, "created table already exists on the target; adopted");
         }
         Err(error) => {
-            if !source_has_table(task, record.table_id).await? {
+            if !source_has_table(ctx, record.table_id).await? {
                 // Created and dropped (or renamed away) before we got here; its DROP
                 // binlog follows.
                 tracing::warn!(table = %name, %error, "CREATE failed and the source object is gone; skipped");
@@ -325,7 +276,7 @@ async fn create_table(
                 // brought a later schema): the view comes by snapshot as it is now.
                 tracing::warn!(view = %name, %error, "CREATE VIEW refused by the target; the view comes by snapshot");
                 return partial_sync(
-                    task,
+                    ctx,
                     progress,
                     seq,
                     record.table_id,
@@ -337,9 +288,8 @@ async fn create_table(
             return Err(error.into());
         }
     }
-    let dest_id = task
-        .dest
-        .sql()
+    let dest_id = ctx
+        .target
         .table_id(dest.db_id, name)
         .await?
         .ok_or_else(|| {
@@ -352,20 +302,19 @@ async fn create_table(
         .table_mapping
         .get_or_insert_with(BTreeMap::new)
         .insert(record.table_id, dest_id);
-    applied(task, cache, progress, seq).await
+    applied(ctx, cache, progress, seq).await
 }
 
 /// Whether target table `name` has the definition `source_sql` describes (the source's
 /// `SHOW CREATE TABLE` text), ignoring what replication itself changes.
 async fn same_table_definition(
-    task: &JobTask,
+    ctx: &JobContext,
     name: &str,
     source_sql: &str,
 ) -> Result<bool, JobError> {
-    let target = match task
-        .dest
-        .sql()
-        .show_create_table(&task.info.dest.database, name)
+    let target = match ctx
+        .target
+        .show_create_table(&ctx.info.dest.database, name)
         .await
     {
         Ok(text) => text,
@@ -385,24 +334,24 @@ fn normalized_definition(sql: &str) -> String {
         .join("\n")
 }
 
-async fn source_has_table(task: &JobTask, table_id: i64) -> Result<bool, JobError> {
-    let tables = task.src.sql().tables(task.info.src.db_id).await?;
+async fn source_has_table(ctx: &JobContext, table_id: i64) -> Result<bool, JobError> {
+    let tables = ctx.source.tables(ctx.info.src.db_id).await?;
     Ok(tables.iter().any(|t| t.id == table_id))
 }
 
 async fn drop_table(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     seq: i64,
     record: &DropTableRecord,
     dest_id: i64,
 ) -> Result<Replayed, JobError> {
-    if let Some(name) = dest_table_name(task, cache, dest_id).await? {
-        let dest = &task.info.dest;
+    if let Some(name) = cache.dest_table_name(ctx, dest_id).await? {
+        let dest = &ctx.info.dest;
         let target = qualified(&dest.database, &name);
         let drop_view = format!("DROP VIEW IF EXISTS {target}");
-        let client = task.dest.sql();
+        let client = ctx.target.as_ref();
         if record.is_view {
             client.exec(&drop_view).await?;
         } else {
@@ -417,13 +366,13 @@ async fn drop_table(
         }
         tracing::info!(table = %name, "replayed DROP");
     }
-    unmap(progress, record.table_id);
-    applied(task, cache, progress, seq).await
+    progress.unmap_table(record.table_id);
+    applied(ctx, cache, progress, seq).await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn rename_table(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     seq: i64,
@@ -432,16 +381,16 @@ async fn rename_table(
     new_name: &str,
     still_replicated: bool,
 ) -> Result<Replayed, JobError> {
-    let current = dest_table_name(task, cache, dest_id).await?;
+    let current = cache.dest_table_name(ctx, dest_id).await?;
     match current {
         Some(current) if current != new_name => {
-            let dest = &task.info.dest;
+            let dest = &ctx.info.dest;
             let statement = format!(
                 "ALTER TABLE {} RENAME {}",
                 qualified(&dest.database, &current),
                 quote_ident(new_name)
             );
-            task.dest.sql().exec(&statement).await?;
+            ctx.target.exec(&statement).await?;
             tracing::info!(%statement, "replayed RENAME");
         }
         Some(_) => {} // Already renamed (a replay after a crash).
@@ -454,13 +403,13 @@ async fn rename_table(
     }
     if !still_replicated {
         tracing::warn!(table = %new_name, "table renamed out of the replicated set; no longer replicated");
-        unmap(progress, table_id);
+        progress.unmap_table(table_id);
     }
-    applied(task, cache, progress, seq).await
+    applied(ctx, cache, progress, seq).await
 }
 
 async fn replace_table(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     seq: i64,
@@ -468,8 +417,8 @@ async fn replace_table(
     orig_dest: i64,
     new_dest: i64,
 ) -> Result<Replayed, JobError> {
-    let orig_name = dest_table_name(task, cache, orig_dest).await?;
-    let new_name = dest_table_name(task, cache, new_dest).await?;
+    let orig_name = cache.dest_table_name(ctx, orig_dest).await?;
+    let new_name = cache.dest_table_name(ctx, new_dest).await?;
     let done = match (&orig_name, &new_name) {
         // Swapped: each id carries the other's name; not swapped: the original is gone and
         // the replacing table carries its name.
@@ -486,40 +435,40 @@ async fn replace_table(
                 message: format!("target tables of REPLACE_TABLE at commit seq {seq} are gone"),
             });
         };
-        let dest = &task.info.dest;
+        let dest = &ctx.info.dest;
         let statement = format!(
             "ALTER TABLE {} REPLACE WITH TABLE {} PROPERTIES (\"swap\" = \"{}\")",
             qualified(&dest.database, &orig_name),
             quote_ident(&new_name),
             record.swap_table
         );
-        task.dest.sql().exec(&statement).await?;
+        ctx.target.exec(&statement).await?;
         tracing::info!(%statement, "replayed REPLACE TABLE");
     }
     if !record.swap_table {
-        unmap(progress, record.orig_table_id);
+        progress.unmap_table(record.orig_table_id);
     }
-    applied(task, cache, progress, seq).await
+    applied(ctx, cache, progress, seq).await
 }
 
 async fn alter_view(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     seq: i64,
     dest_id: i64,
     view: &AlterViewInfo,
 ) -> Result<Replayed, JobError> {
-    let Some(name) = dest_table_name(task, cache, dest_id).await? else {
+    let Some(name) = cache.dest_table_name(ctx, dest_id).await? else {
         return Err(JobError::TableMismatch {
             src_table_id: view.table_id,
             message: format!("target view {dest_id} is gone"),
         });
     };
-    let dest = &task.info.dest;
+    let dest = &ctx.info.dest;
     let definition = ddl::retarget_view_sql(
         &view.inline_view_def,
-        &task.info.src.database,
+        &ctx.info.src.database,
         &dest.database,
     );
     let target = qualified(&dest.database, &name);
@@ -527,19 +476,18 @@ async fn alter_view(
         "ALTER VIEW {target} AS {}",
         definition.trim().trim_end_matches(';')
     );
-    match task.dest.sql().exec(&statement).await {
+    match ctx.target.exec(&statement).await {
         Ok(_) => tracing::info!(%statement, "replayed ALTER VIEW"),
         Err(error) if !error.is_transient() => {
             // As for CREATE VIEW: the target's tables are ahead of this binlog. The view is
             // dropped and comes by snapshot as it is now on the source.
             tracing::warn!(view = %name, %error, "ALTER VIEW refused by the target; the view comes by snapshot");
-            task.dest
-                .sql()
+            ctx.target
                 .exec(&format!("DROP VIEW IF EXISTS {target}"))
                 .await?;
             cache.invalidate_target();
             return partial_sync(
-                task,
+                ctx,
                 progress,
                 seq,
                 view.table_id,
@@ -550,20 +498,21 @@ async fn alter_view(
         }
         Err(error) => return Err(error.into()),
     }
-    applied(task, cache, progress, seq).await
+    applied(ctx, cache, progress, seq).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::progress::Progress;
     use crate::job::sync::plan::covered;
+    use crate::progress::Phase;
 
     #[test]
     fn the_tables_phase_ends_when_the_cursor_passes_every_cut_point() {
-        let mut progress = Progress::new_full_sync("j", false, 1);
-        progress.sync_state = SyncState::DbTablesIncrementalSync;
-        progress.table_commit_seq_map = Some(BTreeMap::from([(1, 10), (2, 20)]));
+        let mut progress =
+            Progress::new_full_sync("j", false, 1).with_phase(Phase::DbTablesIncremental {
+                cut_points: BTreeMap::from([(1, 10), (2, 20)]),
+            });
         progress.prev_commit_seq = 15;
         assert!(covered(&progress, 2, 18));
         assert!(!covered(&progress, 1, 18));
@@ -571,13 +520,12 @@ mod tests {
             !covered(&progress, 3, 18),
             "tables created later are never covered"
         );
-        assert!(!finish_tables_phase(&mut progress));
+        assert!(!progress.finish_tables_phase());
         progress.prev_commit_seq = 20;
-        assert!(finish_tables_phase(&mut progress));
-        assert_eq!(progress.sync_state, SyncState::DbIncrementalSync);
-        assert!(progress.table_commit_seq_map.is_none());
+        assert!(progress.finish_tables_phase());
+        assert_eq!(progress.phase(), &Phase::DbIncremental);
         assert!(!covered(&progress, 2, 18));
-        assert!(!finish_tables_phase(&mut progress));
+        assert!(!progress.finish_tables_phase());
     }
 
     #[test]

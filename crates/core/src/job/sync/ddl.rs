@@ -10,7 +10,8 @@ use ccr_binlog::{
     ModifyTablePropertyOperationLog,
 };
 use ccr_doris::sql::{quote_ident, quote_str};
-use ccr_doris::{DorisErrorKind, SqlClient};
+use crate::job::cluster::TargetCluster;
+use ccr_doris::DorisErrorKind;
 
 /// Table properties that describe the cluster a table lives on rather than the table:
 /// replaying them could break the target (other BEs, resources, its own binlog settings).
@@ -49,7 +50,7 @@ pub(crate) fn is_cluster_local_property(key: &str) -> bool {
 
 /// Replays a table-scoped DDL record on `target`. Returns whether a statement ran.
 pub(crate) async fn replay_table_ddl(
-    sql: &SqlClient,
+    sql: &dyn TargetCluster,
     target: TargetTable<'_>,
     record: &BinlogRecord,
 ) -> Result<bool, JobError> {
@@ -162,7 +163,7 @@ fn property_statements(name: &str, record: &ModifyTablePropertyOperationLog) -> 
 }
 
 /// Runs a replayed statement; "already done" failures count as success.
-pub(crate) async fn run_tolerant(sql: &SqlClient, statement: &str) -> Result<(), JobError> {
+pub(crate) async fn run_tolerant(sql: &dyn TargetCluster, statement: &str) -> Result<(), JobError> {
     match sql.exec(statement).await {
         Ok(_) => {
             tracing::info!(%statement, "replayed DDL");

@@ -4,14 +4,15 @@
 //! [`super::db`] for a database job.
 
 use super::ddl::TargetTable;
-use super::plan::{self, plan_mismatch, Plan, Skip};
+use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_full_sync, start_partial_sync};
 use super::upsert::UpsertPlan;
+use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
 use super::{db, ddl, upsert, SyncCache};
 use crate::job::error::{decide, FailureContext, JobError, Remedy};
-use crate::job::progress::{Progress, SyncState};
-use crate::job::runner::{JobControl, JobTask, StepOutcome};
+use crate::job::context::{JobContext, JobControl, StepOutcome};
 use crate::job::spec::SyncType;
+use crate::progress::Progress;
 use ccr_binlog::{Binlog, BinlogRecord};
 use ccr_doris::cluster::BinlogBatch;
 use ccr_doris::DorisError;
@@ -21,28 +22,17 @@ use ccr_wire::status::TStatusCode;
 /// many; older ones return one).
 const BINLOG_BATCH: i64 = 32;
 
-/// What replaying one binlog did.
-pub(super) enum Replayed {
-    /// The binlog's effect is durable on the target; the cursor moved and was persisted.
-    Applied,
-    /// Nothing to do on the target for this binlog; the cursor moved in memory only (a
-    /// restart simply skips it again).
-    Skipped,
-    /// The job moved to full or partial sync (persisted); stop replaying this batch.
-    PhaseChanged,
-}
-
 pub(crate) async fn step(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     control: &JobControl,
     previous_failures: u32,
 ) -> Result<StepOutcome, JobError> {
-    let src = &task.info.src;
-    let table_level = task.info.sync_type == SyncType::Table;
-    let batch = task
-        .src
+    let src = &ctx.info.src;
+    let table_level = ctx.info.sync_type == SyncType::Table;
+    let batch = ctx
+        .source
         .get_binlogs(
             &src.database,
             table_level.then_some((src.table.as_str(), src.table_id)),
@@ -50,16 +40,16 @@ pub(crate) async fn step(
             BINLOG_BATCH,
         )
         .await
-        .map_err(|error| explain_fetch_error(task, error))?;
+        .map_err(|error| explain_fetch_error(ctx, error))?;
     let (binlogs, too_old) = match batch {
         BinlogBatch::CaughtUp => {
-            task.metrics
+            ctx.metrics
                 .lag_binlogs
                 .store(0, std::sync::atomic::Ordering::Relaxed);
             if table_level {
-                check_source_table_exists(task, cache).await?;
-            } else if db::finish_tables_phase(progress) {
-                task.save(progress).await?;
+                check_source_table_exists(ctx, cache).await?;
+            } else if progress.finish_tables_phase() {
+                ctx.save(progress).await?;
                 return Ok(StepOutcome::Progressed);
             }
             return Ok(StepOutcome::Idle);
@@ -70,7 +60,7 @@ pub(crate) async fn step(
         // Binlogs after our cursor were purged: only a new snapshot can bring the target
         // back in line.
         start_full_sync(
-            task,
+            ctx,
             progress,
             "binlogs after the applied commit seq were purged on the source",
         )
@@ -84,8 +74,8 @@ pub(crate) async fn step(
             continue;
         }
         let replayed = match Binlog::decode(wire) {
-            Ok(binlog) if table_level => replay(task, cache, progress, &binlog).await,
-            Ok(binlog) => db::replay(task, cache, progress, &binlog).await,
+            Ok(binlog) if table_level => replay(ctx, cache, progress, &binlog).await,
+            Ok(binlog) => db::replay(ctx, cache, progress, &binlog).await,
             Err(e) => Err(JobError::CheckFailed(e.to_string())),
         };
         let replayed = match replayed {
@@ -95,16 +85,16 @@ pub(crate) async fn step(
                     skip_error: control.skip_error,
                     replaying_binlog: true,
                     previous_failures,
-                    operator_after: task.settings.operator_after_failures,
+                    operator_after: ctx.settings.operator_after_failures,
                 };
                 match decide(&error, context) {
                     Remedy::FullSync => {
-                        start_full_sync(task, progress, &error.to_string()).await?;
+                        start_full_sync(ctx, progress, &error.to_string()).await?;
                         return Ok(StepOutcome::Progressed);
                     }
                     Remedy::PartialSync(table_id) => {
                         tracing::warn!(commit_seq, %error, "partial sync of the table instead");
-                        resync_table(task, progress, table_id, &error.to_string()).await?;
+                        resync_table(ctx, progress, table_id, &error.to_string()).await?;
                         return Ok(StepOutcome::Progressed);
                     }
                     Remedy::Skip => {
@@ -113,12 +103,12 @@ pub(crate) async fn step(
                             .unsupported_binlogs
                             .insert(format!("skipped after error: {error}"), commit_seq);
                         advance(progress, commit_seq);
-                        task.save(progress).await?;
+                        ctx.save(progress).await?;
                         continue;
                     }
                     Remedy::Retry(_) | Remedy::NeedsOperator { .. } | Remedy::Stop => {
                         if unsaved_skips {
-                            task.save(progress).await?;
+                            ctx.save(progress).await?;
                         }
                         return Err(error);
                     }
@@ -128,7 +118,7 @@ pub(crate) async fn step(
         match replayed {
             Replayed::Applied => {
                 unsaved_skips = false;
-                task.metrics
+                ctx.metrics
                     .binlogs_handled
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
@@ -136,27 +126,27 @@ pub(crate) async fn step(
             Replayed::PhaseChanged => return Ok(StepOutcome::Progressed),
         }
     }
-    if !table_level && progress.sync_state == SyncState::DbTablesIncrementalSync {
+    if !table_level {
         // Folded into the batch's last write when there are unsaved skips anyway.
-        unsaved_skips |= db::finish_tables_phase(progress);
+        unsaved_skips |= progress.finish_tables_phase();
     }
     if unsaved_skips {
-        task.save(progress).await?;
+        ctx.save(progress).await?;
     }
     Ok(StepOutcome::Progressed)
 }
 
 /// A dropped source table's binlog stream stays readable (and silent) until GC, so a
 /// caught-up job looks at the table itself now and then.
-async fn check_source_table_exists(task: &JobTask, cache: &mut SyncCache) -> Result<(), JobError> {
+async fn check_source_table_exists(ctx: &JobContext, cache: &mut SyncCache) -> Result<(), JobError> {
     if cache
         .source_checked_at
         .is_some_and(|at| at.elapsed() < SOURCE_TABLE_CHECK_INTERVAL)
     {
         return Ok(());
     }
-    let src = &task.info.src;
-    let meta = task.src.table_meta(src.db_id, &[src.table_id]).await?;
+    let src = &ctx.info.src;
+    let meta = ctx.source.table_meta(src.db_id, &[src.table_id]).await?;
     if !meta.tables.contains_key(&src.table_id) || meta.dropped_tables.contains(&src.table_id) {
         return Err(JobError::SourceGone(format!(
             "source table {}.{} (id {}) was dropped; the job cannot continue",
@@ -171,8 +161,8 @@ async fn check_source_table_exists(task: &JobTask, cache: &mut SyncCache) -> Res
 const SOURCE_TABLE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Names the likely cause of the binlog statuses an operator must act on.
-fn explain_fetch_error(task: &JobTask, error: DorisError) -> JobError {
-    let src = &task.info.src;
+fn explain_fetch_error(ctx: &JobContext, error: DorisError) -> JobError {
+    let src = &ctx.info.src;
     match &error {
         DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_TABLE.0 => {
             JobError::SourceGone(format!(
@@ -197,38 +187,30 @@ fn explain_fetch_error(task: &JobTask, error: DorisError) -> JobError {
 /// table replaces it (a table job's own table: partial sync of the whole table). The
 /// binlog counts as applied once the snapshot is in: the snapshot is newer than it.
 async fn resync_table(
-    task: &JobTask,
+    ctx: &JobContext,
     progress: &mut Progress,
     table_id: i64,
     reason: &str,
 ) -> Result<(), JobError> {
-    if task.info.sync_type == SyncType::Table {
-        start_partial_sync(task, progress, Vec::new()).await
+    if ctx.info.sync_type == SyncType::Table {
+        start_partial_sync(ctx, progress, Vec::new()).await
     } else {
-        super::snapshot::start_db_partial_sync(task, progress, table_id, Vec::new(), reason).await
-    }
-}
-
-pub(super) fn advance(progress: &mut Progress, commit_seq: i64) {
-    progress.prev_commit_seq = commit_seq;
-    progress.commit_seq = commit_seq;
-    if !progress.partition_commit_seq_map.is_empty() {
-        progress.prune_partition_cut_points();
+        super::snapshot::start_db_partial_sync(ctx, progress, table_id, Vec::new(), reason).await
     }
 }
 
 /// Plans and carries out one binlog of a table job.
 async fn replay(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     binlog: &Binlog,
 ) -> Result<Replayed, JobError> {
     let plan = plan::plan_table_binlog(
         &plan::TableJob {
-            info: &task.info,
+            info: &ctx.info,
             progress,
-            schema_change_partial_sync: task.settings.features.schema_change_partial_sync,
+            schema_change_partial_sync: ctx.settings.features.schema_change_partial_sync,
         },
         binlog,
     );
@@ -239,7 +221,7 @@ async fn replay(
             let BinlogRecord::Upsert(record) = &binlog.record else {
                 return Err(plan_mismatch(binlog, "only an UPSERT plans a transaction"));
             };
-            let src = &task.info.src;
+            let src = &ctx.info.src;
             let partitions: Vec<i64> = record
                 .partitions_of(src.table_id)
                 .iter()
@@ -252,25 +234,25 @@ async fn replay(
                 label: upsert::table_txn_label(
                     src.db_id,
                     src.table_id,
-                    task.info.dest.db_id,
+                    ctx.info.dest.db_id,
                     progress.dest_table_id,
                     seq,
                 ),
                 shadow_indexes: &progress.shadow_index_map,
                 covered_partitions: progress.partitions_covered(&partitions, seq),
             };
-            upsert::apply(task, cache, &upsert).await?;
-            progress.ingest_binlog_at = crate::job::manager::now_secs();
-            applied(task, cache, progress, seq).await
+            upsert::apply(ctx, cache, &upsert).await?;
+            progress.ingest_binlog_at = ctx.now_secs();
+            applied(ctx, cache, progress, seq).await
         }
         Plan::TableDdl { .. } => {
-            let dest = &task.info.dest;
+            let dest = &ctx.info.dest;
             let target = TargetTable {
                 db: &dest.database,
                 table: &dest.table,
             };
-            if ddl::replay_table_ddl(task.dest.sql(), target, &binlog.record).await? {
-                applied(task, cache, progress, seq).await
+            if ddl::replay_table_ddl(ctx.target.as_ref(), target, &binlog.record).await? {
+                applied(ctx, cache, progress, seq).await
             } else {
                 skipped(progress, seq)
             }
@@ -281,7 +263,7 @@ async fn replay(
             };
             track_shadow_indexes(progress, job);
             advance(progress, seq);
-            task.save(progress).await?;
+            ctx.save(progress).await?;
             Ok(Replayed::Applied)
         }
         Plan::PartialSync {
@@ -292,17 +274,17 @@ async fn replay(
                 progress.shadow_index_map.clear();
             }
             advance(progress, seq);
-            start_partial_sync(task, progress, partitions).await?;
+            start_partial_sync(ctx, progress, partitions).await?;
             Ok(Replayed::PhaseChanged)
         }
         Plan::FullSync { reason } => {
             if matches!(binlog.record, BinlogRecord::AlterJob(_)) {
                 progress.shadow_index_map.clear();
             }
-            start_full_sync(task, progress, &reason).await?;
+            start_full_sync(ctx, progress, &reason).await?;
             Ok(Replayed::PhaseChanged)
         }
-        Plan::Skip(skip) => skip_binlog(task, progress, seq, skip).await,
+        Plan::Skip(skip) => skip_binlog(ctx, progress, seq, skip).await,
         Plan::Fail(reason) => Err(reason.into_error()),
         Plan::CreateObject
         | Plan::DropObject { .. }
@@ -315,72 +297,3 @@ async fn replay(
     }
 }
 
-/// Carries out a planned skip: silent ones move the cursor in memory, noted ones are
-/// recorded in `skipped_binlogs` and persisted.
-pub(super) async fn skip_binlog(
-    task: &JobTask,
-    progress: &mut Progress,
-    seq: i64,
-    skip: Skip,
-) -> Result<Replayed, JobError> {
-    match skip {
-        Skip::Silently(why) => {
-            tracing::debug!(commit_seq = seq, why, "nothing to replay");
-            skipped(progress, seq)
-        }
-        Skip::Noted(what) => skipped_with_warning(task, progress, what, seq).await,
-    }
-}
-
-/// Persists the cursor at `seq` after a change on the target.
-pub(super) async fn applied(
-    task: &JobTask,
-    cache: &mut SyncCache,
-    progress: &mut Progress,
-    seq: i64,
-) -> Result<Replayed, JobError> {
-    cache.invalidate_target();
-    advance(progress, seq);
-    task.save(progress).await?;
-    Ok(Replayed::Applied)
-}
-
-/// Moves the cursor past a binlog with nothing to do (in memory: a restart skips it again).
-pub(super) fn skipped(progress: &mut Progress, seq: i64) -> Result<Replayed, JobError> {
-    advance(progress, seq);
-    Ok(Replayed::Skipped)
-}
-
-/// Skips on purpose, saying so in the job status (persisted with the cursor).
-pub(super) async fn skipped_with_warning(
-    task: &JobTask,
-    progress: &mut Progress,
-    what: &str,
-    seq: i64,
-) -> Result<Replayed, JobError> {
-    note_skipped(progress, what, seq);
-    advance(progress, seq);
-    task.save(progress).await?;
-    Ok(Replayed::Applied)
-}
-
-/// Records in the job status that the binlog at `seq` was skipped on purpose (`what` says
-/// which and why), so the difference is never silent. The caller persists.
-fn note_skipped(progress: &mut Progress, what: &str, seq: i64) {
-    tracing::warn!(commit_seq = seq, what, "binlog skipped");
-    progress.unsupported_binlogs.insert(what.to_owned(), seq);
-}
-
-/// Remembers the shadow indexes of a running schema change (their loads are not replayed:
-/// the target has no such index) and forgets them when the change is cancelled.
-pub(super) fn track_shadow_indexes(progress: &mut Progress, job: &ccr_binlog::AlterJobRecord) {
-    if job.is_cancelled() {
-        for shadow in job.shadow_index_ids() {
-            progress.shadow_index_map.remove(&shadow);
-        }
-    } else if let Some(map) = &job.index_id_map {
-        progress
-            .shadow_index_map
-            .extend(map.iter().map(|(k, v)| (*k, *v)));
-    }
-}

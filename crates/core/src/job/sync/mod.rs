@@ -16,6 +16,11 @@
 //! filtered per table) → DbIncrementalSync, with DbPartialSync of one table (or some of
 //! its partitions) in between when a binlog cannot be replayed by SQL or transaction.
 
+//! Modules depend one way: `mod.rs` (the step) → `incremental` (the batch loop) → `db`
+//! (database replay) → `snapshot`, `upsert`, `ddl` → `cursor`, `cache`, `plan` (pure).
+
+mod cache;
+mod cursor;
 mod db;
 mod ddl;
 mod incremental;
@@ -23,86 +28,49 @@ mod plan;
 mod snapshot;
 mod upsert;
 
-use std::collections::HashMap;
+pub(crate) use cache::SyncCache;
 
+use super::context::{JobContext, JobControl, StepOutcome};
 use super::error::JobError;
-use super::manager::now_secs;
-use super::progress::{Progress, SyncState};
-use super::runner::{JobControl, JobTask, StepOutcome};
-use super::spec::SyncType;
-use ccr_doris::cluster::Snapshot;
-use ccr_doris::meta::{BackendMeta, DbMeta};
-
-/// What a job keeps in memory between steps: caches that can always be rebuilt.
-pub(crate) struct SyncCache {
-    /// Target tables' partition/tablet trees; dropped after every DDL and restore.
-    pub dest_meta: Option<DbMeta>,
-    pub src_backends: Option<HashMap<i64, BackendMeta>>,
-    pub dest_backends: Option<HashMap<i64, BackendMeta>>,
-    /// The snapshot being restored (by name), with extra info added.
-    pub snapshot: Option<(String, Snapshot)>,
-    /// When the source table was last seen to exist (table jobs, while caught up).
-    pub source_checked_at: Option<std::time::Instant>,
-    /// Target table id → name (database jobs); dropped after every DDL and restore.
-    pub dest_tables: Option<HashMap<i64, String>>,
-}
-
-impl SyncCache {
-    pub fn new() -> Self {
-        SyncCache {
-            dest_meta: None,
-            src_backends: None,
-            dest_backends: None,
-            snapshot: None,
-            source_checked_at: None,
-            dest_tables: None,
-        }
-    }
-
-    /// Forgets everything that a DDL or a restore may have changed.
-    pub fn invalidate_target(&mut self) {
-        self.dest_meta = None;
-        self.dest_tables = None;
-    }
-}
+use crate::progress::{Phase, Progress};
 
 /// Takes one step. On success, everything the step changed on the target is durable and
 /// `progress` says so (persisted); on error nothing was recorded as done.
 pub(crate) async fn step(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     control: &JobControl,
     previous_failures: u32,
 ) -> Result<StepOutcome, JobError> {
-    let table_level = task.info.sync_type == SyncType::Table;
+    let table_level = ctx.is_table_job();
     if control.fullsync_requests > progress.fullsync_requests_done {
         tracing::info!("full sync requested by the operator");
         progress.fullsync_requests_done = control.fullsync_requests;
-        progress.restart_full_sync(table_level, now_secs());
-        task.save(progress).await?;
+        progress.restart_full_sync(ctx.now_secs());
+        ctx.save(progress).await?;
         return Ok(StepOutcome::Progressed);
     }
-    match (table_level, progress.sync_state) {
-        (true, SyncState::TableFullSync) | (false, SyncState::DbFullSync) => {
-            snapshot::full_sync_step(task, cache, progress).await
+    if progress.phase().is_table_level() != table_level {
+        // A phase of the other job kind (a foreign record): only a new full sync gives a
+        // defined starting point.
+        tracing::warn!(
+            state = progress.phase().state().name(),
+            "persisted state does not fit this job; starting a full sync"
+        );
+        progress.restart_full_sync_as(table_level, ctx.now_secs());
+        ctx.save(progress).await?;
+        return Ok(StepOutcome::Progressed);
+    }
+    match progress.phase() {
+        Phase::TableFullSync(_) | Phase::DbFullSync(_) => {
+            snapshot::full_sync_step(ctx, cache, progress).await
         }
-        (true, SyncState::TablePartialSync) | (false, SyncState::DbPartialSync) => {
-            snapshot::partial_sync_step(task, cache, progress).await
+        Phase::TablePartialSync(_) | Phase::DbPartialSync { .. } => {
+            snapshot::partial_sync_step(ctx, cache, progress).await
         }
-        (true, SyncState::TableIncrementalSync)
-        | (false, SyncState::DbTablesIncrementalSync | SyncState::DbIncrementalSync) => {
-            incremental::step(task, cache, progress, control, previous_failures).await
-        }
-        (_, other) => {
-            // A state of the other job kind (or one this build never enters): only a new
-            // full sync gives a defined starting point.
-            tracing::warn!(
-                state = other.name(),
-                "persisted state does not fit this job; starting a full sync"
-            );
-            snapshot::start_full_sync(task, progress, "unexpected persisted state").await?;
-            Ok(StepOutcome::Progressed)
+        Phase::TableIncremental | Phase::DbTablesIncremental { .. } | Phase::DbIncremental => {
+            incremental::step(ctx, cache, progress, control, previous_failures).await
         }
     }
 }

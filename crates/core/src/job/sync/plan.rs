@@ -14,11 +14,17 @@
 //! only. Anything else the target holds is exactly what the binlogs before the cursor made.
 
 use crate::job::error::JobError;
-use crate::job::progress::{Progress, SyncState};
+use crate::progress::Progress;
 use crate::job::spec::JobInfo;
 use ccr_binlog::{Binlog, BinlogRecord, UpsertRecord};
 
-use super::upsert::TablePair;
+
+/// A source table of an UPSERT and the target table its data goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TablePair {
+    pub src_table_id: i64,
+    pub dest_table_id: i64,
+}
 
 /// What to do with one binlog.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,11 +252,10 @@ impl DbJob<'_> {
 }
 
 pub(crate) fn covered(progress: &Progress, table_id: i64, seq: i64) -> bool {
-    progress.sync_state == SyncState::DbTablesIncrementalSync
-        && progress
-            .table_commit_seq_map
-            .as_ref()
-            .is_some_and(|map| ccr_binlog::covered_by_snapshot(map, table_id, seq))
+    progress
+        .phase()
+        .cut_points()
+        .is_some_and(|map| ccr_binlog::covered_by_snapshot(map, table_id, seq))
 }
 
 pub(crate) fn mapped(progress: &Progress, table_id: i64) -> Option<i64> {
@@ -479,6 +484,7 @@ mod tests {
 
     use super::*;
     use crate::job::spec::{ClusterSpec, RunState, SyncType};
+    use crate::progress::Phase;
     use ccr_binlog::{parse, BinlogType};
 
     const SRC_TABLE: i64 = 10;
@@ -539,8 +545,7 @@ mod tests {
     }
 
     fn table_progress() -> Progress {
-        let mut progress = Progress::new_full_sync("j", true, 1);
-        progress.sync_state = SyncState::TableIncrementalSync;
+        let mut progress = Progress::new_full_sync("j", true, 1).with_phase(Phase::TableIncremental);
         progress.dest_table_id = DEST_TABLE;
         progress
     }
@@ -548,10 +553,11 @@ mod tests {
     /// A database job that maps source tables 10 → 20 and 11 → 21; table 11's snapshot
     /// covers commit seq 50.
     fn db_progress() -> Progress {
-        let mut progress = Progress::new_full_sync("j", false, 1);
-        progress.sync_state = SyncState::DbTablesIncrementalSync;
+        let mut progress =
+            Progress::new_full_sync("j", false, 1).with_phase(Phase::DbTablesIncremental {
+                cut_points: BTreeMap::from([(11, 50)]),
+            });
         progress.table_mapping = Some(BTreeMap::from([(10, 20), (11, 21)]));
-        progress.table_commit_seq_map = Some(BTreeMap::from([(11, 50)]));
         progress
     }
 

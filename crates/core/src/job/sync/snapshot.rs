@@ -21,14 +21,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 
 use super::{label_safe, SyncCache};
 use crate::job::error::JobError;
-use crate::job::manager::now_secs;
-use crate::job::progress::{Progress, SubSyncState, SyncState};
-use crate::job::runner::{JobTask, StepOutcome};
+use crate::job::context::{JobContext, StepOutcome};
 use crate::job::spec::SyncType;
+use crate::progress::{Progress, SnapshotCheckpoint, SnapshotStep};
 use ccr_binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
 use ccr_doris::cluster::{BackupTarget, MismatchedObject, ObjectKind, RestoreRequest, Snapshot};
 use ccr_doris::sql::quote_ident;
@@ -36,77 +34,6 @@ use ccr_doris::DorisErrorKind;
 
 /// Longest label Doris accepts for snapshots and restores.
 const MAX_LABEL_LEN: usize = 128;
-
-/// What a snapshot flow persists in `progress.data`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct SnapshotCheckpoint {
-    #[serde(default)]
-    pub snapshot_name: String,
-    #[serde(default)]
-    pub restore_label: String,
-    /// Source commit seq the snapshot covers (the cut-over point; for a database full
-    /// sync the lowest cut-over point of its tables).
-    #[serde(default)]
-    pub commit_seq: i64,
-    /// Target name the table is restored under before being swapped in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alias: Option<String>,
-    /// Partial sync: the partitions to refresh (empty = the whole table).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub partitions: Vec<String>,
-    /// Database partial sync: the source table's id.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub table_id: i64,
-    /// Database partial sync: the table's source name when its backup started.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub src_table: String,
-    /// Database partial sync: the table's target name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub dest_table: String,
-    /// Database full sync: target name → alias of tables restored under an alias because
-    /// the target holds them with another schema.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub aliases: BTreeMap<String, String>,
-    /// Database full sync: name → source id of every table and view in the snapshot.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub objects: BTreeMap<String, i64>,
-    /// Database syncs: source table id → cut-over commit seq of that table.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub table_commit_seq_map: BTreeMap<i64, i64>,
-    /// Partial sync of some partitions: their source partition ids (the cut-over seq is
-    /// `commit_seq`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub partition_ids: Vec<i64>,
-    /// Backups and restores of this flow that the cluster cancelled, in a row: the retry
-    /// backoff and the needs-operator threshold count them across steps.
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
-    pub failed_attempts: u32,
-}
-
-fn is_zero_u32(value: &u32) -> bool {
-    *value == 0
-}
-
-fn is_zero(value: &i64) -> bool {
-    *value == 0
-}
-
-impl SnapshotCheckpoint {
-    fn load(progress: &Progress) -> Result<Self, JobError> {
-        if progress.data.trim().is_empty() {
-            return Ok(Self::default());
-        }
-        serde_json::from_str(&progress.data).map_err(|e| JobError::Corrupt {
-            name: progress.job_name.clone(),
-            what: "snapshot checkpoint",
-            message: e.to_string(),
-        })
-    }
-
-    fn store(&self, progress: &mut Progress) {
-        progress.data = serde_json::to_string(self).expect("checkpoint serialises");
-    }
-}
 
 /// Which snapshot flow a step belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +62,8 @@ enum Scope {
     DatabaseTable,
 }
 
-fn scope_of(task: &JobTask, flow: Flow) -> Scope {
-    match (task.info.sync_type, flow) {
+fn scope_of(ctx: &JobContext, flow: Flow) -> Scope {
+    match (ctx.info.sync_type, flow) {
         (SyncType::Table, _) => Scope::Table,
         (SyncType::Database, Flow::Full) => Scope::Database,
         (SyncType::Database, Flow::Partial) => Scope::DatabaseTable,
@@ -144,117 +71,94 @@ fn scope_of(task: &JobTask, flow: Flow) -> Scope {
 }
 
 pub(crate) async fn full_sync_step(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
 ) -> Result<StepOutcome, JobError> {
-    snapshot_step(task, cache, progress, Flow::Full).await
+    snapshot_step(ctx, cache, progress, Flow::Full).await
 }
 
 pub(crate) async fn partial_sync_step(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
 ) -> Result<StepOutcome, JobError> {
-    snapshot_step(task, cache, progress, Flow::Partial).await
+    snapshot_step(ctx, cache, progress, Flow::Partial).await
 }
 
 /// Moves a table job into partial sync of `partitions` (empty = the whole table, restored
 /// under an alias and swapped in). Persisted.
 pub(crate) async fn start_partial_sync(
-    task: &JobTask,
+    ctx: &JobContext,
     progress: &mut Progress,
     partitions: Vec<String>,
 ) -> Result<(), JobError> {
-    enter_partial_sync(task, progress, SyncState::TablePartialSync, 0, partitions).await
+    progress.enter_table_partial_sync(partitions);
+    ctx.save(progress).await
 }
 
 /// Moves a database job into partial sync of source table `table_id` (`partitions` empty
 /// = the whole table). The cursor stays where it is: the binlog that asked for the partial
 /// sync counts as applied once the snapshot is in. Persisted.
 pub(crate) async fn start_db_partial_sync(
-    task: &JobTask,
+    ctx: &JobContext,
     progress: &mut Progress,
     table_id: i64,
     partitions: Vec<String>,
     reason: &str,
 ) -> Result<(), JobError> {
     tracing::info!(table_id, ?partitions, reason, "starting a partial sync");
-    enter_partial_sync(
-        task,
-        progress,
-        SyncState::DbPartialSync,
-        table_id,
-        partitions,
-    )
-    .await
-}
-
-async fn enter_partial_sync(
-    task: &JobTask,
-    progress: &mut Progress,
-    state: SyncState,
-    table_id: i64,
-    partitions: Vec<String>,
-) -> Result<(), JobError> {
-    let checkpoint = SnapshotCheckpoint {
-        partitions,
-        table_id,
-        ..Default::default()
-    };
-    progress.sync_state = state;
-    progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
-    checkpoint.store(progress);
-    task.save(progress).await
+    progress.enter_db_partial_sync(table_id, partitions);
+    ctx.save(progress).await
 }
 
 /// Moves a job into a new full sync. Persisted.
 pub(crate) async fn start_full_sync(
-    task: &JobTask,
+    ctx: &JobContext,
     progress: &mut Progress,
     reason: &str,
 ) -> Result<(), JobError> {
     tracing::warn!(reason, "starting a full sync");
-    progress.restart_full_sync(task.info.sync_type == SyncType::Table, now_secs());
-    task.save(progress).await
+    progress.restart_full_sync(ctx.now_secs());
+    ctx.save(progress).await
 }
 
 async fn snapshot_step(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     flow: Flow,
 ) -> Result<StepOutcome, JobError> {
-    let mut checkpoint = SnapshotCheckpoint::load(progress)?;
-    let scope = scope_of(task, flow);
-    match progress.sub_sync_state {
-        SubSyncState::BeginCreateSnapshot => {
-            backup(task, cache, progress, &mut checkpoint, flow, scope).await
+    let Some(snapshot) = progress.phase().snapshot() else {
+        return Err(JobError::CheckFailed(format!(
+            "a snapshot step in phase {}",
+            progress.phase().state().name()
+        )));
+    };
+    let step = snapshot.step;
+    let mut checkpoint = snapshot.checkpoint.clone();
+    let scope = scope_of(ctx, flow);
+    match step {
+        SnapshotStep::BeginCreateSnapshot => {
+            backup(ctx, cache, progress, &mut checkpoint, flow, scope).await
         }
-        SubSyncState::GetSnapshotInfo | SubSyncState::AddExtraInfo => {
-            prepare_restore(task, cache, progress, &mut checkpoint, scope).await
+        SnapshotStep::GetSnapshotInfo | SnapshotStep::AddExtraInfo => {
+            prepare_restore(ctx, cache, progress, &mut checkpoint, scope).await
         }
-        SubSyncState::RestoreSnapshot => {
-            restore(task, cache, progress, &mut checkpoint, flow, scope).await
+        SnapshotStep::RestoreSnapshot => {
+            restore(ctx, cache, progress, &mut checkpoint, flow, scope).await
         }
-        SubSyncState::PersistRestoreInfo => finish(task, cache, progress, &checkpoint, scope).await,
-        // A snapshot flow interrupted between binlog sub-states cannot happen; start over.
-        _ => {
-            progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
-            checkpoint.snapshot_name.clear();
-            checkpoint.restore_label.clear();
-            checkpoint.store(progress);
-            task.save(progress).await?;
-            Ok(StepOutcome::Progressed)
+        SnapshotStep::PersistRestoreInfo => {
+            finish(ctx, cache, progress, &checkpoint, scope).await
         }
     }
 }
 
 /// The name of the table the snapshot is read for (getSnapshot's privilege check); empty
 /// for a whole database.
-fn snapshot_table(task: &JobTask, checkpoint: &SnapshotCheckpoint, scope: Scope) -> String {
+fn snapshot_table(ctx: &JobContext, checkpoint: &SnapshotCheckpoint, scope: Scope) -> String {
     match scope {
-        Scope::Table => task.info.src.table.clone(),
+        Scope::Table => ctx.info.src.table.clone(),
         Scope::Database => String::new(),
         Scope::DatabaseTable => checkpoint.src_table.clone(),
     }
@@ -262,30 +166,30 @@ fn snapshot_table(task: &JobTask, checkpoint: &SnapshotCheckpoint, scope: Scope)
 
 /// Starts the backup (after checkpointing its name) or waits for it.
 async fn backup(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     checkpoint: &mut SnapshotCheckpoint,
     flow: Flow,
     scope: Scope,
 ) -> Result<StepOutcome, JobError> {
-    let src = &task.info.src;
+    let src = &ctx.info.src;
     if !checkpoint.snapshot_name.is_empty() {
-        match task
-            .src
+        match ctx
+            .source
             .backup_state(&src.database, &checkpoint.snapshot_name)
             .await?
         {
             Some(state) if state.is_finished() => {
                 tracing::info!(snapshot = %checkpoint.snapshot_name, "backup finished");
-                progress.sub_sync_state = SubSyncState::GetSnapshotInfo;
+                progress.set_snapshot_step(SnapshotStep::GetSnapshotInfo);
                 return Ok(StepOutcome::Progressed);
             }
             Some(state) if state.is_cancelled() => {
                 let name = std::mem::take(&mut checkpoint.snapshot_name);
                 checkpoint.failed_attempts += 1;
-                checkpoint.store(progress);
-                task.save(progress).await?;
+                progress.set_checkpoint(checkpoint);
+                ctx.save(progress).await?;
                 return Err(JobError::SnapshotFailed {
                     attempts: checkpoint.failed_attempts,
                     message: format!("backup {name} was cancelled: {}", state.status),
@@ -301,16 +205,16 @@ async fn backup(
             .and_then(|mapping| mapping.get(&checkpoint.table_id))
             .copied();
         if scope == Scope::DatabaseTable
-            && !resolve_partial_table(task, cache, mapped, checkpoint).await?
+            && !resolve_partial_table(ctx, cache, mapped, checkpoint).await?
         {
-            return abandon_partial_sync(task, progress, checkpoint).await;
+            return abandon_partial_sync(ctx, progress, checkpoint).await;
         }
         if !checkpoint.partitions.is_empty() {
             let table_id = match scope {
                 Scope::Table => src.table_id,
                 _ => checkpoint.table_id,
             };
-            check_partitions_exist(task, table_id, checkpoint).await?;
+            check_partitions_exist(ctx, table_id, checkpoint).await?;
         }
         let table = match scope {
             Scope::Table => src.table.as_str(),
@@ -318,8 +222,8 @@ async fn backup(
             Scope::DatabaseTable => checkpoint.src_table.as_str(),
         };
         checkpoint.snapshot_name = snapshot_name(flow, &src.database, table);
-        checkpoint.store(progress);
-        task.save(progress).await?;
+        progress.set_checkpoint(checkpoint);
+        ctx.save(progress).await?;
     }
     let targets = match scope {
         Scope::Table => vec![BackupTarget {
@@ -330,11 +234,11 @@ async fn backup(
             table: checkpoint.src_table.clone(),
             partitions: checkpoint.partitions.clone(),
         }],
-        Scope::Database => database_backup_targets(task).await?,
+        Scope::Database => database_backup_targets(ctx).await?,
     };
     tracing::info!(snapshot = %checkpoint.snapshot_name, objects = targets.len(), "starting backup");
-    match task
-        .src
+    match ctx
+        .source
         .backup(&src.database, &checkpoint.snapshot_name, &targets)
         .await
     {
@@ -349,8 +253,8 @@ async fn backup(
             checkpoint.failed_attempts += 1;
             if checkpoint.failed_attempts > RESOLVE_AGAIN_LIMIT {
                 let attempts = checkpoint.failed_attempts;
-                checkpoint.store(progress);
-                task.save(progress).await?;
+                progress.set_checkpoint(checkpoint);
+                ctx.save(progress).await?;
                 return Err(JobError::SnapshotFailed {
                     attempts,
                     message: format!("the backup keeps naming what the source lacks: {error}"),
@@ -360,8 +264,8 @@ async fn backup(
             checkpoint.snapshot_name.clear();
             checkpoint.src_table.clear();
             checkpoint.dest_table.clear();
-            checkpoint.store(progress);
-            task.save(progress).await?;
+            progress.set_checkpoint(checkpoint);
+            ctx.save(progress).await?;
             Ok(StepOutcome::Progressed)
         }
         Err(error) => Err(error.into()),
@@ -372,13 +276,13 @@ async fn backup(
 /// time the backup runs they may have been dropped or renamed. Only a snapshot of the
 /// whole table is then sure to reproduce the source, so the partial sync widens to it.
 async fn check_partitions_exist(
-    task: &JobTask,
+    ctx: &JobContext,
     table_id: i64,
     checkpoint: &mut SnapshotCheckpoint,
 ) -> Result<(), JobError> {
-    let meta = task
-        .src
-        .table_meta(task.info.src.db_id, &[table_id])
+    let meta = ctx
+        .source
+        .table_meta(ctx.info.src.db_id, &[table_id])
         .await?;
     let Some(table) = meta.tables.get(&table_id) else {
         return Ok(()); // Gone: the backup fails and the caller's checks take over.
@@ -407,18 +311,18 @@ async fn check_partitions_exist(
 /// (exclusive) and `until` (inclusive): then the partitions a partial snapshot copies
 /// may not be the ones the binlog that asked for it named.
 async fn table_changed_between(
-    task: &JobTask,
+    ctx: &JobContext,
     table_id: i64,
     after: i64,
     until: i64,
 ) -> Result<bool, JobError> {
-    let src = &task.info.src;
+    let src = &ctx.info.src;
     let stream =
-        (task.info.sync_type == SyncType::Table).then_some((src.table.as_str(), src.table_id));
+        (ctx.info.sync_type == SyncType::Table).then_some((src.table.as_str(), src.table_id));
     let mut cursor = after;
     while cursor < until {
-        let batch = task
-            .src
+        let batch = ctx
+            .source
             .get_binlogs(&src.database, stream, cursor, LOOKAHEAD_BATCH)
             .await?;
         let ccr_doris::cluster::BinlogBatch::Binlogs { binlogs, .. } = batch else {
@@ -459,14 +363,14 @@ const LOOKAHEAD_BATCH: i64 = 32;
 
 /// What a database full sync backs up: nothing listed (the whole database) without
 /// include/exclude lists, else every table and view the lists select.
-async fn database_backup_targets(task: &JobTask) -> Result<Vec<BackupTarget>, JobError> {
-    if !task.info.has_table_filter() {
+async fn database_backup_targets(ctx: &JobContext) -> Result<Vec<BackupTarget>, JobError> {
+    if !ctx.info.has_table_filter() {
         return Ok(Vec::new());
     }
-    let tables = task.src.sql().tables(task.info.src.db_id).await?;
+    let tables = ctx.source.tables(ctx.info.src.db_id).await?;
     let targets: Vec<BackupTarget> = tables
         .into_iter()
-        .filter(|t| task.info.replicates_table(&t.name))
+        .filter(|t| ctx.info.replicates_table(&t.name))
         .map(|t| BackupTarget {
             table: t.name,
             partitions: Vec::new(),
@@ -475,7 +379,7 @@ async fn database_backup_targets(task: &JobTask) -> Result<Vec<BackupTarget>, Jo
     if targets.is_empty() {
         return Err(JobError::CheckFailed(format!(
             "include_tables / exclude_tables select no table of source database {}",
-            task.info.src.database
+            ctx.info.src.database
         )));
     }
     Ok(targets)
@@ -484,18 +388,18 @@ async fn database_backup_targets(task: &JobTask) -> Result<Vec<BackupTarget>, Jo
 /// Database partial sync: learns the table's source name (by id) and target name (by the
 /// mapping, else the source name). `false` if the source table no longer exists.
 async fn resolve_partial_table(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     mapped_dest_id: Option<i64>,
     checkpoint: &mut SnapshotCheckpoint,
 ) -> Result<bool, JobError> {
-    let src_tables = task.src.sql().tables(task.info.src.db_id).await?;
+    let src_tables = ctx.source.tables(ctx.info.src.db_id).await?;
     let Some(src_table) = src_tables.into_iter().find(|t| t.id == checkpoint.table_id) else {
         return Ok(false);
     };
     checkpoint.src_table = src_table.name;
     checkpoint.dest_table = match mapped_dest_id {
-        Some(dest_id) => super::db::dest_table_name(task, cache, dest_id)
+        Some(dest_id) => cache.dest_table_name(ctx, dest_id)
             .await?
             .unwrap_or_else(|| checkpoint.src_table.clone()),
         None => checkpoint.src_table.clone(),
@@ -506,7 +410,7 @@ async fn resolve_partial_table(
 /// The table of a database partial sync is gone from the source: its DROP_TABLE binlog
 /// follows, so incremental sync simply goes on. Persisted.
 async fn abandon_partial_sync(
-    task: &JobTask,
+    ctx: &JobContext,
     progress: &mut Progress,
     checkpoint: &SnapshotCheckpoint,
 ) -> Result<StepOutcome, JobError> {
@@ -514,10 +418,8 @@ async fn abandon_partial_sync(
         table_id = checkpoint.table_id,
         "the source table of the partial sync no longer exists; partial sync abandoned"
     );
-    progress.sync_state = SyncState::DbTablesIncrementalSync;
-    progress.sub_sync_state = SubSyncState::Done;
-    progress.data.clear();
-    task.save(progress).await?;
+    progress.finish_db_partial_sync(&BTreeMap::new());
+    ctx.save(progress).await?;
     Ok(StepOutcome::Progressed)
 }
 
@@ -540,24 +442,24 @@ fn snapshot_name(flow: Flow, db: &str, table: &str) -> String {
 fn unique_suffix() -> String {
     format!(
         "{}_{:04x}",
-        crate::job::manager::now_millis(),
+        chrono::Utc::now().timestamp_millis(),
         rand::random::<u16>()
     )
 }
 
 /// Fetches the snapshot and adds what target BEs need to download from source BEs.
 async fn fetch_snapshot(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     name: &str,
     table: &str,
 ) -> Result<(Snapshot, BackupJobInfo), JobError> {
-    let src = &task.info.src;
-    let mut snapshot = task.src.get_snapshot(&src.database, table, name).await?;
+    let src = &ctx.info.src;
+    let mut snapshot = ctx.source.get_snapshot(&src.database, table, name).await?;
     let mut job_info = BackupJobInfo::from_slice(&snapshot.job_info)
         .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: unreadable job info: {e}")))?;
-    let backends = task.src.backends().await?;
-    let token = task.src.master_token().await?;
+    let backends = ctx.source.backends().await?;
+    let token = ctx.source.master_token().await?;
     let be_network_map: BTreeMap<i64, BeNetworkAddress> = backends
         .iter()
         .map(|be| {
@@ -585,15 +487,15 @@ async fn fetch_snapshot(
 
 /// getSnapshot + extra info, then checkpoints the restore label and cut-over seqs.
 async fn prepare_restore(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     checkpoint: &mut SnapshotCheckpoint,
     scope: Scope,
 ) -> Result<StepOutcome, JobError> {
     let name = checkpoint.snapshot_name.clone();
-    let table = snapshot_table(task, checkpoint, scope);
-    let (snapshot, job_info) = fetch_snapshot(task, cache, &name, &table).await?;
+    let table = snapshot_table(ctx, checkpoint, scope);
+    let (snapshot, job_info) = fetch_snapshot(ctx, cache, &name, &table).await?;
     let map = job_info
         .table_commit_seq_map()
         .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: {e}")))?;
@@ -606,24 +508,24 @@ async fn prepare_restore(
     };
     if !checkpoint.partitions.is_empty() {
         let table_id = match scope {
-            Scope::Table => task.info.src.table_id,
+            Scope::Table => ctx.info.src.table_id,
             _ => checkpoint.table_id,
         };
         let cut = cut_point_of(table_id)?;
-        if table_changed_between(task, table_id, progress.prev_commit_seq, cut).await? {
+        if table_changed_between(ctx, table_id, progress.prev_commit_seq, cut).await? {
             tracing::info!(
                 cut,
                 "the table changed after its partitions were replaced; partial sync of the whole table"
             );
             checkpoint.partitions.clear();
             checkpoint.snapshot_name.clear();
-            progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
-            checkpoint.store(progress);
-            task.save(progress).await?;
+            progress.set_snapshot_step(SnapshotStep::BeginCreateSnapshot);
+            progress.set_checkpoint(checkpoint);
+            ctx.save(progress).await?;
             return Ok(StepOutcome::Progressed);
         }
         let table = match scope {
-            Scope::Table => task.info.src.table.as_str(),
+            Scope::Table => ctx.info.src.table.as_str(),
             _ => checkpoint.src_table.as_str(),
         };
         let objects = job_info
@@ -642,7 +544,7 @@ async fn prepare_restore(
     }
     match scope {
         Scope::Table => {
-            checkpoint.commit_seq = cut_point_of(task.info.src.table_id)?;
+            checkpoint.commit_seq = cut_point_of(ctx.info.src.table_id)?;
             if checkpoint.partitions.is_empty() {
                 progress.commit_seq = checkpoint.commit_seq;
             }
@@ -685,9 +587,9 @@ async fn prepare_restore(
         }
     }
     checkpoint.restore_label = restore_label(&name);
-    progress.sub_sync_state = SubSyncState::RestoreSnapshot;
-    checkpoint.store(progress);
-    task.save(progress).await?;
+    progress.set_snapshot_step(SnapshotStep::RestoreSnapshot);
+    progress.set_checkpoint(checkpoint);
+    ctx.save(progress).await?;
     Ok(StepOutcome::Progressed)
 }
 
@@ -716,22 +618,22 @@ fn restore_label(snapshot: &str) -> String {
 
 /// Starts the restore under the checkpointed label, or waits for it.
 async fn restore(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     checkpoint: &mut SnapshotCheckpoint,
     flow: Flow,
     scope: Scope,
 ) -> Result<StepOutcome, JobError> {
-    let dest = &task.info.dest;
-    match task
-        .dest
+    let dest = &ctx.info.dest;
+    match ctx
+        .target
         .restore_state(&dest.database, &checkpoint.restore_label)
         .await?
     {
         Some(state) if state.is_finished() => {
             tracing::info!(label = %checkpoint.restore_label, "restore finished");
-            progress.sub_sync_state = SubSyncState::PersistRestoreInfo;
+            progress.set_snapshot_step(SnapshotStep::PersistRestoreInfo);
             cache.invalidate_target();
             return Ok(StepOutcome::Progressed);
         }
@@ -745,21 +647,21 @@ async fn restore(
                 checkpoint.partitions.clear();
                 checkpoint.snapshot_name.clear();
                 checkpoint.restore_label.clear();
-                progress.sub_sync_state = SubSyncState::BeginCreateSnapshot;
-                checkpoint.store(progress);
-                task.save(progress).await?;
+                progress.set_snapshot_step(SnapshotStep::BeginCreateSnapshot);
+                progress.set_checkpoint(checkpoint);
+                ctx.save(progress).await?;
                 return Ok(StepOutcome::Progressed);
             }
             if mismatch && flow == Flow::Full {
-                handle_signature_mismatch(task, checkpoint, scope, mismatched, &state.status)
+                handle_signature_mismatch(ctx, checkpoint, scope, mismatched, &state.status)
                     .await?;
             }
             checkpoint.restore_label = restore_label(&checkpoint.snapshot_name);
             if !(mismatch && flow == Flow::Full) {
                 checkpoint.failed_attempts += 1;
             }
-            checkpoint.store(progress);
-            task.save(progress).await?;
+            progress.set_checkpoint(checkpoint);
+            ctx.save(progress).await?;
             if mismatch && flow == Flow::Full {
                 return Ok(StepOutcome::Progressed);
             }
@@ -772,11 +674,11 @@ async fn restore(
         None => {}
     }
     // Not started yet (or lost before the target accepted it): start it.
-    let table = snapshot_table(task, checkpoint, scope);
+    let table = snapshot_table(ctx, checkpoint, scope);
     let snapshot = match cache.snapshot.take() {
         Some((name, snapshot)) if name == checkpoint.snapshot_name => snapshot,
         _ => {
-            fetch_snapshot(task, cache, &checkpoint.snapshot_name, &table)
+            fetch_snapshot(ctx, cache, &checkpoint.snapshot_name, &table)
                 .await?
                 .0
         }
@@ -784,22 +686,21 @@ async fn restore(
     let table_refs = match scope {
         Scope::Table | Scope::DatabaseTable => {
             let (src_table, dest_table) = match scope {
-                Scope::Table => (task.info.src.table.clone(), dest.table.clone()),
+                Scope::Table => (ctx.info.src.table.clone(), dest.table.clone()),
                 _ => (checkpoint.src_table.clone(), checkpoint.dest_table.clone()),
             };
             let whole_table_partial = flow == Flow::Partial && checkpoint.partitions.is_empty();
             if whole_table_partial
                 && checkpoint.alias.is_none()
                 && (scope == Scope::Table
-                    || task
-                        .dest
-                        .sql()
+                    || ctx
+                        .target
                         .table_exists(&dest.database, &dest_table)
                         .await?)
             {
                 checkpoint.alias = Some(alias_name(&dest_table));
-                checkpoint.store(progress);
-                task.save(progress).await?;
+                progress.set_checkpoint(checkpoint);
+                ctx.save(progress).await?;
             }
             let target_name = checkpoint.alias.clone().unwrap_or(dest_table);
             if scope == Scope::DatabaseTable || target_name != src_table {
@@ -821,7 +722,7 @@ async fn restore(
             }
         }
     };
-    let features = &task.settings.features;
+    let features = &ctx.settings.features;
     let request = RestoreRequest {
         db: dest.database.clone(),
         table: match scope {
@@ -835,7 +736,7 @@ async fn restore(
         atomic_restore: flow == Flow::Full && features.atomic_restore,
     };
     tracing::info!(label = %request.label, "starting restore");
-    let started = task.dest.restore_snapshot(&request, &snapshot).await;
+    let started = ctx.target.restore_snapshot(&request, &snapshot).await;
     cache.snapshot = Some((checkpoint.snapshot_name.clone(), snapshot));
     started?;
     Ok(StepOutcome::Idle)
@@ -848,13 +749,13 @@ fn alias_name(table: &str) -> String {
 /// A target table exists with another schema: restore under an alias and swap it in
 /// (feature on, tables only), or drop the target object so the restore can create it.
 async fn handle_signature_mismatch(
-    task: &JobTask,
+    ctx: &JobContext,
     checkpoint: &mut SnapshotCheckpoint,
     scope: Scope,
     mismatched: Option<MismatchedObject>,
     status: &str,
 ) -> Result<(), JobError> {
-    let dest = &task.info.dest;
+    let dest = &ctx.info.dest;
     let (kind, name) = match (scope, mismatched) {
         (Scope::Table, _) => (ObjectKind::Table, dest.table.clone()),
         (_, Some(object)) if object.kind != ObjectKind::Unknown => (object.kind, object.name),
@@ -864,7 +765,7 @@ async fn handle_signature_mismatch(
             )))
         }
     };
-    let alias_feature = task.settings.features.replace_not_matched_with_alias;
+    let alias_feature = ctx.settings.features.replace_not_matched_with_alias;
     if alias_feature && kind == ObjectKind::Table {
         let alias = alias_name(&name);
         tracing::warn!(table = %name, %alias, "target table has another schema; restoring under an alias");
@@ -889,16 +790,16 @@ async fn handle_signature_mismatch(
                 quote_ident(&name)
             )
         };
-        task.dest.sql().exec(&sql).await?;
+        ctx.target.exec(&sql).await?;
     }
     Ok(())
 }
 
 /// Puts the table restored under `alias` in place of `table` (idempotent: only while the
 /// alias still exists).
-async fn swap_alias_in(task: &JobTask, alias: &str, table: &str) -> Result<(), JobError> {
-    let db = &task.info.dest.database;
-    let sql = task.dest.sql();
+async fn swap_alias_in(ctx: &JobContext, alias: &str, table: &str) -> Result<(), JobError> {
+    let db = &ctx.info.dest.database;
+    let sql = ctx.target.as_ref();
     if !sql.table_exists(db, alias).await? {
         return Ok(());
     }
@@ -926,7 +827,7 @@ async fn swap_alias_in(task: &JobTask, alias: &str, table: &str) -> Result<(), J
 /// so the target's objects equal the source's. Objects the job never mapped were not made
 /// by it and are left alone. Idempotent: what is gone already is skipped.
 async fn drop_stale_objects(
-    task: &JobTask,
+    ctx: &JobContext,
     progress: &Progress,
     new_mapping: &BTreeMap<i64, i64>,
     target_ids: &BTreeMap<String, i64>,
@@ -936,7 +837,7 @@ async fn drop_stale_objects(
         return Ok(());
     };
     let kept: std::collections::BTreeSet<i64> = new_mapping.values().copied().collect();
-    let db = &task.info.dest.database;
+    let db = &ctx.info.dest.database;
     for dest_id in old_mapping.values().filter(|id| !kept.contains(id)) {
         let Some((name, _)) = target_ids.iter().find(|(_, id)| *id == dest_id) else {
             continue;
@@ -946,7 +847,7 @@ async fn drop_stale_objects(
         }
         let qualified = format!("{}.{}", quote_ident(db), quote_ident(name));
         tracing::info!(object = %name, "dropping a target object of the job that the source no longer has");
-        let sql = task.dest.sql();
+        let sql = ctx.target.as_ref();
         if let Err(error) = sql.exec(&format!("DROP TABLE {qualified} FORCE")).await {
             // A view answers DROP TABLE with an error; anything else is real.
             if let Err(view_error) = sql.exec(&format!("DROP VIEW IF EXISTS {qualified}")).await {
@@ -960,24 +861,24 @@ async fn drop_stale_objects(
 
 /// Swaps aliases in, learns target table ids, and switches to incremental sync.
 async fn finish(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
     checkpoint: &SnapshotCheckpoint,
     scope: Scope,
 ) -> Result<StepOutcome, JobError> {
-    let dest = &task.info.dest;
-    let sql = task.dest.sql();
+    let dest = &ctx.info.dest;
+    let sql = ctx.target.as_ref();
     let dest_tables = match scope {
         Scope::Table => vec![dest.table.clone()],
         Scope::DatabaseTable => vec![checkpoint.dest_table.clone()],
         Scope::Database => checkpoint.objects.keys().cloned().collect(),
     };
     if let (Some(alias), Some(table)) = (&checkpoint.alias, dest_tables.first()) {
-        swap_alias_in(task, alias, table).await?;
+        swap_alias_in(ctx, alias, table).await?;
     }
     for (table, alias) in &checkpoint.aliases {
-        swap_alias_in(task, alias, table).await?;
+        swap_alias_in(ctx, alias, table).await?;
     }
     cache.invalidate_target();
     cache.snapshot = None;
@@ -1001,7 +902,7 @@ async fn finish(
     match scope {
         Scope::Table => {
             progress.dest_table_id = target_id(&dest.table)?;
-            progress.sync_state = SyncState::TableIncrementalSync;
+            progress.finish_table_snapshot();
             if checkpoint.partitions.is_empty() {
                 progress.prev_commit_seq = checkpoint.commit_seq;
                 progress.commit_seq = checkpoint.commit_seq;
@@ -1020,10 +921,9 @@ async fn finish(
             for (name, src_id) in &checkpoint.objects {
                 mapping.insert(*src_id, target_id(name)?);
             }
-            drop_stale_objects(task, progress, &mapping, &target_ids, checkpoint).await?;
+            drop_stale_objects(ctx, progress, &mapping, &target_ids, checkpoint).await?;
             progress.table_mapping = Some(mapping);
-            progress.table_commit_seq_map = Some(checkpoint.table_commit_seq_map.clone());
-            progress.sync_state = SyncState::DbTablesIncrementalSync;
+            progress.finish_db_snapshot(checkpoint.table_commit_seq_map.clone());
             progress.prev_commit_seq = checkpoint.commit_seq;
             progress.commit_seq = checkpoint.commit_seq;
         }
@@ -1033,25 +933,19 @@ async fn finish(
                 .table_mapping
                 .get_or_insert_with(BTreeMap::new)
                 .insert(checkpoint.table_id, dest_id);
-            progress
-                .table_commit_seq_map
-                .get_or_insert_with(BTreeMap::new)
-                .extend(&checkpoint.table_commit_seq_map);
+            progress.finish_db_partial_sync(&checkpoint.table_commit_seq_map);
             for id in &checkpoint.partition_ids {
                 progress
                     .partition_commit_seq_map
                     .insert(*id, checkpoint.commit_seq);
             }
-            progress.sync_state = SyncState::DbTablesIncrementalSync;
             // The cursor stays: the binlog that asked for this partial sync is done.
         }
     }
-    progress.sub_sync_state = SubSyncState::Done;
-    progress.data.clear();
     if scope != Scope::DatabaseTable {
-        progress.incremental_sync_start_at = now_secs();
+        progress.incremental_sync_start_at = ctx.now_secs();
     }
-    task.save(progress).await?;
+    ctx.save(progress).await?;
     tracing::info!(
         commit_seq = checkpoint.commit_seq,
         tables = dest_tables.len(),
@@ -1083,32 +977,5 @@ mod tests {
     #[test]
     fn snapshot_names_start_with_their_flow() {
         assert!(snapshot_name(Flow::Full, "db", "").starts_with("ccrs_db_"));
-    }
-
-    #[test]
-    fn checkpoint_round_trips() {
-        let mut progress = Progress::new_full_sync("j", true, 1);
-        let checkpoint = SnapshotCheckpoint {
-            snapshot_name: "s".into(),
-            restore_label: "r".into(),
-            commit_seq: 7,
-            alias: Some("__ccr_t_1".into()),
-            partitions: vec!["p1".into()],
-            table_id: 3,
-            src_table: "a-b".into(),
-            dest_table: "a-b".into(),
-            aliases: BTreeMap::from([("x".into(), "__ccr_x_1".into())]),
-            objects: BTreeMap::from([("x".into(), 3)]),
-            table_commit_seq_map: BTreeMap::from([(3, 9)]),
-            partition_ids: vec![4],
-            failed_attempts: 2,
-        };
-        checkpoint.store(&mut progress);
-        assert_eq!(SnapshotCheckpoint::load(&progress).unwrap(), checkpoint);
-        progress.data.clear();
-        assert_eq!(
-            SnapshotCheckpoint::load(&progress).unwrap(),
-            SnapshotCheckpoint::default()
-        );
     }
 }

@@ -10,14 +10,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
-
+use super::plan::TablePair;
 use super::SyncCache;
+use crate::job::cluster::{IngestCall, TargetCluster};
+use crate::job::context::JobContext;
 use crate::job::error::JobError;
-use crate::job::runner::JobTask;
 use ccr_binlog::UpsertRecord;
-use ccr_doris::cluster::{BeginTxn, CommitOutcome, DorisCluster, RollbackOutcome};
-use ccr_doris::error::check_status;
+use ccr_doris::cluster::{BeginTxn, CommitOutcome, RollbackOutcome};
 use ccr_doris::meta::{BackendMeta, DbMeta, PartitionMeta, TableMeta};
 use ccr_doris::rpc::RpcAddress;
 use ccr_doris::DorisError;
@@ -55,13 +54,6 @@ pub(crate) fn db_txn_label(src_db: i64, dest_db: i64, commit_seq: i64) -> String
     format!("ccrj-db_sync:{src_db}:{dest_db}:{commit_seq}")
 }
 
-/// A source table of an UPSERT and the target table its data goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TablePair {
-    pub src_table_id: i64,
-    pub dest_table_id: i64,
-}
-
 /// What one replayed UPSERT writes, and under which label.
 pub(crate) struct UpsertPlan<'a> {
     pub commit_seq: i64,
@@ -79,26 +71,26 @@ pub(crate) struct UpsertPlan<'a> {
 /// Applies one UPSERT to the target tables of `plan` in one target transaction. On `Ok`
 /// the data is committed on the target (now or by an earlier attempt).
 pub(crate) async fn apply(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     plan: &UpsertPlan<'_>,
 ) -> Result<(), JobError> {
-    let dest = &task.info.dest;
+    let dest = &ctx.info.dest;
     let commit_seq = plan.commit_seq;
     if plan.tables.is_empty() {
         return Ok(());
     }
     let label = plan.label.as_str();
     let dest_ids: Vec<i64> = plan.tables.iter().map(|p| p.dest_table_id).collect();
-    let Some(txn_id) = begin(task, label, dest_ids).await? else {
+    let Some(txn_id) = begin(ctx, label, dest_ids).await? else {
         tracing::info!(commit_seq, %label, "binlog was already applied before a restart");
         return Ok(());
     };
-    let result = ingest_and_commit(task, cache, plan, txn_id).await;
+    let result = ingest_and_commit(ctx, cache, plan, txn_id).await;
     if let Err(error) = &result {
         tracing::warn!(commit_seq, txn_id, %error, "replaying the binlog failed; rolling back");
-        match task
-            .dest
+        match ctx
+            .target
             .rollback_txn(
                 &dest.database,
                 txn_id,
@@ -118,21 +110,21 @@ pub(crate) async fn apply(
 /// Opens the transaction, or learns that an earlier attempt already committed it
 /// (`None`). A pending transaction of an earlier attempt is rolled back first.
 async fn begin(
-    task: &JobTask,
+    ctx: &JobContext,
     label: &str,
     dest_table_ids: Vec<i64>,
 ) -> Result<Option<i64>, JobError> {
-    let dest = &task.info.dest;
+    let dest = &ctx.info.dest;
     for _ in 0..2 {
-        match task
-            .dest
+        match ctx
+            .target
             .begin_txn(&dest.database, dest_table_ids.clone(), label)
             .await
             .map_err(target_table_lost)?
         {
             BeginTxn::Started { txn_id } => return Ok(Some(txn_id)),
             BeginTxn::LabelExists { .. } => {
-                let Some(existing) = task.dest.txn_by_label(&dest.database, label).await? else {
+                let Some(existing) = ctx.target.txn_by_label(&dest.database, label).await? else {
                     return Err(JobError::CheckFailed(format!(
                         "label {label} is taken but no transaction holds it"
                     )));
@@ -145,8 +137,8 @@ async fn begin(
                     label,
                     "rolling back the pending transaction of an earlier attempt"
                 );
-                if task
-                    .dest
+                if ctx
+                    .target
                     .rollback_txn(&dest.database, existing.txn_id, "ccr retry")
                     .await?
                     == RollbackOutcome::AlreadyCommitted
@@ -172,56 +164,49 @@ fn target_table_lost(error: DorisError) -> JobError {
 }
 
 async fn ingest_and_commit(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     upsert: &UpsertPlan<'_>,
     txn_id: i64,
 ) -> Result<(), JobError> {
     let commit_seq = upsert.commit_seq;
-    let plan = match plan_ingest(task, cache, upsert, txn_id).await {
+    let plan = match plan_ingest(ctx, cache, upsert, txn_id).await {
         Ok(plan) => plan,
         Err(PlanError::Meta { message, .. }) => {
             // The cached target tree may be stale: one fresh look before giving up.
             tracing::debug!(%message, "metadata mismatch; refreshing the target's metadata");
             cache.invalidate_target();
-            plan_ingest(task, cache, upsert, txn_id)
+            plan_ingest(ctx, cache, upsert, txn_id)
                 .await
                 .map_err(|e| e.into_job_error(commit_seq))?
         }
         Err(e) => return Err(e.into_job_error(commit_seq)),
     };
-    let dest = &task.info.dest;
-    let calls = plan.iter().map(|ingest| {
-        let client = task.dest.backend(&RpcAddress::new(
-            ingest.target_backend.host.clone(),
-            ingest.target_backend.be_port,
-        ));
-        async move {
-            let result = client
-                .ingest_binlog(ingest.request.clone())
-                .await
-                .map_err(DorisError::from)?;
-            check_status("ingest_binlog", result.status.as_ref())?;
-            Ok::<_, DorisError>(ingest.commit_info.clone())
-        }
-    });
-    let mut commit_infos = Vec::with_capacity(plan.len());
-    // Timed as one wait: the calls run concurrently, and the figure is wall time.
-    for outcome in task.dest.timed(join_all(calls)).await {
-        commit_infos.push(outcome?);
-    }
-    match task
-        .dest
+    let dest = &ctx.info.dest;
+    let calls: Vec<IngestCall> = plan
+        .iter()
+        .map(|ingest| IngestCall {
+            backend: RpcAddress::new(
+                ingest.target_backend.host.clone(),
+                ingest.target_backend.be_port,
+            ),
+            request: ingest.request.clone(),
+        })
+        .collect();
+    ctx.target.ingest(&calls).await?;
+    let commit_infos = plan.iter().map(|ingest| ingest.commit_info.clone()).collect();
+    match ctx
+        .target
         .commit_txn(&dest.database, txn_id, commit_infos)
         .await
     {
         Ok(CommitOutcome::Visible) => Ok(()),
         Ok(CommitOutcome::CommittedNotVisible) => {
-            wait_visible(&task.dest, &dest.database, txn_id).await
+            wait_visible(ctx.target.as_ref(), &dest.database, txn_id).await
         }
         Err(error) if error.is_transient() => {
             // The commit may have happened; the target knows.
-            match task.dest.txn_by_id(&dest.database, txn_id).await? {
+            match ctx.target.txn_by_id(&dest.database, txn_id).await? {
                 Some(state) if state.is_committed() => Ok(()),
                 _ => Err(error.into()),
             }
@@ -230,7 +215,7 @@ async fn ingest_and_commit(
     }
 }
 
-async fn wait_visible(dest: &DorisCluster, db: &str, txn_id: i64) -> Result<(), JobError> {
+async fn wait_visible(dest: &dyn TargetCluster, db: &str, txn_id: i64) -> Result<(), JobError> {
     let deadline = Instant::now() + PUBLISH_WAIT;
     loop {
         if let Some(state) = dest.txn_by_id(db, txn_id).await? {
@@ -280,14 +265,13 @@ impl PlanError {
 }
 
 async fn backends(
-    cluster: &DorisCluster,
+    list: impl std::future::Future<Output = Result<Vec<BackendMeta>, DorisError>>,
     cached: &mut Option<HashMap<i64, BackendMeta>>,
 ) -> Result<HashMap<i64, BackendMeta>, DorisError> {
     if let Some(map) = cached {
         return Ok(map.clone());
     }
-    let map: HashMap<i64, BackendMeta> = cluster
-        .backends()
+    let map: HashMap<i64, BackendMeta> = list
         .await?
         .into_iter()
         .map(|be| (be.id, be))
@@ -299,7 +283,7 @@ async fn backends(
 /// Target metadata covering every table of `ids`: the cached tree if it has them all,
 /// else the cache extended with a fresh getMeta of the missing ones.
 async fn dest_meta<'c>(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &'c mut SyncCache,
     ids: &[i64],
 ) -> Result<&'c DbMeta, DorisError> {
@@ -314,7 +298,7 @@ async fn dest_meta<'c>(
         })
         .collect();
     if !missing.is_empty() {
-        let fetched = task.dest.table_meta(task.info.dest.db_id, &missing).await?;
+        let fetched = ctx.target.table_meta(ctx.info.dest.db_id, &missing).await?;
         match &mut cache.dest_meta {
             Some(meta) => meta.tables.extend(fetched.tables),
             None => cache.dest_meta = Some(fetched),
@@ -326,18 +310,18 @@ async fn dest_meta<'c>(
 /// Pairs every target replica of every written tablet with a source replica that has the
 /// binlog's version.
 async fn plan_ingest(
-    task: &JobTask,
+    ctx: &JobContext,
     cache: &mut SyncCache,
     upsert: &UpsertPlan<'_>,
     txn_id: i64,
 ) -> Result<Vec<IngestTask>, PlanError> {
-    let src = &task.info.src;
+    let src = &ctx.info.src;
     let src_ids: Vec<i64> = upsert.tables.iter().map(|p| p.src_table_id).collect();
     let dest_ids: Vec<i64> = upsert.tables.iter().map(|p| p.dest_table_id).collect();
-    let src_meta = task.src.table_meta(src.db_id, &src_ids).await?;
-    let src_backends = backends(&task.src, &mut cache.src_backends).await?;
-    let dest_backends = backends(&task.dest, &mut cache.dest_backends).await?;
-    let dest_meta: &DbMeta = dest_meta(task, cache, &dest_ids).await?;
+    let src_meta = ctx.source.table_meta(src.db_id, &src_ids).await?;
+    let src_backends = backends(ctx.source.backends(), &mut cache.src_backends).await?;
+    let dest_backends = backends(ctx.target.backends(), &mut cache.dest_backends).await?;
+    let dest_meta: &DbMeta = dest_meta(ctx, cache, &dest_ids).await?;
     let mut plan = Vec::new();
     let mut round_robin = 0usize;
     for pair in &upsert.tables {

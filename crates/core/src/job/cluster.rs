@@ -1,0 +1,307 @@
+//! The two clusters as a job sees them: what it reads from the source and what it does to
+//! the target. Job logic holds these traits, never concrete clients, so the state machine
+//! runs against in-memory fakes in tests ([`super::fake`]) and against Doris
+//! ([`DorisCluster`]) in production.
+//!
+//! What the traits promise, and what the job builds on:
+//! * Reads are side-effect free and may be repeated at will.
+//! * Nothing a job does to either cluster is remembered by the job until its progress is
+//!   saved; every action is therefore either idempotent or found again by name after a
+//!   crash: backups by snapshot name ([`SourceCluster::backup_state`]), restores by label
+//!   ([`TargetCluster::restore_state`]), transactions by label
+//!   ([`TargetCluster::txn_by_label`]).
+//! * A committed transaction ([`CommitOutcome`]) is durable on the target: the job saves
+//!   its cursor only after it.
+
+use async_trait::async_trait;
+use ccr_doris::cluster::{
+    BackupTarget, BeginTxn, BinlogBatch, CommitOutcome, DorisCluster, RestoreRequest,
+    RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
+};
+use ccr_doris::error::check_status;
+use ccr_doris::meta::{BackendMeta, DbMeta};
+use ccr_doris::rpc::RpcAddress;
+use ccr_doris::sql::TableRow;
+use ccr_doris::DorisError;
+use ccr_wire::backend_service::TIngestBinlogRequest;
+use ccr_wire::Secret;
+
+/// The source cluster: binlogs, metadata and snapshots.
+#[async_trait]
+pub trait SourceCluster: Send + Sync {
+    /// Up to `max` binlogs after commit seq `after` of database `db` (or of one table).
+    async fn get_binlogs(
+        &self,
+        db: &str,
+        table: Option<(&str, i64)>,
+        after: i64,
+        max: i64,
+    ) -> Result<BinlogBatch, DorisError>;
+
+    /// Partition, index and tablet trees of `table_ids` in database `db_id`.
+    async fn table_meta(&self, db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError>;
+
+    /// The tables and views of database `db_id`.
+    async fn tables(&self, db_id: i64) -> Result<Vec<TableRow>, DorisError>;
+
+    /// The source BEs, for the target BEs to download from.
+    async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError>;
+
+    /// The token target BEs present to the source BEs.
+    async fn master_token(&self) -> Result<Secret, DorisError>;
+
+    /// Starts a backup named `snapshot`. Not idempotent: the cluster refuses a second
+    /// backup of that name, so the caller saves the name first and, after a restart, asks
+    /// [`SourceCluster::backup_state`] before starting it again.
+    async fn backup(
+        &self,
+        db: &str,
+        snapshot: &str,
+        targets: &[BackupTarget],
+    ) -> Result<(), DorisError>;
+
+    /// The backup named `snapshot`, if the cluster knows it.
+    async fn backup_state(
+        &self,
+        db: &str,
+        snapshot: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError>;
+
+    /// A finished backup's meta and job info (read-only).
+    async fn get_snapshot(
+        &self,
+        db: &str,
+        table: &str,
+        snapshot: &str,
+    ) -> Result<Snapshot, DorisError>;
+}
+
+/// One ingest of a rowset into a target tablet, sent to the BE holding the tablet.
+#[derive(Debug, Clone)]
+pub struct IngestCall {
+    pub backend: RpcAddress,
+    pub request: TIngestBinlogRequest,
+}
+
+/// The target cluster: SQL, transactions that ingest source rowsets, and restores.
+#[async_trait]
+pub trait TargetCluster: Send + Sync {
+    /// Runs one statement. Not idempotent in general: DDL replay phrases statements so a
+    /// second run is harmless or recognised (`IF NOT EXISTS`, "already exists").
+    async fn exec(&self, sql: &str) -> Result<u64, DorisError>;
+
+    async fn database_id(&self, db: &str) -> Result<Option<i64>, DorisError>;
+    async fn tables(&self, db_id: i64) -> Result<Vec<TableRow>, DorisError>;
+    async fn table_id(&self, db_id: i64, table: &str) -> Result<Option<i64>, DorisError>;
+    async fn table_exists(&self, db: &str, table: &str) -> Result<bool, DorisError>;
+    async fn show_create_table(&self, db: &str, table: &str) -> Result<String, DorisError>;
+    async fn table_meta(&self, db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError>;
+    async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError>;
+
+    /// Opens a transaction under `label`. Idempotent by label: while a transaction holds
+    /// the label, a second begin answers [`BeginTxn::LabelExists`].
+    async fn begin_txn(
+        &self,
+        db: &str,
+        table_ids: Vec<i64>,
+        label: &str,
+    ) -> Result<BeginTxn, DorisError>;
+
+    /// Has the target BEs ingest the rowsets into the open transaction, concurrently; the
+    /// first failure in `calls` order is returned once all have finished. Repeatable
+    /// until commit.
+    async fn ingest(&self, calls: &[IngestCall]) -> Result<(), DorisError>;
+
+    /// Commits; once it answers, the data is durable.
+    async fn commit_txn(
+        &self,
+        db: &str,
+        txn_id: i64,
+        commit_infos: Vec<ccr_wire::types::TTabletCommitInfo>,
+    ) -> Result<CommitOutcome, DorisError>;
+
+    /// Aborts; says so if the transaction had committed instead.
+    async fn rollback_txn(
+        &self,
+        db: &str,
+        txn_id: i64,
+        reason: &str,
+    ) -> Result<RollbackOutcome, DorisError>;
+
+    async fn txn_by_label(&self, db: &str, label: &str) -> Result<Option<TxnState>, DorisError>;
+    async fn txn_by_id(&self, db: &str, txn_id: i64) -> Result<Option<TxnState>, DorisError>;
+
+    /// Starts restoring `snapshot` under `request.label`. Not idempotent: the caller saves
+    /// the label first and asks [`TargetCluster::restore_state`] after a restart.
+    async fn restore_snapshot(
+        &self,
+        request: &RestoreRequest,
+        snapshot: &Snapshot,
+    ) -> Result<(), DorisError>;
+
+    /// The restore labelled `label`, if the cluster knows it.
+    async fn restore_state(
+        &self,
+        db: &str,
+        label: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError>;
+}
+
+#[async_trait]
+impl SourceCluster for DorisCluster {
+    async fn get_binlogs(
+        &self,
+        db: &str,
+        table: Option<(&str, i64)>,
+        after: i64,
+        max: i64,
+    ) -> Result<BinlogBatch, DorisError> {
+        DorisCluster::get_binlogs(self, db, table, after, max).await
+    }
+
+    async fn table_meta(&self, db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError> {
+        DorisCluster::table_meta(self, db_id, table_ids).await
+    }
+
+    async fn tables(&self, db_id: i64) -> Result<Vec<TableRow>, DorisError> {
+        self.sql().tables(db_id).await
+    }
+
+    async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError> {
+        DorisCluster::backends(self).await
+    }
+
+    async fn master_token(&self) -> Result<Secret, DorisError> {
+        DorisCluster::master_token(self).await
+    }
+
+    async fn backup(
+        &self,
+        db: &str,
+        snapshot: &str,
+        targets: &[BackupTarget],
+    ) -> Result<(), DorisError> {
+        DorisCluster::backup(self, db, snapshot, targets).await
+    }
+
+    async fn backup_state(
+        &self,
+        db: &str,
+        snapshot: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError> {
+        DorisCluster::backup_state(self, db, snapshot).await
+    }
+
+    async fn get_snapshot(
+        &self,
+        db: &str,
+        table: &str,
+        snapshot: &str,
+    ) -> Result<Snapshot, DorisError> {
+        DorisCluster::get_snapshot(self, db, table, snapshot).await
+    }
+}
+
+#[async_trait]
+impl TargetCluster for DorisCluster {
+    async fn exec(&self, sql: &str) -> Result<u64, DorisError> {
+        self.sql().exec(sql).await
+    }
+
+    async fn tables(&self, db_id: i64) -> Result<Vec<TableRow>, DorisError> {
+        self.sql().tables(db_id).await
+    }
+
+    async fn database_id(&self, db: &str) -> Result<Option<i64>, DorisError> {
+        self.sql().database_id(db).await
+    }
+
+    async fn table_id(&self, db_id: i64, table: &str) -> Result<Option<i64>, DorisError> {
+        self.sql().table_id(db_id, table).await
+    }
+
+    async fn table_exists(&self, db: &str, table: &str) -> Result<bool, DorisError> {
+        self.sql().table_exists(db, table).await
+    }
+
+    async fn show_create_table(&self, db: &str, table: &str) -> Result<String, DorisError> {
+        self.sql().show_create_table(db, table).await
+    }
+
+    async fn table_meta(&self, db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError> {
+        DorisCluster::table_meta(self, db_id, table_ids).await
+    }
+
+    async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError> {
+        DorisCluster::backends(self).await
+    }
+
+    async fn begin_txn(
+        &self,
+        db: &str,
+        table_ids: Vec<i64>,
+        label: &str,
+    ) -> Result<BeginTxn, DorisError> {
+        DorisCluster::begin_txn(self, db, table_ids, label).await
+    }
+
+    async fn ingest(&self, calls: &[IngestCall]) -> Result<(), DorisError> {
+        let requests = calls.iter().map(|call| {
+            let client = self.backend(&call.backend);
+            async move {
+                let result = client
+                    .ingest_binlog(call.request.clone())
+                    .await
+                    .map_err(DorisError::from)?;
+                check_status("ingest_binlog", result.status.as_ref())
+            }
+        });
+        // Timed as one wait: the calls run concurrently, and the figure is wall time.
+        self.timed(futures::future::join_all(requests))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn commit_txn(
+        &self,
+        db: &str,
+        txn_id: i64,
+        commit_infos: Vec<ccr_wire::types::TTabletCommitInfo>,
+    ) -> Result<CommitOutcome, DorisError> {
+        DorisCluster::commit_txn(self, db, txn_id, commit_infos).await
+    }
+
+    async fn rollback_txn(
+        &self,
+        db: &str,
+        txn_id: i64,
+        reason: &str,
+    ) -> Result<RollbackOutcome, DorisError> {
+        DorisCluster::rollback_txn(self, db, txn_id, reason).await
+    }
+
+    async fn txn_by_label(&self, db: &str, label: &str) -> Result<Option<TxnState>, DorisError> {
+        DorisCluster::txn_by_label(self, db, label).await
+    }
+
+    async fn txn_by_id(&self, db: &str, txn_id: i64) -> Result<Option<TxnState>, DorisError> {
+        DorisCluster::txn_by_id(self, db, txn_id).await
+    }
+
+    async fn restore_snapshot(
+        &self,
+        request: &RestoreRequest,
+        snapshot: &Snapshot,
+    ) -> Result<(), DorisError> {
+        DorisCluster::restore_snapshot(self, request, snapshot).await
+    }
+
+    async fn restore_state(
+        &self,
+        db: &str,
+        label: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError> {
+        DorisCluster::restore_state(self, db, label).await
+    }
+}

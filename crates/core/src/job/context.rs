@@ -1,0 +1,98 @@
+//! What one job's steps work with: its record, both clusters, its progress store, the
+//! syncer's settings and clock, its metrics and status cell, and the operator's commands.
+//!
+//! Everything here is behind a trait or plain data, so the state machine runs the same
+//! against Doris and against the in-memory fakes of [`super::fake`].
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::clock::Clock;
+use super::cluster::{SourceCluster, TargetCluster};
+use super::error::JobError;
+use super::settings::JobSettings;
+use super::spec::{JobInfo, RunState, SyncType};
+use super::status::JobStatus;
+use crate::metrics::JobMetrics;
+use crate::progress::Progress;
+use crate::store::ProgressStore;
+/// What the manager tells a job's task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobControl {
+    pub run_state: RunState,
+    pub skip_error: bool,
+    pub fullsync_requests: u64,
+    /// Set when the job is deleted, handed to another syncer, or the process stops.
+    pub stop: bool,
+}
+
+impl JobControl {
+    pub fn from_info(info: &JobInfo) -> Self {
+        JobControl {
+            run_state: info.state,
+            skip_error: info.skip_error,
+            fullsync_requests: info.fullsync_requests,
+            stop: false,
+        }
+    }
+
+    /// Takes the operator-controlled fields of `other`, keeping `stop`.
+    pub fn apply(&mut self, other: &JobControl) {
+        let stop = self.stop;
+        *self = other.clone();
+        self.stop = stop;
+    }
+}
+
+
+/// What a successful step reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Work was done; take the next step at once.
+    Progressed,
+    /// Nothing to do now (caught up); wait for the idle poll interval.
+    Idle,
+}
+
+/// Everything one job's task owns.
+pub struct JobContext {
+    pub name: String,
+    pub info: JobInfo,
+    pub source: Arc<dyn SourceCluster>,
+    pub target: Arc<dyn TargetCluster>,
+    pub store: Arc<dyn ProgressStore>,
+    pub settings: Arc<JobSettings>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<JobMetrics>,
+    pub status: Arc<parking_lot::Mutex<JobStatus>>,
+    pub control: watch::Receiver<JobControl>,
+}
+
+impl JobContext {
+    pub fn is_table_job(&self) -> bool {
+        self.info.sync_type == SyncType::Table
+    }
+
+    pub fn now_secs(&self) -> i64 {
+        self.clock.now_secs()
+    }
+
+    /// Persists `progress` (one durable, fenced write).
+    pub async fn save(&self, progress: &Progress) -> Result<(), JobError> {
+        self.store.save(&self.name, progress).await?;
+        self.metrics.metadata_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The saved progress, or the first progress of a job that has never run (saved).
+    pub async fn load_progress(&self) -> Result<Progress, JobError> {
+        if let Some(progress) = self.store.load(&self.name).await? {
+            return Ok(progress);
+        }
+        let progress = Progress::new_full_sync(&self.name, self.is_table_job(), self.now_secs());
+        self.store.create(&self.name, &progress).await?;
+        Ok(progress)
+    }
+}

@@ -1,0 +1,63 @@
+//! What `/job_status` shows of a job: the snapshot its task publishes after every step.
+
+use serde::Serialize;
+
+use super::spec::JobInfo;
+use crate::progress::Phase;
+
+/// What `/job_status` shows: a snapshot the task publishes after every change.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    pub name: String,
+    /// `running` or `paused`, as the operator set it.
+    pub state: &'static str,
+    /// The phase (`TableFullSync`, `DBIncrementalSync`, ...).
+    pub progress_state: &'static str,
+    /// The step inside the phase.
+    pub sub_state: &'static str,
+    pub prev_commit_seq: i64,
+    pub commit_seq: i64,
+    /// The last failure, until a step succeeds again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_time: Option<String>,
+    /// Failed steps in a row.
+    pub consecutive_failures: u32,
+    /// Binlogs skipped (unsupported, or failed with skip_error), each with the last commit
+    /// seq it happened at: the target may differ from the source there.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub skipped_binlogs: std::collections::BTreeMap<String, i64>,
+    /// Set while the job cannot go on by itself; cleared by the next successful step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_operator: Option<NeedsOperator>,
+}
+
+/// Why a job waits for an operator, and what the operator can do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeedsOperator {
+    pub reason: String,
+    pub hint: &'static str,
+    /// When the job entered this state (UTC).
+    pub since: String,
+}
+
+impl JobStatus {
+    pub fn starting(info: &JobInfo) -> Self {
+        let initial = Phase::first(info.sync_type == super::spec::SyncType::Table);
+        JobStatus {
+            name: info.name.clone(),
+            state: info.state.as_str(),
+            progress_state: initial.state().name(),
+            sub_state: initial.sub_state().name(),
+            prev_commit_seq: 0,
+            commit_seq: 0,
+            last_error: None,
+            last_error_time: None,
+            consecutive_failures: 0,
+            skipped_binlogs: Default::default(),
+            needs_operator: None,
+        }
+    }
+}
+
