@@ -28,7 +28,10 @@ fn main() {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(common)
         };
         println!("cargo:rerun-if-changed={}", common.join(branch).display());
-        println!("cargo:rerun-if-changed={}", common.join("packed-refs").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            common.join("packed-refs").display()
+        );
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

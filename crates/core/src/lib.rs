@@ -5,6 +5,6 @@
 //! the HTTP API (`ccr_api`) and the binary (`ccr_syncer`) sit on top of it.
 
 pub mod job;
-pub mod progress;
 pub mod metrics;
+pub mod progress;
 pub mod store;

@@ -46,7 +46,6 @@ impl JobControl {
     }
 }
 
-
 /// What a successful step reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepOutcome {

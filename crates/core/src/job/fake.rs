@@ -1,1 +1,684 @@
-//! In-memory fakes (written below).
+//! In-memory stand-ins for the two clusters, the progress store and the clock, and the job
+//! state machine tested against them: no cluster, no process, milliseconds per test.
+//!
+//! The fakes keep just enough state to answer as Doris does for one table: binlogs to hand
+//! out, a backup that finishes when polled, a restore that creates the target table,
+//! transactions found again by label. Every call that changes something is written to a
+//! shared [`Journal`], so a test can check what happened in which order (for example that
+//! the snapshot name was saved before the backup started).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use super::clock::Clock;
+use super::cluster::{IngestCall, SourceCluster, TargetCluster};
+use super::context::{JobContext, JobControl};
+use super::features::FeatureFlags;
+use super::settings::JobSettings;
+use super::spec::{ClusterSpec, JobInfo, RunState, SyncType};
+use super::status::JobStatus;
+use crate::metrics::JobMetrics;
+use crate::progress::Progress;
+use crate::store::{progress_codec, ProgressStore, StoreError};
+use ccr_binlog::{parse, Binlog, BinlogType};
+use ccr_doris::cluster::{
+    BackupTarget, BeginTxn, BinlogBatch, CommitOutcome, RestoreRequest, RollbackOutcome, Snapshot,
+    SnapshotJobState, TxnState,
+};
+use ccr_doris::meta::{BackendMeta, DbMeta, IndexMeta, PartitionMeta, ReplicaMeta, TableMeta};
+use ccr_doris::sql::TableRow;
+use ccr_doris::DorisError;
+use ccr_wire::types::TBinlog;
+use ccr_wire::types::TTabletCommitInfo;
+use ccr_wire::Secret;
+
+pub const SRC_DB_ID: i64 = 1;
+pub const SRC_TABLE_ID: i64 = 10;
+pub const DEST_DB_ID: i64 = 2;
+pub const DEST_TABLE_ID: i64 = 20;
+/// The commit seq the source's snapshot covers.
+pub const SNAPSHOT_SEQ: i64 = 5;
+
+/// What the fakes did, in order: `save <phase>/<sub-state>`, `backup <name>`,
+/// `restore <label>`, `begin <label>`, `ingest <n>`, `commit <txn>`, `exec <sql>`.
+#[derive(Clone, Default)]
+pub struct Journal(Arc<Mutex<Vec<String>>>);
+
+impl Journal {
+    fn push(&self, entry: String) {
+        self.0.lock().push(entry);
+    }
+
+    pub fn entries(&self) -> Vec<String> {
+        self.0.lock().clone()
+    }
+
+    /// Entries starting with `prefix`.
+    pub fn matching(&self, prefix: &str) -> Vec<String> {
+        self.entries()
+            .into_iter()
+            .filter(|e| e.starts_with(prefix))
+            .collect()
+    }
+
+    /// Index of the first entry starting with `prefix`.
+    pub fn position(&self, prefix: &str) -> Option<usize> {
+        self.entries().iter().position(|e| e.starts_with(prefix))
+    }
+}
+
+fn unavailable(what: &str) -> DorisError {
+    DorisError::Connect {
+        addr: "fake".into(),
+        message: format!("{what}: injected failure"),
+    }
+}
+
+fn backend(id: i64, host: &str) -> BackendMeta {
+    BackendMeta {
+        id,
+        host: host.into(),
+        be_port: 9060,
+        http_port: 8040,
+        alive: true,
+    }
+}
+
+/// One table with one partition, one index and one tablet on one BE.
+fn one_tablet_table(id: i64, name: &str, partition: i64, tablet: i64, be: i64) -> TableMeta {
+    TableMeta {
+        id,
+        name: name.into(),
+        partitions: vec![PartitionMeta {
+            id: partition,
+            name: "p1".into(),
+            range: "[types: [INT]; keys: [0]; ..types: [INT]; keys: [100]; )".into(),
+            visible_version: 100,
+            is_temp: false,
+            indexes: vec![IndexMeta {
+                id: partition + 1,
+                name: name.into(),
+                tablets: vec![ccr_doris::meta::TabletMeta {
+                    id: tablet,
+                    replicas: vec![ReplicaMeta {
+                        id: tablet + 1,
+                        backend_id: be,
+                        version: 100,
+                    }],
+                }],
+            }],
+        }],
+    }
+}
+
+fn db_meta(id: i64, table: TableMeta) -> DbMeta {
+    DbMeta {
+        id,
+        tables: BTreeMap::from([(table.id, table)]),
+        ..Default::default()
+    }
+}
+
+#[derive(Default)]
+struct SourceState {
+    binlogs: Vec<TBinlog>,
+    /// Binlogs up to this seq were purged.
+    purged_through: i64,
+    backups: HashMap<String, SnapshotJobState>,
+    /// Polls a backup answers RUNNING before FINISHED.
+    backup_polls_running: u32,
+    fail_get_binlogs: u32,
+}
+
+/// A source cluster with one table `src_db.t` (id [`SRC_TABLE_ID`]).
+pub struct FakeSource {
+    state: Mutex<SourceState>,
+    journal: Journal,
+}
+
+impl FakeSource {
+    pub fn new(journal: Journal) -> Arc<Self> {
+        Arc::new(FakeSource {
+            state: Mutex::new(SourceState::default()),
+            journal,
+        })
+    }
+
+    /// Appends a binlog to the source's stream.
+    pub fn push(&self, binlog: &Binlog) {
+        self.state
+            .lock()
+            .binlogs
+            .push(binlog.to_wire().expect("binlog encodes"));
+    }
+
+    /// Purges every binlog up to `seq`.
+    pub fn purge_through(&self, seq: i64) {
+        let mut state = self.state.lock();
+        state.purged_through = seq;
+        state.binlogs.retain(|b| b.commit_seq.unwrap_or(0) > seq);
+    }
+
+    /// Backups answer RUNNING this many times before FINISHED.
+    pub fn backups_take_polls(&self, polls: u32) {
+        self.state.lock().backup_polls_running = polls;
+    }
+
+    /// The next `calls` getBinlog calls fail as if the FE were unreachable.
+    pub fn fail_get_binlogs(&self, calls: u32) {
+        self.state.lock().fail_get_binlogs = calls;
+    }
+}
+
+#[async_trait]
+impl SourceCluster for FakeSource {
+    async fn get_binlogs(
+        &self,
+        _db: &str,
+        _table: Option<(&str, i64)>,
+        after: i64,
+        max: i64,
+    ) -> Result<BinlogBatch, DorisError> {
+        let mut state = self.state.lock();
+        if state.fail_get_binlogs > 0 {
+            state.fail_get_binlogs -= 1;
+            return Err(unavailable("getBinlog"));
+        }
+        let binlogs: Vec<TBinlog> = state
+            .binlogs
+            .iter()
+            .filter(|b| b.commit_seq.unwrap_or(0) > after)
+            .take(max as usize)
+            .cloned()
+            .collect();
+        if binlogs.is_empty() {
+            return Ok(BinlogBatch::CaughtUp);
+        }
+        Ok(BinlogBatch::Binlogs {
+            binlogs,
+            too_old: after < state.purged_through,
+        })
+    }
+
+    async fn table_meta(&self, _db_id: i64, _table_ids: &[i64]) -> Result<DbMeta, DorisError> {
+        Ok(db_meta(
+            SRC_DB_ID,
+            one_tablet_table(SRC_TABLE_ID, "t", 100, 110, 1),
+        ))
+    }
+
+    async fn tables(&self, _db_id: i64) -> Result<Vec<TableRow>, DorisError> {
+        Ok(vec![TableRow {
+            id: SRC_TABLE_ID,
+            name: "t".into(),
+            is_view: false,
+        }])
+    }
+
+    async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError> {
+        Ok(vec![backend(1, "source-be")])
+    }
+
+    async fn master_token(&self) -> Result<Secret, DorisError> {
+        Ok(Secret::new("token"))
+    }
+
+    async fn backup(
+        &self,
+        _db: &str,
+        snapshot: &str,
+        _targets: &[BackupTarget],
+    ) -> Result<(), DorisError> {
+        self.journal.push(format!("backup {snapshot}"));
+        self.state.lock().backups.insert(
+            snapshot.to_owned(),
+            SnapshotJobState {
+                state: "PENDING".into(),
+                status: "[OK]".into(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn backup_state(
+        &self,
+        _db: &str,
+        snapshot: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError> {
+        let mut state = self.state.lock();
+        let running = state.backup_polls_running > 0;
+        if running {
+            state.backup_polls_running -= 1;
+        }
+        Ok(state.backups.get_mut(snapshot).map(|job| {
+            job.state = if running { "RUNNING" } else { "FINISHED" }.into();
+            job.clone()
+        }))
+    }
+
+    async fn get_snapshot(
+        &self,
+        _db: &str,
+        _table: &str,
+        snapshot: &str,
+    ) -> Result<Snapshot, DorisError> {
+        if !self.state.lock().backups.contains_key(snapshot) {
+            return Err(unavailable("getSnapshot of an unknown snapshot"));
+        }
+        Ok(Snapshot {
+            meta: b"{}".to_vec(),
+            job_info: format!(r#"{{"table_commit_seq_map":{{"{SRC_TABLE_ID}":{SNAPSHOT_SEQ}}}}}"#)
+                .into_bytes(),
+            expired_at: None,
+            commit_seq: Some(SNAPSHOT_SEQ),
+        })
+    }
+}
+
+#[derive(Default)]
+struct TargetState {
+    /// Target tables by name (the restore creates `t`).
+    tables: BTreeMap<String, i64>,
+    restores: HashMap<String, RestoreRequest>,
+    /// label → (txn id, status).
+    txns: HashMap<String, (i64, String)>,
+    next_txn: i64,
+    /// Tablets ingested into each open transaction.
+    ingested: HashMap<i64, usize>,
+    /// Transactions whose commit took effect: label → tablets committed.
+    committed: BTreeMap<String, usize>,
+    /// The next commit takes effect but its answer is lost.
+    lose_next_commit_answer: bool,
+}
+
+/// A target cluster: database `dest_db` (id [`DEST_DB_ID`]), empty until a restore.
+pub struct FakeTarget {
+    state: Mutex<TargetState>,
+    journal: Journal,
+}
+
+impl FakeTarget {
+    pub fn new(journal: Journal) -> Arc<Self> {
+        Arc::new(FakeTarget {
+            state: Mutex::new(TargetState {
+                next_txn: 1000,
+                ..Default::default()
+            }),
+            journal,
+        })
+    }
+
+    /// The labels of the transactions that took effect, with their tablet counts.
+    pub fn committed(&self) -> BTreeMap<String, usize> {
+        self.state.lock().committed.clone()
+    }
+
+    /// The next commit takes effect on the target, but its answer never arrives (a lost
+    /// connection).
+    pub fn lose_next_commit_answer(&self) {
+        self.state.lock().lose_next_commit_answer = true;
+    }
+
+    fn by_id(&self, txn_id: i64) -> Option<TxnState> {
+        let state = self.state.lock();
+        state
+            .txns
+            .iter()
+            .find(|(_, (id, _))| *id == txn_id)
+            .map(|(label, (id, status))| TxnState {
+                txn_id: *id,
+                label: label.clone(),
+                status: status.clone(),
+            })
+    }
+}
+
+#[async_trait]
+impl TargetCluster for FakeTarget {
+    async fn exec(&self, sql: &str) -> Result<u64, DorisError> {
+        self.journal.push(format!("exec {sql}"));
+        Ok(0)
+    }
+
+    async fn database_id(&self, _db: &str) -> Result<Option<i64>, DorisError> {
+        Ok(Some(DEST_DB_ID))
+    }
+
+    async fn tables(&self, _db_id: i64) -> Result<Vec<TableRow>, DorisError> {
+        Ok(self
+            .state
+            .lock()
+            .tables
+            .iter()
+            .map(|(name, id)| TableRow {
+                id: *id,
+                name: name.clone(),
+                is_view: false,
+            })
+            .collect())
+    }
+
+    async fn table_id(&self, _db_id: i64, table: &str) -> Result<Option<i64>, DorisError> {
+        Ok(self.state.lock().tables.get(table).copied())
+    }
+
+    async fn table_exists(&self, _db: &str, table: &str) -> Result<bool, DorisError> {
+        Ok(self.state.lock().tables.contains_key(table))
+    }
+
+    async fn show_create_table(&self, _db: &str, table: &str) -> Result<String, DorisError> {
+        Ok(format!("CREATE TABLE `{table}` (`k` int NULL) ENGINE=OLAP"))
+    }
+
+    async fn table_meta(&self, _db_id: i64, _table_ids: &[i64]) -> Result<DbMeta, DorisError> {
+        Ok(db_meta(
+            DEST_DB_ID,
+            one_tablet_table(DEST_TABLE_ID, "t", 200, 210, 11),
+        ))
+    }
+
+    async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError> {
+        Ok(vec![backend(11, "target-be")])
+    }
+
+    async fn begin_txn(
+        &self,
+        _db: &str,
+        _table_ids: Vec<i64>,
+        label: &str,
+    ) -> Result<BeginTxn, DorisError> {
+        self.journal.push(format!("begin {label}"));
+        let mut state = self.state.lock();
+        if let Some((_, status)) = state.txns.get(label) {
+            if status != "ABORTED" {
+                return Ok(BeginTxn::LabelExists {
+                    job_status: status.clone(),
+                });
+            }
+        }
+        state.next_txn += 1;
+        let txn_id = state.next_txn;
+        state
+            .txns
+            .insert(label.to_owned(), (txn_id, "PREPARE".into()));
+        Ok(BeginTxn::Started { txn_id })
+    }
+
+    async fn ingest(&self, calls: &[IngestCall]) -> Result<(), DorisError> {
+        self.journal.push(format!("ingest {}", calls.len()));
+        let mut state = self.state.lock();
+        for call in calls {
+            *state
+                .ingested
+                .entry(call.request.txn_id.unwrap_or_default())
+                .or_default() += 1;
+        }
+        Ok(())
+    }
+
+    async fn commit_txn(
+        &self,
+        _db: &str,
+        txn_id: i64,
+        commit_infos: Vec<TTabletCommitInfo>,
+    ) -> Result<CommitOutcome, DorisError> {
+        self.journal.push(format!("commit {txn_id}"));
+        let mut state = self.state.lock();
+        let Some(label) = state
+            .txns
+            .iter()
+            .find(|(_, (id, _))| *id == txn_id)
+            .map(|(label, _)| label.clone())
+        else {
+            return Err(unavailable("commit of an unknown transaction"));
+        };
+        let ingested = state.ingested.get(&txn_id).copied().unwrap_or(0);
+        assert_eq!(
+            ingested,
+            commit_infos.len(),
+            "every committed tablet was ingested first"
+        );
+        state.txns.get_mut(&label).expect("found above").1 = "VISIBLE".into();
+        state.committed.insert(label, commit_infos.len());
+        if std::mem::take(&mut state.lose_next_commit_answer) {
+            return Err(unavailable("commitTxn answer"));
+        }
+        Ok(CommitOutcome::Visible)
+    }
+
+    async fn rollback_txn(
+        &self,
+        _db: &str,
+        txn_id: i64,
+        _reason: &str,
+    ) -> Result<RollbackOutcome, DorisError> {
+        self.journal.push(format!("rollback {txn_id}"));
+        let mut state = self.state.lock();
+        for (id, status) in state.txns.values_mut() {
+            if *id == txn_id {
+                if status == "VISIBLE" {
+                    return Ok(RollbackOutcome::AlreadyCommitted);
+                }
+                *status = "ABORTED".into();
+            }
+        }
+        Ok(RollbackOutcome::RolledBack)
+    }
+
+    async fn txn_by_label(&self, _db: &str, label: &str) -> Result<Option<TxnState>, DorisError> {
+        Ok(self
+            .state
+            .lock()
+            .txns
+            .get(label)
+            .map(|(id, status)| TxnState {
+                txn_id: *id,
+                label: label.to_owned(),
+                status: status.clone(),
+            }))
+    }
+
+    async fn txn_by_id(&self, _db: &str, txn_id: i64) -> Result<Option<TxnState>, DorisError> {
+        Ok(self.by_id(txn_id))
+    }
+
+    async fn restore_snapshot(
+        &self,
+        request: &RestoreRequest,
+        _snapshot: &Snapshot,
+    ) -> Result<(), DorisError> {
+        self.journal.push(format!("restore {}", request.label));
+        let mut state = self.state.lock();
+        state
+            .restores
+            .insert(request.label.clone(), request.clone());
+        state.tables.insert("t".into(), DEST_TABLE_ID);
+        Ok(())
+    }
+
+    async fn restore_state(
+        &self,
+        _db: &str,
+        label: &str,
+    ) -> Result<Option<SnapshotJobState>, DorisError> {
+        Ok(self
+            .state
+            .lock()
+            .restores
+            .contains_key(label)
+            .then(|| SnapshotJobState {
+                state: "FINISHED".into(),
+                status: "[OK]".into(),
+            }))
+    }
+}
+
+/// A progress store in memory, keeping the stored JSON as the real store would.
+#[derive(Default)]
+pub struct MemoryProgress {
+    stored: Mutex<Option<String>>,
+    fail_next_save: Mutex<bool>,
+    journal: Journal,
+}
+
+impl MemoryProgress {
+    pub fn new(journal: Journal) -> Arc<Self> {
+        Arc::new(MemoryProgress {
+            journal,
+            ..Default::default()
+        })
+    }
+
+    /// The next save fails (the process dies before its write lands).
+    pub fn fail_next_save(&self) {
+        *self.fail_next_save.lock() = true;
+    }
+
+    pub fn stored(&self) -> Option<Progress> {
+        self.stored
+            .lock()
+            .as_deref()
+            .map(|text| progress_codec::decode(text).expect("stored progress decodes"))
+    }
+
+    fn write(&self, progress: &Progress) -> Result<(), StoreError> {
+        if std::mem::take(&mut *self.fail_next_save.lock()) {
+            return Err(StoreError::Config(
+                "injected: the store write was lost".into(),
+            ));
+        }
+        let phase = progress.phase();
+        self.journal.push(format!(
+            "save {}/{} seq={}",
+            phase.state().name(),
+            phase.sub_state().name(),
+            progress.prev_commit_seq
+        ));
+        *self.stored.lock() = Some(progress_codec::encode(progress));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ProgressStore for MemoryProgress {
+    async fn load(&self, _job: &str) -> Result<Option<Progress>, StoreError> {
+        Ok(self.stored())
+    }
+
+    async fn save(&self, _job: &str, progress: &Progress) -> Result<(), StoreError> {
+        self.write(progress)
+    }
+
+    async fn create(&self, _job: &str, progress: &Progress) -> Result<(), StoreError> {
+        self.write(progress)
+    }
+}
+
+/// A clock that stands still.
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_millis(&self) -> i64 {
+        self.0
+    }
+}
+
+/// A table job `src_db.t → dest_db.t` over the given fakes.
+pub struct FakeJob {
+    pub ctx: JobContext,
+    pub source: Arc<FakeSource>,
+    pub target: Arc<FakeTarget>,
+    pub store: Arc<MemoryProgress>,
+    pub journal: Journal,
+    pub control: watch::Sender<JobControl>,
+}
+
+impl FakeJob {
+    pub fn table_job() -> Self {
+        let journal = Journal::default();
+        let source = FakeSource::new(journal.clone());
+        let target = FakeTarget::new(journal.clone());
+        let store = MemoryProgress::new(journal.clone());
+        let spec = |db: &str, db_id: i64, table_id: i64| ClusterSpec {
+            database: db.into(),
+            db_id,
+            table: "t".into(),
+            table_id,
+            ..Default::default()
+        };
+        let info = JobInfo {
+            sync_type: SyncType::Table,
+            name: "orders_dr".into(),
+            src: spec("src_db", SRC_DB_ID, SRC_TABLE_ID),
+            dest: spec("dest_db", DEST_DB_ID, 0),
+            skip_error: false,
+            state: RunState::Running,
+            fullsync_requests: 0,
+            allow_table_exists: false,
+            include_tables: vec![],
+            exclude_tables: vec![],
+        };
+        let (control, control_rx) = watch::channel(JobControl::from_info(&info));
+        let ctx = JobContext {
+            name: info.name.clone(),
+            status: Arc::new(Mutex::new(JobStatus::starting(&info))),
+            info,
+            source: source.clone(),
+            target: target.clone(),
+            store: store.clone(),
+            settings: Arc::new(JobSettings {
+                identity: "127.0.0.1:9190".into(),
+                connect_timeout: std::time::Duration::from_secs(1),
+                rpc_timeout: std::time::Duration::from_secs(1),
+                commit_txn_timeout: std::time::Duration::from_secs(1),
+                idle_poll_interval: std::time::Duration::from_millis(10),
+                operator_after_failures: 6,
+                max_ingest_concurrency_per_backend: 4,
+                features: FeatureFlags::default(),
+            }),
+            clock: Arc::new(FixedClock(1_700_000_000_000)),
+            metrics: Arc::new(JobMetrics::default()),
+            control: control_rx,
+        };
+        FakeJob {
+            ctx,
+            source,
+            target,
+            store,
+            journal,
+            control,
+        }
+    }
+}
+
+/// An UPSERT of the fake source table's one partition at `seq`.
+pub fn upsert(seq: i64) -> Binlog {
+    let data = format!(
+        r#"{{"commitSeq": {seq}, "tableRecords": {{"{SRC_TABLE_ID}": {{"partitionRecords": [{{"partitionId": 100, "version": 2}}], "indexIds": [101]}}}}}}"#
+    );
+    Binlog::new(
+        seq,
+        0,
+        SRC_DB_ID,
+        vec![SRC_TABLE_ID],
+        parse(BinlogType::Upsert, &data).expect("upsert parses"),
+    )
+}
+
+/// A comment change of the fake source table at `seq` (replayed by SQL).
+pub fn modify_comment(seq: i64) -> Binlog {
+    let data = format!(
+        r#"{{"type": "TABLE", "dbId": {SRC_DB_ID}, "tblId": {SRC_TABLE_ID}, "colToComment": {{}}, "tblComment": "orders of the day"}}"#
+    );
+    Binlog::new(
+        seq,
+        0,
+        SRC_DB_ID,
+        vec![SRC_TABLE_ID],
+        parse(BinlogType::ModifyComment, &data).expect("comment change parses"),
+    )
+}

@@ -23,6 +23,8 @@ pub mod manager;
 pub mod runner;
 pub mod settings;
 pub mod spec;
+#[cfg(test)]
+mod state_machine_tests;
 pub mod status;
 mod sync;
 

@@ -19,71 +19,69 @@ use crate::progress::Progress;
 const IDLE_POLL_FIRST: Duration = Duration::from_millis(20);
 
 /// Publishes the status after a step: `error` is the step's failure (none after a
-    /// success), `operator_hint` set when the policy says the job needs an operator.
+/// success), `operator_hint` set when the policy says the job needs an operator.
 fn publish(
     ctx: &JobContext,
-        progress: Option<&Progress>,
-        control: &JobControl,
-        error: Option<&JobError>,
-        operator_hint: Option<&'static str>,
-    ) {
-        let mut status = ctx.status.lock();
-        // The newest operator setting, not the one this step started with: a /pause that
-        // arrived during the step must not be shown as running again.
-        status.state = ctx.control.borrow().run_state.as_str();
-        if let Some(p) = progress {
-            status.progress_state = p.phase().state().name();
-            status.sub_state = p.phase().sub_state().name();
-            status.prev_commit_seq = p.prev_commit_seq;
-            status.commit_seq = p.commit_seq;
-            status.skipped_binlogs.clone_from(&p.unsupported_binlogs);
-            ctx.metrics
-                .prev_commit_seq
-                .store(p.prev_commit_seq.max(0) as u64, Ordering::Relaxed);
-        }
-        match error {
-            Some(e) => {
-                status.last_error = Some(e.to_string());
-                status.last_error_time =
-                    Some(chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
-                status.consecutive_failures += 1;
-            }
-            None => {
-                status.last_error = None;
-                status.last_error_time = None;
-                status.consecutive_failures = 0;
-            }
-        }
-        match (error, operator_hint) {
-            (Some(e), Some(hint)) => {
-                if status.needs_operator.is_none() {
-                    // The one ERROR line of this episode: an operator must act.
-                    tracing::error!(error = %e, hint, "the job cannot go on by itself and needs an operator");
-                }
-                status.needs_operator = Some(NeedsOperator {
-                    reason: e.to_string(),
-                    hint,
-                    since: status
-                        .needs_operator
-                        .as_ref()
-                        .map(|n| n.since.clone())
-                        .unwrap_or_else(|| {
-                            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
-                        }),
-                });
-            }
-            (Some(_), None) => {}
-            (None, _) => status.needs_operator = None,
-        }
-        ctx.metrics.needs_operator.store(
-            u64::from(status.needs_operator.is_some()),
-            Ordering::Relaxed,
-        );
-        ctx.metrics.paused.store(
-            u64::from(control.run_state == RunState::Paused),
-            Ordering::Relaxed,
-        );
+    progress: Option<&Progress>,
+    control: &JobControl,
+    error: Option<&JobError>,
+    operator_hint: Option<&'static str>,
+) {
+    let mut status = ctx.status.lock();
+    // The newest operator setting, not the one this step started with: a /pause that
+    // arrived during the step must not be shown as running again.
+    status.state = ctx.control.borrow().run_state.as_str();
+    if let Some(p) = progress {
+        status.progress_state = p.phase().state().name();
+        status.sub_state = p.phase().sub_state().name();
+        status.prev_commit_seq = p.prev_commit_seq;
+        status.commit_seq = p.commit_seq;
+        status.skipped_binlogs.clone_from(&p.unsupported_binlogs);
+        ctx.metrics
+            .prev_commit_seq
+            .store(p.prev_commit_seq.max(0) as u64, Ordering::Relaxed);
     }
+    match error {
+        Some(e) => {
+            status.last_error = Some(e.to_string());
+            status.last_error_time =
+                Some(chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
+            status.consecutive_failures += 1;
+        }
+        None => {
+            status.last_error = None;
+            status.last_error_time = None;
+            status.consecutive_failures = 0;
+        }
+    }
+    match (error, operator_hint) {
+        (Some(e), Some(hint)) => {
+            if status.needs_operator.is_none() {
+                // The one ERROR line of this episode: an operator must act.
+                tracing::error!(error = %e, hint, "the job cannot go on by itself and needs an operator");
+            }
+            status.needs_operator = Some(NeedsOperator {
+                reason: e.to_string(),
+                hint,
+                since: status
+                    .needs_operator
+                    .as_ref()
+                    .map(|n| n.since.clone())
+                    .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()),
+            });
+        }
+        (Some(_), None) => {}
+        (None, _) => status.needs_operator = None,
+    }
+    ctx.metrics.needs_operator.store(
+        u64::from(status.needs_operator.is_some()),
+        Ordering::Relaxed,
+    );
+    ctx.metrics.paused.store(
+        u64::from(control.run_state == RunState::Paused),
+        Ordering::Relaxed,
+    );
+}
 
 /// Sleeps for `delay`, returning early (with `true`) if the control changes.
 async fn wait(ctx: &mut JobContext, delay: Duration) -> bool {
@@ -166,7 +164,9 @@ pub async fn run(mut ctx: JobContext) {
                 };
                 failures = failures.saturating_add(1);
                 ctx.metrics.errors.fetch_add(1, Ordering::Relaxed);
-                let state = current.map(|p| p.phase().state().name()).unwrap_or("loading");
+                let state = current
+                    .map(|p| p.phase().state().name())
+                    .unwrap_or("loading");
                 tracing::warn!(%error, state, "sync step failed; retrying in {delay:?}");
                 publish(&ctx, current, &control, Some(&error), hint);
                 wait(&mut ctx, delay).await;

@@ -18,4 +18,3 @@ pub struct JobSettings {
     pub max_ingest_concurrency_per_backend: usize,
     pub features: FeatureFlags,
 }
-

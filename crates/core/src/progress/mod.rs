@@ -350,9 +350,9 @@ impl Phase {
             | Phase::TablePartialSync(snapshot)
             | Phase::DbFullSync(snapshot)
             | Phase::DbPartialSync { snapshot, .. } => Some(snapshot),
-            Phase::TableIncremental
-            | Phase::DbTablesIncremental { .. }
-            | Phase::DbIncremental => None,
+            Phase::TableIncremental | Phase::DbTablesIncremental { .. } | Phase::DbIncremental => {
+                None
+            }
         }
     }
 
@@ -459,6 +459,9 @@ mod tests {
         ] {
             assert_eq!(SnapshotStep::from_sub_state(step.sub_state()), Some(step));
         }
-        assert_eq!(SnapshotStep::from_sub_state(SubSyncState::IngestBinlog), None);
+        assert_eq!(
+            SnapshotStep::from_sub_state(SubSyncState::IngestBinlog),
+            None
+        );
     }
 }

@@ -98,9 +98,9 @@ impl Progress {
             | Phase::TablePartialSync(snapshot)
             | Phase::DbFullSync(snapshot)
             | Phase::DbPartialSync { snapshot, .. } => Some(snapshot),
-            Phase::TableIncremental
-            | Phase::DbTablesIncremental { .. }
-            | Phase::DbIncremental => None,
+            Phase::TableIncremental | Phase::DbTablesIncremental { .. } | Phase::DbIncremental => {
+                None
+            }
         }
     }
 
@@ -165,11 +165,10 @@ mod tests {
 
     #[test]
     fn a_database_job_leaves_the_filtered_phase_once_past_every_cut_point() {
-        let mut progress = Progress::new_full_sync("j", false, 1).with_phase(
-            Phase::DbTablesIncremental {
+        let mut progress =
+            Progress::new_full_sync("j", false, 1).with_phase(Phase::DbTablesIncremental {
                 cut_points: BTreeMap::from([(1, 10), (2, 20)]),
-            },
-        );
+            });
         progress.prev_commit_seq = 15;
         assert!(!progress.finish_tables_phase());
         progress.prev_commit_seq = 20;
@@ -179,11 +178,10 @@ mod tests {
 
     #[test]
     fn a_partial_sync_returns_to_the_cut_points_it_interrupted_plus_its_own() {
-        let mut progress = Progress::new_full_sync("j", false, 1).with_phase(
-            Phase::DbTablesIncremental {
+        let mut progress =
+            Progress::new_full_sync("j", false, 1).with_phase(Phase::DbTablesIncremental {
                 cut_points: BTreeMap::from([(1, 10)]),
-            },
-        );
+            });
         progress.enter_db_partial_sync(2, vec!["p1".into()]);
         assert_eq!(progress.phase().state(), SyncState::DbPartialSync);
         let snapshot = progress.phase().snapshot().unwrap();

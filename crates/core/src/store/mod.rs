@@ -73,8 +73,11 @@ pub trait ProgressStore: Send + Sync {
 
     /// The first progress of a job whose record exists but has never run (not fenced: no
     /// other syncer can own a job nobody has run).
-    async fn create(&self, job: &str, progress: &crate::progress::Progress)
-        -> Result<(), StoreError>;
+    async fn create(
+        &self,
+        job: &str,
+        progress: &crate::progress::Progress,
+    ) -> Result<(), StoreError>;
 }
 
 /// The progress of the jobs `owner` runs, kept in a [`MetaStore`] as reference JSON.

@@ -18,14 +18,14 @@
 
 use std::collections::BTreeMap;
 
-use super::ddl::{self, TargetTable};
 use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
+use super::ddl::{self, TargetTable};
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
 use super::upsert::{self, UpsertPlan};
 use super::SyncCache;
-use crate::job::error::JobError;
 use crate::job::context::JobContext;
+use crate::job::error::JobError;
 use crate::progress::Progress;
 use ccr_binlog::{
     AlterViewInfo, Binlog, BinlogRecord, CreateTableRecord, DropTableRecord,
@@ -36,7 +36,6 @@ use ccr_doris::{DorisError, DorisErrorKind};
 
 /// Property lines that differ between a replicated table and its source by design.
 const SYNC_ONLY_PROPERTY: &str = "\"is_being_synced\"";
-
 
 fn qualified(db: &str, table: &str) -> String {
     format!("{}.{}", quote_ident(db), quote_ident(table))

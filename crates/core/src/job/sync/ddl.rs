@@ -4,13 +4,13 @@
 //! quoted. A replay may run twice (a crash between the statement and the progress write),
 //! so the "already done" answers of Doris are taken as success.
 
+use crate::job::cluster::TargetCluster;
 use crate::job::error::JobError;
 use ccr_binlog::{
     AddPartitionRecord, BinlogRecord, CommentType, DistributionType, ModifyCommentOperationLog,
     ModifyTablePropertyOperationLog,
 };
 use ccr_doris::sql::{quote_ident, quote_str};
-use crate::job::cluster::TargetCluster;
 use ccr_doris::DorisErrorKind;
 
 /// Table properties that describe the cluster a table lives on rather than the table:

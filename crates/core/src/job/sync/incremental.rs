@@ -3,14 +3,14 @@
 //! table and database jobs; what one binlog does is decided here for a table job and in
 //! [`super::db`] for a database job.
 
+use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
 use super::ddl::TargetTable;
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_full_sync, start_partial_sync};
 use super::upsert::UpsertPlan;
-use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
 use super::{db, ddl, upsert, SyncCache};
-use crate::job::error::{decide, FailureContext, JobError, Remedy};
 use crate::job::context::{JobContext, JobControl, StepOutcome};
+use crate::job::error::{decide, FailureContext, JobError, Remedy};
 use crate::job::spec::SyncType;
 use crate::progress::Progress;
 use ccr_binlog::{Binlog, BinlogRecord};
@@ -138,7 +138,10 @@ pub(crate) async fn step(
 
 /// A dropped source table's binlog stream stays readable (and silent) until GC, so a
 /// caught-up job looks at the table itself now and then.
-async fn check_source_table_exists(ctx: &JobContext, cache: &mut SyncCache) -> Result<(), JobError> {
+async fn check_source_table_exists(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+) -> Result<(), JobError> {
     if cache
         .source_checked_at
         .is_some_and(|at| at.elapsed() < SOURCE_TABLE_CHECK_INTERVAL)
@@ -296,4 +299,3 @@ async fn replay(
         ))),
     }
 }
-

@@ -14,10 +14,9 @@
 //! only. Anything else the target holds is exactly what the binlogs before the cursor made.
 
 use crate::job::error::JobError;
-use crate::progress::Progress;
 use crate::job::spec::JobInfo;
+use crate::progress::Progress;
 use ccr_binlog::{Binlog, BinlogRecord, UpsertRecord};
-
 
 /// A source table of an UPSERT and the target table its data goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -545,7 +544,8 @@ mod tests {
     }
 
     fn table_progress() -> Progress {
-        let mut progress = Progress::new_full_sync("j", true, 1).with_phase(Phase::TableIncremental);
+        let mut progress =
+            Progress::new_full_sync("j", true, 1).with_phase(Phase::TableIncremental);
         progress.dest_table_id = DEST_TABLE;
         progress
     }

@@ -21,10 +21,9 @@
 
 use std::collections::BTreeMap;
 
-
 use super::{label_safe, SyncCache};
-use crate::job::error::JobError;
 use crate::job::context::{JobContext, StepOutcome};
+use crate::job::error::JobError;
 use crate::job::spec::SyncType;
 use crate::progress::{Progress, SnapshotCheckpoint, SnapshotStep};
 use ccr_binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
@@ -148,9 +147,7 @@ async fn snapshot_step(
         SnapshotStep::RestoreSnapshot => {
             restore(ctx, cache, progress, &mut checkpoint, flow, scope).await
         }
-        SnapshotStep::PersistRestoreInfo => {
-            finish(ctx, cache, progress, &checkpoint, scope).await
-        }
+        SnapshotStep::PersistRestoreInfo => finish(ctx, cache, progress, &checkpoint, scope).await,
     }
 }
 
@@ -399,7 +396,8 @@ async fn resolve_partial_table(
     };
     checkpoint.src_table = src_table.name;
     checkpoint.dest_table = match mapped_dest_id {
-        Some(dest_id) => cache.dest_table_name(ctx, dest_id)
+        Some(dest_id) => cache
+            .dest_table_name(ctx, dest_id)
             .await?
             .unwrap_or_else(|| checkpoint.src_table.clone()),
         None => checkpoint.src_table.clone(),
@@ -693,10 +691,7 @@ async fn restore(
             if whole_table_partial
                 && checkpoint.alias.is_none()
                 && (scope == Scope::Table
-                    || ctx
-                        .target
-                        .table_exists(&dest.database, &dest_table)
-                        .await?)
+                    || ctx.target.table_exists(&dest.database, &dest_table).await?)
             {
                 checkpoint.alias = Some(alias_name(&dest_table));
                 progress.set_checkpoint(checkpoint);

@@ -194,7 +194,10 @@ async fn ingest_and_commit(
         })
         .collect();
     ctx.target.ingest(&calls).await?;
-    let commit_infos = plan.iter().map(|ingest| ingest.commit_info.clone()).collect();
+    let commit_infos = plan
+        .iter()
+        .map(|ingest| ingest.commit_info.clone())
+        .collect();
     match ctx
         .target
         .commit_txn(&dest.database, txn_id, commit_infos)
@@ -271,11 +274,7 @@ async fn backends(
     if let Some(map) = cached {
         return Ok(map.clone());
     }
-    let map: HashMap<i64, BackendMeta> = list
-        .await?
-        .into_iter()
-        .map(|be| (be.id, be))
-        .collect();
+    let map: HashMap<i64, BackendMeta> = list.await?.into_iter().map(|be| (be.id, be)).collect();
     *cached = Some(map.clone());
     Ok(map)
 }

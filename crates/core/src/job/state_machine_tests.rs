@@ -1,0 +1,268 @@
+//! The job state machine against the in-memory fakes of [`super::fake`]: full sync,
+//! replay, crashes between an action and its checkpoint, purged binlogs and operator
+//! commands, each step as `sync::step` takes it in production.
+
+use super::context::{JobContext, StepOutcome};
+use super::fake::{self, FakeJob, DEST_TABLE_ID, SNAPSHOT_SEQ};
+use super::sync::{self, SyncCache};
+use crate::progress::{Phase, Progress, SnapshotStep};
+
+/// Steps (from the stored progress, as a restarted task would) until `done` holds.
+async fn step_until(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    done: impl Fn(&Progress) -> bool,
+) {
+    for _ in 0..50 {
+        if done(progress) {
+            return;
+        }
+        let control = ctx.control.borrow().clone();
+        sync::step(ctx, cache, progress, &control, 0)
+            .await
+            .unwrap_or_else(|e| panic!("step failed in {:?}: {e}", progress.phase()));
+    }
+    panic!("not reached within 50 steps; at {:?}", progress.phase());
+}
+
+fn incremental(progress: &Progress) -> bool {
+    progress.phase() == &Phase::TableIncremental
+}
+
+/// A table job brought to incremental sync.
+async fn caught_up_job() -> (FakeJob, SyncCache, Progress) {
+    let job = FakeJob::table_job();
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, incremental).await;
+    (job, cache, progress)
+}
+
+#[tokio::test]
+async fn a_new_table_job_checkpoints_each_snapshot_action_before_taking_it() {
+    let (job, _, progress) = caught_up_job().await;
+    let journal = job.journal.entries();
+
+    let backups = job.journal.matching("backup ");
+    assert_eq!(backups.len(), 1, "one backup: {journal:?}");
+    let restores = job.journal.matching("restore ");
+    assert_eq!(restores.len(), 1, "one restore: {journal:?}");
+    // The name of each job on a cluster is durable before the job starts, so a restart
+    // finds it instead of starting a second one.
+    let name_saved = job
+        .journal
+        .position("save TableFullSync/BeginCreateSnapshot")
+        .expect("snapshot name saved");
+    assert!(
+        name_saved < job.journal.position("backup ").unwrap(),
+        "{journal:?}"
+    );
+    let label_saved = job
+        .journal
+        .position("save TableFullSync/RestoreSnapshot")
+        .expect("restore label saved");
+    assert!(
+        label_saved < job.journal.position("restore ").unwrap(),
+        "{journal:?}"
+    );
+
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
+    assert_eq!(progress.dest_table_id, DEST_TABLE_ID);
+    let stored = job.store.stored().unwrap();
+    assert_eq!(stored, progress, "what is in memory is what is stored");
+}
+
+#[tokio::test]
+async fn a_restart_during_the_backup_waits_for_the_same_backup() {
+    let job = FakeJob::table_job();
+    job.source.backups_take_polls(3);
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        p.phase()
+            .snapshot()
+            .is_some_and(|s| !s.checkpoint.snapshot_name.is_empty())
+    })
+    .await;
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(job.journal.matching("backup ").len(), 1);
+
+    // The task dies; a new one starts from the store with empty caches.
+    let mut progress = job.store.stored().unwrap();
+    let mut cache = SyncCache::new();
+    step_until(&job.ctx, &mut cache, &mut progress, incremental).await;
+    assert_eq!(
+        job.journal.matching("backup ").len(),
+        1,
+        "the checkpointed backup is waited for, not started again: {:?}",
+        job.journal.entries()
+    );
+}
+
+#[tokio::test]
+async fn an_upsert_is_one_labelled_target_transaction_and_one_store_write() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    let saves_before = job.journal.matching("save ").len();
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    let control = job.ctx.control.borrow().clone();
+    let outcome = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(outcome, StepOutcome::Progressed);
+
+    let label = format!(
+        "ccrj-table_sync:{}_{}:{}_{}:{}",
+        fake::SRC_DB_ID,
+        fake::SRC_TABLE_ID,
+        fake::DEST_DB_ID,
+        DEST_TABLE_ID,
+        SNAPSHOT_SEQ + 1
+    );
+    assert_eq!(
+        job.target.committed(),
+        std::collections::BTreeMap::from([(label, 1)])
+    );
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
+    assert_eq!(
+        job.journal.matching("save ").len(),
+        saves_before + 1,
+        "the cursor is written once, after the commit"
+    );
+    assert_eq!(
+        job.store.stored().unwrap().prev_commit_seq,
+        SNAPSHOT_SEQ + 1
+    );
+
+    let next = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(next, StepOutcome::Idle, "caught up");
+}
+
+#[tokio::test]
+async fn a_crash_between_commit_and_checkpoint_does_not_apply_the_binlog_twice() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    job.store.fail_next_save();
+    let control = job.ctx.control.borrow().clone();
+    let error = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .expect_err("the cursor write is lost");
+    assert!(error.to_string().contains("lost"), "{error}");
+    assert_eq!(job.target.committed().len(), 1, "the commit took effect");
+
+    // The task restarts from the stored cursor, which is before the binlog.
+    let mut progress = job.store.stored().unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
+    let mut cache = SyncCache::new();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        job.journal.matching("commit ").len(),
+        1,
+        "the label shows the binlog applied; no second commit: {:?}",
+        job.journal.entries()
+    );
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
+    assert_eq!(
+        job.store.stored().unwrap().prev_commit_seq,
+        SNAPSHOT_SEQ + 1
+    );
+}
+
+#[tokio::test]
+async fn a_lost_commit_answer_is_resolved_by_asking_the_target() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    job.target.lose_next_commit_answer();
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(job.journal.matching("commit ").len(), 1);
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
+}
+
+#[tokio::test]
+async fn a_ddl_binlog_is_replayed_by_sql_on_the_target_table() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 1));
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    let statements = job.journal.matching("exec ");
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    assert!(
+        statements[0].contains("`dest_db`.`t`") && statements[0].contains("orders of the day"),
+        "{statements:?}"
+    );
+    assert_eq!(
+        job.store.stored().unwrap().prev_commit_seq,
+        SNAPSHOT_SEQ + 1
+    );
+}
+
+#[tokio::test]
+async fn purged_binlogs_after_the_cursor_start_a_new_full_sync() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 2));
+    job.source.purge_through(SNAPSHOT_SEQ + 1);
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert!(
+        matches!(progress.phase(), Phase::TableFullSync(s) if s.step == SnapshotStep::BeginCreateSnapshot),
+        "{:?}",
+        progress.phase()
+    );
+    assert!(
+        job.target.committed().is_empty(),
+        "nothing replayed over the gap"
+    );
+    assert_eq!(
+        job.store.stored().unwrap().phase(),
+        progress.phase(),
+        "the new phase is durable"
+    );
+}
+
+#[tokio::test]
+async fn a_requested_full_sync_is_taken_once() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.control.send_modify(|c| c.fullsync_requests = 1);
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(progress.phase().state().name(), "TableFullSync");
+    assert_eq!(progress.fullsync_requests_done, 1);
+    step_until(&job.ctx, &mut cache, &mut progress, incremental).await;
+    assert_eq!(job.journal.matching("backup ").len(), 2);
+    assert_eq!(job.journal.matching("restore ").len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_source_fails_the_step_and_loses_nothing() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    job.source.fail_get_binlogs(1);
+    let control = job.ctx.control.borrow().clone();
+    let saves = job.journal.matching("save ").len();
+    assert!(sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .is_err());
+    assert_eq!(job.journal.matching("save ").len(), saves);
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
+    assert_eq!(job.target.committed().len(), 1);
+}
