@@ -8,3 +8,6 @@ pub mod job;
 pub mod metrics;
 pub mod progress;
 pub mod store;
+
+#[cfg(test)]
+mod module_graph_tests;

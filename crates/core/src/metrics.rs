@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use ccr_doris::cluster::CallStats;
-
 pub const JOBS_CREATED_TOTAL: &str = "ccr_syncer_jobs_created_total";
 pub const JOBS: &str = "ccr_syncer_jobs";
 pub const BINLOGS_HANDLED_TOTAL: &str = "ccr_syncer_binlogs_handled_total";
@@ -18,6 +16,7 @@ pub const JOB_BINLOGS_HANDLED_TOTAL: &str = "ccr_syncer_job_binlogs_handled_tota
 pub const JOB_ERRORS_TOTAL: &str = "ccr_syncer_job_errors_total";
 pub const JOB_PREV_COMMIT_SEQ: &str = "ccr_syncer_job_prev_commit_seq";
 pub const JOB_LAG_BINLOGS: &str = "ccr_syncer_job_lag_binlogs";
+pub const JOB_LAG_SECONDS: &str = "ccr_syncer_job_lag_seconds";
 pub const JOB_PAUSED: &str = "ccr_syncer_job_paused";
 pub const JOBS_NEEDING_OPERATOR: &str = "ccr_syncer_jobs_needing_operator";
 pub const JOB_NEEDS_OPERATOR: &str = "ccr_syncer_job_needs_operator";
@@ -28,21 +27,50 @@ pub const JOB_SOURCE_CALL_SECONDS_TOTAL: &str = "ccr_syncer_job_source_call_seco
 pub const JOB_TARGET_CALLS_TOTAL: &str = "ccr_syncer_job_target_calls_total";
 pub const JOB_TARGET_CALL_SECONDS_TOTAL: &str = "ccr_syncer_job_target_call_seconds_total";
 
+/// Calls to one cluster and the time spent waiting for them.
+#[derive(Debug, Default)]
+pub struct CallTime {
+    pub calls: AtomicU64,
+    pub nanos: AtomicU64,
+}
+
+impl CallTime {
+    pub fn record(&self, elapsed: std::time::Duration) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
 /// Per-job figures, updated by the job's task.
 #[derive(Debug, Default)]
 pub struct JobMetrics {
     pub binlogs_handled: AtomicU64,
     pub errors: AtomicU64,
     pub prev_commit_seq: AtomicU64,
+    /// Source binlogs not yet applied, and how many seconds of source time they span;
+    /// refreshed by the job while it replays (at most every few seconds) and zeroed when
+    /// it is caught up.
     pub lag_binlogs: AtomicU64,
+    pub lag_seconds: AtomicU64,
     pub paused: AtomicU64,
     /// 1 while the job cannot go on without an operator.
     pub needs_operator: AtomicU64,
     /// Durable writes of the job's progress.
     pub metadata_writes: AtomicU64,
     /// Calls to the source and target clusters and the time spent in them.
-    pub source_calls: std::sync::Arc<CallStats>,
-    pub target_calls: std::sync::Arc<CallStats>,
+    pub source_calls: std::sync::Arc<CallTime>,
+    pub target_calls: std::sync::Arc<CallTime>,
+}
+
+impl JobMetrics {
+    /// The job's lag as last measured: binlogs not yet applied and the seconds of source
+    /// time they span.
+    pub fn record_lag(&self, binlogs: i64, seconds: i64) {
+        let gauge = |v: i64| u64::try_from(v).unwrap_or(0);
+        self.lag_binlogs.store(gauge(binlogs), Ordering::Relaxed);
+        self.lag_seconds.store(gauge(seconds), Ordering::Relaxed);
+    }
 }
 
 /// Process-wide metrics registry.
@@ -153,6 +181,14 @@ impl Metrics {
             "Source binlogs not yet applied, as last measured.",
             &jobs,
             |m| &m.lag_binlogs,
+        );
+        per_job(
+            &mut out,
+            JOB_LAG_SECONDS,
+            "gauge",
+            "Seconds of source time between the oldest binlog not yet applied and the newest.",
+            &jobs,
+            |m| &m.lag_seconds,
         );
         per_job(
             &mut out,

@@ -2,7 +2,6 @@
 //! answers. Status codes are interpreted here so callers deal in outcomes, not `TStatus`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +52,60 @@ pub enum BinlogBatch {
     },
     /// Nothing newer than the requested seq.
     CaughtUp,
+}
+
+/// How far a binlog stream is ahead of a commit seq (getBinlogLag). Times are Unix
+/// milliseconds; `None` where the FE does not say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BinlogLag {
+    /// Binlogs after the given commit seq.
+    pub lag: i64,
+    pub first_commit_seq: Option<i64>,
+    pub last_commit_seq: Option<i64>,
+    pub first_binlog_timestamp: Option<i64>,
+    /// The oldest binlog after the given commit seq.
+    pub next_binlog_timestamp: Option<i64>,
+    pub last_binlog_timestamp: Option<i64>,
+}
+
+impl BinlogLag {
+    fn from_wire(result: &TGetBinlogLagResult) -> Self {
+        BinlogLag {
+            lag: result.lag.unwrap_or(0),
+            first_commit_seq: result.first_commit_seq,
+            last_commit_seq: result.last_commit_seq,
+            first_binlog_timestamp: result.first_binlog_timestamp,
+            next_binlog_timestamp: result.next_binlog_timestamp,
+            last_binlog_timestamp: result.last_binlog_timestamp,
+        }
+    }
+
+    /// Seconds between the oldest binlog not yet applied and the newest one: how far behind
+    /// the target is in source time (0 when caught up or when the FE does not say).
+    pub fn seconds_behind(&self) -> i64 {
+        match (
+            self.lag,
+            self.next_binlog_timestamp,
+            self.last_binlog_timestamp,
+        ) {
+            (0, _, _) => 0,
+            (_, Some(next), Some(last)) if last >= next => (last - next) / 1000,
+            _ => 0,
+        }
+    }
+}
+
+/// Told of every finished call to a cluster and how long it took (the syncer's metrics
+/// implement it; the clients know nothing of metrics).
+pub trait CallObserver: Send + Sync {
+    fn call_finished(&self, elapsed: std::time::Duration);
+}
+
+/// Observes nothing.
+struct NoObserver;
+
+impl CallObserver for NoObserver {
+    fn call_finished(&self, _elapsed: std::time::Duration) {}
 }
 
 /// The outcome of beginTxn.
@@ -195,17 +248,10 @@ pub struct RestoreRequest {
     pub atomic_restore: bool,
 }
 
-/// Time spent waiting for one cluster, for the share-of-time figures in /metrics.
-#[derive(Debug, Default)]
-pub struct CallStats {
-    pub calls: AtomicU64,
-    pub nanos: AtomicU64,
-}
-
 /// Clients for one cluster.
 #[derive(Clone)]
 pub struct DorisCluster {
-    stats: Arc<CallStats>,
+    observer: Arc<dyn CallObserver>,
     access: ClusterAccess,
     sql: SqlClient,
     fe: FeClient,
@@ -235,7 +281,7 @@ impl DorisCluster {
             settings.max_ingest_per_backend,
         ));
         DorisCluster {
-            stats: Arc::default(),
+            observer: Arc::new(NoObserver),
             access,
             sql,
             fe,
@@ -244,23 +290,17 @@ impl DorisCluster {
     }
 
     /// Counts this cluster's calls into `stats` (shared with the job's metrics).
-    pub fn with_stats(mut self, stats: Arc<CallStats>) -> Self {
-        self.stats = stats;
+    /// Reports every call and its duration to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = observer;
         self
     }
 
-    /// Calls made to this cluster and the time spent in them.
-    pub fn stats(&self) -> &Arc<CallStats> {
-        &self.stats
-    }
-
-    /// Runs `call`, counting it and its duration in [`CallStats`].
+    /// Runs `call` and reports its duration to the observer.
     pub async fn timed<T>(&self, call: impl std::future::Future<Output = T>) -> T {
         let started = std::time::Instant::now();
         let result = call.await;
-        self.stats.calls.fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.stats.nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.observer.call_finished(started.elapsed());
         result
     }
 
@@ -319,11 +359,11 @@ impl DorisCluster {
         db: &str,
         table: Option<(&str, i64)>,
         prev_commit_seq: i64,
-    ) -> Result<TGetBinlogLagResult, DorisError> {
+    ) -> Result<BinlogLag, DorisError> {
         let request = self.binlog_request(db, table, prev_commit_seq);
         let result = self.timed(self.fe.get_binlog_lag(request)).await?;
         check_status("getBinlogLag", result.status.as_ref())?;
-        Ok(result)
+        Ok(BinlogLag::from_wire(&result))
     }
 
     pub async fn get_binlogs(

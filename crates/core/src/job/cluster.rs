@@ -15,8 +15,8 @@
 
 use async_trait::async_trait;
 use ccr_doris::cluster::{
-    BackupTarget, BeginTxn, BinlogBatch, CommitOutcome, DorisCluster, RestoreRequest,
-    RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
+    BackupTarget, BeginTxn, BinlogBatch, BinlogLag, CallObserver, CommitOutcome, DorisCluster,
+    RestoreRequest, RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
 };
 use ccr_doris::error::check_status;
 use ccr_doris::meta::{BackendMeta, DbMeta};
@@ -25,6 +25,8 @@ use ccr_doris::sql::TableRow;
 use ccr_doris::DorisError;
 use ccr_wire::backend_service::TIngestBinlogRequest;
 use ccr_wire::Secret;
+
+use crate::metrics::CallTime;
 
 /// The source cluster: binlogs, metadata and snapshots.
 #[async_trait]
@@ -37,6 +39,14 @@ pub trait SourceCluster: Send + Sync {
         after: i64,
         max: i64,
     ) -> Result<BinlogBatch, DorisError>;
+
+    /// How far the stream is ahead of commit seq `after`.
+    async fn binlog_lag(
+        &self,
+        db: &str,
+        table: Option<(&str, i64)>,
+        after: i64,
+    ) -> Result<BinlogLag, DorisError>;
 
     /// Partition, index and tablet trees of `table_ids` in database `db_id`.
     async fn table_meta(&self, db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError>;
@@ -157,6 +167,15 @@ impl SourceCluster for DorisCluster {
         max: i64,
     ) -> Result<BinlogBatch, DorisError> {
         DorisCluster::get_binlogs(self, db, table, after, max).await
+    }
+
+    async fn binlog_lag(
+        &self,
+        db: &str,
+        table: Option<(&str, i64)>,
+        after: i64,
+    ) -> Result<BinlogLag, DorisError> {
+        DorisCluster::binlog_lag(self, db, table, after).await
     }
 
     async fn table_meta(&self, db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError> {
@@ -303,5 +322,12 @@ impl TargetCluster for DorisCluster {
         label: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError> {
         DorisCluster::restore_state(self, db, label).await
+    }
+}
+
+/// A job's call counters observe its cluster clients.
+impl CallObserver for CallTime {
+    fn call_finished(&self, elapsed: std::time::Duration) {
+        self.record(elapsed);
     }
 }

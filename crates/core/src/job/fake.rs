@@ -26,8 +26,8 @@ use crate::progress::Progress;
 use crate::store::{progress_codec, ProgressStore, StoreError};
 use ccr_binlog::{parse, Binlog, BinlogType};
 use ccr_doris::cluster::{
-    BackupTarget, BeginTxn, BinlogBatch, CommitOutcome, RestoreRequest, RollbackOutcome, Snapshot,
-    SnapshotJobState, TxnState,
+    BackupTarget, BeginTxn, BinlogBatch, BinlogLag, CommitOutcome, RestoreRequest, RollbackOutcome,
+    Snapshot, SnapshotJobState, TxnState,
 };
 use ccr_doris::meta::{BackendMeta, DbMeta, IndexMeta, PartitionMeta, ReplicaMeta, TableMeta};
 use ccr_doris::sql::TableRow;
@@ -201,6 +201,26 @@ impl SourceCluster for FakeSource {
         Ok(BinlogBatch::Binlogs {
             binlogs,
             too_old: after < state.purged_through,
+        })
+    }
+
+    async fn binlog_lag(
+        &self,
+        _db: &str,
+        _table: Option<(&str, i64)>,
+        after: i64,
+    ) -> Result<BinlogLag, DorisError> {
+        let state = self.state.lock();
+        let behind: Vec<&TBinlog> = state
+            .binlogs
+            .iter()
+            .filter(|b| b.commit_seq.unwrap_or(0) > after)
+            .collect();
+        Ok(BinlogLag {
+            lag: behind.len() as i64,
+            next_binlog_timestamp: behind.first().and_then(|b| b.timestamp),
+            last_binlog_timestamp: behind.last().and_then(|b| b.timestamp),
+            ..Default::default()
         })
     }
 
@@ -655,14 +675,14 @@ impl FakeJob {
     }
 }
 
-/// An UPSERT of the fake source table's one partition at `seq`.
+/// An UPSERT of the fake source table's one partition at `seq`, committed at second `seq`.
 pub fn upsert(seq: i64) -> Binlog {
     let data = format!(
         r#"{{"commitSeq": {seq}, "tableRecords": {{"{SRC_TABLE_ID}": {{"partitionRecords": [{{"partitionId": 100, "version": 2}}], "indexIds": [101]}}}}}}"#
     );
     Binlog::new(
         seq,
-        0,
+        seq * 1000,
         SRC_DB_ID,
         vec![SRC_TABLE_ID],
         parse(BinlogType::Upsert, &data).expect("upsert parses"),

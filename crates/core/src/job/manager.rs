@@ -27,10 +27,9 @@ use crate::progress::Progress;
 use crate::store::progress_codec;
 use crate::store::OwnedProgress;
 use crate::store::{MetaStore, StoreError};
-use ccr_doris::cluster::{ClientSettings, DorisCluster};
+use ccr_doris::cluster::{BinlogLag, ClientSettings, DorisCluster};
 use ccr_doris::rpc::RpcTimeouts;
 use ccr_doris::sql::quote_ident;
-use ccr_wire::frontend_service::TGetBinlogLagResult;
 
 /// How often this syncer refreshes its heartbeat and looks for dead peers.
 pub const HA_CHECK_INTERVAL: Duration = Duration::from_secs(5);
@@ -83,25 +82,15 @@ pub struct JobLag {
 }
 
 impl JobLag {
-    fn from_result(prev_commit_seq: i64, result: &TGetBinlogLagResult) -> Self {
-        let lag = result.lag.unwrap_or(0);
-        let time_interval_secs = match (
-            lag,
-            result.next_binlog_timestamp,
-            result.last_binlog_timestamp,
-        ) {
-            (0, _, _) => 0,
-            (_, Some(next), Some(last)) if last >= next => (last - next) / 1000,
-            _ => 0,
-        };
+    fn from_result(prev_commit_seq: i64, result: &BinlogLag) -> Self {
         JobLag {
-            lag,
+            lag: result.lag,
             prev_commit_seq,
             first_commit_seq: result.first_commit_seq.unwrap_or(0),
             last_commit_seq: result.last_commit_seq.unwrap_or(0),
             first_binlog_timestamp: format_millis(result.first_binlog_timestamp),
             last_binlog_timestamp: format_millis(result.last_binlog_timestamp),
-            time_interval_secs,
+            time_interval_secs: result.seconds_behind(),
         }
     }
 }
@@ -267,9 +256,9 @@ impl JobManager {
         let status = Arc::new(parking_lot::Mutex::new(JobStatus::starting(&info)));
         let metrics = self.metrics.job(&name);
         let src = DorisCluster::new(info.src.cluster_access(), self.client_settings())
-            .with_stats(Arc::clone(&metrics.source_calls));
+            .with_observer(metrics.source_calls.clone());
         let dest = DorisCluster::new(info.dest.cluster_access(), self.client_settings())
-            .with_stats(Arc::clone(&metrics.target_calls));
+            .with_observer(metrics.target_calls.clone());
         let ctx = JobContext {
             name: name.clone(),
             info: info.clone(),
@@ -604,10 +593,9 @@ impl JobManager {
             .binlog_lag(&src.database, table, prev_commit_seq)
             .await?;
         let lag = JobLag::from_result(prev_commit_seq, &result);
-        self.metrics.job(name).lag_binlogs.store(
-            u64::try_from(lag.lag).unwrap_or(0),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.metrics
+            .job(name)
+            .record_lag(result.lag, result.seconds_behind());
         Ok(lag)
     }
 

@@ -266,3 +266,35 @@ async fn an_unreachable_source_fails_the_step_and_loses_nothing() {
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
     assert_eq!(job.target.committed().len(), 1);
 }
+
+#[tokio::test]
+async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
+    use std::sync::atomic::Ordering;
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    // More than one getBinlog batch (32): the first step leaves 8 behind.
+    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 40 {
+        job.source.push(&fake::upsert(seq));
+    }
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 32);
+    assert_eq!(job.ctx.metrics.lag_binlogs.load(Ordering::Relaxed), 8);
+    assert_eq!(
+        job.ctx.metrics.lag_seconds.load(Ordering::Relaxed),
+        7,
+        "seconds between the oldest binlog not applied and the newest"
+    );
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        p.prev_commit_seq == SNAPSHOT_SEQ + 40
+    })
+    .await;
+    let idle = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(idle, StepOutcome::Idle);
+    assert_eq!(job.ctx.metrics.lag_binlogs.load(Ordering::Relaxed), 0);
+    assert_eq!(job.ctx.metrics.lag_seconds.load(Ordering::Relaxed), 0);
+    assert_eq!(job.target.committed().len(), 40);
+}

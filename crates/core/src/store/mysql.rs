@@ -12,7 +12,7 @@ use sqlx::mysql::{
 };
 use sqlx::{Connection, Decode, Executor, Type};
 
-use super::{
+use super::meta_store::{
     distribute, job_insert_error, now_ms, plan_takeover, progress_write_error, JobRow, MetaStore,
     StoreError, SyncerRow,
 };

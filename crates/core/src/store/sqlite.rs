@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{
+use super::meta_store::{
     distribute, job_insert_error, now_ms, plan_takeover, progress_write_error, JobRow, MetaStore,
     StoreError, SyncerRow,
 };

@@ -19,6 +19,8 @@ pub(crate) struct SyncCache {
     pub source_checked_at: Option<std::time::Instant>,
     /// Target table id → name (database jobs); dropped after every DDL and restore.
     pub dest_tables: Option<HashMap<i64, String>>,
+    /// When the lag gauges were last refreshed (while replaying).
+    pub lag_measured_at: Option<std::time::Instant>,
 }
 
 impl SyncCache {
@@ -30,6 +32,7 @@ impl SyncCache {
             snapshot: None,
             source_checked_at: None,
             dest_tables: None,
+            lag_measured_at: None,
         }
     }
 

@@ -4,8 +4,8 @@
 //! with nothing to do moves it in memory only ([`skipped`]: a restart skips it again); one
 //! skipped on purpose is noted in the job status and saved ([`skipped_with_warning`]).
 
+use super::cache::SyncCache;
 use super::plan::Skip;
-use super::SyncCache;
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
 use crate::progress::Progress;

@@ -18,12 +18,12 @@
 
 use std::collections::BTreeMap;
 
+use super::cache::SyncCache;
 use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
 use super::ddl::{self, TargetTable};
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
 use super::upsert::{self, UpsertPlan};
-use super::SyncCache;
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
 use crate::progress::Progress;

@@ -3,12 +3,13 @@
 //! table and database jobs; what one binlog does is decided here for a table job and in
 //! [`super::db`] for a database job.
 
+use super::cache::SyncCache;
 use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
 use super::ddl::TargetTable;
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_full_sync, start_partial_sync};
 use super::upsert::UpsertPlan;
-use super::{db, ddl, upsert, SyncCache};
+use super::{db, ddl, upsert};
 use crate::job::context::{JobContext, JobControl, StepOutcome};
 use crate::job::error::{decide, FailureContext, JobError, Remedy};
 use crate::job::spec::SyncType;
@@ -43,9 +44,8 @@ pub(crate) async fn step(
         .map_err(|error| explain_fetch_error(ctx, error))?;
     let (binlogs, too_old) = match batch {
         BinlogBatch::CaughtUp => {
-            ctx.metrics
-                .lag_binlogs
-                .store(0, std::sync::atomic::Ordering::Relaxed);
+            ctx.metrics.record_lag(0, 0);
+            cache.lag_measured_at = None;
             if table_level {
                 check_source_table_exists(ctx, cache).await?;
             } else if progress.finish_tables_phase() {
@@ -133,7 +133,35 @@ pub(crate) async fn step(
     if unsaved_skips {
         ctx.save(progress).await?;
     }
+    measure_lag(ctx, cache, progress).await;
     Ok(StepOutcome::Progressed)
+}
+
+/// How often a replaying job measures its lag for the gauges (one getBinlogLag call).
+const LAG_MEASURE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Refreshes the lag gauges while the job is behind, at most every
+/// [`LAG_MEASURE_INTERVAL`]; a failure only leaves them as they were.
+async fn measure_lag(ctx: &JobContext, cache: &mut SyncCache, progress: &Progress) {
+    if cache
+        .lag_measured_at
+        .is_some_and(|at| at.elapsed() < LAG_MEASURE_INTERVAL)
+    {
+        return;
+    }
+    cache.lag_measured_at = Some(std::time::Instant::now());
+    let src = &ctx.info.src;
+    let table = ctx
+        .is_table_job()
+        .then_some((src.table.as_str(), src.table_id));
+    match ctx
+        .source
+        .binlog_lag(&src.database, table, progress.prev_commit_seq)
+        .await
+    {
+        Ok(lag) => ctx.metrics.record_lag(lag.lag, lag.seconds_behind()),
+        Err(error) => tracing::debug!(%error, "lag not measured"),
+    }
 }
 
 /// A dropped source table's binlog stream stays readable (and silent) until GC, so a

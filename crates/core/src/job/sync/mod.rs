@@ -74,27 +74,3 @@ pub(crate) async fn step(
         }
     }
 }
-
-/// Characters Doris accepts in labels and snapshot names; anything else becomes `_`.
-pub(crate) fn label_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_keep_only_safe_characters() {
-        assert_eq!(label_safe("my-db.orders`x"), "my-db_orders_x");
-        assert_eq!(label_safe("表"), "_");
-    }
-}

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{label_safe, SyncCache};
+use super::cache::SyncCache;
 use crate::job::context::{JobContext, StepOutcome};
 use crate::job::error::JobError;
 use crate::job::spec::SyncType;
@@ -30,6 +30,19 @@ use ccr_binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
 use ccr_doris::cluster::{BackupTarget, MismatchedObject, ObjectKind, RestoreRequest, Snapshot};
 use ccr_doris::sql::quote_ident;
 use ccr_doris::DorisErrorKind;
+
+/// Characters Doris accepts in labels and snapshot names; anything else becomes `_`.
+fn label_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
 
 /// Longest label Doris accepts for snapshots and restores.
 const MAX_LABEL_LEN: usize = 128;
@@ -967,6 +980,12 @@ mod tests {
             snapshot_name(Flow::Partial, "d", "t")
         );
         assert_ne!(restore_label("s"), restore_label("s"));
+    }
+
+    #[test]
+    fn labels_keep_only_safe_characters() {
+        assert_eq!(label_safe("my-db.orders`x"), "my-db_orders_x");
+        assert_eq!(label_safe("表"), "_");
     }
 
     #[test]

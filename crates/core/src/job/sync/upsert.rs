@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use super::cache::SyncCache;
 use super::plan::TablePair;
-use super::SyncCache;
 use crate::job::cluster::{IngestCall, TargetCluster};
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
