@@ -68,7 +68,7 @@ struct SimArgs {
     #[arg(long = "binlog-flavor", value_enum, default_value_t = FlavorArg::Newest)]
     binlog_flavor: FlavorArg,
     /// Log filter for stderr: a level (error, warn, info, debug, trace) or tracing
-    /// directives such as `ccr_syncer::sim=debug`.
+    /// directives such as `doris_sim=debug`.
     #[arg(long = "log-level", default_value = "info")]
     log_level: String,
 }

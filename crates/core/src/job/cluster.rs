@@ -12,6 +12,10 @@
 //!   ([`TargetCluster::txn_by_label`]).
 //! * A committed transaction ([`CommitOutcome`]) is durable on the target: the job saves
 //!   its cursor only after it.
+//! * Concurrency: one job's task calls its clusters one step at a time, except
+//!   [`TargetCluster::ingest`], which runs its calls concurrently; the API may read a
+//!   job's clusters while a step runs, and several jobs may share a cluster, so every
+//!   method takes `&self` and must be safe to call from many tasks at once.
 
 use async_trait::async_trait;
 use ccr_doris::cluster::{

@@ -8,6 +8,9 @@ use super::meta_store::{MetaStore, StoreError};
 use super::progress_codec;
 
 /// Where one syncer keeps its jobs' progress: what a job's state machine needs of the store.
+///
+/// Every method is durable when it returns `Ok` and safe to call concurrently for different
+/// jobs; one job's task is the only writer of that job's progress.
 #[async_trait]
 pub trait ProgressStore: Send + Sync {
     /// The job's saved progress, if it has one.
