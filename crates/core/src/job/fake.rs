@@ -291,8 +291,10 @@ impl SourceCluster for FakeSource {
         }
         Ok(Snapshot {
             meta: b"{}".to_vec(),
-            job_info: format!(r#"{{"table_commit_seq_map":{{"{SRC_TABLE_ID}":{SNAPSHOT_SEQ}}}}}"#)
-                .into_bytes(),
+            job_info: format!(
+                r#"{{"backup_objects":{{"t":{{"id":{SRC_TABLE_ID},"partitions":{{}}}}}},"new_backup_objects":{{"views":[]}},"table_commit_seq_map":{{"{SRC_TABLE_ID}":{SNAPSHOT_SEQ}}}}}"#
+            )
+            .into_bytes(),
             expired_at: None,
             commit_seq: Some(SNAPSHOT_SEQ),
         })
@@ -607,7 +609,7 @@ impl Clock for FixedClock {
     }
 }
 
-/// A table job `src_db.t → dest_db.t` over the given fakes.
+/// A job over the fakes, with handles on each of them.
 pub struct FakeJob {
     pub ctx: JobContext,
     pub source: Arc<FakeSource>,
@@ -618,20 +620,35 @@ pub struct FakeJob {
 }
 
 impl FakeJob {
+    /// A table job `src_db.t → dest_db.t`.
     pub fn table_job() -> Self {
+        Self::new(SyncType::Table)
+    }
+
+    /// A database job `src_db → dest_db` (the source holds one table, `t`).
+    pub fn db_job() -> Self {
+        Self::new(SyncType::Database)
+    }
+
+    fn new(sync_type: SyncType) -> Self {
         let journal = Journal::default();
         let source = FakeSource::new(journal.clone());
         let target = FakeTarget::new(journal.clone());
         let store = MemoryProgress::new(journal.clone());
+        let table = if sync_type == SyncType::Table {
+            "t"
+        } else {
+            ""
+        };
         let spec = |db: &str, db_id: i64, table_id: i64| ClusterSpec {
             database: db.into(),
             db_id,
-            table: "t".into(),
-            table_id,
+            table: table.into(),
+            table_id: if table.is_empty() { 0 } else { table_id },
             ..Default::default()
         };
         let info = JobInfo {
-            sync_type: SyncType::Table,
+            sync_type,
             name: "orders_dr".into(),
             src: spec("src_db", SRC_DB_ID, SRC_TABLE_ID),
             dest: spec("dest_db", DEST_DB_ID, 0),

@@ -298,3 +298,57 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
     assert_eq!(job.ctx.metrics.lag_seconds.load(Ordering::Relaxed), 0);
     assert_eq!(job.target.committed().len(), 40);
 }
+
+#[tokio::test]
+async fn a_database_job_restores_maps_its_tables_and_leaves_the_filtered_phase_after_the_cut() {
+    let job = FakeJob::db_job();
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        matches!(p.phase(), Phase::DbTablesIncremental { .. })
+    })
+    .await;
+    assert_eq!(
+        progress.phase().cut_points(),
+        Some(&std::collections::BTreeMap::from([(
+            fake::SRC_TABLE_ID,
+            SNAPSHOT_SEQ
+        )]))
+    );
+    assert_eq!(
+        progress.table_mapping,
+        Some(std::collections::BTreeMap::from([(
+            fake::SRC_TABLE_ID,
+            DEST_TABLE_ID
+        )]))
+    );
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
+    assert!(
+        job.journal
+            .position("save DBFullSync/BeginCreateSnapshot")
+            .unwrap()
+            < job.journal.position("backup ").unwrap()
+    );
+
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    let label = format!(
+        "ccrj-db_sync:{}:{}:{}",
+        fake::SRC_DB_ID,
+        fake::DEST_DB_ID,
+        SNAPSHOT_SEQ + 1
+    );
+    assert_eq!(
+        job.target.committed(),
+        std::collections::BTreeMap::from([(label, 1)])
+    );
+    assert_eq!(
+        progress.phase(),
+        &Phase::DbIncremental,
+        "past every table's cut-over point: nothing left to filter"
+    );
+    assert_eq!(job.store.stored().unwrap(), progress);
+}
