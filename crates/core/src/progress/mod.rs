@@ -375,7 +375,9 @@ pub struct Progress {
     pub prev_commit_seq: i64,
     /// Commit seq being handled (equals `prev_commit_seq` when idle).
     pub commit_seq: i64,
-    /// Source table id → target table id (database jobs).
+    /// Source table id → target table id (database jobs). Not phase data: it outlives
+    /// phases, and a new full sync uses the old mapping to drop from the target what the job
+    /// itself had put there.
     pub table_mapping: Option<BTreeMap<i64, i64>>,
     /// Source partition id → commit seq captured by a partial snapshot of some partitions:
     /// data binlogs of those partitions up to it are in the target already (other
