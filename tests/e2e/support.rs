@@ -574,7 +574,13 @@ impl TestCluster {
     /// Like [`TestCluster::rows`], with a failure (a table not there yet) as its error
     /// text, so a caller waiting for equal rows simply looks again.
     pub fn try_rows(&self, table: &str) -> String {
-        let (ok, out) = self.try_sql(&format!("SELECT * FROM {table} ORDER BY 1, 2"));
+        self.sql_or_error(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+    }
+
+    /// The output of `statements`, or `<failed: the client's output>`: for comparisons a
+    /// caller repeats until both sides agree (an object may not be there yet).
+    pub fn sql_or_error(&self, statements: &str) -> String {
+        let (ok, out) = self.try_sql(statements);
         if ok {
             out
         } else {
