@@ -259,24 +259,8 @@ fn jobs_and_pause_survive_restart_on_mariadb_and_redirect_to_their_owner() {
     let dir_b = tempfile::tempdir().unwrap();
     let other = mysql_syncer(&dir_b, &database.0);
     assert_eq!(other.list_jobs(), ["ha_job"]);
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code} %{redirect_url}",
-            "-X",
-            "POST",
-            "-d",
-            r#"{"name":"ha_job"}"#,
-        ])
-        .arg(other.url("/job_status"))
-        .output()
-        .unwrap();
-    let answer = String::from_utf8_lossy(&output.stdout).to_string();
     assert_eq!(
-        answer,
+        support::curl_redirect(&other.url("/job_status"), r#"{"name":"ha_job"}"#),
         format!("303 http://127.0.0.1:{}/job_status", owner.port)
     );
     let output = Command::new("curl")

@@ -422,6 +422,27 @@ pub fn curl_post_with_timeout(url: &str, body: &str, seconds: u32) -> Option<(u1
     (status != 0).then(|| (status, body.to_owned()))
 }
 
+/// Where curl is sent when it POSTs `body` to `url` without following redirects:
+/// `"<http code> <redirect url>"` (a syncer that does not own a job answers 303).
+pub fn curl_redirect(url: &str, body: &str) -> String {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "-X",
+            "POST",
+            "-d",
+            body,
+            url,
+        ])
+        .output()
+        .expect("curl is installed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// A simulated Doris cluster running in this test process.
 pub struct TestCluster {
     runtime: tokio::runtime::Runtime,

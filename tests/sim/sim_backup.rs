@@ -120,16 +120,8 @@ impl Cluster {
 
     /// Partition name → visible version.
     fn partition_versions(&self, table: &str) -> BTreeMap<String, i64> {
-        let state = self.doris.catalog.read();
-        let olap = state
-            .db(DB)
-            .unwrap()
-            .table(table)
-            .unwrap()
-            .olap()
-            .unwrap()
-            .clone();
-        olap.partitions
+        support::olap_table(&self.doris, DB, table)
+            .partitions
             .values()
             .map(|p| (p.name.clone(), p.visible_version))
             .collect()

@@ -13,9 +13,8 @@ use doris_sim::binlog_service::{get_binlog, get_binlog_lag, lock_binlog};
 use doris_sim::catalog::types::Value;
 use doris_sim::catalog::{now_ms, Catalog};
 
-use crate::support::{binlog_catalog, topology, ROOT_PASSWORD};
-use doris_sim::session::{SqlEngine, SqlSession, StatementResult};
-use doris_sim::sql::FeSqlEngine;
+use crate::support::{binlog_catalog, root_session, topology, ROOT_PASSWORD};
+use doris_sim::session::{SqlSession, StatementResult};
 use doris_sim::txn::{BeginTxn, LoadJobSourceType, StagedRowset};
 
 /// Larger than any batch a test needs, within the FE's 255 cap.
@@ -30,8 +29,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let catalog = binlog_catalog(topology());
-    let engine = FeSqlEngine::new(catalog.clone());
-    let session = engine.open_session("root", None).unwrap();
+    let session = root_session(&catalog);
     Fixture { catalog, session }
 }
 

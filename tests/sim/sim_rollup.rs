@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::support::{binlog_catalog, topology, ROOT_PASSWORD};
+use crate::support::{binlog_catalog, root_session, topology, ROOT_PASSWORD};
 use ccr_binlog::{AlterJobType, Binlog, BinlogRecord, BinlogType, JobState};
 use ccr_wire::frontend_service::{
     FrontendServiceSyncHandler, TGetBinlogRequest, TGetMetaDB, TGetMetaRequest,
@@ -15,8 +15,7 @@ use doris_sim::catalog::types::Value;
 use doris_sim::catalog::Catalog;
 use doris_sim::fault::FaultInjector;
 use doris_sim::fe_service::SimFrontendService;
-use doris_sim::session::{SqlEngine, SqlError, SqlSession, StatementResult};
-use doris_sim::sql::FeSqlEngine;
+use doris_sim::session::{SqlError, SqlSession, StatementResult};
 
 /// Larger than any batch a test needs, within the FE's 255 cap.
 const BIG_BATCH: i64 = 255;
@@ -28,8 +27,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let catalog = binlog_catalog(topology());
-    let engine = FeSqlEngine::new(catalog.clone());
-    let session = engine.open_session("root", None).unwrap();
+    let session = root_session(&catalog);
     let mut f = Fixture { catalog, session };
     f.exec("CREATE DATABASE shop PROPERTIES (\"binlog.enable\" = \"true\")");
     f.exec("USE shop");

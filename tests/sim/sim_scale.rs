@@ -7,7 +7,7 @@ use ccr_wire::frontend_service::{TGetBinlogRequest, TGetMetaDB, TGetMetaRequest}
 use ccr_wire::status::TStatusCode;
 use doris_sim::launch::{launch, SimConfig};
 
-use crate::support::{root_rows, root_sql};
+use crate::support::{olap_table, root_rows, root_sql};
 
 const TABLES: usize = 200;
 const PARTITIONS: usize = 10;
@@ -109,15 +109,7 @@ async fn two_hundred_tables_of_ten_partitions_with_data() {
 
     // Tablet lookups follow the catalog as tables come and go.
     let first_tablet = |table: &str| {
-        let state = doris.catalog.read();
-        let olap = state
-            .db(DB)
-            .unwrap()
-            .table(table)
-            .unwrap()
-            .olap()
-            .unwrap()
-            .clone();
+        let olap = olap_table(&doris, DB, table);
         let partition = olap.partitions.values().next().unwrap();
         partition.indexes.values().next().unwrap().tablets[0].id
     };

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ccr_doris::rpc::{FeClient, RpcAddress, RpcError, RpcTimeouts};
+use doris_sim::catalog::table::OlapTable;
 use doris_sim::catalog::Catalog;
 use doris_sim::launch::SimDoris;
-use doris_sim::session::{SqlError, StatementResult};
+use doris_sim::session::{SqlEngine, SqlError, SqlSession, StatementResult};
+use doris_sim::sql::FeSqlEngine;
 use doris_sim::topology::{BackendAddr, ClusterTopology, FrontendAddr};
 
 /// Root's password in the engine-level catalogs of [`binlog_catalog`].
@@ -54,6 +56,26 @@ pub fn binlog_catalog(topology: ClusterTopology) -> Arc<Catalog> {
     let catalog = Catalog::new(topology, ROOT_PASSWORD);
     catalog.set_config("enable_feature_binlog", "true").unwrap();
     catalog
+}
+
+/// A root session of the real SQL engine on `catalog` (no network).
+pub fn root_session(catalog: &Arc<Catalog>) -> Box<dyn SqlSession> {
+    FeSqlEngine::new(catalog.clone())
+        .open_session("root", None)
+        .unwrap()
+}
+
+/// `db.table` of `doris`'s catalog, copied (an OLAP table; panics otherwise).
+pub fn olap_table(doris: &SimDoris, db: &str, table: &str) -> OlapTable {
+    let state = doris.catalog.read();
+    state
+        .db(db)
+        .unwrap_or_else(|| panic!("no database {db}"))
+        .table(table)
+        .unwrap_or_else(|| panic!("no table {db}.{table}"))
+        .olap()
+        .unwrap_or_else(|| panic!("{db}.{table} is not an OLAP table"))
+        .clone()
 }
 
 /// Runs each statement of `sql` with `run`, stopping after the first error, as Doris
