@@ -24,6 +24,25 @@ fn wait_table_synced(
     wait_synced(syncer, job, src, dest, &[(&src_table, &dest_table)]);
 }
 
+/// `CREATE TABLE src_db.<name> (id INT, v INT) <key>` in `buckets` buckets.
+fn id_v_table(name: &str, key: &str, buckets: u32) -> String {
+    format!(
+        "CREATE TABLE src_db.{name} (id INT, v INT) {key} DISTRIBUTED BY HASH(id) BUCKETS {buckets} {TABLE_PROPS}"
+    )
+}
+
+/// A [`Replication`] of `setup` whose job `job` replicates `src_db.<table>` into
+/// `dest_db.<table>`, synced.
+fn synced_job(job: &str, table: &str, setup: &str, syncer_args: &[&str]) -> Replication {
+    let replication = Replication::start_with(setup, syncer_args);
+    replication.create_job(job, table, table);
+    let Replication {
+        src, dest, syncer, ..
+    } = &replication;
+    wait_table_synced(syncer, job, src, dest, table);
+    replication
+}
+
 #[test]
 fn key_models_replicate_full_then_incremental() {
     let Replication {
@@ -155,12 +174,15 @@ fn pause_resume_desync_delete() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    ));
-    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    syncer.create_ccr(&job_body("j", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "j", &src, &dest, "t");
+    } = synced_job(
+        "j",
+        "t",
+        &format!(
+            "{}; INSERT INTO src_db.t VALUES (1, 1)",
+            id_v_table("t", "UNIQUE KEY(id)", 2)
+        ),
+        &[],
+    );
 
     syncer.pause("j");
     assert_eq!(syncer.job_status("j")["state"], "paused");
@@ -197,12 +219,15 @@ fn restart_mid_stream_and_kill_at_each_transaction_step() {
         dest,
         mut syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.d (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    ));
-    src.sql("INSERT INTO src_db.d VALUES (0, 0)");
-    syncer.create_ccr(&job_body("d", &src, "d", &dest, "d"));
-    wait_table_synced(&syncer, "d", &src, &dest, "d");
+    } = synced_job(
+        "d",
+        "d",
+        &format!(
+            "{}; INSERT INTO src_db.d VALUES (0, 0)",
+            id_v_table("d", "DUPLICATE KEY(id)", 2)
+        ),
+        &[],
+    );
     let full_sync_at = syncer.job_progress("d")["full_sync_start_at"].clone();
 
     // Graceful restart in the middle of a stream of inserts.
@@ -251,9 +276,7 @@ fn kill_during_full_sync_steps() {
         dest,
         mut syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    ));
+    } = Replication::start(&id_v_table("t", "UNIQUE KEY(id)", 2));
     src.sql("INSERT INTO src_db.t VALUES (1, 1), (2, 2)");
     // Hold each full-sync step in turn, crash the syncer there, and let it resume.
     let holds = [
@@ -296,11 +319,7 @@ fn failures_are_retried_and_reported() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    ));
-    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]);
     // Every call a replicated transaction makes, then every call a full sync makes. (The
     // target's metadata is cached between transactions, so its getMeta is not per-call.)
     let incremental = [
@@ -360,11 +379,7 @@ fn skip_error_skips_a_failing_binlog_and_says_so() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    ));
-    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]);
     dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
     wait_job_status(&syncer, "t", "the failure to show", |status| {
@@ -397,12 +412,15 @@ fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
         dest,
         mut syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    ));
-    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    } = synced_job(
+        "t",
+        "t",
+        &format!(
+            "{}; INSERT INTO src_db.t VALUES (1, 1)",
+            id_v_table("t", "UNIQUE KEY(id)", 1)
+        ),
+        &[],
+    );
     let first = syncer.job_progress("t")["full_sync_start_at"]
         .as_i64()
         .unwrap();
@@ -492,12 +510,15 @@ fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    ));
-    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    } = synced_job(
+        "t",
+        "t",
+        &format!(
+            "{}; INSERT INTO src_db.t VALUES (1, 1)",
+            id_v_table("t", "DUPLICATE KEY(id)", 2)
+        ),
+        &[],
+    );
     let full_syncs = || {
         syncer.job_progress("t")["full_sync_start_at"]
             .as_i64()
@@ -539,11 +560,7 @@ fn an_unreachable_target_is_waited_out() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    ));
-    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]);
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
     // The target FE goes away for 3 s while the insert is replicated.
     dest.restart_fe(Duration::from_secs(3));
@@ -560,11 +577,7 @@ fn no_route_waits_for_a_running_step() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    ));
-    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]);
     // The job's step is stuck inside commitTxn on the target.
     let rule = dest.add_fault(json!({"rpc": "commitTxn", "action": "hang", "max_millis": 120000}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
@@ -708,11 +721,12 @@ fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start_with(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    ), &["--operator_after_failures", "3"]);
-    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
-    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    } = synced_job(
+        "t",
+        "t",
+        &id_v_table("t", "DUPLICATE KEY(id)", 1),
+        &["--operator_after_failures", "3"],
+    );
     assert_eq!(syncer.metric("ccr_syncer_jobs_needing_operator"), "0");
 
     // A binlog the target keeps refusing: retried with backoff, then loud.
@@ -775,9 +789,10 @@ fn a_restore_cancelled_again_and_again_backs_off_and_needs_an_operator() {
         dest,
         syncer,
         dir: _dir,
-    } = Replication::start_with(&format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    ), &["--operator_after_failures", "3"]);
+    } = Replication::start_with(
+        &id_v_table("t", "DUPLICATE KEY(id)", 1),
+        &["--operator_after_failures", "3"],
+    );
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
     let hold = dest.add_fault(json!({"rpc": "restoreSnapshot", "action": "hang", "times": 1}));
     syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
