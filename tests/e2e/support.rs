@@ -843,6 +843,12 @@ impl Replication {
         }
     }
 
+    /// The parts, for a test that names them on their own: (source, target, syncer, work
+    /// directory; keep the last alive as long as the syncer).
+    pub fn into_parts(self) -> (TestCluster, TestCluster, Syncer, tempfile::TempDir) {
+        (self.src, self.dest, self.syncer, self.dir)
+    }
+
     /// Creates job `name` (see [`job_body`]).
     pub fn create_job(&self, name: &str, src_table: &str, dest_table: &str) {
         self.syncer.create_ccr(&job_body(

@@ -45,17 +45,13 @@ fn synced_job(job: &str, table: &str, setup: &str, syncer_args: &[&str]) -> Repl
 
 #[test]
 fn key_models_replicate_full_then_incremental() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = Replication::start(&format!(
+    let (src, dest, syncer, _dir) = Replication::start(&format!(
         "CREATE TABLE src_db.u (id INT, v VARCHAR(20)) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 3 {TABLE_PROPS};
          CREATE TABLE src_db.a (k INT, total BIGINT SUM, hi INT MAX, lo INT MIN, last VARCHAR(10) REPLACE)
            AGGREGATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 {TABLE_PROPS};
          CREATE TABLE src_db.d (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS};"
-    ));
+    ))
+    .into_parts();
     // Rows before the job exist: the full sync carries them.
     src.sql(
         "INSERT INTO src_db.u VALUES (1, 'a'), (2, 'b');
@@ -101,17 +97,12 @@ fn key_models_replicate_full_then_incremental() {
 
 #[test]
 fn alias_partitions_and_table_ddl() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = Replication::start(&format!(
+    let (src, dest, syncer, _dir) = Replication::start(&format!(
         "CREATE TABLE src_db.events (id INT, day INT, note VARCHAR(20)) DUPLICATE KEY(id)
          PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (10), PARTITION p2 VALUES LESS THAN (20),
                                   PARTITION p3 VALUES LESS THAN (30))
          DISTRIBUTED BY HASH(id) BUCKETS 3 {TABLE_PROPS}"
-    ));
+    )).into_parts();
     src.sql("INSERT INTO src_db.events VALUES (1, 5, 'a'), (2, 15, 'b'), (3, 25, 'c')");
     syncer.create_ccr(&job_body("events_dr", &src, "events", &dest, "events_copy"));
     wait_synced(
@@ -169,12 +160,7 @@ fn alias_partitions_and_table_ddl() {
 
 #[test]
 fn pause_resume_desync_delete() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = synced_job(
+    let (src, dest, syncer, _dir) = synced_job(
         "j",
         "t",
         &format!(
@@ -182,7 +168,8 @@ fn pause_resume_desync_delete() {
             id_v_table("t", "UNIQUE KEY(id)", 2)
         ),
         &[],
-    );
+    )
+    .into_parts();
 
     syncer.pause("j");
     assert_eq!(syncer.job_status("j")["state"], "paused");
@@ -214,12 +201,7 @@ fn pause_resume_desync_delete() {
 
 #[test]
 fn restart_mid_stream_and_kill_at_each_transaction_step() {
-    let Replication {
-        src,
-        dest,
-        mut syncer,
-        dir: _dir,
-    } = synced_job(
+    let (src, dest, mut syncer, _dir) = synced_job(
         "d",
         "d",
         &format!(
@@ -227,7 +209,8 @@ fn restart_mid_stream_and_kill_at_each_transaction_step() {
             id_v_table("d", "DUPLICATE KEY(id)", 2)
         ),
         &[],
-    );
+    )
+    .into_parts();
     let full_sync_at = syncer.job_progress("d")["full_sync_start_at"].clone();
 
     // Graceful restart in the middle of a stream of inserts.
@@ -271,12 +254,8 @@ fn restart_mid_stream_and_kill_at_each_transaction_step() {
 
 #[test]
 fn kill_during_full_sync_steps() {
-    let Replication {
-        src,
-        dest,
-        mut syncer,
-        dir: _dir,
-    } = Replication::start(&id_v_table("t", "UNIQUE KEY(id)", 2));
+    let (src, dest, mut syncer, _dir) =
+        Replication::start(&id_v_table("t", "UNIQUE KEY(id)", 2)).into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1), (2, 2)");
     // Hold each full-sync step in turn, crash the syncer there, and let it resume.
     let holds = [
@@ -314,12 +293,8 @@ fn kill_during_full_sync_steps() {
 
 #[test]
 fn failures_are_retried_and_reported() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]);
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]).into_parts();
     // Every call a replicated transaction makes, then every call a full sync makes. (The
     // target's metadata is cached between transactions, so its getMeta is not per-call.)
     let incremental = [
@@ -374,12 +349,8 @@ fn failures_are_retried_and_reported() {
 
 #[test]
 fn skip_error_skips_a_failing_binlog_and_says_so() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]);
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]).into_parts();
     dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
     wait_job_status(&syncer, "t", "the failure to show", |status| {
@@ -407,12 +378,7 @@ fn skip_error_skips_a_failing_binlog_and_says_so() {
 
 #[test]
 fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
-    let Replication {
-        src,
-        dest,
-        mut syncer,
-        dir: _dir,
-    } = synced_job(
+    let (src, dest, mut syncer, _dir) = synced_job(
         "t",
         "t",
         &format!(
@@ -420,7 +386,8 @@ fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
             id_v_table("t", "UNIQUE KEY(id)", 1)
         ),
         &[],
-    );
+    )
+    .into_parts();
     let first = syncer.job_progress("t")["full_sync_start_at"]
         .as_i64()
         .unwrap();
@@ -454,16 +421,11 @@ fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
 
 #[test]
 fn schema_changes_and_replaced_partitions_resync_the_table() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = Replication::start(&format!(
+    let (src, dest, syncer, _dir) = Replication::start(&format!(
         "CREATE TABLE src_db.t (id INT, day INT, v VARCHAR(10)) UNIQUE KEY(id, day)
          PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (10), PARTITION p2 VALUES LESS THAN (20))
          DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    ));
+    )).into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1, 'a'), (2, 12, 'b')");
     syncer.create_ccr(&job_body("t", &src, "t", &dest, "t_copy"));
     wait_synced(&syncer, "t", &src, &dest, &[("src_db.t", "dest_db.t_copy")]);
@@ -505,12 +467,7 @@ fn schema_changes_and_replaced_partitions_resync_the_table() {
 
 #[test]
 fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = synced_job(
+    let (src, dest, syncer, _dir) = synced_job(
         "t",
         "t",
         &format!(
@@ -518,7 +475,8 @@ fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
             id_v_table("t", "DUPLICATE KEY(id)", 2)
         ),
         &[],
-    );
+    )
+    .into_parts();
     let full_syncs = || {
         syncer.job_progress("t")["full_sync_start_at"]
             .as_i64()
@@ -555,12 +513,8 @@ fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
 
 #[test]
 fn an_unreachable_target_is_waited_out() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]);
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]).into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
     // The target FE goes away for 3 s while the insert is replicated.
     dest.restart_fe(Duration::from_secs(3));
@@ -572,12 +526,8 @@ fn an_unreachable_target_is_waited_out() {
 
 #[test]
 fn no_route_waits_for_a_running_step() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]);
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]).into_parts();
     // The job's step is stuck inside commitTxn on the target.
     let rule = dest.add_fault(json!({"rpc": "commitTxn", "action": "hang", "max_millis": 120000}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
@@ -638,23 +588,18 @@ fn dated_table() -> String {
 }
 
 /// A table job "t" over [`dated_table`] holding `rows`, synced.
-fn dated_job(rows: &str) -> (TestCluster, TestCluster, tempfile::TempDir, Syncer) {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir,
-    } = Replication::start(&dated_table());
+fn dated_job(rows: &str) -> (TestCluster, TestCluster, Syncer, tempfile::TempDir) {
+    let (src, dest, syncer, dir) = Replication::start(&dated_table()).into_parts();
     src.sql(rows);
     syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
     wait_t_converged(&syncer, &src, &dest);
-    (src, dest, dir, syncer)
+    (src, dest, syncer, dir)
 }
 
 #[test]
 fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
     // Class C for a table job.
-    let (src, dest, _dir, syncer) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2), (3, '2024-03-05', 3)");
+    let (src, dest, syncer, _dir) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2), (3, '2024-03-05', 3)");
     back_to_back(
         &syncer,
         "t",
@@ -678,7 +623,7 @@ fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
 #[test]
 fn non_strict_replace_with_temporary_names_leaves_exactly_the_source_partitions() {
     // Class H: p2 replaced by tp over another range, keeping tp's name.
-    let (src, dest, _dir, syncer) =
+    let (src, dest, syncer, _dir) =
         dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2)");
     back_to_back(
         &syncer,
@@ -699,7 +644,7 @@ fn a_full_sync_into_the_existing_table_leaves_exactly_the_source_partitions() {
     // Found by the random workload (table seed 203): a full sync (here forced; there, a
     // rollup) restored into the existing target table kept a partition the source had
     // renamed and replaced since, overlapping the new one.
-    let (src, dest, _dir, syncer) =
+    let (src, dest, syncer, _dir) =
         dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (3, '2024-03-05', 3)");
     syncer.pause("t");
     wait_job_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
@@ -716,17 +661,13 @@ fn a_full_sync_into_the_existing_table_leaves_exactly_the_source_partitions() {
 
 #[test]
 fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = synced_job(
+    let (src, dest, syncer, _dir) = synced_job(
         "t",
         "t",
         &id_v_table("t", "DUPLICATE KEY(id)", 1),
         &["--operator_after_failures", "3"],
-    );
+    )
+    .into_parts();
     assert_eq!(syncer.metric("ccr_syncer_jobs_needing_operator"), "0");
 
     // A binlog the target keeps refusing: retried with backoff, then loud.
@@ -784,15 +725,11 @@ fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
 fn a_restore_cancelled_again_and_again_backs_off_and_needs_an_operator() {
     // Class F's second fault: a restore the cluster cancels on every try was restarted
     // every ~2 s forever. Here the source BE is down while the target restores from it.
-    let Replication {
-        src,
-        dest,
-        syncer,
-        dir: _dir,
-    } = Replication::start_with(
+    let (src, dest, syncer, _dir) = Replication::start_with(
         &id_v_table("t", "DUPLICATE KEY(id)", 1),
         &["--operator_after_failures", "3"],
-    );
+    )
+    .into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
     let hold = dest.add_fault(json!({"rpc": "restoreSnapshot", "action": "hang", "times": 1}));
     syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
@@ -833,7 +770,7 @@ fn a_drop_partition_replayed_after_a_crash_counts_as_done() {
     // Found by the random workload (table seed 9508 with kill -9): the syncer dropped the
     // partition, was killed before recording it, and the replay failed forever with Doris's
     // `Error in list of partitions to p1`. Dropping it on the target first plays that crash.
-    let (src, dest, _dir, syncer) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1)");
+    let (src, dest, syncer, _dir) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1)");
     syncer.pause("t");
     wait_job_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
     src.sql(
