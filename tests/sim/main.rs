@@ -2,7 +2,6 @@
 //! transactions, backup and restore, faults, scale, and the binlog records it produces, as
 //! Doris's clients (and the syncer's `ccr_doris` clients) see them.
 
-#[allow(dead_code)]
 mod support;
 
 mod binlog_records;
