@@ -37,12 +37,6 @@ fn create_body(name: &str, src: &TestCluster, dest: &TestCluster, table: &str) -
     json!({"name": name, "src": src_spec, "dest": dest.spec("dest_db", table)})
 }
 
-fn create(syncer: &Syncer, body: &Value) -> Value {
-    let (status, json) = syncer.post("/create_ccr", &body.to_string());
-    assert_eq!(status, 200, "{json}");
-    json
-}
-
 #[test]
 fn table_job_lifecycle_through_every_route() {
     let src = source();
@@ -54,28 +48,23 @@ fn table_job_lifecycle_through_every_route() {
     let mut syncer = sqlite_syncer(&dir);
 
     let body = create_body("orders_dr", &src, &dest, "orders");
-    assert_eq!(create(&syncer, &body), json!({"success": true}));
+    syncer.create_ccr(&body);
     // The target database was created by the pre-flight checks.
     assert!(dest.sql("SHOW DATABASES").lines().any(|l| l == "dest_db"));
 
     assert_eq!(
-        create(&syncer, &body)["error_msg"],
+        syncer.try_create_ccr(&body)["error_msg"],
         "job orders_dr already exist"
     );
-    assert_eq!(
-        syncer.post("/list_jobs", "").1,
-        json!({"success": true, "jobs": ["orders_dr"]})
-    );
+    assert_eq!(syncer.list_jobs(), ["orders_dr"]);
 
-    let status = syncer.post_name("/job_status", "orders_dr");
-    assert_eq!(status["success"], true);
-    assert_eq!(status["status"]["name"], "orders_dr");
-    assert_eq!(status["status"]["state"], "running");
-    assert_eq!(status["status"]["progress_state"], "TableFullSync");
+    let status = syncer.job_status("orders_dr");
+    assert_eq!(status["name"], "orders_dr");
+    assert_eq!(status["state"], "running");
+    assert_eq!(status["progress_state"], "TableFullSync");
 
     // The detail is the reference's job_info with ids filled in and passwords redacted.
-    let detail = syncer.post_name("/job_detail", "orders_dr");
-    let info: Value = serde_json::from_str(detail["job_detail"].as_str().unwrap()).unwrap();
+    let info = syncer.job_detail("orders_dr");
     assert_eq!(info["sync_type"], 1);
     assert_eq!(info["src"]["database"], "src_db");
     assert!(info["src"]["db_id"].as_i64().unwrap() > 0);
@@ -83,77 +72,44 @@ fn table_job_lifecycle_through_every_route() {
     assert!(info["dest"]["db_id"].as_i64().unwrap() > 0);
     assert_eq!(info["src"]["frontends"][0]["is_master"], true);
     assert_eq!(info["src"]["password"], "******");
-    assert!(!detail.to_string().contains("s3cret-pw"));
+    assert!(!info.to_string().contains("s3cret-pw"));
 
-    let progress = syncer.post_name("/job_progress", "orders_dr");
-    let progress: Value = serde_json::from_str(progress["job_progress"].as_str().unwrap()).unwrap();
+    let progress = syncer.job_progress("orders_dr");
     assert_eq!(progress["job_name"], "orders_dr");
     assert_eq!(progress["sync_state"], 500);
 
     // Pause survives a restart; resume too.
-    assert_eq!(
-        syncer.post_name("/pause", "orders_dr"),
-        json!({"success": true})
-    );
-    assert_eq!(
-        syncer.post_name("/job_status", "orders_dr")["status"]["state"],
-        "paused"
-    );
-    assert_eq!(
-        syncer.post_name("/pause", "orders_dr"),
-        json!({"success": true}),
-        "pause is idempotent"
-    );
+    syncer.pause("orders_dr");
+    assert_eq!(syncer.job_status("orders_dr")["state"], "paused");
+    // Pause is idempotent.
+    syncer.pause("orders_dr");
     assert!(syncer.stop().success());
     syncer.restart();
-    assert_eq!(
-        syncer.post_name("/job_status", "orders_dr")["status"]["state"],
-        "paused"
-    );
-    assert_eq!(
-        syncer.post_name("/resume", "orders_dr"),
-        json!({"success": true})
-    );
-    assert_eq!(
-        syncer.post_name("/job_status", "orders_dr")["status"]["state"],
-        "running"
-    );
+    assert_eq!(syncer.job_status("orders_dr")["state"], "paused");
+    syncer.resume("orders_dr");
+    assert_eq!(syncer.job_status("orders_dr")["state"], "running");
 
-    let (_, json) = syncer.post(
-        "/update_job",
-        r#"{"name": "orders_dr", "skip_error": true}"#,
-    );
-    assert_eq!(json, json!({"success": true}));
-    let detail = syncer.post_name("/job_detail", "orders_dr");
-    assert!(detail["job_detail"]
-        .as_str()
-        .unwrap()
+    syncer.update_job("orders_dr", true);
+    assert!(syncer
+        .job_detail("orders_dr")
+        .to_string()
         .contains("\"skip_error\":true"));
 
-    assert_eq!(
-        syncer.post_name("/force_fullsync", "orders_dr"),
-        json!({"success": true})
-    );
+    syncer.force_fullsync("orders_dr");
 
     // The target table does not exist before the full sync; desync names it.
     let desync = syncer.post_name("/desync", "orders_dr");
     assert_eq!(desync["success"], false);
     assert_eq!(desync["error_msg"], "failed tables: orders");
 
-    let metrics = syncer.post_raw("/metrics", "").1;
+    let metrics = syncer.metrics();
     assert!(
         metrics.contains("ccr_syncer_job_paused{job=\"orders_dr\"} 0"),
         "{metrics}"
     );
 
-    assert_eq!(
-        syncer.post_name("/delete", "orders_dr"),
-        json!({"success": true})
-    );
-    assert_eq!(
-        syncer.post("/list_jobs", "").1,
-        json!({"success": true, "jobs": []})
-    );
+    syncer.delete("orders_dr");
+    assert!(syncer.list_jobs().is_empty());
     assert_eq!(
         syncer.post_name("/job_status", "orders_dr")["error_msg"],
         "job orders_dr not exist"
@@ -161,10 +117,7 @@ fn table_job_lifecycle_through_every_route() {
     // Deleted jobs stay deleted after a restart.
     assert!(syncer.stop().success());
     syncer.restart();
-    assert_eq!(
-        syncer.post("/list_jobs", "").1,
-        json!({"success": true, "jobs": []})
-    );
+    assert!(syncer.list_jobs().is_empty());
 
     assert!(
         !syncer.log().contains("s3cret-pw"),
@@ -184,17 +137,14 @@ fn desync_marks_an_adopted_target_table() {
     let syncer = sqlite_syncer(&dir);
     let mut body = create_body("adopt", &src, &dest, "orders");
     assert_eq!(
-        create(&syncer, &body)["error_msg"],
+        syncer.try_create_ccr(&body)["error_msg"],
         "dest table dest_db.orders already exists"
     );
     body["allow_table_exists"] = json!(true);
-    assert_eq!(create(&syncer, &body), json!({"success": true}));
+    syncer.create_ccr(&body);
     let ddl = dest.sql("SHOW CREATE TABLE dest_db.orders");
     assert!(ddl.contains(r#""is_being_synced" = "true""#), "{ddl}");
-    assert_eq!(
-        syncer.post_name("/desync", "adopt"),
-        json!({"success": true})
-    );
+    syncer.desync("adopt");
     let ddl = dest.sql("SHOW CREATE TABLE dest_db.orders");
     assert!(ddl.contains(r#""is_being_synced" = "false""#), "{ddl}");
 }
@@ -209,7 +159,7 @@ fn create_checks_report_what_is_wrong() {
     let mut body = create_body("j", &src, &dest, "orders");
     body["src"]["database"] = json!("missing_db");
     assert_eq!(
-        create(&syncer, &body)["error_msg"],
+        syncer.try_create_ccr(&body)["error_msg"],
         "src database missing_db not exists"
     );
 
@@ -217,26 +167,26 @@ fn create_checks_report_what_is_wrong() {
     let mut body = create_body("j", &src, &dest, "");
     body["src"]["database"] = json!("plain_db");
     assert_eq!(
-        create(&syncer, &body)["error_msg"],
+        syncer.try_create_ccr(&body)["error_msg"],
         "src database plain_db not enable binlog"
     );
 
     let mut body = create_body("j", &src, &dest, "t");
     body["src"]["database"] = json!("plain_db");
     assert_eq!(
-        create(&syncer, &body)["error_msg"],
+        syncer.try_create_ccr(&body)["error_msg"],
         "src table plain_db.t not enable binlog"
     );
 
     let body = create_body("j", &src, &dest, "no_such_table");
     assert_eq!(
-        create(&syncer, &body)["error_msg"],
+        syncer.try_create_ccr(&body)["error_msg"],
         "src table src_db.no_such_table not exists"
     );
 
     let mut body = create_body("j", &src, &dest, "orders");
     body["src"]["password"] = json!("wrong");
-    let message = create(&syncer, &body)["error_msg"]
+    let message = syncer.try_create_ccr(&body)["error_msg"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -255,13 +205,13 @@ fn create_checks_report_what_is_wrong() {
         "Fe 127.0.0.1:{} enable_feature_binlog=false, please set it true in fe.conf",
         no_fe_binlog.query_port()
     );
-    assert_eq!(create(&syncer, &body)["error_msg"], expected);
+    assert_eq!(syncer.try_create_ccr(&body)["error_msg"], expected);
 
     let mut config = SimConfig::default();
     config.cluster.be_binlog_enabled = false;
     let no_be_binlog = TestCluster::start_with(config);
     let body = create_body("j", &src, &no_be_binlog, "orders");
-    let message = create(&syncer, &body)["error_msg"]
+    let message = syncer.try_create_ccr(&body)["error_msg"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -271,10 +221,7 @@ fn create_checks_report_what_is_wrong() {
         "{message}"
     );
 
-    assert_eq!(
-        syncer.post("/list_jobs", "").1,
-        json!({"success": true, "jobs": []})
-    );
+    assert!(syncer.list_jobs().is_empty());
 }
 
 #[test]
@@ -289,7 +236,7 @@ fn identifiers_with_keywords_dashes_and_backquotes() {
     let dir = tempfile::tempdir().unwrap();
     let syncer = sqlite_syncer(&dir);
     let body = json!({"name": "kw", "src": src.spec("my-db", "select"), "dest": dest.spec("dest`db", "select")});
-    assert_eq!(create(&syncer, &body), json!({"success": true}));
+    syncer.create_ccr(&body);
     assert!(dest.sql("SHOW DATABASES").lines().any(|l| l == "dest`db"));
 }
 
@@ -301,47 +248,19 @@ fn jobs_and_pause_survive_restart_on_mariadb_and_redirect_to_their_owner() {
     let dir_a = tempfile::tempdir().unwrap();
     let mut owner = mysql_syncer(&dir_a, &database.0);
 
-    assert_eq!(
-        create(&owner, &create_body("ha_job", &src, &dest, "orders")),
-        json!({"success": true})
-    );
-    assert_eq!(
-        owner.post_name("/pause", "ha_job"),
-        json!({"success": true})
-    );
+    owner.create_ccr(&create_body("ha_job", &src, &dest, "orders"));
+    owner.pause("ha_job");
     assert!(owner.stop().success());
     owner.restart();
-    assert_eq!(
-        owner.post_name("/job_status", "ha_job")["status"]["state"],
-        "paused"
-    );
+    assert_eq!(owner.job_status("ha_job")["state"], "paused");
 
     // A second syncer on the same metadata database lists the job and sends job calls to
     // the owner with a 303, which curl follows with -L --post303.
     let dir_b = tempfile::tempdir().unwrap();
     let other = mysql_syncer(&dir_b, &database.0);
+    assert_eq!(other.list_jobs(), ["ha_job"]);
     assert_eq!(
-        other.post("/list_jobs", "").1,
-        json!({"success": true, "jobs": ["ha_job"]})
-    );
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code} %{redirect_url}",
-            "-X",
-            "POST",
-            "-d",
-            r#"{"name":"ha_job"}"#,
-        ])
-        .arg(other.url("/job_status"))
-        .output()
-        .unwrap();
-    let answer = String::from_utf8_lossy(&output.stdout).to_string();
-    assert_eq!(
-        answer,
+        support::curl_redirect(&other.url("/job_status"), r#"{"name":"ha_job"}"#),
         format!("303 http://127.0.0.1:{}/job_status", owner.port)
     );
     let output = Command::new("curl")
@@ -360,10 +279,7 @@ fn jobs_and_pause_survive_restart_on_mariadb_and_redirect_to_their_owner() {
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["status"]["state"], "paused", "{json}");
 
-    assert_eq!(
-        owner.post_name("/delete", "ha_job"),
-        json!({"success": true})
-    );
+    owner.delete("ha_job");
     assert_eq!(
         other.post_name("/job_status", "ha_job")["error_msg"],
         "job ha_job not exist"
@@ -378,16 +294,9 @@ fn get_lag_counts_source_binlogs_after_the_applied_seq() {
     let dir = tempfile::tempdir().unwrap();
     let syncer = sqlite_syncer(&dir);
     // Paused at once so the numbers are stable: the job has applied nothing yet.
-    assert_eq!(
-        create(&syncer, &create_body("lagging", &src, &dest, "orders")),
-        json!({"success": true})
-    );
-    assert_eq!(
-        syncer.post_name("/pause", "lagging"),
-        json!({"success": true})
-    );
-    let lag = syncer.post_name("/get_lag", "lagging");
-    assert_eq!(lag["success"], true, "{lag}");
+    syncer.create_ccr(&create_body("lagging", &src, &dest, "orders"));
+    syncer.pause("lagging");
+    let lag = syncer.get_lag("lagging");
     // Until the full sync lands, both inserts are in the table's stream after the cursor.
     if lag["prev_commit_seq"] == 0 {
         assert!(lag["lag"].as_i64().unwrap() >= 2, "{lag}");
@@ -444,5 +353,5 @@ fn enable_db_binlog_script_against_the_simulator() {
     let dir = tempfile::tempdir().unwrap();
     let syncer = sqlite_syncer(&dir);
     let body = json!({"name": "shop_dr", "src": cluster.spec("shop", ""), "dest": dest.spec("shop_dr", "")});
-    assert_eq!(create(&syncer, &body), json!({"success": true}));
+    syncer.create_ccr(&body);
 }

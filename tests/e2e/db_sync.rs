@@ -5,87 +5,72 @@
 
 use crate::support;
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{wait_until, Syncer, TestCluster};
+use support::{
+    comparable_create, wait_converged, wait_job_status, wait_until, Replication, TestCluster,
+    CATCH_UP, DB_PROPS, TABLE_PROPS,
+};
 
-/// How long a job may take to catch up in these tests.
-const CATCH_UP: Duration = Duration::from_secs(90);
+/// A [`Replication`] whose job "db" replicates `src_db` into `dest_db`.
+struct Env(Replication);
 
-const DB_PROPS: &str = "PROPERTIES (\"binlog.enable\" = \"true\")";
-const TABLE_PROPS: &str = "PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\")";
+impl Deref for Env {
+    type Target = Replication;
 
-/// Two clusters, a source database `src_db` and a syncer; the job replicates it into
-/// `dest_db`.
-struct Env {
-    src: TestCluster,
-    dest: TestCluster,
-    syncer: Syncer,
-    _dir: tempfile::TempDir,
+    fn deref(&self) -> &Replication {
+        &self.0
+    }
+}
+
+impl DerefMut for Env {
+    fn deref_mut(&mut self) -> &mut Replication {
+        &mut self.0
+    }
 }
 
 impl Env {
     fn new(setup: &str) -> Env {
-        Self::with_args(setup, &[])
+        Env(Replication::start(setup))
     }
 
-    fn with_args(setup: &str, extra_args: &[&str]) -> Env {
-        let src = TestCluster::start();
-        src.sql(&format!("CREATE DATABASE src_db {DB_PROPS}"));
-        if !setup.is_empty() {
-            src.sql(setup);
-        }
-        let dest = TestCluster::start();
-        let dir = tempfile::tempdir().unwrap();
-        let syncer = Syncer::start_replicating(dir.path(), extra_args);
-        Env {
-            src,
-            dest,
-            syncer,
-            _dir: dir,
-        }
-    }
-
-    fn create_job(&self, extra: Value) {
-        let mut body = json!({"name": "db", "src": self.src.spec("src_db", ""), "dest": self.dest.spec("dest_db", "")});
+    /// Creates job "db", with the `extra` keys (include/exclude lists) in its body.
+    fn create_db_job(&self, extra: Value) {
+        let mut body = support::job_body("db", &self.src, "", &self.dest, "");
         for (key, value) in extra.as_object().into_iter().flatten() {
             body[key] = value.clone();
         }
-        let (status, answer) = self.syncer.post("/create_ccr", &body.to_string());
-        assert_eq!(
-            (status, answer.clone()),
-            (200, json!({"success": true})),
-            "{answer}"
-        );
+        self.syncer.create_ccr(&body);
     }
 
     fn status(&self) -> Value {
-        self.syncer.post_name("/job_status", "db")["status"].clone()
+        self.syncer.job_status("db")
     }
 
     fn progress(&self) -> Value {
-        let answer = self.syncer.post_name("/job_progress", "db");
-        serde_json::from_str(answer["job_progress"].as_str().unwrap()).unwrap()
+        self.syncer.job_progress("db")
     }
 
     /// Waits until the target database matches the source (`except` names source objects
     /// the job must not replicate) and the job is caught up without error.
     fn wait_synced(&self, except: &[&str]) {
-        wait_until("the target to equal the source", CATCH_UP, || {
-            let want = snapshot(&self.src, "src_db", except);
-            let got = snapshot(&self.dest, "dest_db", &[]);
-            let status = self.status();
-            let lag = self.syncer.post_name("/get_lag", "db");
-            if want == got && status.get("last_error").is_none() && lag["lag"] == 0 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "\nsource: {want:#?}\ntarget: {got:#?}\nstatus: {status}\nlag: {lag}"
-                ))
-            }
-        });
+        wait_databases_equal(self, "db", except);
     }
+}
+
+/// Waits until `job` is caught up and `dest_db` equals `src_db` but for `except`.
+fn wait_databases_equal(env: &Env, job: &str, except: &[&str]) {
+    wait_converged(&env.syncer, job, || {
+        let want = snapshot(&env.src, "src_db", except);
+        let got = snapshot(&env.dest, "dest_db", &[]);
+        if want == got {
+            Ok(())
+        } else {
+            Err(format!("\nsource: {want:#?}\ntarget: {got:#?}"))
+        }
+    });
 }
 
 /// Everything compared of one database: per object (sorted by name) its definition,
@@ -116,7 +101,7 @@ fn snapshot(
         .into_iter()
         .map(|name| {
             let quoted = format!("`{db}`.`{}`", name.replace('`', "``"));
-            let create = normalize_create(&run(&format!("SHOW CREATE TABLE {quoted}")), db);
+            let create = comparable_create(&run(&format!("SHOW CREATE TABLE {quoted}")), db);
             let is_view = create.contains("CREATE VIEW");
             let partitions = if is_view {
                 String::new()
@@ -131,29 +116,6 @@ fn snapshot(
             (name.to_owned(), create, partitions, rows)
         })
         .collect()
-}
-
-/// `SHOW CREATE TABLE` output without the `is_being_synced` property and with this
-/// database's name replaced by a placeholder (views qualify their tables).
-fn normalize_create(text: &str, db: &str) -> String {
-    text.replace(&format!("`{db}`"), "`<db>`")
-        .split("\\n")
-        .filter(|line| !line.contains("is_being_synced"))
-        .map(|line| line.trim_end_matches(','))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[allow(dead_code)]
-fn wait_status(env: &Env, what: &str, mut check: impl FnMut(&Value) -> bool) {
-    wait_until(what, CATCH_UP, || {
-        let status = env.status();
-        if check(&status) {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
-    });
 }
 
 fn table(name: &str, extra: &str) -> String {
@@ -183,7 +145,7 @@ fn full_sync_of_tables_and_views_then_incremental_data() {
         table("d", "DUPLICATE KEY(id)"),
         partitioned("p"),
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     assert_eq!(env.dest.sql("SELECT * FROM dest_db.v ORDER BY 1"), "2\tb\n");
     src_inserts_then_synced(&env);
@@ -213,7 +175,7 @@ fn src_inserts_then_synced(env: &Env) {
 /// source and waits for the target to match after each.
 fn replicate_steps(setup: &str, steps: &[&str]) -> Env {
     let env = Env::new(setup);
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     for step in steps {
         env.src.sql(step);
@@ -240,12 +202,9 @@ fn create_table_then_data() {
 #[test]
 fn table_created_and_dropped_before_the_syncer_reads_it() {
     let env = Env::new(&table("a", "UNIQUE KEY(id)"));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
-    assert_eq!(
-        env.syncer.post_name("/pause", "db"),
-        json!({"success": true})
-    );
+    env.syncer.pause("db");
     env.src.sql(&format!(
         "{}; INSERT INTO src_db.gone VALUES (1, 'x'); INSERT INTO src_db.a VALUES (1, 'a');
          DROP TABLE src_db.gone;
@@ -253,10 +212,7 @@ fn table_created_and_dropped_before_the_syncer_reads_it() {
          INSERT INTO src_db.a VALUES (2, 'b');",
         table("gone", "DUPLICATE KEY(id)")
     ));
-    assert_eq!(
-        env.syncer.post_name("/resume", "db"),
-        json!({"success": true})
-    );
+    env.syncer.resume("db");
     env.wait_synced(&[]);
     let progress = env.progress();
     assert_eq!(
@@ -501,7 +457,7 @@ fn include_and_exclude_lists() {
         table("b", "UNIQUE KEY(id)"),
         table("c", "UNIQUE KEY(id)"),
     ));
-    env.create_job(
+    env.create_db_job(
         json!({"include_tables": ["a", "b", "n", "later"], "exclude_tables": ["b", "n2"]}),
     );
     let not_replicated = ["b", "c", "n2", "x"];
@@ -526,7 +482,7 @@ fn include_and_exclude_lists() {
     env.src
         .sql("ALTER TABLE src_db.n RENAME x; INSERT INTO src_db.x VALUES (2, 'n');");
     wait_until("the renamed table to stop replicating", CATCH_UP, || {
-        let lag = env.syncer.post_name("/get_lag", "db");
+        let lag = env.syncer.get_lag("db");
         let tables = env.dest.sql("SHOW TABLES FROM dest_db");
         if lag["lag"] == 0 && tables == "a\nlater\nx\n" {
             Ok(())
@@ -535,11 +491,11 @@ fn include_and_exclude_lists() {
         }
     });
     assert_eq!(env.dest.sql("SELECT * FROM dest_db.x"), "1\tn\n");
-    let detail = env.syncer.post_name("/job_detail", "db");
+    let detail = env.syncer.job_detail("db");
     assert!(
         detail
             .to_string()
-            .contains(r#"\"exclude_tables\":[\"b\",\"n2\"]"#),
+            .contains(r#""exclude_tables":["b","n2"]"#),
         "{detail}"
     );
 }
@@ -548,10 +504,10 @@ fn include_and_exclude_lists() {
 fn include_lists_are_refused_for_table_jobs() {
     let env = Env::new(&table("a", "UNIQUE KEY(id)"));
     let body = json!({"name": "t", "src": env.src.spec("src_db", "a"), "dest": env.dest.spec("dest_db", "a"), "include_tables": ["a"]});
-    let (status, answer) = env.syncer.post("/create_ccr", &body.to_string());
+    let answer = env.syncer.try_create_ccr(&body);
     assert!(
         answer.to_string().contains("database jobs only"),
-        "{status} {answer}"
+        "{answer}"
     );
 }
 
@@ -562,12 +518,9 @@ fn pause_during_a_burst_of_ddl_then_resume() {
         partitioned("p"),
         table("u", "UNIQUE KEY(id)")
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
-    assert_eq!(
-        env.syncer.post_name("/pause", "db"),
-        json!({"success": true})
-    );
+    env.syncer.pause("db");
     env.src.sql(&format!(
         "ALTER TABLE src_db.p ADD PARTITION p4 VALUES LESS THAN (40);
          INSERT INTO src_db.p VALUES (2, 35, 'b');
@@ -584,10 +537,7 @@ fn pause_during_a_burst_of_ddl_then_resume() {
     ));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(env.dest.sql("SHOW TABLES FROM dest_db"), "p\nu\n", "paused");
-    assert_eq!(
-        env.syncer.post_name("/resume", "db"),
-        json!({"success": true})
-    );
+    env.syncer.resume("db");
     env.wait_synced(&[]);
 }
 
@@ -601,7 +551,7 @@ fn kill_during_a_partial_sync_then_restart() {
         ),
         table("d", "DUPLICATE KEY(id)")
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     let rule = env
         .dest
@@ -610,14 +560,7 @@ fn kill_during_a_partial_sync_then_restart() {
         "ALTER TABLE src_db.k MODIFY COLUMN day BIGINT KEY; INSERT INTO src_db.k VALUES (3, 3, 'c');
          INSERT INTO src_db.d VALUES (2, 'y');",
     );
-    wait_until("the partial restore to be held", CATCH_UP, || {
-        let state = env.dest.fault_state(rule);
-        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
-            Ok(())
-        } else {
-            Err(state.to_string())
-        }
-    });
+    env.dest.wait_fault_held(rule, "the partial restore");
     assert_eq!(env.progress()["sync_state"], 4, "DBPartialSync");
     // The target table stays readable while its replacement is prepared.
     assert_eq!(env.dest.sql("SELECT count(*) FROM dest_db.k"), "2\n");
@@ -655,31 +598,10 @@ fn signature_mismatch_in_full_sync_is_replaced_through_an_alias() {
          INSERT INTO dest_db.a VALUES (9, 9);
          CREATE VIEW dest_db.v AS SELECT w FROM dest_db.a;"
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     env.src.sql("INSERT INTO src_db.a VALUES (2, 'b')");
     env.wait_synced(&[]);
-}
-
-/// A client of the library's own Thrift/SQL layer, used to write a source transaction that
-/// spans two tables (the simulator's SQL has no multi-statement transactions).
-fn client(cluster: &TestCluster) -> ccr_doris::cluster::DorisCluster {
-    use ccr_doris::cluster::{ClientSettings, ClusterAccess, DorisCluster};
-    use ccr_doris::rpc::{RpcAddress, RpcTimeouts};
-    DorisCluster::new(
-        ClusterAccess {
-            host: "127.0.0.1".into(),
-            query_port: cluster.query_port(),
-            user: "root".into(),
-            password: ccr_wire::secret::Secret::default(),
-            frontends: vec![RpcAddress::new("127.0.0.1", cluster.rpc_port())],
-            cluster: String::new(),
-        },
-        ClientSettings {
-            timeouts: RpcTimeouts::default(),
-            max_ingest_per_backend: 8,
-        },
-    )
 }
 
 /// Commits ONE transaction on the source that writes `tables` of `src_db`, taking each
@@ -695,7 +617,7 @@ fn multi_table_source_txn(src: &TestCluster, feeder: &TestCluster, tables: &[&st
         .build()
         .unwrap();
     let _context = runtime.enter();
-    let (src_client, feeder_client) = (client(src), client(feeder));
+    let (src_client, feeder_client) = (src.client(), feeder.client());
     let ids = |cluster: &ccr_doris::cluster::DorisCluster, db: &str| {
         runtime.block_on(async {
             let sql = cluster.sql();
@@ -785,7 +707,7 @@ fn upsert_spanning_two_tables_is_one_target_transaction() {
         table("b", "DUPLICATE KEY(id)"),
         table("c", "DUPLICATE KEY(id)"),
     ));
-    env.create_job(json!({"exclude_tables": ["c"]}));
+    env.create_db_job(json!({"exclude_tables": ["c"]}));
     env.wait_synced(&["c"]);
     let feeder = TestCluster::start();
     feeder.sql(&format!(
@@ -834,21 +756,8 @@ fn table_job_replays_partition_renames_properties_and_partial_partition_syncs() 
         "{}; INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b');",
         partitioned("p")
     ));
-    let body = json!({"name": "t", "src": env.src.spec("src_db", "p"), "dest": env.dest.spec("dest_db", "p")});
-    let (status, answer) = env.syncer.post("/create_ccr", &body.to_string());
-    assert_eq!(status, 200, "{answer}");
-    let synced = || {
-        wait_until("the table job to catch up", CATCH_UP, || {
-            let want = snapshot(&env.src, "src_db", &[]);
-            let got = snapshot(&env.dest, "dest_db", &[]);
-            let lag = env.syncer.post_name("/get_lag", "t");
-            if want == got && lag["lag"] == 0 {
-                Ok(())
-            } else {
-                Err(format!("{want:#?}\n{got:#?}\n{lag}"))
-            }
-        })
-    };
+    env.create_job("t", "p", "p");
+    let synced = || wait_databases_equal(&env, "t", &[]);
     synced();
     for step in [
         "ALTER TABLE src_db.p RENAME PARTITION p3 p30; ALTER TABLE src_db.p SET (\"disable_auto_compaction\" = \"true\");",
@@ -1006,20 +915,9 @@ fn table_job_full_syncs_when_its_table_gets_a_rollup() {
     let env = Env::new(&format!(
         "{SALES_TABLE}; INSERT INTO src_db.s VALUES (1, 'eu', 10), (2, 'us', 20);"
     ));
-    let body = json!({"name": "t", "src": env.src.spec("src_db", "s"), "dest": env.dest.spec("dest_db", "s")});
-    let (status, answer) = env.syncer.post("/create_ccr", &body.to_string());
-    assert_eq!(status, 200, "{answer}");
+    env.create_job("t", "s", "s");
     let synced = || {
-        wait_until("the table job to catch up", CATCH_UP, || {
-            let want = snapshot(&env.src, "src_db", &[]);
-            let got = snapshot(&env.dest, "dest_db", &[]);
-            let lag = env.syncer.post_name("/get_lag", "t");
-            if want == got && lag["lag"] == 0 {
-                Ok(())
-            } else {
-                Err(format!("{want:#?}\n{got:#?}\n{lag}"))
-            }
-        });
+        wait_databases_equal(&env, "t", &[]);
         wait_indexes_equal(&env, "s")
     };
     synced();
@@ -1033,7 +931,7 @@ fn table_job_full_syncs_when_its_table_gets_a_rollup() {
         .sql("INSERT INTO src_db.s VALUES (4, 'us', 1), (5, 'apac', 2);");
     let state = synced();
     assert_eq!(index_names(&state), ["s", "r_region"]);
-    let status = env.syncer.post_name("/job_status", "t")["status"].clone();
+    let status = env.syncer.job_status("t");
     assert_eq!(status["progress_state"], "TableIncrementalSync", "{status}");
     assert!(
         env.syncer
@@ -1069,10 +967,7 @@ fn replace_table_with_and_without_swap() {
 /// at once, as it does when an application sends them back to back; then resumes and
 /// waits for the target to equal the source.
 fn back_to_back(env: &Env, statements: &str) {
-    env.syncer.post_name("/pause", "db");
-    wait_status(env, "the job to pause", |s| s["state"] == "paused");
-    env.src.sql(statements);
-    env.syncer.post_name("/resume", "db");
+    support::back_to_back(&env.syncer, "db", &env.src, statements);
     env.wait_synced(&[]);
 }
 
@@ -1084,7 +979,7 @@ fn replaced_partition_then_dropped_or_renamed() {
         "{}; INSERT INTO src_db.p VALUES (1, 5, 'a'), (2, 15, 'b'), (3, 25, 'c');",
         partitioned("p")
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     back_to_back(
         &env,
@@ -1118,7 +1013,7 @@ fn load_then_heavy_schema_change_is_covered_by_its_partial_sync() {
         "CREATE TABLE src_db.e (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS};
          INSERT INTO src_db.e VALUES (0, 0);"
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     back_to_back(
         &env,
@@ -1147,19 +1042,21 @@ fn full_sync_drops_what_the_job_put_there_and_nothing_else() {
         table("a", "UNIQUE KEY(id)"),
         table("b", "DUPLICATE KEY(id)"),
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     env.dest.sql(&format!(
         "CREATE TABLE dest_db.mine (id INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
     ));
-    env.syncer.post_name("/pause", "db");
-    wait_status(&env, "the job to pause", |s| s["state"] == "paused");
+    env.syncer.pause("db");
+    wait_job_status(&env.syncer, "db", "the job to pause", |s| {
+        s["state"] == "paused"
+    });
     env.src.sql(
         "ALTER TABLE src_db.a RENAME a2; DROP TABLE src_db.b; DROP VIEW src_db.v;
          INSERT INTO src_db.a2 VALUES (2, 'b');",
     );
-    env.syncer.post_name("/force_fullsync", "db");
-    env.syncer.post_name("/resume", "db");
+    env.syncer.force_fullsync("db");
+    env.syncer.resume("db");
     wait_until("the full sync to replace the target", CATCH_UP, || {
         let tables = env.dest.sql("SHOW TABLES FROM dest_db");
         let status = env.status();
@@ -1184,7 +1081,7 @@ fn view_created_on_a_column_that_a_partial_sync_already_dropped() {
          INSERT INTO src_db.t VALUES (1, 1, 1);
          CREATE VIEW src_db.old AS SELECT id, v FROM src_db.t;"
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     back_to_back(
         &env,
@@ -1205,7 +1102,7 @@ fn rename_covered_by_a_partial_snapshot_still_renames_the_target() {
         "{}; INSERT INTO src_db.a VALUES (1, 'a');",
         table("a", "UNIQUE KEY(id)")
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     back_to_back(
         &env,
@@ -1225,21 +1122,14 @@ fn a_partial_sync_whose_table_moves_before_its_backup_resolves_it_again() {
         "{}; INSERT INTO src_db.t VALUES (1, 'a');",
         table("t", "UNIQUE KEY(id)")
     ));
-    env.create_job(json!({}));
+    env.create_db_job(json!({}));
     env.wait_synced(&[]);
     let hold = env
         .src
         .add_fault(json!({"sql": "backup snapshot", "action": "hang", "times": 1}));
     env.src
         .sql("INSERT OVERWRITE TABLE src_db.t VALUES (2, 'b')");
-    wait_until("the partial sync's backup to be held", CATCH_UP, || {
-        let state = env.src.fault_state(hold);
-        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
-            Ok(())
-        } else {
-            Err(state.to_string())
-        }
-    });
+    env.src.wait_fault_held(hold, "the partial sync's backup");
     env.src
         .sql("ALTER TABLE src_db.t RENAME t2; INSERT INTO src_db.t2 VALUES (3, 'c');");
     env.src.release_fault(hold);

@@ -25,8 +25,7 @@ fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
     let b = mysql_syncer(&dir_b, &database.0);
     let body =
         json!({"name": "ha", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")});
-    let (_, created) = a.post("/create_ccr", &body.to_string());
-    assert_eq!(created, json!({"success": true}));
+    a.create_ccr(&body);
     let dest = &dest;
     let synced = |want: &'static str| {
         move || {
@@ -76,23 +75,8 @@ fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
         Duration::from_secs(60),
         synced("1\t1\n2\t2\n3\t3\n"),
     );
-    let output = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code} %{redirect_url}",
-            "-X",
-            "POST",
-            "-d",
-            r#"{"name":"ha"}"#,
-        ])
-        .arg(a.url("/job_status"))
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
+        support::curl_redirect(&a.url("/job_status"), r#"{"name":"ha"}"#),
         format!("303 http://127.0.0.1:{}/job_status", b.port)
     );
 }

@@ -3,7 +3,6 @@
 //! those clients). One binary, so a change links once; `support` holds the launchers, the
 //! API client and the waits every module shares.
 
-#[allow(dead_code)]
 mod support;
 
 mod api;

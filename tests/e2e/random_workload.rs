@@ -325,12 +325,7 @@ impl Run {
         let t = table.clone().unwrap_or_default();
         let body =
             json!({"name": JOB, "src": self.src.spec(DB, &t), "dest": self.dest.spec(DEST_DB, &t)});
-        let (status, answer) = self.syncer.post("/create_ccr", &body.to_string());
-        assert_eq!(
-            (status, answer.clone()),
-            (200, json!({"success": true})),
-            "create_ccr: {answer}"
-        );
+        self.syncer.create_ccr(&body);
         self.table = table;
     }
 
@@ -354,8 +349,8 @@ impl Run {
         let mut check_conn = Client::connect(self.src.query_port());
         let mut last: Option<(String, Instant)> = None;
         loop {
-            let lag = self.syncer.post_name("/get_lag", JOB);
-            let status = self.syncer.post_name("/job_status", JOB)["status"].clone();
+            let lag = self.syncer.get_lag(JOB);
+            let status = self.syncer.job_status(JOB);
             let caught_up = lag["lag"] == 0 && status.get("last_error").is_none();
             let want = snapshot(&mut check_conn, DB, self.table.as_deref());
             let got = snapshot(&mut dest_conn, DEST_DB, self.table.as_deref());

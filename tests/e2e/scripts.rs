@@ -13,6 +13,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use crate::support::free_port;
+
 /// Generous bound for anything that waits on a process (machines running tests are noisy).
 const WAIT_LIMIT: Duration = Duration::from_secs(60);
 /// Poll interval of the bounded waits.
@@ -28,14 +30,6 @@ const SHUTDOWN_LOG_LINE: &str = "ccr_syncer stopped";
 
 fn script(name: &str) -> PathBuf {
     ccr_tests::repo_root().join("scripts").join(name)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind an ephemeral port")
-        .local_addr()
-        .expect("local address")
-        .port()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -171,6 +165,26 @@ impl Sandbox {
         let pid = read_pid(&self.pid_file(port));
         self.started_pids.push(pid);
         pid
+    }
+
+    /// Installs `script` as a `mysql` client in the sandbox and returns a PATH that finds
+    /// it first.
+    fn fake_mysql(&self, script: &str) -> String {
+        let bin_dir = self.path().join("fakebin");
+        fs::create_dir_all(&bin_dir).expect("create fake bin dir");
+        let fake = bin_dir.join("mysql");
+        fs::write(&fake, script).expect("write fake mysql");
+        let chmod = Command::new("chmod")
+            .arg("+x")
+            .arg(&fake)
+            .status()
+            .expect("chmod");
+        assert!(chmod.success());
+        format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
     }
 
     fn stop(&self, args: &[&str]) -> Output {
@@ -578,22 +592,8 @@ esac
 #[test]
 fn enable_db_binlog_enables_tables_then_database() {
     let sandbox = Sandbox::new();
-    let bin_dir = sandbox.path().join("fakebin");
-    fs::create_dir_all(&bin_dir).expect("create fake bin dir");
-    let fake = bin_dir.join("mysql");
-    fs::write(&fake, FAKE_MYSQL).expect("write fake mysql");
-    let chmod = Command::new("chmod")
-        .arg("+x")
-        .arg(&fake)
-        .status()
-        .expect("chmod");
-    assert!(chmod.success());
+    let path = sandbox.fake_mysql(FAKE_MYSQL);
     let log = sandbox.path().join("statements.log");
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
 
     let output = sandbox
         .command("enable_db_binlog.sh")
@@ -654,24 +654,8 @@ fn enable_db_binlog_enables_tables_then_database() {
 #[test]
 fn enable_db_binlog_fails_when_the_client_fails() {
     let sandbox = Sandbox::new();
-    let bin_dir = sandbox.path().join("fakebin");
-    fs::create_dir_all(&bin_dir).expect("create fake bin dir");
-    let fake = bin_dir.join("mysql");
-    fs::write(
-        &fake,
+    let path = sandbox.fake_mysql(
         "#!/usr/bin/env bash\necho \"ERROR 2003 (HY000): Can't connect\" >&2\nexit 1\n",
-    )
-    .expect("write fake mysql");
-    let chmod = Command::new("chmod")
-        .arg("+x")
-        .arg(&fake)
-        .status()
-        .expect("chmod");
-    assert!(chmod.success());
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
     );
 
     let output = sandbox

@@ -11,35 +11,13 @@ use std::time::Duration;
 
 use ccr_binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
 use ccr_binlog::{Binlog, BinlogRecord};
-use ccr_doris::cluster::{
-    BeginTxn, BinlogBatch, ClientSettings, ClusterAccess, CommitOutcome, DorisCluster,
-    RestoreRequest,
-};
+use ccr_doris::cluster::{BeginTxn, BinlogBatch, CommitOutcome, RestoreRequest};
 use ccr_doris::rpc::{RpcAddress, RpcTimeouts};
 use ccr_wire::backend_service::TIngestBinlogRequest;
 use ccr_wire::frontend_service::TLockBinlogRequest;
-use ccr_wire::secret::Secret;
 use ccr_wire::status::TStatusCode;
 use ccr_wire::types::{TTabletCommitInfo, TUniqueId};
 use support::{wait_until, TestCluster};
-
-fn client(cluster: &TestCluster) -> DorisCluster {
-    let access = ClusterAccess {
-        host: "127.0.0.1".into(),
-        query_port: cluster.query_port(),
-        user: "root".into(),
-        password: Secret::default(),
-        frontends: vec![RpcAddress::new("127.0.0.1", cluster.rpc_port())],
-        cluster: String::new(),
-    };
-    DorisCluster::new(
-        access,
-        ClientSettings {
-            timeouts: RpcTimeouts::default(),
-            max_ingest_per_backend: 8,
-        },
-    )
-}
 
 fn rows(cluster: &TestCluster, table: &str) -> String {
     cluster.sql(&format!("SELECT * FROM {table} ORDER BY id"))
@@ -60,7 +38,7 @@ fn snapshot_restore_then_one_replayed_transaction() {
     b.sql("CREATE DATABASE shop_dr");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _context = runtime.enter();
-    let (src, dest) = (client(&a), client(&b));
+    let (src, dest) = (a.client(), b.client());
     wait_until("backup FINISHED", Duration::from_secs(30), || {
         let state = runtime.block_on(src.backup_state("shop", "snap1")).unwrap();
         match state {

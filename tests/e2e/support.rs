@@ -1,12 +1,25 @@
-//! Shared helpers for end-to-end tests: run the real `ccr_syncer` binary on a free port and
-//! talk to it over HTTP like an operator would.
+//! What the end-to-end modules share: launchers for simulated clusters and the real
+//! `ccr_syncer` binary (on a free port, talked to over HTTP with curl like an operator
+//! would), a typed client for the syncer's job routes, and condition-based waits for a job
+//! to catch up.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+/// How long a job may take to catch up (a full sync, a partial sync, or replaying a few
+/// binlogs) on a busy two-core machine.
+pub const CATCH_UP: Duration = Duration::from_secs(90);
+
+/// Source database properties: binlog on, as every replicated database needs.
+pub const DB_PROPS: &str = "PROPERTIES (\"binlog.enable\" = \"true\")";
+/// Source table properties: one replica (the simulator's default BE count allows it) and
+/// binlog on.
+pub const TABLE_PROPS: &str =
+    "PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\")";
 
 /// How long a started syncer may take to answer /version.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -204,6 +217,139 @@ impl Syncer {
     }
 }
 
+/// The syncer's job routes, typed. Each method posts the route's body and panics with the
+/// route, the body and the answer when the call does not succeed; the routes that only
+/// act (`pause`, `resume`, ...) must answer exactly `{"success": true}`. Tests about the
+/// envelope or failing calls use [`Syncer::post`] / [`Syncer::post_name`] instead.
+impl Syncer {
+    /// POSTs `body` to `path`, expecting HTTP 200 and `"success": true`.
+    fn call(&self, path: &str, body: &Value) -> Value {
+        let (status, answer) = self.post(path, &body.to_string());
+        assert!(
+            status == 200 && answer["success"] == true,
+            "POST {path} {body}: HTTP {status}, answer {answer}"
+        );
+        answer
+    }
+
+    /// POSTs `body` to an action route, expecting exactly `{"success": true}`.
+    fn act(&self, path: &str, body: &Value) {
+        let answer = self.call(path, body);
+        assert_eq!(answer, json!({"success": true}), "POST {path} {body}");
+    }
+
+    /// Creates a job; `body` as for `/create_ccr` (see [`TestCluster::spec`]).
+    pub fn create_ccr(&self, body: &Value) {
+        self.act("/create_ccr", body);
+    }
+
+    /// `/create_ccr`'s answer, successful or not (the request itself must be decodable:
+    /// HTTP 200).
+    pub fn try_create_ccr(&self, body: &Value) -> Value {
+        let (status, answer) = self.post("/create_ccr", &body.to_string());
+        assert_eq!(status, 200, "POST /create_ccr {body}: {answer}");
+        answer
+    }
+
+    pub fn pause(&self, job: &str) {
+        self.act("/pause", &json!({ "name": job }));
+    }
+
+    pub fn resume(&self, job: &str) {
+        self.act("/resume", &json!({ "name": job }));
+    }
+
+    pub fn delete(&self, job: &str) {
+        self.act("/delete", &json!({ "name": job }));
+    }
+
+    pub fn desync(&self, job: &str) {
+        self.act("/desync", &json!({ "name": job }));
+    }
+
+    pub fn force_fullsync(&self, job: &str) {
+        self.act("/force_fullsync", &json!({ "name": job }));
+    }
+
+    /// `/update_job` with `skip_error`.
+    pub fn update_job(&self, job: &str, skip_error: bool) {
+        self.act(
+            "/update_job",
+            &json!({ "name": job, "skip_error": skip_error }),
+        );
+    }
+
+    /// The `status` object of `/job_status` (state, progress_state, last_error, ...).
+    pub fn job_status(&self, job: &str) -> Value {
+        self.call("/job_status", &json!({ "name": job }))["status"].clone()
+    }
+
+    /// The whole `/get_lag` answer (lag, prev/first/last commit seq, ...).
+    pub fn get_lag(&self, job: &str) -> Value {
+        self.call("/get_lag", &json!({ "name": job }))
+    }
+
+    /// `/get_lag`'s `lag`: source binlogs after the job's applied commit seq.
+    pub fn lag(&self, job: &str) -> i64 {
+        let answer = self.get_lag(job);
+        answer["lag"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("/get_lag {job}: no lag in {answer}"))
+    }
+
+    /// `/job_progress`'s `job_progress`, decoded (it is a JSON document in a string).
+    pub fn job_progress(&self, job: &str) -> Value {
+        Self::embedded(
+            &self.call("/job_progress", &json!({ "name": job })),
+            "job_progress",
+        )
+    }
+
+    /// `/job_detail`'s `job_detail`, decoded (it is a JSON document in a string).
+    pub fn job_detail(&self, job: &str) -> Value {
+        Self::embedded(
+            &self.call("/job_detail", &json!({ "name": job })),
+            "job_detail",
+        )
+    }
+
+    fn embedded(answer: &Value, key: &str) -> Value {
+        let text = answer[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} string in {answer}"));
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{key} is not JSON ({e}): {text}"))
+    }
+
+    /// The names `/list_jobs` lists; the answer must be exactly `{"success", "jobs"}`.
+    pub fn list_jobs(&self) -> Vec<String> {
+        let answer = self.call("/list_jobs", &json!({}));
+        let jobs: Vec<String> = answer["jobs"]
+            .as_array()
+            .unwrap_or_else(|| panic!("/list_jobs: no jobs in {answer}"))
+            .iter()
+            .map(|name| name.as_str().expect("job names are strings").to_owned())
+            .collect();
+        assert_eq!(answer, json!({"success": true, "jobs": jobs}), "/list_jobs");
+        jobs
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics(&self) -> String {
+        let (status, text) = self.post_raw("/metrics", "");
+        assert_eq!(status, 200, "/metrics: {text}");
+        text
+    }
+
+    /// The value of an unlabelled metric line, or `<absent>`.
+    pub fn metric(&self, name: &str) -> String {
+        self.metrics()
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or("<absent>")
+            .to_owned()
+    }
+}
+
 impl Drop for Syncer {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -276,6 +422,27 @@ pub fn curl_post_with_timeout(url: &str, body: &str, seconds: u32) -> Option<(u1
     (status != 0).then(|| (status, body.to_owned()))
 }
 
+/// Where curl is sent when it POSTs `body` to `url` without following redirects:
+/// `"<http code> <redirect url>"` (a syncer that does not own a job answers 303).
+pub fn curl_redirect(url: &str, body: &str) -> String {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "-X",
+            "POST",
+            "-d",
+            body,
+            url,
+        ])
+        .output()
+        .expect("curl is installed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// A simulated Doris cluster running in this test process.
 pub struct TestCluster {
     runtime: tokio::runtime::Runtime,
@@ -285,6 +452,17 @@ pub struct TestCluster {
 impl TestCluster {
     pub fn start() -> TestCluster {
         Self::start_with(doris_sim::launch::SimConfig::default())
+    }
+
+    /// A cluster holding database `src_db` (binlog on) after `setup` (one `mariadb -e`
+    /// call; may be empty).
+    pub fn source(setup: &str) -> TestCluster {
+        let cluster = Self::start();
+        cluster.sql(&format!("CREATE DATABASE src_db {DB_PROPS}"));
+        if !setup.is_empty() {
+            cluster.sql(setup);
+        }
+        cluster
     }
 
     pub fn start_with(mut config: doris_sim::launch::SimConfig) -> TestCluster {
@@ -409,6 +587,61 @@ impl TestCluster {
             .join(",")
     }
 
+    /// The rows of `table`, ordered by the first two columns; panics if the query fails.
+    pub fn rows(&self, table: &str) -> String {
+        self.sql(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+    }
+
+    /// Like [`TestCluster::rows`], with a failure (a table not there yet) as its error
+    /// text, so a caller waiting for equal rows simply looks again.
+    pub fn try_rows(&self, table: &str) -> String {
+        self.sql_or_error(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+    }
+
+    /// The output of `statements`, or `<failed: the client's output>`: for comparisons a
+    /// caller repeats until both sides agree (an object may not be there yet).
+    pub fn sql_or_error(&self, statements: &str) -> String {
+        let (ok, out) = self.try_sql(statements);
+        if ok {
+            out
+        } else {
+            format!("<failed: {out}>")
+        }
+    }
+
+    /// Waits until a call is held by `hang` rule `id` (the call `what` names).
+    pub fn wait_fault_held(&self, id: u64, what: &str) {
+        wait_until(&format!("{what} to be held"), CATCH_UP, || {
+            let state = self.fault_state(id);
+            if state["waiting"].as_u64().unwrap_or(0) >= 1 {
+                Ok(())
+            } else {
+                Err(state.to_string())
+            }
+        });
+    }
+
+    /// A client of the project's own Thrift/SQL layer (`ccr_doris`) for this cluster, as
+    /// root: for tests that make the calls a syncer makes.
+    pub fn client(&self) -> ccr_doris::cluster::DorisCluster {
+        use ccr_doris::cluster::{ClientSettings, ClusterAccess, DorisCluster};
+        use ccr_doris::rpc::{RpcAddress, RpcTimeouts};
+        DorisCluster::new(
+            ClusterAccess {
+                host: "127.0.0.1".into(),
+                query_port: self.query_port(),
+                user: "root".into(),
+                password: ccr_wire::secret::Secret::default(),
+                frontends: vec![RpcAddress::new("127.0.0.1", self.rpc_port())],
+                cluster: String::new(),
+            },
+            ClientSettings {
+                timeouts: RpcTimeouts::default(),
+                max_ingest_per_backend: 8,
+            },
+        )
+    }
+
     /// A job spec for this cluster (root, empty password).
     pub fn spec(&self, database: &str, table: &str) -> Value {
         serde_json::json!({
@@ -471,6 +704,156 @@ pub fn wait_until(
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
+    }
+}
+
+/// `Ok` once `job` is caught up: `/get_lag` says 0 and `/job_status` shows no
+/// `last_error`; else what they show.
+pub fn caught_up(syncer: &Syncer, job: &str) -> Result<(), String> {
+    let status = syncer.job_status(job);
+    let lag = syncer.get_lag(job);
+    if lag["lag"] == 0 && status.get("last_error").is_none() {
+        Ok(())
+    } else {
+        Err(format!("job {job}: status {status}, lag {lag}"))
+    }
+}
+
+/// Waits until `job` is caught up and `compare` finds the target equal to the source
+/// (`Err` says what differs; it is in the panic after [`CATCH_UP`]).
+pub fn wait_converged(syncer: &Syncer, job: &str, mut compare: impl FnMut() -> Result<(), String>) {
+    wait_until(
+        &format!("job {job} to catch up with the target equal to the source"),
+        CATCH_UP,
+        || {
+            let compared = compare();
+            match (compared, caught_up(syncer, job)) {
+                (Ok(()), Ok(())) => Ok(()),
+                (Ok(()), Err(job)) => Err(job),
+                (Err(diff), Ok(())) => Err(diff),
+                (Err(diff), Err(job)) => Err(format!("{diff}\n{job}")),
+            }
+        },
+    );
+}
+
+/// Waits until `job` is caught up and each `(source table, target table)` of `tables`
+/// (qualified names) holds the same rows on `src` and `dest`.
+pub fn wait_synced(
+    syncer: &Syncer,
+    job: &str,
+    src: &TestCluster,
+    dest: &TestCluster,
+    tables: &[(&str, &str)],
+) {
+    wait_converged(syncer, job, || {
+        for (src_table, dest_table) in tables {
+            let want = src.try_rows(src_table);
+            let got = dest.try_rows(dest_table);
+            if want != got {
+                return Err(format!(
+                    "{src_table} on the source:\n{want}\n{dest_table} on the target:\n{got}"
+                ));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Waits until `job`'s `/job_status` `status` object satisfies `condition`.
+pub fn wait_job_status(
+    syncer: &Syncer,
+    job: &str,
+    what: &str,
+    mut condition: impl FnMut(&Value) -> bool,
+) {
+    wait_until(what, CATCH_UP, || {
+        let status = syncer.job_status(job);
+        if condition(&status) {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
+}
+
+/// Runs `statements` on `src` while `job` is paused, so the syncer meets them all at
+/// once (as when an application sends them back to back), then resumes the job.
+pub fn back_to_back(syncer: &Syncer, job: &str, src: &TestCluster, statements: &str) {
+    syncer.pause(job);
+    wait_job_status(syncer, job, "the job to pause", |s| s["state"] == "paused");
+    src.sql(statements);
+    syncer.resume(job);
+}
+
+/// `SHOW CREATE TABLE` output made comparable across clusters: without the
+/// `is_being_synced` property, one line per clause without trailing commas, and the
+/// database's own name `db` replaced by a placeholder (views qualify their tables).
+pub fn comparable_create(text: &str, db: &str) -> String {
+    text.replace(&format!("`{db}`"), "`<db>`")
+        .split("\\n")
+        .filter(|line| !line.contains("is_being_synced"))
+        .map(|line| line.trim_end_matches(','))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `/create_ccr` body of job `name` from `src_db.<src_table>` on `src` to
+/// `dest_db.<dest_table>` on `dest` (both tables empty for a database job).
+pub fn job_body(
+    name: &str,
+    src: &TestCluster,
+    src_table: &str,
+    dest: &TestCluster,
+    dest_table: &str,
+) -> Value {
+    json!({
+        "name": name,
+        "src": src.spec("src_db", src_table),
+        "dest": dest.spec("dest_db", dest_table),
+    })
+}
+
+/// A source cluster holding database `src_db`, an empty target cluster and a replicating
+/// syncer ([`Syncer::start_replicating`]) between them, with its work directory.
+pub struct Replication {
+    pub src: TestCluster,
+    pub dest: TestCluster,
+    pub syncer: Syncer,
+    pub dir: tempfile::TempDir,
+}
+
+impl Replication {
+    /// Runs `setup` (one `mariadb -e` call, may be empty) on the new `src_db`.
+    pub fn start(setup: &str) -> Replication {
+        Self::start_with(setup, &[])
+    }
+
+    /// [`Replication::start`] with extra syncer flags.
+    pub fn start_with(setup: &str, syncer_args: &[&str]) -> Replication {
+        let src = TestCluster::source(setup);
+        let dest = TestCluster::start();
+        let dir = tempfile::tempdir().unwrap();
+        let syncer = Syncer::start_replicating(dir.path(), syncer_args);
+        Replication {
+            src,
+            dest,
+            syncer,
+            dir,
+        }
+    }
+
+    /// The parts, for a test that names them on their own: (source, target, syncer, work
+    /// directory; keep the last alive as long as the syncer).
+    pub fn into_parts(self) -> (TestCluster, TestCluster, Syncer, tempfile::TempDir) {
+        (self.src, self.dest, self.syncer, self.dir)
+    }
+
+    /// Creates job `name` (see [`job_body`]).
+    pub fn create_job(&self, name: &str, src_table: &str, dest_table: &str) {
+        self.syncer.create_ccr(&job_body(
+            name, &self.src, src_table, &self.dest, dest_table,
+        ));
     }
 }
 

@@ -5,132 +5,70 @@ use crate::support;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use support::{wait_until, Syncer, TestCluster};
+use serde_json::json;
+use support::{
+    back_to_back, job_body, wait_converged, wait_job_status, wait_synced, wait_until, Replication,
+    Syncer, TestCluster, CATCH_UP, TABLE_PROPS,
+};
 
-/// How long a job may take to catch up in these tests.
-const CATCH_UP: Duration = Duration::from_secs(60);
-
-fn syncer(dir: &tempfile::TempDir) -> Syncer {
-    syncer_with(dir, &[])
-}
-
-fn syncer_with(dir: &tempfile::TempDir, extra: &[&str]) -> Syncer {
-    Syncer::start_replicating(dir.path(), extra)
-}
-
-fn create_job(
-    syncer: &Syncer,
-    name: &str,
-    src: &TestCluster,
-    dest: &TestCluster,
-    src_table: &str,
-    dest_table: &str,
-) {
-    let body = json!({"name": name, "src": src.spec("src_db", src_table), "dest": dest.spec("dest_db", dest_table)});
-    let (status, json) = syncer.post("/create_ccr", &body.to_string());
-    assert_eq!(
-        (status, json.clone()),
-        (200, json!({"success": true})),
-        "{json}"
-    );
-}
-
-fn rows(cluster: &TestCluster, table: &str) -> String {
-    cluster.sql(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-}
-
-/// Waits until the target table holds exactly the source table's rows.
-fn wait_synced(
+/// Waits until `job` is caught up and `src_db.<table>` and `dest_db.<table>` hold the
+/// same rows.
+fn wait_table_synced(
     syncer: &Syncer,
     job: &str,
     src: &TestCluster,
-    src_table: &str,
     dest: &TestCluster,
-    dest_table: &str,
+    table: &str,
 ) {
-    wait_until(
-        &format!("{dest_table} to equal {src_table}"),
-        CATCH_UP,
-        || {
-            let want = rows(src, src_table);
-            let (ok, got) = dest.try_sql(&format!("SELECT * FROM {dest_table} ORDER BY 1, 2"));
-            if ok && got == want {
-                Ok(())
-            } else {
-                Err(format!(
-                    "source:\n{want}\ntarget:\n{got}\nstatus: {}",
-                    syncer.post_name("/job_status", job)
-                ))
-            }
-        },
-    );
+    let (src_table, dest_table) = (format!("src_db.{table}"), format!("dest_db.{table}"));
+    wait_synced(syncer, job, src, dest, &[(&src_table, &dest_table)]);
 }
 
-fn status(syncer: &Syncer, job: &str) -> Value {
-    syncer.post_name("/job_status", job)["status"].clone()
+/// `CREATE TABLE src_db.<name> (id INT, v INT) <key>` in `buckets` buckets.
+fn id_v_table(name: &str, key: &str, buckets: u32) -> String {
+    format!(
+        "CREATE TABLE src_db.{name} (id INT, v INT) {key} DISTRIBUTED BY HASH(id) BUCKETS {buckets} {TABLE_PROPS}"
+    )
 }
 
-/// Waits until the job's `/job_status` satisfies `condition`.
-fn wait_status(syncer: &Syncer, job: &str, what: &str, condition: impl Fn(&Value) -> bool) {
-    wait_until(what, CATCH_UP, || {
-        let status = status(syncer, job);
-        if condition(&status) {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
-    });
-}
-
-fn progress(syncer: &Syncer, job: &str) -> Value {
-    let answer = syncer.post_name("/job_progress", job);
-    serde_json::from_str(answer["job_progress"].as_str().unwrap()).unwrap()
-}
-
-const DB_PROPS: &str = "PROPERTIES (\"binlog.enable\" = \"true\")";
-const TABLE_PROPS: &str = "PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\")";
-
-fn source_with(tables: &[String]) -> TestCluster {
-    let cluster = TestCluster::start();
-    cluster.sql(&format!("CREATE DATABASE src_db {DB_PROPS}"));
-    for ddl in tables {
-        cluster.sql(ddl);
-    }
-    cluster
+/// A [`Replication`] of `setup` whose job `job` replicates `src_db.<table>` into
+/// `dest_db.<table>`, synced.
+fn synced_job(job: &str, table: &str, setup: &str, syncer_args: &[&str]) -> Replication {
+    let replication = Replication::start_with(setup, syncer_args);
+    replication.create_job(job, table, table);
+    let Replication {
+        src, dest, syncer, ..
+    } = &replication;
+    wait_table_synced(syncer, job, src, dest, table);
+    replication
 }
 
 #[test]
 fn key_models_replicate_full_then_incremental() {
-    let src = source_with(&[
-        format!("CREATE TABLE src_db.u (id INT, v VARCHAR(20)) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 3 {TABLE_PROPS}"),
-        format!(
-            "CREATE TABLE src_db.a (k INT, total BIGINT SUM, hi INT MAX, lo INT MIN, last VARCHAR(10) REPLACE)
-             AGGREGATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 {TABLE_PROPS}"
-        ),
-        format!("CREATE TABLE src_db.d (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"),
-    ]);
+    let (src, dest, syncer, _dir) = Replication::start(&format!(
+        "CREATE TABLE src_db.u (id INT, v VARCHAR(20)) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 3 {TABLE_PROPS};
+         CREATE TABLE src_db.a (k INT, total BIGINT SUM, hi INT MAX, lo INT MIN, last VARCHAR(10) REPLACE)
+           AGGREGATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 {TABLE_PROPS};
+         CREATE TABLE src_db.d (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS};"
+    ))
+    .into_parts();
     // Rows before the job exist: the full sync carries them.
     src.sql(
         "INSERT INTO src_db.u VALUES (1, 'a'), (2, 'b');
          INSERT INTO src_db.a VALUES (1, 10, 5, 5, 'x'), (2, 1, 1, 1, 'y');
          INSERT INTO src_db.d VALUES (1, 1), (1, 1);",
     );
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
     for table in ["u", "a", "d"] {
-        create_job(&syncer, &format!("job_{table}"), &src, &dest, table, table);
-    }
-    for table in ["u", "a", "d"] {
-        wait_synced(
-            &syncer,
+        syncer.create_ccr(&job_body(
             &format!("job_{table}"),
             &src,
-            &format!("src_db.{table}"),
+            table,
             &dest,
-            &format!("dest_db.{table}"),
-        );
+            table,
+        ));
+    }
+    for table in ["u", "a", "d"] {
+        wait_table_synced(&syncer, &format!("job_{table}"), &src, &dest, table);
     }
     // Incremental: each key model's semantics must survive replay.
     src.sql(
@@ -140,57 +78,39 @@ fn key_models_replicate_full_then_incremental() {
          DELETE FROM src_db.u WHERE id = 2;",
     );
     for table in ["u", "a", "d"] {
-        wait_synced(
-            &syncer,
-            &format!("job_{table}"),
-            &src,
-            &format!("src_db.{table}"),
-            &dest,
-            &format!("dest_db.{table}"),
-        );
+        wait_table_synced(&syncer, &format!("job_{table}"), &src, &dest, table);
     }
-    assert_eq!(rows(&dest, "dest_db.u"), "1\ta2\n3\tc\n");
+    assert_eq!(dest.rows("dest_db.u"), "1\ta2\n3\tc\n");
     assert_eq!(
-        rows(&dest, "dest_db.a"),
+        dest.rows("dest_db.a"),
         "1\t15\t9\t2\tz\n2\t1\t1\t1\ty\n3\t7\t7\t7\tw\n"
     );
-    assert_eq!(rows(&dest, "dest_db.d"), "1\t1\n1\t1\n1\t1\n2\t2\n");
-    let status = status(&syncer, "job_u");
+    assert_eq!(dest.rows("dest_db.d"), "1\t1\n1\t1\n1\t1\n2\t2\n");
+    let status = syncer.job_status("job_u");
     assert_eq!(status["progress_state"], "TableIncrementalSync", "{status}");
     assert!(status.get("last_error").is_none(), "{status}");
     // Caught up: nothing left to replicate.
-    wait_until("lag 0", CATCH_UP, || {
-        let lag = syncer.post_name("/get_lag", "job_u");
-        if lag["lag"] == 0 {
-            Ok(())
-        } else {
-            Err(lag.to_string())
-        }
-    });
+    assert_eq!(syncer.lag("job_u"), 0);
     let ddl = dest.sql("SHOW CREATE TABLE dest_db.u");
     assert!(ddl.contains(r#""is_being_synced" = "true""#), "{ddl}");
 }
 
 #[test]
 fn alias_partitions_and_table_ddl() {
-    let src = source_with(&[format!(
+    let (src, dest, syncer, _dir) = Replication::start(&format!(
         "CREATE TABLE src_db.events (id INT, day INT, note VARCHAR(20)) DUPLICATE KEY(id)
          PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (10), PARTITION p2 VALUES LESS THAN (20),
                                   PARTITION p3 VALUES LESS THAN (30))
          DISTRIBUTED BY HASH(id) BUCKETS 3 {TABLE_PROPS}"
-    )]);
+    )).into_parts();
     src.sql("INSERT INTO src_db.events VALUES (1, 5, 'a'), (2, 15, 'b'), (3, 25, 'c')");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "events_dr", &src, &dest, "events", "events_copy");
+    syncer.create_ccr(&job_body("events_dr", &src, "events", &dest, "events_copy"));
     wait_synced(
         &syncer,
         "events_dr",
         &src,
-        "src_db.events",
         &dest,
-        "dest_db.events_copy",
+        &[("src_db.events", "dest_db.events_copy")],
     );
 
     src.sql(
@@ -205,9 +125,8 @@ fn alias_partitions_and_table_ddl() {
         &syncer,
         "events_dr",
         &src,
-        "src_db.events",
         &dest,
-        "dest_db.events_copy",
+        &[("src_db.events", "dest_db.events_copy")],
     );
     let partitions = |cluster: &TestCluster, table: &str| -> Vec<String> {
         cluster
@@ -225,57 +144,56 @@ fn alias_partitions_and_table_ddl() {
         &syncer,
         "events_dr",
         &src,
-        "src_db.events",
         &dest,
-        "dest_db.events_copy",
+        &[("src_db.events", "dest_db.events_copy")],
     );
     src.sql("TRUNCATE TABLE src_db.events");
     wait_synced(
         &syncer,
         "events_dr",
         &src,
-        "src_db.events",
         &dest,
-        "dest_db.events_copy",
+        &[("src_db.events", "dest_db.events_copy")],
     );
     assert_eq!(dest.sql("SELECT count(*) FROM dest_db.events_copy"), "0\n");
 }
 
 #[test]
 fn pause_resume_desync_delete() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    )]);
-    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "j", &src, &dest, "t", "t");
-    wait_synced(&syncer, "j", &src, "src_db.t", &dest, "dest_db.t");
+    let (src, dest, syncer, _dir) = synced_job(
+        "j",
+        "t",
+        &format!(
+            "{}; INSERT INTO src_db.t VALUES (1, 1)",
+            id_v_table("t", "UNIQUE KEY(id)", 2)
+        ),
+        &[],
+    )
+    .into_parts();
 
-    assert_eq!(syncer.post_name("/pause", "j"), json!({"success": true}));
-    assert_eq!(status(&syncer, "j")["state"], "paused");
+    syncer.pause("j");
+    assert_eq!(syncer.job_status("j")["state"], "paused");
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
-        rows(&dest, "dest_db.t"),
+        dest.rows("dest_db.t"),
         "1\t1\n",
         "nothing moves while paused"
     );
-    assert!(syncer.post_name("/get_lag", "j")["lag"].as_i64().unwrap() >= 1);
-    assert_eq!(syncer.post_name("/resume", "j"), json!({"success": true}));
-    wait_synced(&syncer, "j", &src, "src_db.t", &dest, "dest_db.t");
+    assert!(syncer.lag("j") >= 1);
+    syncer.resume("j");
+    wait_table_synced(&syncer, "j", &src, &dest, "t");
 
-    assert_eq!(syncer.post_name("/desync", "j"), json!({"success": true}));
+    syncer.desync("j");
     assert!(dest
         .sql("SHOW CREATE TABLE dest_db.t")
         .contains(r#""is_being_synced" = "false""#));
 
-    assert_eq!(syncer.post_name("/delete", "j"), json!({"success": true}));
+    syncer.delete("j");
     src.sql("INSERT INTO src_db.t VALUES (3, 3)");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
-        rows(&dest, "dest_db.t"),
+        dest.rows("dest_db.t"),
         "1\t1\n2\t2\n",
         "a deleted job replicates nothing; target data stays"
     );
@@ -283,16 +201,17 @@ fn pause_resume_desync_delete() {
 
 #[test]
 fn restart_mid_stream_and_kill_at_each_transaction_step() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.d (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    )]);
-    src.sql("INSERT INTO src_db.d VALUES (0, 0)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut syncer = syncer(&dir);
-    create_job(&syncer, "d", &src, &dest, "d", "d");
-    wait_synced(&syncer, "d", &src, "src_db.d", &dest, "dest_db.d");
-    let full_sync_at = progress(&syncer, "d")["full_sync_start_at"].clone();
+    let (src, dest, mut syncer, _dir) = synced_job(
+        "d",
+        "d",
+        &format!(
+            "{}; INSERT INTO src_db.d VALUES (0, 0)",
+            id_v_table("d", "DUPLICATE KEY(id)", 2)
+        ),
+        &[],
+    )
+    .into_parts();
+    let full_sync_at = syncer.job_progress("d")["full_sync_start_at"].clone();
 
     // Graceful restart in the middle of a stream of inserts.
     for i in 1..=5 {
@@ -303,7 +222,7 @@ fn restart_mid_stream_and_kill_at_each_transaction_step() {
         src.sql(&format!("INSERT INTO src_db.d VALUES ({i}, {i})"));
     }
     syncer.restart();
-    wait_synced(&syncer, "d", &src, "src_db.d", &dest, "dest_db.d");
+    wait_table_synced(&syncer, "d", &src, &dest, "d");
 
     // kill -9 while the target holds each step of a transaction; the held call is then
     // released (so e.g. a commit lands after the crash) or dropped. A duplicate-key table
@@ -317,24 +236,17 @@ fn restart_mid_stream_and_kill_at_each_transaction_step() {
     ] {
         let rule = dest.add_fault(json!({"rpc": step, "action": "hang", "max_millis": 60000}));
         src.sql(&format!("INSERT INTO src_db.d VALUES (100, {})", rule));
-        wait_until(&format!("{step} held"), CATCH_UP, || {
-            let state = dest.fault_state(rule);
-            if state["waiting"].as_u64().unwrap_or(0) >= 1 {
-                Ok(())
-            } else {
-                Err(state.to_string())
-            }
-        });
+        dest.wait_fault_held(rule, step);
         syncer.kill();
         if release {
             dest.release_fault(rule);
         }
         dest.clear_faults();
         syncer.restart();
-        wait_synced(&syncer, "d", &src, "src_db.d", &dest, "dest_db.d");
+        wait_table_synced(&syncer, "d", &src, &dest, "d");
     }
     assert_eq!(
-        progress(&syncer, "d")["full_sync_start_at"],
+        syncer.job_progress("d")["full_sync_start_at"],
         full_sync_at,
         "no needless full sync"
     );
@@ -342,13 +254,9 @@ fn restart_mid_stream_and_kill_at_each_transaction_step() {
 
 #[test]
 fn kill_during_full_sync_steps() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    )]);
+    let (src, dest, mut syncer, _dir) =
+        Replication::start(&id_v_table("t", "UNIQUE KEY(id)", 2)).into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1), (2, 2)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut syncer = syncer(&dir);
     // Hold each full-sync step in turn, crash the syncer there, and let it resume.
     let holds = [
         (
@@ -368,41 +276,25 @@ fn kill_during_full_sync_steps() {
     for (cluster, rule) in holds {
         let id = cluster.add_fault(rule.clone());
         if created {
-            assert_eq!(
-                syncer.post_name("/force_fullsync", "t"),
-                json!({"success": true})
-            );
+            syncer.force_fullsync("t");
         } else {
-            create_job(&syncer, "t", &src, &dest, "t", "t");
+            syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
             created = true;
         }
-        wait_until(&format!("{rule} held"), CATCH_UP, || {
-            let state = cluster.fault_state(id);
-            if state["waiting"].as_u64().unwrap_or(0) >= 1 {
-                Ok(())
-            } else {
-                Err(state.to_string())
-            }
-        });
+        cluster.wait_fault_held(id, &rule.to_string());
         syncer.kill();
         cluster.release_fault(id);
         cluster.clear_faults();
         src.sql(&format!("INSERT INTO src_db.t VALUES ({id}0, {id})"));
         syncer.restart();
-        wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+        wait_table_synced(&syncer, "t", &src, &dest, "t");
     }
 }
 
 #[test]
 fn failures_are_retried_and_reported() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    )]);
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]).into_parts();
     // Every call a replicated transaction makes, then every call a full sync makes. (The
     // target's metadata is cached between transactions, so its getMeta is not per-call.)
     let incremental = [
@@ -431,16 +323,13 @@ fn failures_are_retried_and_reported() {
         );
         src.sql(&format!("INSERT INTO src_db.t VALUES ({n}, {n})"));
         if full {
-            assert_eq!(
-                syncer.post_name("/force_fullsync", "t"),
-                json!({"success": true})
-            );
+            syncer.force_fullsync("t");
         }
         wait_until(
             &format!("the {rpc} failure in job_status"),
             CATCH_UP,
             || {
-                let status = status(&syncer, "t");
+                let status = syncer.job_status("t");
                 match status["last_error"].as_str() {
                     Some(error) if error.contains(&message) => Ok(()),
                     _ => Err(status.to_string()),
@@ -448,37 +337,29 @@ fn failures_are_retried_and_reported() {
             },
         );
         cluster.clear_faults();
-        wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-        wait_status(&syncer, "t", "the error to clear", |status| {
+        wait_table_synced(&syncer, "t", &src, &dest, "t");
+        wait_job_status(&syncer, "t", "the error to clear", |status| {
             status.get("last_error").is_none() && status["progress_state"] == "TableIncrementalSync"
         });
     }
     assert!(syncer
-        .post_raw("/metrics", "")
-        .1
+        .metrics()
         .contains("ccr_syncer_job_errors_total{job=\"t\"}"));
 }
 
 #[test]
 fn skip_error_skips_a_failing_binlog_and_says_so() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    )]);
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]).into_parts();
     dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    wait_status(&syncer, "t", "the failure to show", |status| {
+    wait_job_status(&syncer, "t", "the failure to show", |status| {
         status["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("bad rowset"))
     });
-    let (_, json) = syncer.post("/update_job", r#"{"name": "t", "skip_error": true}"#);
-    assert_eq!(json, json!({"success": true}));
-    wait_status(&syncer, "t", "the binlog to be skipped", |status| {
+    syncer.update_job("t", true);
+    wait_job_status(&syncer, "t", "the binlog to be skipped", |status| {
         status["skipped_binlogs"]
             .as_object()
             .is_some_and(|m| !m.is_empty())
@@ -486,7 +367,7 @@ fn skip_error_skips_a_failing_binlog_and_says_so() {
     dest.clear_faults();
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
     wait_until("the next binlog to arrive", CATCH_UP, || {
-        let got = rows(&dest, "dest_db.t");
+        let got = dest.rows("dest_db.t");
         if got == "2\t2\n" {
             Ok(())
         } else {
@@ -497,30 +378,28 @@ fn skip_error_skips_a_failing_binlog_and_says_so() {
 
 #[test]
 fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) UNIQUE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    )]);
-    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-    let first = progress(&syncer, "t")["full_sync_start_at"]
+    let (src, dest, mut syncer, _dir) = synced_job(
+        "t",
+        "t",
+        &format!(
+            "{}; INSERT INTO src_db.t VALUES (1, 1)",
+            id_v_table("t", "UNIQUE KEY(id)", 1)
+        ),
+        &[],
+    )
+    .into_parts();
+    let first = syncer.job_progress("t")["full_sync_start_at"]
         .as_i64()
         .unwrap();
 
-    assert_eq!(syncer.post_name("/pause", "t"), json!({"success": true}));
-    assert_eq!(
-        syncer.post_name("/force_fullsync", "t"),
-        json!({"success": true})
-    );
+    syncer.pause("t");
+    syncer.force_fullsync("t");
     assert!(syncer.stop().success());
     syncer.restart();
     std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
+    syncer.resume("t");
     wait_until("a second full sync", CATCH_UP, || {
-        let p = progress(&syncer, "t");
+        let p = syncer.job_progress("t");
         if p["full_sync_start_at"].as_i64().unwrap() > first && p["sync_state"] == 501 {
             Ok(())
         } else {
@@ -528,34 +407,28 @@ fn force_fullsync_survives_a_restart_and_source_loss_is_reported() {
         }
     });
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    wait_table_synced(&syncer, "t", &src, &dest, "t");
 
     // The source table goes away: the job reports it and the service stays up.
     src.sql("DROP TABLE src_db.t");
-    wait_status(&syncer, "t", "the drop to be reported", |status| {
+    wait_job_status(&syncer, "t", "the drop to be reported", |status| {
         status["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("dropped"))
     });
-    assert_eq!(
-        syncer.post("/list_jobs", "").1,
-        json!({"success": true, "jobs": ["t"]})
-    );
+    assert_eq!(syncer.list_jobs(), ["t"]);
 }
 
 #[test]
 fn schema_changes_and_replaced_partitions_resync_the_table() {
-    let src = source_with(&[format!(
+    let (src, dest, syncer, _dir) = Replication::start(&format!(
         "CREATE TABLE src_db.t (id INT, day INT, v VARCHAR(10)) UNIQUE KEY(id, day)
          PARTITION BY RANGE(day) (PARTITION p1 VALUES LESS THAN (10), PARTITION p2 VALUES LESS THAN (20))
          DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    )]);
+    )).into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1, 'a'), (2, 12, 'b')");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t_copy");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t_copy"));
+    wait_synced(&syncer, "t", &src, &dest, &[("src_db.t", "dest_db.t_copy")]);
 
     // Light schema changes are replayed as SQL.
     src.sql(
@@ -565,7 +438,7 @@ fn schema_changes_and_replaced_partitions_resync_the_table() {
          ALTER TABLE src_db.t MODIFY COLUMN note COMMENT 'free text';
          INSERT INTO src_db.t VALUES (3, 3, 'c', 'x');",
     );
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    wait_synced(&syncer, "t", &src, &dest, &[("src_db.t", "dest_db.t_copy")]);
     let columns = |cluster: &TestCluster, table: &str| {
         cluster.sql(&format!("SHOW FULL COLUMNS FROM {table}"))
     };
@@ -577,46 +450,47 @@ fn schema_changes_and_replaced_partitions_resync_the_table() {
     // A heavy schema change (a key column's type) is replicated by a partial sync of the
     // table, restored under an alias and swapped in.
     src.sql("ALTER TABLE src_db.t MODIFY COLUMN day BIGINT KEY; INSERT INTO src_db.t VALUES (4, 14, 'd', 'y');");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    wait_synced(&syncer, "t", &src, &dest, &[("src_db.t", "dest_db.t_copy")]);
     assert_eq!(columns(&src, "src_db.t"), columns(&dest, "dest_db.t_copy"));
-    wait_status(&syncer, "t", "back to incremental", |status| {
+    wait_job_status(&syncer, "t", "back to incremental", |status| {
         status["progress_state"] == "TableIncrementalSync"
     });
 
     // INSERT OVERWRITE replaces partitions (strict range): a partial sync of them.
     src.sql("INSERT OVERWRITE TABLE src_db.t PARTITION (p2) VALUES (9, 19, 'z', 'o')");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    wait_synced(&syncer, "t", &src, &dest, &[("src_db.t", "dest_db.t_copy")]);
     src.sql("INSERT INTO src_db.t VALUES (5, 5, 'e', 'q')");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t_copy");
+    wait_synced(&syncer, "t", &src, &dest, &[("src_db.t", "dest_db.t_copy")]);
     let tables = dest.sql("SHOW TABLES FROM dest_db");
     assert_eq!(tables, "t_copy\n", "no alias left behind");
 }
 
 #[test]
 fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    )]);
-    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let (src, dest, syncer, _dir) = synced_job(
+        "t",
+        "t",
+        &format!(
+            "{}; INSERT INTO src_db.t VALUES (1, 1)",
+            id_v_table("t", "DUPLICATE KEY(id)", 2)
+        ),
+        &[],
+    )
+    .into_parts();
     let full_syncs = || {
-        progress(&syncer, "t")["full_sync_start_at"]
+        syncer.job_progress("t")["full_sync_start_at"]
             .as_i64()
             .unwrap()
     };
     let first = full_syncs();
 
     // Binlogs the job still needs are purged while it is paused: TOO_OLD → full sync.
-    assert_eq!(syncer.post_name("/pause", "t"), json!({"success": true}));
+    syncer.pause("t");
     // The database's binlog settings govern GC when the database has binlog on.
     src.sql("ALTER DATABASE src_db SET PROPERTIES (\"binlog.ttl_seconds\" = \"1\"); INSERT INTO src_db.t VALUES (2, 2), (3, 3);");
     std::thread::sleep(Duration::from_millis(2100));
     src.gc_binlogs();
-    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
+    syncer.resume("t");
     wait_until("a full sync after purged binlogs", CATCH_UP, || {
         let at = full_syncs();
         if at > first {
@@ -625,7 +499,7 @@ fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
             Err(format!("full_sync_start_at {at}"))
         }
     });
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    wait_table_synced(&syncer, "t", &src, &dest, "t");
     let second = full_syncs();
 
     // The target table disappears: the next transaction finds no target tablets → full sync.
@@ -633,54 +507,31 @@ fn purged_binlogs_and_a_lost_target_table_bring_a_full_sync() {
     std::thread::sleep(Duration::from_millis(1100));
     dest.sql("DROP TABLE dest_db.t FORCE");
     src.sql("INSERT INTO src_db.t VALUES (4, 4)");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-    assert!(full_syncs() > second, "{}", progress(&syncer, "t"));
+    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    assert!(full_syncs() > second, "{}", syncer.job_progress("t"));
 }
 
 #[test]
 fn an_unreachable_target_is_waited_out() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2 {TABLE_PROPS}"
-    )]);
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 2), &[]).into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
     // The target FE goes away for 3 s while the insert is replicated.
     dest.restart_fe(Duration::from_secs(3));
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-    assert_eq!(rows(&dest, "dest_db.t"), "1\t1\n2\t2\n");
-    assert_eq!(
-        syncer.post("/list_jobs", "").0,
-        200,
-        "the service stayed up"
-    );
+    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    assert_eq!(dest.rows("dest_db.t"), "1\t1\n2\t2\n");
+    assert_eq!(syncer.list_jobs(), ["t"], "the service stayed up");
 }
 
 #[test]
 fn no_route_waits_for_a_running_step() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    )]);
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    let (src, dest, syncer, _dir) =
+        synced_job("t", "t", &id_v_table("t", "DUPLICATE KEY(id)", 1), &[]).into_parts();
     // The job's step is stuck inside commitTxn on the target.
     let rule = dest.add_fault(json!({"rpc": "commitTxn", "action": "hang", "max_millis": 120000}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    wait_until("commitTxn held", CATCH_UP, || {
-        let state = dest.fault_state(rule);
-        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
-            Ok(())
-        } else {
-            Err(state.to_string())
-        }
-    });
+    dest.wait_fault_held(rule, "commitTxn");
     // Every route answers at once (curl gives each 5 s; the step is held for minutes).
     for route in [
         "/job_status",
@@ -699,45 +550,29 @@ fn no_route_waits_for_a_running_step() {
         assert!(body.contains(r#""success":true"#), "{route}: {body}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
-    let (_, json) = syncer.post("/update_job", r#"{"name": "t", "skip_error": false}"#);
-    assert_eq!(json, json!({"success": true}));
-    assert_eq!(status(&syncer, "t")["state"], "running");
+    syncer.update_job("t", false);
+    assert_eq!(syncer.job_status("t")["state"], "running");
     dest.release_fault(rule);
     dest.clear_faults();
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
+    wait_table_synced(&syncer, "t", &src, &dest, "t");
 }
 
-/// Runs `statements` on the source while job `job` is paused, so the syncer meets them all
-/// at once (as when an application sends them back to back), then resumes it.
-fn back_to_back(syncer: &Syncer, job: &str, src: &TestCluster, statements: &str) {
-    syncer.post_name("/pause", job);
-    wait_status(syncer, job, "the job to pause", |s| s["state"] == "paused");
-    src.sql(statements);
-    syncer.post_name("/resume", job);
-}
-
-/// Waits until the job is caught up (lag 0, no error) and the target table equals the
-/// source table in rows and partitions.
-fn wait_converged(syncer: &Syncer, job: &str, src: &TestCluster, dest: &TestCluster) {
-    wait_until("the target table to equal the source", CATCH_UP, || {
-        let want = (rows(src, "src_db.t"), src.partition_names("src_db.t"));
-        let (ok, got_rows) = dest.try_sql("SELECT * FROM dest_db.t ORDER BY 1, 2");
-        let got = (
-            got_rows,
-            if ok {
-                dest.partition_names("dest_db.t")
-            } else {
-                String::new()
-            },
-        );
-        let status = status(syncer, job);
-        let lag = syncer.post_name("/get_lag", job);
-        if want == got && status.get("last_error").is_none() && lag["lag"] == 0 {
+/// Waits until job "t" is caught up and `dest_db.t` equals `src_db.t` in rows and
+/// partitions.
+fn wait_t_converged(syncer: &Syncer, src: &TestCluster, dest: &TestCluster) {
+    wait_converged(syncer, "t", || {
+        let want = (src.rows("src_db.t"), src.partition_names("src_db.t"));
+        let got_rows = dest.try_rows("dest_db.t");
+        let got_partitions = if got_rows.starts_with("<failed") {
+            String::new()
+        } else {
+            dest.partition_names("dest_db.t")
+        };
+        let got = (got_rows, got_partitions);
+        if want == got {
             Ok(())
         } else {
-            Err(format!(
-                "source {want:?}\ntarget {got:?}\nstatus {status}\nlag {lag}"
-            ))
+            Err(format!("source {want:?}\ntarget {got:?}"))
         }
     });
 }
@@ -753,21 +588,18 @@ fn dated_table() -> String {
 }
 
 /// A table job "t" over [`dated_table`] holding `rows`, synced.
-fn dated_job(rows: &str) -> (TestCluster, TestCluster, tempfile::TempDir, Syncer) {
-    let src = source_with(&[dated_table()]);
+fn dated_job(rows: &str) -> (TestCluster, TestCluster, Syncer, tempfile::TempDir) {
+    let (src, dest, syncer, dir) = Replication::start(&dated_table()).into_parts();
     src.sql(rows);
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer(&dir);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_converged(&syncer, "t", &src, &dest);
-    (src, dest, dir, syncer)
+    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
+    wait_t_converged(&syncer, &src, &dest);
+    (src, dest, syncer, dir)
 }
 
 #[test]
 fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
     // Class C for a table job.
-    let (src, dest, _dir, syncer) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2), (3, '2024-03-05', 3)");
+    let (src, dest, syncer, _dir) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2), (3, '2024-03-05', 3)");
     back_to_back(
         &syncer,
         "t",
@@ -775,7 +607,7 @@ fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
         "INSERT OVERWRITE TABLE src_db.t PARTITION (p1) VALUES (7, '2024-01-07', 7);
          ALTER TABLE src_db.t DROP PARTITION p1;",
     );
-    wait_converged(&syncer, "t", &src, &dest);
+    wait_t_converged(&syncer, &src, &dest);
     back_to_back(
         &syncer,
         "t",
@@ -784,14 +616,14 @@ fn replaced_partition_then_dropped_or_renamed_in_a_table_job() {
          ALTER TABLE src_db.t RENAME PARTITION p2 px;
          INSERT INTO src_db.t VALUES (9, '2024-02-09', 9);",
     );
-    wait_converged(&syncer, "t", &src, &dest);
+    wait_t_converged(&syncer, &src, &dest);
     assert_eq!(dest.partition_names("dest_db.t"), "px,p3");
 }
 
 #[test]
 fn non_strict_replace_with_temporary_names_leaves_exactly_the_source_partitions() {
     // Class H: p2 replaced by tp over another range, keeping tp's name.
-    let (src, dest, _dir, syncer) =
+    let (src, dest, syncer, _dir) =
         dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (2, '2024-02-05', 2)");
     back_to_back(
         &syncer,
@@ -803,7 +635,7 @@ fn non_strict_replace_with_temporary_names_leaves_exactly_the_source_partitions(
            PROPERTIES (\"strict_range\" = \"false\", \"use_temp_partition_name\" = \"true\");
          INSERT INTO src_db.t VALUES (6, '2024-03-06', 6);",
     );
-    wait_converged(&syncer, "t", &src, &dest);
+    wait_t_converged(&syncer, &src, &dest);
     assert_eq!(dest.partition_names("dest_db.t"), "p1,tp,p3");
 }
 
@@ -812,46 +644,36 @@ fn a_full_sync_into_the_existing_table_leaves_exactly_the_source_partitions() {
     // Found by the random workload (table seed 203): a full sync (here forced; there, a
     // rollup) restored into the existing target table kept a partition the source had
     // renamed and replaced since, overlapping the new one.
-    let (src, dest, _dir, syncer) =
+    let (src, dest, syncer, _dir) =
         dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1), (3, '2024-03-05', 3)");
-    syncer.post_name("/pause", "t");
-    wait_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
+    syncer.pause("t");
+    wait_job_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
     src.sql(
         "ALTER TABLE src_db.t DROP PARTITION p3;
          ALTER TABLE src_db.t ADD PARTITION p5 VALUES [(\"2024-03-01\"), (\"2024-03-15\"));
          INSERT INTO src_db.t VALUES (5, '2024-03-06', 5);",
     );
-    syncer.post_name("/force_fullsync", "t");
-    syncer.post_name("/resume", "t");
-    wait_converged(&syncer, "t", &src, &dest);
+    syncer.force_fullsync("t");
+    syncer.resume("t");
+    wait_t_converged(&syncer, &src, &dest);
     assert_eq!(dest.partition_names("dest_db.t"), "p1,p2,p5");
-}
-
-/// The value of an unlabelled metric line in the syncer's Prometheus text.
-fn metric(syncer: &Syncer, name: &str) -> String {
-    let (_, text) = syncer.post_raw("/metrics", "");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .unwrap_or("<absent>")
-        .to_owned()
 }
 
 #[test]
 fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    )]);
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer_with(&dir, &["--operator_after_failures", "3"]);
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-    assert_eq!(metric(&syncer, "ccr_syncer_jobs_needing_operator"), "0");
+    let (src, dest, syncer, _dir) = synced_job(
+        "t",
+        "t",
+        &id_v_table("t", "DUPLICATE KEY(id)", 1),
+        &["--operator_after_failures", "3"],
+    )
+    .into_parts();
+    assert_eq!(syncer.metric("ccr_syncer_jobs_needing_operator"), "0");
 
     // A binlog the target keeps refusing: retried with backoff, then loud.
     let rule = dest.add_fault(json!({"rpc": "ingest_binlog", "action": "fail", "status_code": 6, "message": "bad rowset", "times": 0}));
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    wait_status(&syncer, "t", "the job to need an operator", |status| {
+    wait_job_status(&syncer, "t", "the job to need an operator", |status| {
         status["needs_operator"]["reason"]
             .as_str()
             .is_some_and(|r| r.contains("bad rowset"))
@@ -860,12 +682,12 @@ fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
                 .is_some_and(|h| h.contains("skip_error") && h.contains("/force_fullsync"))
     });
     assert!(
-        status(&syncer, "t")["consecutive_failures"]
+        syncer.job_status("t")["consecutive_failures"]
             .as_u64()
             .unwrap()
             >= 3
     );
-    assert_eq!(metric(&syncer, "ccr_syncer_jobs_needing_operator"), "1");
+    assert_eq!(syncer.metric("ccr_syncer_jobs_needing_operator"), "1");
     let log = syncer.log();
     assert_eq!(
         log.matches("needs an operator").count(),
@@ -875,16 +697,16 @@ fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
     // Repaired: /resume retries at once (else within a minute), and the flag clears.
     dest.clear_faults();
     let _ = rule;
-    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-    wait_status(&syncer, "t", "the flag to clear", |status| {
+    syncer.resume("t");
+    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    wait_job_status(&syncer, "t", "the flag to clear", |status| {
         status.get("needs_operator").is_none() && status.get("last_error").is_none()
     });
-    assert_eq!(metric(&syncer, "ccr_syncer_jobs_needing_operator"), "0");
+    assert_eq!(syncer.metric("ccr_syncer_jobs_needing_operator"), "0");
 
     // The source table is dropped: nothing to retry, an operator must decide at once.
     src.sql("DROP TABLE src_db.t");
-    wait_status(
+    wait_job_status(
         &syncer,
         "t",
         "the dropped source to need an operator",
@@ -903,23 +725,15 @@ fn a_job_that_cannot_go_on_needs_an_operator_and_says_why() {
 fn a_restore_cancelled_again_and_again_backs_off_and_needs_an_operator() {
     // Class F's second fault: a restore the cluster cancels on every try was restarted
     // every ~2 s forever. Here the source BE is down while the target restores from it.
-    let src = source_with(&[format!(
-        "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1 {TABLE_PROPS}"
-    )]);
+    let (src, dest, syncer, _dir) = Replication::start_with(
+        &id_v_table("t", "DUPLICATE KEY(id)", 1),
+        &["--operator_after_failures", "3"],
+    )
+    .into_parts();
     src.sql("INSERT INTO src_db.t VALUES (1, 1)");
-    let dest = TestCluster::start();
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = syncer_with(&dir, &["--operator_after_failures", "3"]);
     let hold = dest.add_fault(json!({"rpc": "restoreSnapshot", "action": "hang", "times": 1}));
-    create_job(&syncer, "t", &src, &dest, "t", "t");
-    wait_until("the restore to be held", CATCH_UP, || {
-        let state = dest.fault_state(hold);
-        if state["waiting"].as_u64().unwrap_or(0) >= 1 {
-            Ok(())
-        } else {
-            Err(state.to_string())
-        }
-    });
+    syncer.create_ccr(&job_body("t", &src, "t", &dest, "t"));
+    dest.wait_fault_held(hold, "the restore");
     let restart = src.restart_be_in_background(0, Duration::from_secs(20));
     wait_until(
         "the source BE to go down",
@@ -933,7 +747,7 @@ fn a_restore_cancelled_again_and_again_backs_off_and_needs_an_operator() {
         },
     );
     dest.release_fault(hold);
-    wait_status(
+    wait_job_status(
         &syncer,
         "t",
         "the cancelled restores to need an operator",
@@ -944,9 +758,9 @@ fn a_restore_cancelled_again_and_again_backs_off_and_needs_an_operator() {
         },
     );
     src.wait_restarted(restart);
-    assert_eq!(syncer.post_name("/resume", "t"), json!({"success": true}));
-    wait_synced(&syncer, "t", &src, "src_db.t", &dest, "dest_db.t");
-    wait_status(&syncer, "t", "the flag to clear", |status| {
+    syncer.resume("t");
+    wait_table_synced(&syncer, "t", &src, &dest, "t");
+    wait_job_status(&syncer, "t", "the flag to clear", |status| {
         status.get("needs_operator").is_none()
     });
 }
@@ -956,14 +770,14 @@ fn a_drop_partition_replayed_after_a_crash_counts_as_done() {
     // Found by the random workload (table seed 9508 with kill -9): the syncer dropped the
     // partition, was killed before recording it, and the replay failed forever with Doris's
     // `Error in list of partitions to p1`. Dropping it on the target first plays that crash.
-    let (src, dest, _dir, syncer) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1)");
-    syncer.post_name("/pause", "t");
-    wait_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
+    let (src, dest, syncer, _dir) = dated_job("INSERT INTO src_db.t VALUES (1, '2024-01-05', 1)");
+    syncer.pause("t");
+    wait_job_status(&syncer, "t", "the job to pause", |s| s["state"] == "paused");
     src.sql(
         "ALTER TABLE src_db.t DROP PARTITION p1 FORCE;
          INSERT INTO src_db.t VALUES (2, '2024-02-05', 2);",
     );
     dest.sql("ALTER TABLE dest_db.t DROP PARTITION p1 FORCE");
-    syncer.post_name("/resume", "t");
-    wait_converged(&syncer, "t", &src, &dest);
+    syncer.resume("t");
+    wait_t_converged(&syncer, &src, &dest);
 }

@@ -2,6 +2,8 @@
 //! transactions, backup and restore, faults, scale, and the binlog records it produces, as
 //! Doris's clients (and the syncer's `ccr_doris` clients) see them.
 
+mod support;
+
 mod binlog_records;
 mod doris_sim_binary;
 mod sim_backup;

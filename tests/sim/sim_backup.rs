@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use ccr_binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
-use ccr_doris::rpc::{FeClient, RpcAddress, RpcTimeouts};
+use ccr_doris::rpc::{FeClient, RpcTimeouts};
 use ccr_wire::frontend_service::{
     TGetBackendMetaRequest, TGetBinlogRequest, TGetMasterTokenRequest, TGetSnapshotRequest,
     TGetSnapshotResult, TRestoreSnapshotRequest, TTableRef,
@@ -17,6 +17,8 @@ use ccr_wire::status::TStatusCode;
 use ccr_wire::types::{TBinlogType, TSnapshotType};
 use doris_sim::launch::{launch, SimConfig, SimDoris};
 use doris_sim::session::{SqlError, StatementResult};
+
+use crate::support;
 
 const DB: &str = "ccr";
 const USER: &str = "root";
@@ -62,10 +64,7 @@ impl Cluster {
         let doris = launch(SimConfig::default())
             .await
             .expect("simulated cluster starts");
-        let fe = FeClient::new(
-            vec![RpcAddress::new("127.0.0.1", doris.topology().fe.rpc_port)],
-            RpcTimeouts::default(),
-        );
+        let fe = support::fe_client(doris.topology().fe.rpc_port, RpcTimeouts::default());
         let cluster = Cluster { doris, fe };
         cluster.sql(&format!(
             "CREATE DATABASE {DB} PROPERTIES (\"binlog.enable\" = \"true\")"
@@ -74,14 +73,7 @@ impl Cluster {
     }
 
     fn try_sql(&self, statement: &str) -> Result<StatementResult, SqlError> {
-        self.doris
-            .cluster
-            .engine()
-            .open_session(USER, None)
-            .expect("root session")
-            .execute(statement)
-            .pop()
-            .expect("one result")
+        support::try_root_sql(&self.doris, statement)
     }
 
     fn sql(&self, statement: &str) -> StatementResult {
@@ -128,16 +120,8 @@ impl Cluster {
 
     /// Partition name → visible version.
     fn partition_versions(&self, table: &str) -> BTreeMap<String, i64> {
-        let state = self.doris.catalog.read();
-        let olap = state
-            .db(DB)
-            .unwrap()
-            .table(table)
-            .unwrap()
-            .olap()
-            .unwrap()
-            .clone();
-        olap.partitions
+        support::olap_table(&self.doris, DB, table)
+            .partitions
             .values()
             .map(|p| (p.name.clone(), p.visible_version))
             .collect()
@@ -771,32 +755,14 @@ async fn backup_checks_errors_cancel_and_expiry_like_doris() {
 
 // ---- mariadb CLI ------------------------------------------------------------------------
 
-/// Bound for one CLI invocation.
-const CLI_TIMEOUT: Duration = Duration::from_secs(30);
-
 async fn mariadb(port: u16, sql: &str) -> String {
-    let mut command = tokio::process::Command::new("mariadb");
-    command
-        .args([
-            "--no-defaults",
-            "--batch",
-            "-h127.0.0.1",
-            &format!("-P{port}"),
-            "-uroot",
-            "-e",
-            sql,
-        ])
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(CLI_TIMEOUT, command.output())
-        .await
-        .expect("mariadb finishes in time")
-        .expect("mariadb runs");
+    let output = support::mariadb(port, &["-uroot", "-e", sql]).await;
     assert!(
         output.status.success(),
         "{sql}: {}",
-        String::from_utf8_lossy(&output.stderr)
+        support::stderr(&output)
     );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    support::stdout(&output)
 }
 
 fn header(output: &str) -> Vec<&str> {

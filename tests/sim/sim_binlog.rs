@@ -12,38 +12,15 @@ use doris_sim::binlog_journal::BinlogFlavor;
 use doris_sim::binlog_service::{get_binlog, get_binlog_lag, lock_binlog};
 use doris_sim::catalog::types::Value;
 use doris_sim::catalog::{now_ms, Catalog};
-use doris_sim::session::{SqlEngine, SqlSession, StatementResult};
-use doris_sim::sql::FeSqlEngine;
-use doris_sim::topology::{BackendAddr, ClusterTopology, FrontendAddr};
+
+use crate::support::{binlog_catalog, root_session, topology, ROOT_PASSWORD};
+use doris_sim::session::{SqlSession, StatementResult};
 use doris_sim::txn::{BeginTxn, LoadJobSourceType, StagedRowset};
 
-const ROOT_PASSWORD: &str = "rootpw";
 /// Larger than any batch a test needs, within the FE's 255 cap.
 const BIG_BATCH: i64 = 255;
 /// Far enough ahead of now to expire binlogs with a 1 s TTL.
 const PAST_TTL_MS: i64 = 10_000;
-
-fn topology() -> ClusterTopology {
-    ClusterTopology {
-        fe: FrontendAddr {
-            host: "127.0.0.1".into(),
-            query_port: 19030,
-            rpc_port: 19020,
-            http_port: 18030,
-            edit_log_port: 19010,
-        },
-        backends: (0..3)
-            .map(|i| BackendAddr {
-                id: 20001 + i,
-                host: "127.0.0.1".into(),
-                be_port: 19060 + i as u16,
-                http_port: 18040 + i as u16,
-                brpc_port: 18060 + i as u16,
-                heartbeat_port: 19050 + i as u16,
-            })
-            .collect(),
-    }
-}
 
 struct Fixture {
     catalog: Arc<Catalog>,
@@ -51,10 +28,8 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let catalog = Catalog::new(topology(), ROOT_PASSWORD);
-    catalog.set_config("enable_feature_binlog", "true").unwrap();
-    let engine = FeSqlEngine::new(catalog.clone());
-    let session = engine.open_session("root", None).unwrap();
+    let catalog = binlog_catalog(topology());
+    let session = root_session(&catalog);
     Fixture { catalog, session }
 }
 

@@ -5,7 +5,7 @@
 use std::process::Output;
 use std::time::Duration;
 
-use ccr_doris::rpc::{BeClient, FeClient, RpcAddress, RpcError, RpcTimeouts};
+use ccr_doris::rpc::{BeClient, FeClient, RpcAddress};
 use ccr_wire::backend_service::{TIngestBinlogRequest, TQueryIngestBinlogRequest};
 use ccr_wire::frontend_service::*;
 use ccr_wire::status::{TStatus, TStatusCode};
@@ -15,9 +15,8 @@ use doris_sim::launch::{launch, SimConfig, SimDoris};
 use doris_sim::session::StatementResult;
 use serde_json::{json, Value};
 
-/// Generous bound for connecting, one CLI run or one call expected to succeed (debug builds
-/// on a busy two-core machine).
-const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::support::{self, is_connection_loss, root_sql, stderr, stdout, WAIT_TIMEOUT};
+
 /// Call timeout of the client that must time out against a delayed method.
 const SHORT_CALL_TIMEOUT: Duration = Duration::from_millis(300);
 /// The injected delay: well above `SHORT_CALL_TIMEOUT`.
@@ -30,8 +29,8 @@ async fn start() -> SimDoris {
     let doris = launch(SimConfig::default())
         .await
         .expect("simulated cluster starts");
-    sql(&doris, &format!("CREATE DATABASE {DB}"));
-    sql(
+    root_sql(&doris, &format!("CREATE DATABASE {DB}"));
+    root_sql(
         &doris,
         &format!(
             "CREATE TABLE {DB}.{TABLE} (`id` INT, `amount` BIGINT) DUPLICATE KEY(`id`) \
@@ -41,27 +40,10 @@ async fn start() -> SimDoris {
     doris
 }
 
-/// Runs one statement in-process as root (setup and checks, not under test).
-fn sql(doris: &SimDoris, statement: &str) -> StatementResult {
-    doris
-        .cluster
-        .engine()
-        .open_session("root", None)
-        .expect("root session")
-        .execute(statement)
-        .pop()
-        .expect("one result")
-        .unwrap_or_else(|e| panic!("{statement}: {}", e.message))
-}
-
 fn fe_client(doris: &SimDoris, call_timeout: Duration) -> FeClient {
-    FeClient::new(
-        vec![RpcAddress::new("127.0.0.1", doris.topology().fe.rpc_port)],
-        RpcTimeouts {
-            connect: WAIT_TIMEOUT,
-            call: call_timeout,
-            commit_txn: call_timeout,
-        },
+    support::fe_client(
+        doris.topology().fe.rpc_port,
+        support::call_timeouts(call_timeout),
     )
 }
 
@@ -69,11 +51,7 @@ fn be_client(doris: &SimDoris, index: usize) -> (i64, BeClient) {
     let backend = &doris.topology().backends[index];
     let client = BeClient::new(
         RpcAddress::new("127.0.0.1", backend.be_port),
-        RpcTimeouts {
-            connect: WAIT_TIMEOUT,
-            call: WAIT_TIMEOUT,
-            commit_txn: WAIT_TIMEOUT,
-        },
+        support::call_timeouts(WAIT_TIMEOUT),
     );
     (backend.id, client)
 }
@@ -138,20 +116,8 @@ fn get_meta_request() -> TGetMetaRequest {
     }
 }
 
-/// A connection the server broke, as the client reports it (one FE configured: the client
-/// gives up after trying it).
-fn is_connection_loss(error: &RpcError) -> bool {
-    match error {
-        RpcError::NoFrontendReachable {
-            last_error: Some(last),
-            ..
-        } => last.is_connection_class(),
-        other => other.is_connection_class(),
-    }
-}
-
 fn transaction_status(doris: &SimDoris, txn_id: i64) -> String {
-    match sql(
+    match root_sql(
         doris,
         &format!("SHOW TRANSACTION FROM {DB} WHERE id = {txn_id}"),
     ) {
@@ -436,30 +402,17 @@ async fn not_master_redirects_every_method_to_the_named_master() {
     master.stop().await;
 }
 
+/// The `mariadb` CLI as root; --skip-reconnect: a lost connection is an error.
 async fn mariadb(doris: &SimDoris, statement: &str) -> Output {
-    let mut command = tokio::process::Command::new("mariadb");
-    // --no-defaults: ignore option files; --skip-reconnect: a lost connection is an error.
-    command
-        .args([
-            "--no-defaults",
-            "--batch",
-            "--skip-column-names",
-            "--skip-reconnect",
-            "-h127.0.0.1",
-            &format!("-P{}", doris.topology().fe.query_port),
-            "-uroot",
-            "-e",
-            statement,
-        ])
-        .kill_on_drop(true);
-    tokio::time::timeout(WAIT_TIMEOUT, command.output())
-        .await
-        .expect("mariadb finishes in time")
-        .expect("mariadb runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let port = doris.topology().fe.query_port;
+    let args = [
+        "--skip-column-names",
+        "--skip-reconnect",
+        "-uroot",
+        "-e",
+        statement,
+    ];
+    support::mariadb(port, &args).await
 }
 
 /// Adds a rule through the FE http control API with curl, as an operator would.
@@ -475,7 +428,7 @@ async fn curl_add_rule(doris: &SimDoris, rule: Value) -> u64 {
         .output()
         .await
         .expect("curl runs");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(output.status.success(), "{}", stderr(&output));
     let body: Value = serde_json::from_slice(&output.stdout).expect("JSON answer");
     body["id"]
         .as_u64()
@@ -499,15 +452,15 @@ async fn sql_faults_reach_the_mariadb_client() {
     let failed = mariadb(&doris, &create).await;
     assert!(!failed.status.success());
     assert!(
-        text(&failed.stderr).contains("ERROR 1105 (HY000)")
-            && text(&failed.stderr).contains("injected create failure"),
+        stderr(&failed).contains("ERROR 1105 (HY000)")
+            && stderr(&failed).contains("injected create failure"),
         "{}",
-        text(&failed.stderr)
+        stderr(&failed)
     );
     let created = mariadb(&doris, &create).await;
-    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(created.status.success(), "{}", stderr(&created));
     let tables = mariadb(&doris, &format!("SHOW TABLES FROM {DB}")).await;
-    assert!(text(&tables.stdout).lines().any(|line| line == "t2"));
+    assert!(stdout(&tables).lines().any(|line| line == "t2"));
 
     // A dropped connection loses the statement; the next one works.
     faults
@@ -517,14 +470,14 @@ async fn sql_faults_reach_the_mariadb_client() {
     let lost = mariadb(&doris, &insert).await;
     assert!(!lost.status.success());
     assert!(
-        text(&lost.stderr).contains("Lost connection"),
+        stderr(&lost).contains("Lost connection"),
         "{}",
-        text(&lost.stderr)
+        stderr(&lost)
     );
     let count = format!("SELECT COUNT(*) FROM {DB}.{TABLE}");
-    assert_eq!(text(&mariadb(&doris, &count).await.stdout).trim(), "0");
+    assert_eq!(stdout(&mariadb(&doris, &count).await).trim(), "0");
     let inserted = mariadb(&doris, &insert).await;
-    assert!(inserted.status.success(), "{}", text(&inserted.stderr));
-    assert_eq!(text(&mariadb(&doris, &count).await.stdout).trim(), "1");
+    assert!(inserted.status.success(), "{}", stderr(&inserted));
+    assert_eq!(stdout(&mariadb(&doris, &count).await).trim(), "1");
     doris.stop().await;
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ccr_doris::rpc::{FeClient, RpcAddress, RpcError, RpcTimeouts};
+use ccr_doris::rpc::{FeClient, RpcAddress, RpcError};
 use ccr_wire::frontend_service::*;
 use ccr_wire::status::{TStatus, TStatusCode};
 use doris_sim::cluster::{SimCluster, SimClusterOptions};
@@ -23,9 +23,8 @@ use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{Connection, Executor, MySqlConnection};
 use tokio::io::AsyncWriteExt;
 
-/// Generous bound for one CLI run or one awaited condition (debug builds on a busy
-/// two-core machine).
-const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::support::{self, is_connection_loss, stderr, stdout, WAIT_TIMEOUT};
+
 /// Poll interval while waiting for a condition.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -96,16 +95,7 @@ impl CountingSession {
 
 impl SqlSession for CountingSession {
     fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult, SqlError>> {
-        let mut results = Vec::new();
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            let result = self.run(statement);
-            let failed = result.is_err();
-            results.push(result);
-            if failed {
-                break;
-            }
-        }
-        results
+        support::execute_each(sql, |statement| self.run(statement))
     }
 
     fn use_database(&mut self, _database: &str) -> Result<(), SqlError> {
@@ -247,38 +237,14 @@ async fn curl(cluster: &SimCluster, method: &str, path: &str, body: Option<Value
     (status.parse().expect("numeric status"), json)
 }
 
+/// The `mariadb` CLI as root; --skip-reconnect: a lost connection is an error instead of
+/// a silent reconnect.
 fn mariadb_command(port: u16) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new("mariadb");
-    // --no-defaults: ignore option files on the machine; --batch: tab-separated output;
-    // --skip-reconnect: a lost connection is an error instead of a silent reconnect.
-    command
-        .args([
-            "--no-defaults",
-            "--batch",
-            "--skip-reconnect",
-            "-h127.0.0.1",
-            &format!("-P{port}"),
-            "-uroot",
-        ])
-        .kill_on_drop(true);
-    command
+    support::mariadb_command(port, &["--skip-reconnect", "-uroot"])
 }
 
 async fn mariadb(port: u16, sql: &str) -> Output {
-    let mut command = mariadb_command(port);
-    command.args(["-e", sql]);
-    tokio::time::timeout(WAIT_TIMEOUT, command.output())
-        .await
-        .expect("mariadb finishes in time")
-        .expect("mariadb runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    support::mariadb(port, &["--skip-reconnect", "-uroot", "-e", sql]).await
 }
 
 /// Waits (bounded) until `condition` holds.
@@ -302,13 +268,9 @@ async fn wait_for_waiting(faults: &FaultInjector, id: u64, expected: usize) {
 }
 
 fn fe_client(cluster: &SimCluster, call_timeout: Duration) -> FeClient {
-    FeClient::new(
-        vec![RpcAddress::new("127.0.0.1", cluster.topology().fe.rpc_port)],
-        RpcTimeouts {
-            connect: WAIT_TIMEOUT,
-            call: call_timeout,
-            commit_txn: call_timeout,
-        },
+    support::fe_client(
+        cluster.topology().fe.rpc_port,
+        support::call_timeouts(call_timeout),
     )
 }
 
@@ -318,18 +280,6 @@ async fn get_binlog(client: &FeClient) -> Result<TGetBinlogResult, RpcError> {
 
 fn status_code(result: &TGetBinlogResult) -> TStatusCode {
     result.status.as_ref().expect("status").status_code
-}
-
-/// A connection broken by the server, as the client reports it (with one FE configured,
-/// the client gives up after trying it).
-fn is_connection_loss(error: &RpcError) -> bool {
-    match error {
-        RpcError::NoFrontendReachable {
-            last_error: Some(last),
-            ..
-        } => last.is_connection_class(),
-        other => other.is_connection_class(),
-    }
 }
 
 // ---- Thrift ----------------------------------------------------------------------------------

@@ -2,9 +2,7 @@
 //! the FE query port, reqwest on the BE HTTP port. The SQL engine here is a tiny test double;
 //! the real engine lives in `sim::sql`.
 
-use std::process::Output;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ccr_wire::secret::Secret;
 use doris_sim::cluster::{SimCluster, SimClusterOptions};
@@ -14,8 +12,8 @@ use doris_sim::session::{
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError};
 use sqlx::{Connection, Executor, MySqlConnection, Row};
 
-/// Generous bound for one CLI run (debug builds on a busy two-core machine).
-const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::support::{self, mariadb, stderr, stdout};
+
 /// A value just over one MySQL frame, so the row travels as two frames.
 const BIG_VALUE_LEN: usize = 0xFF_FFFF + 10;
 const ROOT_PASSWORD: &str = "";
@@ -137,16 +135,7 @@ impl TestSession {
 
 impl SqlSession for TestSession {
     fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult, SqlError>> {
-        let mut results = Vec::new();
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            let result = self.run(statement);
-            let failed = result.is_err();
-            results.push(result);
-            if failed {
-                break;
-            }
-        }
-        results
+        support::execute_each(sql, |statement| self.run(statement))
     }
 
     fn use_database(&mut self, database: &str) -> Result<(), SqlError> {
@@ -175,32 +164,6 @@ async fn start_cluster(be_binlog_enabled: bool) -> SimCluster {
 }
 
 // ---- mariadb CLI ---------------------------------------------------------------------------
-
-async fn mariadb(port: u16, args: &[&str]) -> Output {
-    let mut command = tokio::process::Command::new("mariadb");
-    // --no-defaults: ignore any option files on the machine; --batch: tab-separated output.
-    command
-        .args([
-            "--no-defaults",
-            "--batch",
-            "-h127.0.0.1",
-            &format!("-P{port}"),
-        ])
-        .args(args)
-        .kill_on_drop(true);
-    tokio::time::timeout(CLI_TIMEOUT, command.output())
-        .await
-        .expect("mariadb finishes in time")
-        .expect("mariadb runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[tokio::test]
 async fn mariadb_cli_queries_authenticates_and_reports_errors() {

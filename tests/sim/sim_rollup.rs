@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::support::{binlog_catalog, root_session, topology, ROOT_PASSWORD};
 use ccr_binlog::{AlterJobType, Binlog, BinlogRecord, BinlogType, JobState};
 use ccr_wire::frontend_service::{
     FrontendServiceSyncHandler, TGetBinlogRequest, TGetMetaDB, TGetMetaRequest,
@@ -14,35 +15,10 @@ use doris_sim::catalog::types::Value;
 use doris_sim::catalog::Catalog;
 use doris_sim::fault::FaultInjector;
 use doris_sim::fe_service::SimFrontendService;
-use doris_sim::session::{SqlEngine, SqlError, SqlSession, StatementResult};
-use doris_sim::sql::FeSqlEngine;
-use doris_sim::topology::{BackendAddr, ClusterTopology, FrontendAddr};
+use doris_sim::session::{SqlError, SqlSession, StatementResult};
 
-const ROOT_PASSWORD: &str = "rootpw";
 /// Larger than any batch a test needs, within the FE's 255 cap.
 const BIG_BATCH: i64 = 255;
-
-fn topology() -> ClusterTopology {
-    ClusterTopology {
-        fe: FrontendAddr {
-            host: "127.0.0.1".into(),
-            query_port: 19030,
-            rpc_port: 19020,
-            http_port: 18030,
-            edit_log_port: 19010,
-        },
-        backends: (0..3)
-            .map(|i| BackendAddr {
-                id: 20001 + i,
-                host: "127.0.0.1".into(),
-                be_port: 19060 + i as u16,
-                http_port: 18040 + i as u16,
-                brpc_port: 18060 + i as u16,
-                heartbeat_port: 19050 + i as u16,
-            })
-            .collect(),
-    }
-}
 
 struct Fixture {
     catalog: Arc<Catalog>,
@@ -50,10 +26,8 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let catalog = Catalog::new(topology(), ROOT_PASSWORD);
-    catalog.set_config("enable_feature_binlog", "true").unwrap();
-    let engine = FeSqlEngine::new(catalog.clone());
-    let session = engine.open_session("root", None).unwrap();
+    let catalog = binlog_catalog(topology());
+    let session = root_session(&catalog);
     let mut f = Fixture { catalog, session };
     f.exec("CREATE DATABASE shop PROPERTIES (\"binlog.enable\" = \"true\")");
     f.exec("USE shop");

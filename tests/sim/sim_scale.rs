@@ -5,36 +5,18 @@
 use ccr_doris::rpc::{FeClient, RpcAddress, RpcTimeouts};
 use ccr_wire::frontend_service::{TGetBinlogRequest, TGetMetaDB, TGetMetaRequest};
 use ccr_wire::status::TStatusCode;
-use doris_sim::launch::{launch, SimConfig, SimDoris};
-use doris_sim::session::StatementResult;
+use doris_sim::launch::{launch, SimConfig};
+
+use crate::support::{olap_table, root_rows, root_sql};
 
 const TABLES: usize = 200;
 const PARTITIONS: usize = 10;
 const DB: &str = "scale";
 
-fn run(doris: &SimDoris, statement: &str) -> StatementResult {
-    doris
-        .cluster
-        .engine()
-        .open_session("root", None)
-        .expect("root session")
-        .execute(statement)
-        .pop()
-        .expect("one result")
-        .unwrap_or_else(|e| panic!("{statement}: {}", e.message))
-}
-
-fn rows(doris: &SimDoris, statement: &str) -> Vec<Vec<Option<String>>> {
-    match run(doris, statement) {
-        StatementResult::Rows { rows, .. } => rows,
-        other => panic!("{statement}: expected rows, got {other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_tables_of_ten_partitions_with_data() {
     let doris = launch(SimConfig::default()).await.expect("cluster starts");
-    run(
+    root_sql(
         &doris,
         &format!("CREATE DATABASE {DB} PROPERTIES (\"binlog.enable\" = \"true\")"),
     );
@@ -45,7 +27,7 @@ async fn two_hundred_tables_of_ten_partitions_with_data() {
         .map(|p| format!("({}, {p})", p * 10))
         .collect();
     for t in 0..TABLES {
-        run(
+        root_sql(
             &doris,
             &format!(
                 "CREATE TABLE {DB}.t{t} (`id` INT, `v` INT) DUPLICATE KEY(`id`) \
@@ -53,16 +35,16 @@ async fn two_hundred_tables_of_ten_partitions_with_data() {
                 ranges.join(", ")
             ),
         );
-        run(
+        root_sql(
             &doris,
             &format!("INSERT INTO {DB}.t{t} VALUES {}", values.join(", ")),
         );
     }
 
     let db_id = doris.catalog.read().db(DB).expect("db").id;
-    let tables = rows(&doris, &format!("SHOW PROC '/dbs/{db_id}/'"));
+    let tables = root_rows(&doris, &format!("SHOW PROC '/dbs/{db_id}/'"));
     assert_eq!(tables.len(), TABLES);
-    let last = rows(
+    let last = root_rows(
         &doris,
         &format!("SELECT COUNT(*) FROM {DB}.t{}", TABLES - 1),
     );
@@ -127,23 +109,15 @@ async fn two_hundred_tables_of_ten_partitions_with_data() {
 
     // Tablet lookups follow the catalog as tables come and go.
     let first_tablet = |table: &str| {
-        let state = doris.catalog.read();
-        let olap = state
-            .db(DB)
-            .unwrap()
-            .table(table)
-            .unwrap()
-            .olap()
-            .unwrap()
-            .clone();
+        let olap = olap_table(&doris, DB, table);
         let partition = olap.partitions.values().next().unwrap();
         partition.indexes.values().next().unwrap().tablets[0].id
     };
     let dropped = first_tablet("t0");
     assert!(doris.catalog.read().locate_tablet(dropped).is_some());
-    run(&doris, &format!("DROP TABLE {DB}.t0"));
+    root_sql(&doris, &format!("DROP TABLE {DB}.t0"));
     assert!(doris.catalog.read().locate_tablet(dropped).is_none());
-    run(
+    root_sql(
         &doris,
         &format!(
             "CREATE TABLE {DB}.fresh (`id` INT) DUPLICATE KEY(`id`) \

@@ -6,30 +6,14 @@ use std::sync::Arc;
 use doris_sim::catalog::Catalog;
 use doris_sim::session::{ColumnType, SqlEngine, SqlError, SqlSession, StatementResult};
 use doris_sim::sql::FeSqlEngine;
-use doris_sim::topology::{BackendAddr, ClusterTopology, FrontendAddr};
 
-const ROOT_PASSWORD: &str = "rootpw";
+use doris_sim::topology::ClusterTopology;
 
+use crate::support::{binlog_catalog, topology_on, ROOT_PASSWORD};
+
+/// BEs on distinct hosts, in the reverse of their id order (SHOW BACKENDS sorts by host).
 fn topology() -> ClusterTopology {
-    ClusterTopology {
-        fe: FrontendAddr {
-            host: "127.0.0.1".into(),
-            query_port: 19030,
-            rpc_port: 19020,
-            http_port: 18030,
-            edit_log_port: 19010,
-        },
-        backends: (0..3)
-            .map(|i| BackendAddr {
-                id: 20001 + i,
-                host: format!("127.0.0.{}", 3 - i),
-                be_port: 19060 + i as u16,
-                http_port: 18040 + i as u16,
-                brpc_port: 18060 + i as u16,
-                heartbeat_port: 19050 + i as u16,
-            })
-            .collect(),
-    }
+    topology_on(|i| format!("127.0.0.{}", 3 - i))
 }
 
 struct Fixture {
@@ -38,8 +22,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let catalog = Catalog::new(topology(), ROOT_PASSWORD);
-    catalog.set_config("enable_feature_binlog", "true").unwrap();
+    let catalog = binlog_catalog(topology());
     Fixture {
         engine: FeSqlEngine::new(catalog.clone()),
         catalog,

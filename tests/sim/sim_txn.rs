@@ -17,6 +17,8 @@ use doris_sim::cluster::SimClusterOptions;
 use doris_sim::launch::{launch, SimConfig, SimDoris};
 use doris_sim::session::{SqlSession, StatementResult};
 
+use crate::support;
+
 const DB: &str = "ccr";
 const TABLE: &str = "orders";
 const USER: &str = "root";
@@ -53,10 +55,7 @@ impl Cluster {
         })
         .await
         .expect("simulated cluster starts");
-        let fe = FeClient::new(
-            vec![RpcAddress::new("127.0.0.1", doris.topology().fe.rpc_port)],
-            RpcTimeouts::default(),
-        );
+        let fe = support::fe_client(doris.topology().fe.rpc_port, RpcTimeouts::default());
         let cluster = Cluster { doris, fe };
         cluster.sql(&format!("CREATE DATABASE {DB}"));
         cluster.sql(DDL);
@@ -72,11 +71,7 @@ impl Cluster {
     }
 
     fn sql(&self, statement: &str) -> StatementResult {
-        self.session()
-            .execute(statement)
-            .pop()
-            .expect("one result")
-            .unwrap_or_else(|e| panic!("{statement}: {}", e.message))
+        support::root_sql(&self.doris, statement)
     }
 
     fn rows(&self, statement: &str) -> Vec<Vec<Option<String>>> {
