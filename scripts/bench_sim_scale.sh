@@ -16,4 +16,4 @@ if [[ "${1:-}" == "--release" ]]; then
     profile=(--release)
     shift
 fi
-exec cargo run --quiet "${profile[@]}" -p ccr_tests --example sim_scale -- "$@"
+exec cargo run --quiet "${profile[@]}" -p doris_sim --example sim_scale -- "$@"

@@ -1,4 +1,4 @@
-//! What the test binaries (`e2e`, `sim`) and the benches share: where the repository and the
+//! What the end-to-end tests (`e2e`) and the benches share: where the repository and the
 //! built binaries are.
 //!
 //! The binaries belong to other packages (`ccr_syncer`, `doris_sim`), so Cargo does not hand

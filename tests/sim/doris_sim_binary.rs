@@ -32,7 +32,7 @@ impl Drop for SimProcess {
 }
 
 fn doris_sim() -> Command {
-    Command::new(ccr_tests::binary("doris_sim"))
+    Command::new(env!("CARGO_BIN_EXE_doris_sim"))
 }
 
 /// Starts the binary on free ports and returns it with its JSON line, parsed.

@@ -153,7 +153,40 @@ const WRONG_KIND_TEXTS: [&str; 2] = ["is not table", "is not view"];
 /// Doris's refusal while another backup or restore of the database runs.
 const BUSY_TEXTS: [&str; 1] = ["can only run one backup or restore job of a database"];
 
+/// Why an FE refuses to hand out a binlog stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinlogUnavailable {
+    /// The table was dropped or has no binlog any more.
+    TableGone,
+    /// The database was dropped or has no binlog.
+    DatabaseGone,
+    /// Binlog is switched off.
+    Disabled,
+}
+
 impl DorisError {
+    /// The getBinlog refusal this error is, if it is one.
+    pub fn binlog_unavailable(&self) -> Option<BinlogUnavailable> {
+        use ccr_wire::status::TStatusCode;
+        let DorisError::Status { code, .. } = self else {
+            return None;
+        };
+        [
+            (
+                TStatusCode::BINLOG_NOT_FOUND_TABLE,
+                BinlogUnavailable::TableGone,
+            ),
+            (
+                TStatusCode::BINLOG_NOT_FOUND_DB,
+                BinlogUnavailable::DatabaseGone,
+            ),
+            (TStatusCode::BINLOG_DISABLE, BinlogUnavailable::Disabled),
+        ]
+        .into_iter()
+        .find(|(status, _)| status.0 == *code)
+        .map(|(_, why)| why)
+    }
+
     pub fn kind(&self) -> DorisErrorKind {
         if self.is_transient() {
             return DorisErrorKind::Transient;

@@ -8,5 +8,5 @@ pub mod meta;
 pub mod rpc;
 pub mod sql;
 
-pub use error::{DorisError, DorisErrorKind};
+pub use error::{BinlogUnavailable, DorisError, DorisErrorKind};
 pub use sql::SqlClient;

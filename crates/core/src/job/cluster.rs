@@ -28,6 +28,7 @@ use ccr_doris::rpc::RpcAddress;
 use ccr_doris::sql::TableRow;
 use ccr_doris::DorisError;
 use ccr_wire::backend_service::TIngestBinlogRequest;
+use ccr_wire::types::{TTabletCommitInfo, TUniqueId};
 use ccr_wire::Secret;
 
 use crate::metrics::CallTime;
@@ -90,11 +91,42 @@ pub trait SourceCluster: Send + Sync {
     ) -> Result<Snapshot, DorisError>;
 }
 
-/// One ingest of a rowset into a target tablet, sent to the BE holding the tablet.
-#[derive(Debug, Clone)]
+/// One ingest into an open target transaction: the target BE at `backend` downloads the
+/// rowset of `binlog_version` of source tablet `source_tablet` from the source BE at
+/// `source_host:source_http_port` into its tablet `target_tablet`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestCall {
     pub backend: RpcAddress,
-    pub request: TIngestBinlogRequest,
+    pub txn_id: i64,
+    pub source_tablet: i64,
+    pub binlog_version: i64,
+    pub source_host: String,
+    pub source_http_port: u16,
+    pub target_partition: i64,
+    pub target_tablet: i64,
+}
+
+impl IngestCall {
+    fn to_wire(&self) -> TIngestBinlogRequest {
+        TIngestBinlogRequest {
+            txn_id: Some(self.txn_id),
+            remote_tablet_id: Some(self.source_tablet),
+            binlog_version: Some(self.binlog_version),
+            remote_host: Some(self.source_host.clone()),
+            remote_port: Some(self.source_http_port.to_string()),
+            partition_id: Some(self.target_partition),
+            local_tablet_id: Some(self.target_tablet),
+            // Doris's syncer sends no load id of its own; the BE makes one.
+            load_id: Some(TUniqueId { hi: -1, lo: -1 }),
+        }
+    }
+}
+
+/// A target tablet replica a transaction wrote, as its commit lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TabletCommit {
+    pub tablet_id: i64,
+    pub backend_id: i64,
 }
 
 /// The target cluster: SQL, transactions that ingest source rowsets, and restores.
@@ -131,7 +163,7 @@ pub trait TargetCluster: Send + Sync {
         &self,
         db: &str,
         txn_id: i64,
-        commit_infos: Vec<ccr_wire::types::TTabletCommitInfo>,
+        commit_infos: Vec<TabletCommit>,
     ) -> Result<CommitOutcome, DorisError>;
 
     /// Aborts; says so if the transaction had committed instead.
@@ -273,7 +305,7 @@ impl TargetCluster for DorisCluster {
             let client = self.backend(&call.backend);
             async move {
                 let result = client
-                    .ingest_binlog(call.request.clone())
+                    .ingest_binlog(call.to_wire())
                     .await
                     .map_err(DorisError::from)?;
                 check_status("ingest_binlog", result.status.as_ref())
@@ -290,8 +322,15 @@ impl TargetCluster for DorisCluster {
         &self,
         db: &str,
         txn_id: i64,
-        commit_infos: Vec<ccr_wire::types::TTabletCommitInfo>,
+        commit_infos: Vec<TabletCommit>,
     ) -> Result<CommitOutcome, DorisError> {
+        let commit_infos = commit_infos
+            .into_iter()
+            .map(|c| TTabletCommitInfo {
+                tablet_id: c.tablet_id,
+                backend_id: c.backend_id,
+            })
+            .collect();
         DorisCluster::commit_txn(self, db, txn_id, commit_infos).await
     }
 

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use super::clock::Clock;
-use super::cluster::{IngestCall, SourceCluster, TargetCluster};
+use super::cluster::{IngestCall, SourceCluster, TabletCommit, TargetCluster};
 use super::context::{JobContext, JobControl};
 use super::features::FeatureFlags;
 use super::settings::JobSettings;
@@ -33,7 +33,6 @@ use ccr_doris::meta::{BackendMeta, DbMeta, IndexMeta, PartitionMeta, ReplicaMeta
 use ccr_doris::sql::TableRow;
 use ccr_doris::DorisError;
 use ccr_wire::types::TBinlog;
-use ccr_wire::types::TTabletCommitInfo;
 use ccr_wire::Secret;
 
 pub const SRC_DB_ID: i64 = 1;
@@ -434,10 +433,7 @@ impl TargetCluster for FakeTarget {
         self.journal.push(format!("ingest {}", calls.len()));
         let mut state = self.state.lock();
         for call in calls {
-            *state
-                .ingested
-                .entry(call.request.txn_id.unwrap_or_default())
-                .or_default() += 1;
+            *state.ingested.entry(call.txn_id).or_default() += 1;
         }
         Ok(())
     }
@@ -446,7 +442,7 @@ impl TargetCluster for FakeTarget {
         &self,
         _db: &str,
         txn_id: i64,
-        commit_infos: Vec<TTabletCommitInfo>,
+        commit_infos: Vec<TabletCommit>,
     ) -> Result<CommitOutcome, DorisError> {
         self.journal.push(format!("commit {txn_id}"));
         let mut state = self.state.lock();

@@ -16,8 +16,7 @@ use crate::job::spec::SyncType;
 use crate::progress::Progress;
 use ccr_binlog::{Binlog, BinlogRecord};
 use ccr_doris::cluster::BinlogBatch;
-use ccr_doris::DorisError;
-use ccr_wire::status::TStatusCode;
+use ccr_doris::{BinlogUnavailable, DorisError};
 
 /// Binlogs asked for per getBinlog call (FEs that know `num_acquired` return up to this
 /// many; older ones return one).
@@ -194,23 +193,19 @@ const SOURCE_TABLE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::fr
 /// Names the likely cause of the binlog statuses an operator must act on.
 fn explain_fetch_error(ctx: &JobContext, error: DorisError) -> JobError {
     let src = &ctx.info.src;
-    match &error {
-        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_TABLE.0 => {
-            JobError::SourceGone(format!(
-                "source table {}.{} was dropped or has no binlog any more ({error})",
-                src.database, src.table
-            ))
-        }
-        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_NOT_FOUND_DB.0 => {
-            JobError::SourceGone(format!(
-                "source database {} was dropped or has no binlog ({error})",
-                src.database
-            ))
-        }
-        DorisError::Status { code, .. } if *code == TStatusCode::BINLOG_DISABLE.0 => {
+    match error.binlog_unavailable() {
+        Some(BinlogUnavailable::TableGone) => JobError::SourceGone(format!(
+            "source table {}.{} was dropped or has no binlog any more ({error})",
+            src.database, src.table
+        )),
+        Some(BinlogUnavailable::DatabaseGone) => JobError::SourceGone(format!(
+            "source database {} was dropped or has no binlog ({error})",
+            src.database
+        )),
+        Some(BinlogUnavailable::Disabled) => {
             JobError::CheckFailed(format!("binlog is disabled on the source ({error})"))
         }
-        _ => error.into(),
+        None => error.into(),
     }
 }
 

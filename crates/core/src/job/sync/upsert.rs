@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::cache::SyncCache;
 use super::plan::TablePair;
-use crate::job::cluster::{IngestCall, TargetCluster};
+use crate::job::cluster::{IngestCall, TabletCommit, TargetCluster};
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
 use ccr_binlog::UpsertRecord;
@@ -20,8 +20,6 @@ use ccr_doris::cluster::{BeginTxn, CommitOutcome, RollbackOutcome};
 use ccr_doris::meta::{BackendMeta, DbMeta, PartitionMeta, TableMeta};
 use ccr_doris::rpc::RpcAddress;
 use ccr_doris::DorisError;
-use ccr_wire::backend_service::TIngestBinlogRequest;
-use ccr_wire::types::{TTabletCommitInfo, TUniqueId};
 
 /// How long to wait for a committed transaction to become visible before the step gives
 /// up (the next step finds it committed by its label and moves on).
@@ -29,12 +27,12 @@ const PUBLISH_WAIT: Duration = Duration::from_secs(60);
 /// Pause between visibility checks.
 const PUBLISH_POLL: Duration = Duration::from_millis(200);
 
-/// One ingest call: a target replica pulling a source tablet's rowset.
+/// One ingest call (a target replica pulling a source tablet's rowset) and the replica
+/// the commit then lists.
 #[derive(Debug, Clone)]
 struct IngestTask {
-    target_backend: BackendMeta,
-    request: TIngestBinlogRequest,
-    commit_info: TTabletCommitInfo,
+    call: IngestCall,
+    commit: TabletCommit,
 }
 
 /// The label of the transaction that applies binlog `commit_seq` of a table job.
@@ -183,21 +181,9 @@ async fn ingest_and_commit(
         Err(e) => return Err(e.into_job_error(commit_seq)),
     };
     let dest = &ctx.info.dest;
-    let calls: Vec<IngestCall> = plan
-        .iter()
-        .map(|ingest| IngestCall {
-            backend: RpcAddress::new(
-                ingest.target_backend.host.clone(),
-                ingest.target_backend.be_port,
-            ),
-            request: ingest.request.clone(),
-        })
-        .collect();
+    let calls: Vec<IngestCall> = plan.iter().map(|task| task.call.clone()).collect();
     ctx.target.ingest(&calls).await?;
-    let commit_infos = plan
-        .iter()
-        .map(|ingest| ingest.commit_info.clone())
-        .collect();
+    let commit_infos = plan.iter().map(|task| task.commit).collect();
     match ctx
         .target
         .commit_txn(&dest.database, txn_id, commit_infos)
@@ -469,21 +455,20 @@ fn plan_index(
             let source = sources[*round_robin % sources.len()];
             *round_robin += 1;
             plan.push(IngestTask {
-                request: TIngestBinlogRequest {
-                    txn_id: Some(txn_id),
-                    remote_tablet_id: Some(src_tablet.id),
-                    binlog_version: Some(version),
-                    remote_host: Some(source.host.clone()),
-                    remote_port: Some(source.http_port.to_string()),
-                    partition_id: Some(pair.dest_partition.id),
-                    local_tablet_id: Some(dest_tablet.id),
-                    load_id: Some(TUniqueId { hi: -1, lo: -1 }),
+                call: IngestCall {
+                    backend: RpcAddress::new(target_backend.host.clone(), target_backend.be_port),
+                    txn_id,
+                    source_tablet: src_tablet.id,
+                    binlog_version: version,
+                    source_host: source.host.clone(),
+                    source_http_port: source.http_port,
+                    target_partition: pair.dest_partition.id,
+                    target_tablet: dest_tablet.id,
                 },
-                commit_info: TTabletCommitInfo {
+                commit: TabletCommit {
                     tablet_id: dest_tablet.id,
                     backend_id: target_backend.id,
                 },
-                target_backend,
             });
         }
     }
