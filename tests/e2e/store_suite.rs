@@ -193,6 +193,7 @@ on_both_backends!(
     hostile_names_and_infos_are_stored_verbatim,
     data_survives_close_and_reopen,
     heartbeats_are_listed,
+    the_store_clock_is_the_databases,
     takeover_spreads_jobs_of_two_dead_syncers_over_three_live_ones,
     takeover_adopts_jobs_of_owners_without_a_row,
     concurrent_takeovers_hand_each_job_out_once,
@@ -680,9 +681,10 @@ mod cases {
     pub(super) async fn owned_progress_writes_are_fenced_by_ownership(env: &TestEnv) {
         let store = env.open().await;
         store.create_job("f", "{}", "a:1").await.unwrap();
-        store.put_progress_owned("f", "a:1", "p1").await.unwrap();
+        assert_eq!(store.get_job("f").await.unwrap().unwrap().epoch, 1);
+        store.put_progress_owned("f", "a:1", 1, "p1").await.unwrap();
         // The same content twice (MySQL then reports no changed row) is still fine.
-        store.put_progress_owned("f", "a:1", "p1").await.unwrap();
+        store.put_progress_owned("f", "a:1", 1, "p1").await.unwrap();
         assert_eq!(
             store.get_progress("f").await.unwrap().as_deref(),
             Some("p1")
@@ -692,24 +694,55 @@ mod cases {
         store.heartbeat("b:1", 100_000).await.unwrap();
         let adopted = store.take_over_dead("b:1", 50_000).await.unwrap();
         assert_eq!(adopted, strings(&["f"]));
-        match store.put_progress_owned("f", "a:1", "stale").await {
-            Err(StoreError::NotOwner { owner, .. }) => assert_eq!(owner, "b:1"),
+        assert_eq!(store.get_job("f").await.unwrap().unwrap().epoch, 2);
+        match store.put_progress_owned("f", "a:1", 1, "stale").await {
+            Err(StoreError::NotOwner { owner, epoch, .. }) => {
+                assert_eq!((owner.as_str(), epoch), ("b:1", 2))
+            }
             other => panic!("expected NotOwner, got {other:?}"),
         }
         assert_eq!(
             store.get_progress("f").await.unwrap().as_deref(),
             Some("p1")
         );
-        store.put_progress_owned("f", "b:1", "p2").await.unwrap();
+        store.put_progress_owned("f", "b:1", 2, "p2").await.unwrap();
         assert_eq!(
             store.get_progress("f").await.unwrap().as_deref(),
             Some("p2")
         );
+        // The job comes back to a (b dies in turn): a's old task, still writing under
+        // epoch 1, is refused although a owns the job again.
+        store.heartbeat("a:1", 200_000).await.unwrap();
+        let adopted = store.take_over_dead("a:1", 150_000).await.unwrap();
+        assert_eq!(adopted, strings(&["f"]));
+        assert_eq!(store.get_job("f").await.unwrap().unwrap().epoch, 3);
+        assert!(matches!(
+            store.put_progress_owned("f", "a:1", 1, "stale").await,
+            Err(StoreError::NotOwner { .. })
+        ));
+        store.put_progress_owned("f", "a:1", 3, "p3").await.unwrap();
         assert!(store.delete_job("f").await.unwrap());
         assert!(matches!(
-            store.put_progress_owned("f", "b:1", "p3").await,
+            store.put_progress_owned("f", "a:1", 3, "p4").await,
             Err(StoreError::JobNotFound(_))
         ));
+        store.close().await;
+    }
+
+    pub(super) async fn the_store_clock_is_the_databases(env: &TestEnv) {
+        let store = env.open().await;
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let first = store.now_ms().await.unwrap();
+        // The same machine here, so the clocks agree to within a minute; and it moves on.
+        assert!(
+            (first - system).abs() < 60_000,
+            "store {first}, system {system}"
+        );
+        let second = store.now_ms().await.unwrap();
+        assert!(second >= first, "{second} < {first}");
         store.close().await;
     }
 

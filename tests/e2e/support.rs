@@ -215,6 +215,26 @@ impl Syncer {
         assert!(self.child.is_none(), "stop or kill first");
         self.spawn();
     }
+
+    /// Freezes the process (SIGSTOP), as a long pause or a hung host would.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a frozen process run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let child = self.child.as_ref().expect("the syncer runs");
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
 }
 
 /// The syncer's job routes, typed. Each method posts the route's body and panics with the
@@ -890,19 +910,23 @@ fn rand_suffix() -> u32 {
 }
 
 pub fn mysql_syncer(dir: &tempfile::TempDir, database: &str) -> Syncer {
-    Syncer::start(
-        dir.path(),
-        &[
-            "--db_type",
-            "mysql",
-            "--db_host",
-            "127.0.0.1",
-            "--db_port",
-            "3306",
-            "--db_user",
-            "root",
-            "--db_name",
-            database,
-        ],
-    )
+    mysql_syncer_with(dir, database, &[])
+}
+
+/// [`mysql_syncer`] with `extra` flags.
+pub fn mysql_syncer_with(dir: &tempfile::TempDir, database: &str, extra: &[&str]) -> Syncer {
+    let mut args = vec![
+        "--db_type",
+        "mysql",
+        "--db_host",
+        "127.0.0.1",
+        "--db_port",
+        "3306",
+        "--db_user",
+        "root",
+        "--db_name",
+        database,
+    ];
+    args.extend_from_slice(extra);
+    Syncer::start(dir.path(), &args)
 }

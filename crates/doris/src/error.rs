@@ -35,6 +35,10 @@ pub enum DorisError {
     /// A BE's HTTP endpoint failed.
     #[error("Doris BE {addr} HTTP request failed: {message}")]
     BeHttp { addr: String, message: String },
+    /// The caller's own guard withheld the call (its lease on the job may have lapsed):
+    /// nothing reached the cluster, and the same call may be made once the guard allows.
+    #[error("call withheld: {0}")]
+    Withheld(String),
 }
 
 /// MySQL error codes for a refused login.
@@ -78,7 +82,9 @@ impl DorisError {
     /// Whether retrying later may succeed without anyone changing anything.
     pub fn is_transient(&self) -> bool {
         match self {
-            DorisError::Connect { .. } | DorisError::BeHttp { .. } => true,
+            DorisError::Connect { .. } | DorisError::BeHttp { .. } | DorisError::Withheld(_) => {
+                true
+            }
             DorisError::Rpc(rpc) => rpc.is_connection_class() || rpc.is_timeout(),
             _ => false,
         }

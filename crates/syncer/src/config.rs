@@ -157,6 +157,15 @@ pub struct SyncerArgs {
     /// How long an idle job waits before asking the source for new binlogs again.
     #[arg(long = "idle_poll_interval", default_value = "1s", value_parser = parse_duration)]
     pub idle_poll_interval: Duration,
+    /// How often the syncer renews its heartbeat in the metadata store and looks for dead
+    /// peers.
+    #[arg(long = "heartbeat_interval", default_value = "2s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// A syncer whose heartbeat is older than this, by the store's clock, is dead: its jobs
+    /// go to the live syncers. A syncer stops writing to targets `heartbeat_interval` before
+    /// that (its lease). Must be more than twice `heartbeat_interval`.
+    #[arg(long = "dead_after", default_value = "8s", value_parser = parse_duration)]
+    pub dead_after: Duration,
     /// Failed steps in a row after which a job is shown as needing an operator
     /// (`needs_operator` in /job_status, one ERROR line, a metric); it keeps retrying.
     #[arg(long = "operator_after_failures", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
@@ -205,6 +214,17 @@ impl SyncerArgs {
     }
 
     /// Parses flags after rewriting Go-style `-name` flags (see [`normalize_go_flags`]).
+    /// Checks what the flags cannot say one by one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.heartbeat_interval.is_zero() || self.dead_after <= self.heartbeat_interval * 2 {
+            return Err(format!(
+                "--dead_after ({:?}) must be more than twice --heartbeat_interval ({:?}), which must not be 0",
+                self.dead_after, self.heartbeat_interval
+            ));
+        }
+        Ok(())
+    }
+
     pub fn try_parse_go_style<I, T>(args: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = T>,

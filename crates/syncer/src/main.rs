@@ -26,6 +26,10 @@ fn main() -> ExitCode {
         println!("{VERSION}");
         return ExitCode::SUCCESS;
     }
+    if let Err(message) = args.validate() {
+        eprintln!("ccr_syncer: {message}");
+        return ExitCode::FAILURE;
+    }
     let _log_guard = match init_logging(&args) {
         Ok(guard) => guard,
         Err(message) => {
@@ -137,6 +141,8 @@ async fn serve(args: SyncerArgs) -> Result<(), String> {
         operator_after_failures: args.operator_after_failures,
         max_ingest_concurrency_per_backend: args.max_ingest_concurrency_per_backend,
         features: args.features.clone(),
+        heartbeat_interval: args.heartbeat_interval,
+        dead_after: args.dead_after,
     };
     let jobs = JobManager::new(store, settings, metrics.clone());
     jobs.start()

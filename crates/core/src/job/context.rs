@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::clock::Clock;
 use super::cluster::{SourceCluster, TargetCluster};
 use super::error::JobError;
+use super::lease::Lease;
 use super::settings::JobSettings;
 use super::spec::{JobInfo, RunState, SyncType};
 use super::status::JobStatus;
@@ -64,6 +65,8 @@ pub struct JobContext {
     pub store: Arc<dyn ProgressStore>,
     pub settings: Arc<JobSettings>,
     pub clock: Arc<dyn Clock>,
+    /// This syncer's lease; `target` withholds writes while it is not held.
+    pub lease: Arc<Lease>,
     pub metrics: Arc<JobMetrics>,
     pub status: Arc<parking_lot::Mutex<JobStatus>>,
     pub control: watch::Receiver<JobControl>,

@@ -18,6 +18,7 @@ use super::clock::Clock;
 use super::cluster::{IngestCall, SourceCluster, TabletCommit, TargetCluster};
 use super::context::{JobContext, JobControl};
 use super::features::FeatureFlags;
+use super::lease::{FencedTarget, JobFence, Lease};
 use super::settings::JobSettings;
 use super::spec::{ClusterSpec, JobInfo, RunState, SyncType};
 use super::status::JobStatus;
@@ -133,10 +134,14 @@ struct SourceState {
     fail_get_binlogs: u32,
 }
 
+/// What happens while a getBinlog call is under way (a freeze, a takeover).
+type FetchHook = Box<dyn FnOnce() + Send>;
+
 /// A source cluster with one table `src_db.t` (id [`SRC_TABLE_ID`]).
 pub struct FakeSource {
     state: Mutex<SourceState>,
     journal: Journal,
+    during_next_fetch: Mutex<Option<FetchHook>>,
 }
 
 impl FakeSource {
@@ -144,6 +149,7 @@ impl FakeSource {
         Arc::new(FakeSource {
             state: Mutex::new(SourceState::default()),
             journal,
+            during_next_fetch: Mutex::new(None),
         })
     }
 
@@ -165,6 +171,12 @@ impl FakeSource {
     /// Backups answer RUNNING this many times before FINISHED.
     pub fn backups_take_polls(&self, polls: u32) {
         self.state.lock().backup_polls_running = polls;
+    }
+
+    /// Runs `hook` inside the next getBinlog call, after the binlogs are read: what the
+    /// caller meets between reading a binlog and applying it.
+    pub fn during_next_fetch(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.during_next_fetch.lock() = Some(Box::new(hook));
     }
 
     /// The next `calls` getBinlog calls fail as if the FE were unreachable.
@@ -194,13 +206,15 @@ impl SourceCluster for FakeSource {
             .take(max as usize)
             .cloned()
             .collect();
+        let too_old = after < state.purged_through;
+        drop(state);
+        if let Some(hook) = self.during_next_fetch.lock().take() {
+            hook();
+        }
         if binlogs.is_empty() {
             return Ok(BinlogBatch::CaughtUp);
         }
-        Ok(BinlogBatch::Binlogs {
-            binlogs,
-            too_old: after < state.purged_through,
-        })
+        Ok(BinlogBatch::Binlogs { binlogs, too_old })
     }
 
     async fn binlog_lag(
@@ -613,6 +627,9 @@ pub struct FakeJob {
     pub store: Arc<MemoryProgress>,
     pub journal: Journal,
     pub control: watch::Sender<JobControl>,
+    /// The syncer's lease (held) and the job's fence, which `ctx.target` writes through.
+    pub lease: Arc<Lease>,
+    pub fence: Arc<JobFence>,
 }
 
 impl FakeJob {
@@ -656,12 +673,15 @@ impl FakeJob {
             exclude_tables: vec![],
         };
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
+        let lease = Lease::new(std::time::Duration::from_secs(3600));
+        lease.renew(std::time::Instant::now());
+        let fence = JobFence::new(Arc::clone(&lease));
         let ctx = JobContext {
             name: info.name.clone(),
             status: Arc::new(Mutex::new(JobStatus::starting(&info))),
             info,
             source: source.clone(),
-            target: target.clone(),
+            target: Arc::new(FencedTarget::new(target.clone(), Arc::clone(&fence))),
             store: store.clone(),
             settings: Arc::new(JobSettings {
                 identity: "127.0.0.1:9190".into(),
@@ -672,8 +692,11 @@ impl FakeJob {
                 operator_after_failures: 6,
                 max_ingest_concurrency_per_backend: 4,
                 features: FeatureFlags::default(),
+                heartbeat_interval: std::time::Duration::from_secs(2),
+                dead_after: std::time::Duration::from_secs(8),
             }),
             clock: Arc::new(FixedClock(1_700_000_000_000)),
+            lease: Arc::clone(&lease),
             metrics: Arc::new(JobMetrics::default()),
             control: control_rx,
         };
@@ -684,6 +707,8 @@ impl FakeJob {
             store,
             journal,
             control,
+            lease,
+            fence,
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use super::clock::{Clock, SystemClock};
 use super::context::{JobContext, JobControl};
 use super::error::JobError;
 use super::first_run::check_and_complete;
+use super::lease::{FencedTarget, JobFence, Lease};
 use super::runner;
 use super::settings::JobSettings;
 use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
@@ -31,11 +32,6 @@ use ccr_doris::cluster::{BinlogLag, ClientSettings, DorisCluster};
 use ccr_doris::rpc::RpcTimeouts;
 use ccr_doris::sql::quote_ident;
 
-/// How often this syncer refreshes its heartbeat and looks for dead peers.
-pub const HA_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-/// A peer whose heartbeat is older than this is dead: two missed checks plus slack, as in
-/// the reference.
-pub const HA_DEAD_AFTER: Duration = Duration::from_secs(12);
 /// How often the job summary line is logged (the reference's monitor interval).
 pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for running steps to finish before abandoning them (every step
@@ -104,6 +100,10 @@ fn format_millis(millis: Option<i64>) -> String {
 
 /// A job this syncer runs.
 struct JobHandle {
+    /// The ownership epoch the task writes under.
+    epoch: i64,
+    /// The task's right to write to the target; revoked when the job is unloaded.
+    fence: Arc<JobFence>,
     /// The persisted record; the async mutex orders operator commands on one job.
     info: AsyncMutex<JobInfo>,
     control: watch::Sender<JobControl>,
@@ -121,6 +121,10 @@ pub struct JobManager {
     metrics: Arc<Metrics>,
     http: reqwest::Client,
     jobs: RwLock<HashMap<String, Arc<JobHandle>>>,
+    /// The lease every job's target writes are fenced by.
+    lease: Arc<Lease>,
+    /// Since when every heartbeat round has reached the store (`None` after a failure).
+    store_up_since: parking_lot::Mutex<Option<Instant>>,
     /// Serialises creations so two requests for one name cannot both pass the checks.
     create_lock: AsyncMutex<()>,
     shutting_down: watch::Sender<bool>,
@@ -132,12 +136,15 @@ impl JobManager {
         settings: JobSettings,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        let lease = Lease::new(settings.lease_term());
         Arc::new(JobManager {
             store,
             settings: Arc::new(settings),
             metrics,
             http: reqwest::Client::new(),
             jobs: RwLock::new(HashMap::new()),
+            lease,
+            store_up_since: parking_lot::Mutex::new(None),
             create_lock: AsyncMutex::new(()),
             shutting_down: watch::channel(false).0,
         })
@@ -164,7 +171,7 @@ impl JobManager {
     }
 
     /// Registers this syncer, starts its persisted jobs, and keeps doing both every
-    /// [`HA_CHECK_INTERVAL`] until shutdown.
+    /// heartbeat interval until shutdown.
     pub async fn start(self: &Arc<Self>) -> Result<(), JobError> {
         self.ha_round().await?;
         let manager = Arc::clone(self);
@@ -173,11 +180,13 @@ impl JobManager {
             let mut last_summary = std::time::Instant::now();
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(HA_CHECK_INTERVAL) => {}
+                    _ = tokio::time::sleep(manager.settings.heartbeat_interval) => {}
                     _ = stop.wait_for(|s| *s) => return,
                 }
                 if let Err(error) = manager.ha_round().await {
-                    tracing::warn!(%error, "high-availability check failed; retrying");
+                    // Jobs hold (their lease lapses) until the store answers again.
+                    *manager.store_up_since.lock() = None;
+                    tracing::warn!(%error, "heartbeat round failed; jobs hold until the store answers");
                 }
                 if last_summary.elapsed() >= SUMMARY_LOG_INTERVAL {
                     last_summary = std::time::Instant::now();
@@ -208,31 +217,47 @@ impl JobManager {
         );
     }
 
-    /// One heartbeat round: refresh our heartbeat, adopt the jobs of dead peers, start the
-    /// jobs we own but do not run, and stop the jobs we run but no longer own.
+    /// One heartbeat round: refresh our heartbeat, adopt the jobs of dead peers, stop the
+    /// jobs we run but no longer own (or own under a newer epoch), start the jobs we own but
+    /// do not run, and only then renew the lease the running jobs write under.
+    ///
+    /// Times are the store's clock. Peers are declared dead only once this syncer has
+    /// reached the store for a whole `dead_after` without a failed round: after an outage
+    /// every heartbeat looks old, and nobody's jobs are taken on that stale picture.
     async fn ha_round(self: &Arc<Self>) -> Result<(), JobError> {
         let me = &self.settings.identity;
-        let now = now_millis();
+        let sent = Instant::now();
+        let now = self.store.now_ms().await?;
         self.store.heartbeat(me, now).await?;
-        let adopted = self
-            .store
-            .take_over_dead(me, now - HA_DEAD_AFTER.as_millis() as i64)
-            .await?;
-        if !adopted.is_empty() {
-            tracing::info!(jobs = ?adopted, "took over jobs of dead syncers");
+        let up_since = *self.store_up_since.lock().get_or_insert(sent);
+        if up_since.elapsed() >= self.settings.dead_after {
+            let dead_before = now - self.settings.dead_after.as_millis() as i64;
+            let adopted = self.store.take_over_dead(me, dead_before).await?;
+            if !adopted.is_empty() {
+                tracing::info!(jobs = ?adopted, "took over jobs of dead syncers");
+            }
         }
         let owned = self.store.list_jobs_owned_by(me).await?;
-        let owned_names: std::collections::HashSet<&str> =
-            owned.iter().map(|r| r.name.as_str()).collect();
-        let lost: Vec<String> = self
+        let owned_epochs: HashMap<&str, i64> =
+            owned.iter().map(|r| (r.name.as_str(), r.epoch)).collect();
+        let lost: Vec<(String, bool)> = self
             .jobs
             .read()
-            .keys()
-            .filter(|name| !owned_names.contains(name.as_str()))
-            .cloned()
+            .iter()
+            .filter_map(|(name, handle)| match owned_epochs.get(name.as_str()) {
+                None => Some((name.clone(), false)),
+                Some(epoch) if *epoch != handle.epoch => Some((name.clone(), true)),
+                Some(_) => None,
+            })
             .collect();
-        for name in lost {
-            tracing::warn!(job = %name, "job no longer belongs to this syncer; stopping it here");
+        for (name, came_back) in lost {
+            if came_back {
+                tracing::warn!(job = %name, "job changed owners and came back; restarting it from its stored progress");
+            } else {
+                tracing::warn!(job = %name, "job no longer belongs to this syncer; stopping it here");
+                // Its series move with it: this syncer's /metrics shows the jobs it runs.
+                self.metrics.remove_job(&name);
+            }
             self.unload(&name);
         }
         for row in owned {
@@ -240,17 +265,18 @@ impl JobManager {
                 continue;
             }
             match JobInfo::from_json(&row.job_info) {
-                Ok(info) => self.launch(info),
+                Ok(info) => self.launch(info, row.epoch),
                 Err(e) => {
                     tracing::error!(job = %row.name, error = %e, "stored job record is unreadable; job not started")
                 }
             }
         }
+        self.lease.renew(sent);
         Ok(())
     }
 
     /// Starts the task of a job and registers it.
-    fn launch(self: &Arc<Self>, info: JobInfo) {
+    fn launch(self: &Arc<Self>, info: JobInfo, epoch: i64) {
         let name = info.name.clone();
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
         let status = Arc::new(parking_lot::Mutex::new(JobStatus::starting(&info)));
@@ -259,15 +285,21 @@ impl JobManager {
             .with_observer(metrics.source_calls.clone());
         let dest = DorisCluster::new(info.dest.cluster_access(), self.client_settings())
             .with_observer(metrics.target_calls.clone());
+        let fence = JobFence::new(Arc::clone(&self.lease));
         let ctx = JobContext {
             name: name.clone(),
             info: info.clone(),
             source: Arc::new(src.clone()),
-            target: Arc::new(dest.clone()),
+            target: Arc::new(FencedTarget::new(
+                Arc::new(dest.clone()),
+                Arc::clone(&fence),
+            )),
             store: Arc::new(OwnedProgress::new(
                 Arc::clone(&self.store),
                 self.settings.identity.clone(),
+                epoch,
             )),
+            lease: Arc::clone(&self.lease),
             settings: Arc::clone(&self.settings),
             clock: Arc::new(SystemClock),
             metrics: Arc::clone(&metrics),
@@ -275,6 +307,8 @@ impl JobManager {
             control: control_rx,
         };
         let handle = Arc::new(JobHandle {
+            epoch,
+            fence,
             info: AsyncMutex::new(info),
             control,
             status,
@@ -298,6 +332,9 @@ impl JobManager {
     /// Stops a job's task (it finishes its current step) and forgets it.
     fn unload(&self, name: &str) -> Option<JoinHandle<()>> {
         let handle = self.jobs.write().remove(name)?;
+        // First the fence, so a step in flight cannot write any more; then the stop, which
+        // the task sees between steps.
+        handle.fence.revoke();
         handle.control.send_modify(|c| c.stop = true);
         let join = handle.task.lock().take();
         join
@@ -386,7 +423,8 @@ impl JobManager {
             .jobs_created
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(job = %name, src = ?info.src, dest = ?info.dest, "job created");
-        self.launch(info);
+        // A new job record starts at epoch 1.
+        self.launch(info, 1);
         Ok(())
     }
 
@@ -416,7 +454,7 @@ impl JobManager {
         if *self.shutting_down.borrow() {
             return Err(JobError::ShuttingDown);
         }
-        self.launch(info);
+        self.launch(info, row.epoch);
         self.jobs
             .read()
             .get(name)
@@ -605,10 +643,6 @@ impl JobManager {
         names.sort();
         names
     }
-}
-
-fn now_millis() -> i64 {
-    SystemClock.now_millis()
 }
 
 fn now_secs() -> i64 {

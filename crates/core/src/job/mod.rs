@@ -19,6 +19,7 @@ pub mod error;
 pub(crate) mod fake;
 pub mod features;
 pub mod first_run;
+pub mod lease;
 pub mod manager;
 pub mod runner;
 pub mod settings;

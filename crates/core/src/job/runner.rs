@@ -120,6 +120,17 @@ pub async fn run(mut ctx: JobContext) {
                     }
                     continue;
                 }
+                if !ctx.lease.is_held() {
+                    // Frozen, or cut off from the store: no step touches the target until
+                    // the heartbeat round has renewed the lease and confirmed the job is
+                    // still ours (else it stops this task).
+                    tracing::info!("lease not held; the job waits for the next heartbeat round");
+                    tokio::select! {
+                        _ = ctx.lease.wait_held() => {}
+                        _ = ctx.control.changed() => {}
+                    }
+                    continue;
+                }
                 let outcome = sync::step(&ctx, &mut cache, current, &control, failures).await;
                 (Some(&*current), outcome)
             }

@@ -17,4 +17,17 @@ pub struct JobSettings {
     pub operator_after_failures: u32,
     pub max_ingest_concurrency_per_backend: usize,
     pub features: FeatureFlags,
+    /// How often this syncer renews its heartbeat and looks for dead peers.
+    pub heartbeat_interval: Duration,
+    /// A syncer whose heartbeat is older than this (by the store's clock) is dead and its
+    /// jobs are taken over.
+    pub dead_after: Duration,
+}
+
+impl JobSettings {
+    /// How long after a heartbeat round began this syncer may still write: one interval
+    /// short of `dead_after`, so a round that is late by up to an interval is still safe.
+    pub fn lease_term(&self) -> Duration {
+        self.dead_after.saturating_sub(self.heartbeat_interval)
+    }
 }

@@ -352,3 +352,54 @@ async fn a_database_job_restores_maps_its_tables_and_leaves_the_filtered_phase_a
     );
     assert_eq!(job.store.stored().unwrap(), progress);
 }
+
+#[tokio::test]
+async fn a_statement_read_before_a_freeze_is_not_sent_after_the_lease_lapsed() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 1));
+    // The process freezes right after reading the binlog, past its lease.
+    let lease = std::sync::Arc::clone(&job.lease);
+    job.source.during_next_fetch(move || lease.lapse());
+    let control = job.ctx.control.borrow().clone();
+    let error = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .expect_err("withheld");
+    assert!(error.to_string().contains("lease"), "{error}");
+    assert!(
+        job.journal.matching("exec ").is_empty(),
+        "nothing reached the target"
+    );
+    assert_eq!(job.store.stored().unwrap().prev_commit_seq, SNAPSHOT_SEQ);
+
+    // The next heartbeat round finds the job still ours and renews: the statement goes out.
+    job.lease.renew(std::time::Instant::now());
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(job.journal.matching("exec ").len(), 1);
+}
+
+#[tokio::test]
+async fn a_job_handed_away_mid_step_writes_nothing_more_even_under_a_renewed_lease() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 2));
+    // While the batch is read, the heartbeat round hands the job to a peer (revoking the
+    // fence) and then renews the lease for the jobs it keeps.
+    let (fence, lease) = (
+        std::sync::Arc::clone(&job.fence),
+        std::sync::Arc::clone(&job.lease),
+    );
+    job.source.during_next_fetch(move || {
+        fence.revoke();
+        lease.renew(std::time::Instant::now());
+    });
+    let control = job.ctx.control.borrow().clone();
+    let error = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .expect_err("withheld");
+    assert!(error.to_string().contains("another syncer"), "{error}");
+    assert!(job.journal.matching("begin ").is_empty());
+    assert!(job.journal.matching("exec ").is_empty());
+    assert!(job.target.committed().is_empty());
+}

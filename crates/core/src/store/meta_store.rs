@@ -17,6 +17,8 @@ pub struct JobRow {
     pub job_info: String,
     /// Identity `host:port` of the syncer that runs the job.
     pub belong_to: String,
+    /// The ownership's fencing token: up by one whenever the job changes owner.
+    pub epoch: i64,
 }
 
 /// One row of the `syncers` table: a syncer's identity and its last heartbeat.
@@ -33,8 +35,12 @@ pub enum StoreError {
     JobExists(String),
     #[error("job {0} not exist")]
     JobNotFound(String),
-    #[error("job {name} now belongs to syncer {owner}")]
-    NotOwner { name: String, owner: String },
+    #[error("job {name} now belongs to syncer {owner} (epoch {epoch})")]
+    NotOwner {
+        name: String,
+        owner: String,
+        epoch: i64,
+    },
     #[error("metadata store error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("metadata store migration failed: {0}")]
@@ -76,24 +82,30 @@ pub trait MetaStore: Send + Sync + 'static {
     /// if the job does not exist (a foreign key), so the loop of a job deleted under it
     /// cannot leave a stray progress row behind.
     async fn put_progress(&self, name: &str, progress: &str) -> Result<(), StoreError>;
-    /// Like [`MetaStore::put_progress`], but only while the job still belongs to `owner`:
-    /// the write is fenced, so a syncer that was declared dead and lost the job cannot
-    /// overwrite the new owner's progress. [`StoreError::NotOwner`] when another syncer owns
-    /// it, [`StoreError::JobNotFound`] when the job is gone.
+    /// Like [`MetaStore::put_progress`], but only while the job still belongs to `owner`
+    /// under `epoch`: the write is fenced, so a syncer that was declared dead and lost the
+    /// job cannot overwrite the new owner's progress, even if the job came back to it since.
+    /// [`StoreError::NotOwner`] when the owner or the epoch differ, [`StoreError::JobNotFound`]
+    /// when the job is gone.
     async fn put_progress_owned(
         &self,
         name: &str,
         owner: &str,
+        epoch: i64,
         progress: &str,
     ) -> Result<(), StoreError>;
+
+    /// The store's clock, Unix milliseconds: heartbeats and takeover decisions use it, never
+    /// a syncer's own clock, so clock skew between hosts cannot declare a live syncer dead.
+    async fn now_ms(&self) -> Result<i64, StoreError>;
 
     /// Insert or refresh this syncer's heartbeat.
     async fn heartbeat(&self, host_info: &str, now_ms: i64) -> Result<(), StoreError>;
     async fn list_syncers(&self) -> Result<Vec<SyncerRow>, StoreError>;
     /// High-availability takeover, in one transaction: every syncer other than `me` whose
     /// heartbeat is older than `dead_before_ms` is removed, and its jobs are handed to the
-    /// live syncers (including `me`), least loaded first. Returns the names of the jobs
-    /// that now belong to `me` and did not before.
+    /// live syncers (including `me`), least loaded first, each with its epoch raised by one.
+    /// Returns the names of the jobs that now belong to `me` and did not before.
     ///
     /// Details both backends keep:
     /// - Jobs whose `belong_to` names no `syncers` row at all (removed by an earlier takeover

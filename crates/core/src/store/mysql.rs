@@ -227,11 +227,12 @@ fn is_deadlock(err: &StoreError) -> bool {
     }
 }
 
-fn job_row((name, job_info, belong_to): (Text, Text, Text)) -> JobRow {
+fn job_row((name, job_info, belong_to, epoch): (Text, Text, Text, i64)) -> JobRow {
     JobRow {
         name: name.0,
         job_info: job_info.0,
         belong_to: belong_to.0,
+        epoch,
     }
 }
 
@@ -305,7 +306,7 @@ impl MysqlStore {
         let assignments = distribute(orphan_jobs, &plan.live, &jobs_per_owner);
         let now = now_ms();
         for (job, owner) in &assignments {
-            sqlx::query("UPDATE jobs SET belong_to = ?, updated_at = ? WHERE job_name = ?")
+            sqlx::query("UPDATE jobs SET belong_to = ?, epoch = epoch + 1, updated_at = ? WHERE job_name = ?")
                 .bind(owner)
                 .bind(now)
                 .bind(job)
@@ -349,11 +350,12 @@ impl MetaStore for MysqlStore {
     }
 
     async fn get_job(&self, name: &str) -> Result<Option<JobRow>, StoreError> {
-        let row: Option<(Text, Text, Text)> =
-            sqlx::query_as("SELECT job_name, job_info, belong_to FROM jobs WHERE job_name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Text, Text, Text, i64)> = sqlx::query_as(
+            "SELECT job_name, job_info, belong_to, epoch FROM jobs WHERE job_name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(job_row))
     }
 
@@ -388,16 +390,17 @@ impl MetaStore for MysqlStore {
     }
 
     async fn list_jobs(&self) -> Result<Vec<JobRow>, StoreError> {
-        let rows: Vec<(Text, Text, Text)> =
-            sqlx::query_as("SELECT job_name, job_info, belong_to FROM jobs ORDER BY job_name")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(Text, Text, Text, i64)> = sqlx::query_as(
+            "SELECT job_name, job_info, belong_to, epoch FROM jobs ORDER BY job_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(job_row).collect())
     }
 
     async fn list_jobs_owned_by(&self, owner: &str) -> Result<Vec<JobRow>, StoreError> {
-        let rows: Vec<(Text, Text, Text)> = sqlx::query_as(
-            "SELECT job_name, job_info, belong_to FROM jobs WHERE belong_to = ? \
+        let rows: Vec<(Text, Text, Text, i64)> = sqlx::query_as(
+            "SELECT job_name, job_info, belong_to, epoch FROM jobs WHERE belong_to = ? \
              ORDER BY job_name",
         )
         .bind(owner)
@@ -434,18 +437,20 @@ impl MetaStore for MysqlStore {
         &self,
         name: &str,
         owner: &str,
+        epoch: i64,
         progress: &str,
     ) -> Result<(), StoreError> {
         // One statement: the ownership check and the write cannot be separated by a takeover.
         let written = sqlx::query(
             "INSERT INTO progresses (job_name, progress, updated_at) \
-             SELECT job_name, ?, ? FROM jobs WHERE job_name = ? AND belong_to = ? \
+             SELECT job_name, ?, ? FROM jobs WHERE job_name = ? AND belong_to = ? AND epoch = ? \
              ON DUPLICATE KEY UPDATE progress = VALUES(progress), updated_at = VALUES(updated_at)",
         )
         .bind(progress)
         .bind(now_ms())
         .bind(name)
         .bind(owner)
+        .bind(epoch)
         .execute(&self.pool)
         .await
         .map_err(|err| progress_write_error(name, err))?;
@@ -454,13 +459,22 @@ impl MetaStore for MysqlStore {
         }
         match self.get_job(name).await? {
             // Defensive: a driver counting an update that changed nothing as no row.
-            Some(row) if row.belong_to == owner => Ok(()),
+            Some(row) if row.belong_to == owner && row.epoch == epoch => Ok(()),
             Some(row) => Err(StoreError::NotOwner {
                 name: name.to_owned(),
                 owner: row.belong_to,
+                epoch: row.epoch,
             }),
             None => Err(StoreError::JobNotFound(name.to_owned())),
         }
+    }
+
+    async fn now_ms(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED)")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn heartbeat(&self, host_info: &str, now_ms: i64) -> Result<(), StoreError> {

@@ -32,17 +32,20 @@ pub trait ProgressStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// The progress of the jobs `owner` runs, kept in a [`MetaStore`] as reference JSON.
+/// The progress of a job that `owner` runs under ownership `epoch`, kept in a
+/// [`MetaStore`] as reference JSON.
 pub struct OwnedProgress {
     store: Arc<dyn MetaStore>,
     owner: String,
+    epoch: i64,
 }
 
 impl OwnedProgress {
-    pub fn new(store: Arc<dyn MetaStore>, owner: impl Into<String>) -> Self {
+    pub fn new(store: Arc<dyn MetaStore>, owner: impl Into<String>, epoch: i64) -> Self {
         OwnedProgress {
             store,
             owner: owner.into(),
+            epoch,
         }
     }
 }
@@ -67,7 +70,12 @@ impl ProgressStore for OwnedProgress {
         progress: &crate::progress::Progress,
     ) -> Result<(), StoreError> {
         self.store
-            .put_progress_owned(job, &self.owner, &progress_codec::encode(progress))
+            .put_progress_owned(
+                job,
+                &self.owner,
+                self.epoch,
+                &progress_codec::encode(progress),
+            )
             .await
     }
 

@@ -122,11 +122,12 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn job_row((name, job_info, belong_to): (String, String, String)) -> JobRow {
+fn job_row((name, job_info, belong_to, epoch): (String, String, String, i64)) -> JobRow {
     JobRow {
         name,
         job_info,
         belong_to,
+        epoch,
     }
 }
 
@@ -150,11 +151,12 @@ impl MetaStore for SqliteStore {
     }
 
     async fn get_job(&self, name: &str) -> Result<Option<JobRow>, StoreError> {
-        let row: Option<(String, String, String)> =
-            sqlx::query_as("SELECT job_name, job_info, belong_to FROM jobs WHERE job_name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT job_name, job_info, belong_to, epoch FROM jobs WHERE job_name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(job_row))
     }
 
@@ -188,16 +190,17 @@ impl MetaStore for SqliteStore {
     }
 
     async fn list_jobs(&self) -> Result<Vec<JobRow>, StoreError> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT job_name, job_info, belong_to FROM jobs ORDER BY job_name")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT job_name, job_info, belong_to, epoch FROM jobs ORDER BY job_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(job_row).collect())
     }
 
     async fn list_jobs_owned_by(&self, owner: &str) -> Result<Vec<JobRow>, StoreError> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT job_name, job_info, belong_to FROM jobs WHERE belong_to = ? \
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT job_name, job_info, belong_to, epoch FROM jobs WHERE belong_to = ? \
              ORDER BY job_name",
         )
         .bind(owner)
@@ -234,12 +237,13 @@ impl MetaStore for SqliteStore {
         &self,
         name: &str,
         owner: &str,
+        epoch: i64,
         progress: &str,
     ) -> Result<(), StoreError> {
         // One statement: the ownership check and the write cannot be separated by a takeover.
         let written = sqlx::query(
             "INSERT INTO progresses (job_name, progress, updated_at) \
-             SELECT job_name, ?, ? FROM jobs WHERE job_name = ? AND belong_to = ? \
+             SELECT job_name, ?, ? FROM jobs WHERE job_name = ? AND belong_to = ? AND epoch = ? \
              ON CONFLICT (job_name) DO UPDATE \
              SET progress = excluded.progress, updated_at = excluded.updated_at",
         )
@@ -247,6 +251,7 @@ impl MetaStore for SqliteStore {
         .bind(now_ms())
         .bind(name)
         .bind(owner)
+        .bind(epoch)
         .execute(&self.pool)
         .await
         .map_err(|err| progress_write_error(name, err))?;
@@ -255,13 +260,22 @@ impl MetaStore for SqliteStore {
         }
         match self.get_job(name).await? {
             // Defensive: a driver counting an update that changed nothing as no row.
-            Some(row) if row.belong_to == owner => Ok(()),
+            Some(row) if row.belong_to == owner && row.epoch == epoch => Ok(()),
             Some(row) => Err(StoreError::NotOwner {
                 name: name.to_owned(),
                 owner: row.belong_to,
+                epoch: row.epoch,
             }),
             None => Err(StoreError::JobNotFound(name.to_owned())),
         }
+    }
+
+    async fn now_ms(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn heartbeat(&self, host_info: &str, now_ms: i64) -> Result<(), StoreError> {
@@ -343,7 +357,7 @@ impl MetaStore for SqliteStore {
         let assignments = distribute(orphan_jobs, &plan.live, &jobs_per_owner);
         let now = now_ms();
         for (job, owner) in &assignments {
-            sqlx::query("UPDATE jobs SET belong_to = ?, updated_at = ? WHERE job_name = ?")
+            sqlx::query("UPDATE jobs SET belong_to = ?, epoch = epoch + 1, updated_at = ? WHERE job_name = ?")
                 .bind(owner)
                 .bind(now)
                 .bind(job)
