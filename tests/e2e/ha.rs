@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::{
-    mysql_syncer, mysql_syncer_with, wait_synced, wait_until, MariaDbDatabase, TestCluster,
+    mysql_syncer, mysql_syncer_with, proxied_mysql_syncer, wait_synced, wait_until,
+    MariaDbDatabase, TcpProxy, TestCluster,
 };
 
 #[test]
@@ -151,4 +152,64 @@ fn a_frozen_owner_that_wakes_after_a_takeover_never_writes_to_the_target_again()
         "81\n",
         "one row per load, none twice"
     );
+}
+
+#[test]
+fn a_metadata_store_outage_holds_the_jobs_and_nobody_takes_them_on_stale_heartbeats() {
+    let src = TestCluster::start();
+    src.sql(
+        "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
+         CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
+           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
+         INSERT INTO src_db.t VALUES (1, 1);",
+    );
+    let dest = TestCluster::start();
+    let database = MariaDbDatabase::new();
+    let proxy = TcpProxy::start("127.0.0.1:3306");
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let a = proxied_mysql_syncer(&dir_a, &database.0, &proxy, &FAST_HA);
+    // The peer checks five times as often: back on the store, it looks at the owner's old
+    // heartbeat well before the owner can refresh it.
+    let b = proxied_mysql_syncer(
+        &dir_b,
+        &database.0,
+        &proxy,
+        &["--heartbeat_interval", "200ms", "--dead_after", "4s"],
+    );
+    a.create_ccr(
+        &json!({"name": "outage", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")}),
+    );
+    let tables = [("src_db.t", "dest_db.t")];
+    wait_synced(&a, "outage", &src, &dest, &tables);
+
+    proxy.cut();
+    src.sql("INSERT INTO src_db.t VALUES (2, 2); INSERT INTO src_db.t VALUES (3, 3);");
+    // The owner cannot renew its lease: the job holds and says why (a status read needs no
+    // store, the task publishes it).
+    wait_until(
+        "the job to hold for the store",
+        Duration::from_secs(60),
+        || {
+            let (code, body) = a.post_raw("/job_status", r#"{"name":"outage"}"#);
+            if body.contains("waiting_for") && body.contains("metadata store") {
+                Ok(())
+            } else {
+                Err(format!("{code} {body}"))
+            }
+        },
+    );
+    // The outage outlasts dead_after (4 s): when the store is back, every heartbeat in it
+    // is older than that, and still nobody may take the job on that picture.
+    std::thread::sleep(Duration::from_secs(6));
+    proxy.restore();
+
+    src.sql("INSERT INTO src_db.t VALUES (4, 4)");
+    wait_synced(&a, "outage", &src, &dest, &tables);
+    // Still the owner's job: the other syncer redirects to it.
+    assert_eq!(
+        support::curl_redirect(&b.url("/job_status"), r#"{"name":"outage"}"#),
+        format!("303 http://127.0.0.1:{}/job_status", a.port)
+    );
+    assert_eq!(dest.sql("SELECT COUNT(*) FROM dest_db.t"), "4\n");
 }

@@ -930,3 +930,83 @@ pub fn mysql_syncer_with(dir: &tempfile::TempDir, database: &str, extra: &[&str]
     args.extend_from_slice(extra);
     Syncer::start(dir.path(), &args)
 }
+
+/// A TCP proxy in front of a server, which a test can cut off and restore: the server's
+/// outage as its clients see it (resets, refused work), without touching the server that
+/// other tests share.
+pub struct TcpProxy {
+    pub port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<parking_lot::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl TcpProxy {
+    /// Forwards 127.0.0.1:`port` to `upstream`.
+    pub fn start(upstream: &str) -> TcpProxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().unwrap().port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let (cut_flag, open_list, upstream) = (cut.clone(), open.clone(), upstream.to_owned());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if cut_flag.load(Ordering::SeqCst) {
+                    continue; // dropped at once: the client sees a reset
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                for stream in [&client, &server] {
+                    open_list.lock().push(stream.try_clone().unwrap());
+                }
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                };
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        TcpProxy { port, cut, open }
+    }
+
+    /// Closes every open connection and refuses new ones until [`TcpProxy::restore`].
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A syncer on MariaDB reached through `proxy`, with `extra` flags.
+pub fn proxied_mysql_syncer(
+    dir: &tempfile::TempDir,
+    database: &str,
+    proxy: &TcpProxy,
+    extra: &[&str],
+) -> Syncer {
+    let port = proxy.port.to_string();
+    let mut args = vec![
+        "--db_type",
+        "mysql",
+        "--db_host",
+        "127.0.0.1",
+        "--db_port",
+        &port,
+        "--db_user",
+        "root",
+        "--db_name",
+        database,
+    ];
+    args.extend_from_slice(extra);
+    Syncer::start(dir.path(), &args)
+}

@@ -522,7 +522,16 @@ impl JobManager {
     }
 
     pub async fn status(self: &Arc<Self>, name: &str) -> Result<JobStatus, JobError> {
-        let handle = self.local(name).await?;
+        let handle = match self.local(name).await {
+            Ok(handle) => handle,
+            // The store is out of reach: a job running here still shows what its task
+            // published (that it holds for the store, typically).
+            Err(JobError::Store(error)) => match self.jobs.read().get(name) {
+                Some(handle) => Arc::clone(handle),
+                None => return Err(JobError::Store(error)),
+            },
+            Err(error) => return Err(error),
+        };
         let status = handle.status.lock().clone();
         Ok(status)
     }

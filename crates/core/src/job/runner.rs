@@ -14,6 +14,11 @@ use super::status::NeedsOperator;
 use super::sync::{self, SyncCache};
 use crate::progress::Progress;
 
+/// What `/job_status` says while a job holds for its lease.
+const WAITING_FOR_STORE: &str =
+    "the metadata store: no heartbeat of this syncer got through in time, so the job holds \
+     until one does and confirms the job is still this syncer's";
+
 /// The first idle wait after a step that did work; it doubles up to the configured idle
 /// poll interval while nothing new arrives.
 const IDLE_POLL_FIRST: Duration = Duration::from_millis(20);
@@ -125,10 +130,12 @@ pub async fn run(mut ctx: JobContext) {
                     // the heartbeat round has renewed the lease and confirmed the job is
                     // still ours (else it stops this task).
                     tracing::info!("lease not held; the job waits for the next heartbeat round");
+                    ctx.status.lock().waiting_for = Some(WAITING_FOR_STORE);
                     tokio::select! {
                         _ = ctx.lease.wait_held() => {}
                         _ = ctx.control.changed() => {}
                     }
+                    ctx.status.lock().waiting_for = None;
                     continue;
                 }
                 let outcome = sync::step(&ctx, &mut cache, current, &control, failures).await;

@@ -31,6 +31,9 @@ pub struct JobStatus {
     /// Set while the job cannot go on by itself; cleared by the next successful step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_operator: Option<NeedsOperator>,
+    /// Set while the job holds without an error of its own: what it waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<&'static str>,
 }
 
 /// Why a job waits for an operator, and what the operator can do.
@@ -57,6 +60,7 @@ impl JobStatus {
             consecutive_failures: 0,
             skipped_binlogs: Default::default(),
             needs_operator: None,
+            waiting_for: None,
         }
     }
 }
