@@ -47,6 +47,7 @@ fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
     );
 
     // The owner dies without a word; its heartbeat stops.
+    let killed = std::time::Instant::now();
     a.kill();
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
     // Dead after 8 s without a heartbeat, noticed within the next 2 s round.
@@ -63,6 +64,9 @@ fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
             }
         },
     );
+    // Within dead_after + heartbeat_interval (10 s) by default; reported, not asserted
+    // (the machine's load decides the rest).
+    eprintln!("takeover after kill -9: {:.1} s", killed.elapsed().as_secs_f64());
     wait_until(
         "replication to go on",
         Duration::from_secs(60),
