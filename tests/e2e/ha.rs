@@ -66,7 +66,10 @@ fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
     );
     // Within dead_after + heartbeat_interval (10 s) by default; reported, not asserted
     // (the machine's load decides the rest).
-    eprintln!("takeover after kill -9: {:.1} s", killed.elapsed().as_secs_f64());
+    eprintln!(
+        "takeover after kill -9: {:.1} s",
+        killed.elapsed().as_secs_f64()
+    );
     wait_until(
         "replication to go on",
         Duration::from_secs(60),
@@ -216,4 +219,73 @@ fn a_metadata_store_outage_holds_the_jobs_and_nobody_takes_them_on_stale_heartbe
         format!("303 http://127.0.0.1:{}/job_status", a.port)
     );
     assert_eq!(dest.sql("SELECT COUNT(*) FROM dest_db.t"), "4\n");
+}
+
+#[test]
+fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
+    let src = TestCluster::start();
+    src.sql(
+        "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
+         CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
+           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
+         INSERT INTO src_db.t VALUES (1, 1);",
+    );
+    let dest = TestCluster::start();
+    let database = MariaDbDatabase::new();
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let a = mysql_syncer_with(&dir_a, &database.0, &FAST_HA);
+    let b = mysql_syncer_with(&dir_b, &database.0, &FAST_HA);
+    a.create_ccr(
+        &json!({"name": "fwd", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")}),
+    );
+    wait_synced(&a, "fwd", &src, &dest, &[("src_db.t", "dest_db.t")]);
+
+    // The reference's answer stays the default: a redirect to the owner.
+    let (code, _) = b.post_raw("/job_status", r#"{"name":"fwd"}"#);
+    assert_eq!(code, 303);
+    // Asked to, b carries the call to the owner and hands back its answer.
+    let (code, body) = b.post_raw("/job_status?forward=1", r#"{"name":"fwd"}"#);
+    assert_eq!(code, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["success"], true, "{body}");
+    assert_eq!(status["status"]["name"], "fwd", "{body}");
+    let (code, body) = b.post_raw("/pause?forward=1", r#"{"name":"fwd"}"#);
+    assert_eq!((code, body.as_str()), (200, r#"{"success":true}"#));
+    support::wait_job_status(&a, "fwd", "the pause to reach the owner", |s| {
+        s["state"] == "paused"
+    });
+    // A job nobody has: the owner's usual answer, not a forwarding error.
+    let (code, body) = b.post_raw("/job_status?forward=1", r#"{"name":"nobody"}"#);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(r#""success":false"#), "{body}");
+
+    // Who owns what, from either syncer.
+    let (_, body) = b.post_raw("/list_jobs", r#"{"detail": true}"#);
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        listed["jobs"],
+        json!([{"name": "fwd", "owner": format!("127.0.0.1:{}", a.port), "epoch": 1}]),
+        "{body}"
+    );
+    let (_, body) = b.post_raw("/list_jobs", "");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"success": true, "jobs": ["fwd"]})
+    );
+    let (_, body) = b.post_raw("/syncers", "{}");
+    let syncers: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let rows = syncers["syncers"].as_array().expect("syncers").clone();
+    assert_eq!(rows.len(), 2, "{body}");
+    for row in &rows {
+        assert_eq!(row["alive"], true, "{body}");
+        let me = row["host"] == format!("127.0.0.1:{}", b.port);
+        assert_eq!(row["is_me"], me, "{body}");
+        let jobs = if row["host"] == format!("127.0.0.1:{}", a.port) {
+            json!(["fwd"])
+        } else {
+            json!([])
+        };
+        assert_eq!(row["jobs"], jobs, "{body}");
+    }
 }

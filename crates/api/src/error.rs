@@ -16,6 +16,9 @@ pub enum ApiError {
     /// The body exceeds the size limit (413).
     #[error("request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// A call forwarded to the job's owner (`?forward=1`) got no answer from it (502).
+    #[error("cannot forward the call to the job's owner at {location}: {message}")]
+    ForwardFailed { location: String, message: String },
     #[error(transparent)]
     Job(#[from] JobError),
 }
@@ -34,6 +37,10 @@ impl IntoResponse for RouteError {
             ApiError::BadRequest { message, status } => (*status, message.clone()),
             ApiError::BodyTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, self.error.to_string())
+            }
+            ApiError::ForwardFailed { .. } => {
+                tracing::warn!(error = %self.error, "forwarding failed");
+                (StatusCode::BAD_GATEWAY, self.error.to_string())
             }
             // The job runs on another syncer: send the client there, as the reference does
             // (`curl -L --post303` re-posts the body).

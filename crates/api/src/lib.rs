@@ -57,6 +57,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ("/force_fullsync", any(routes::force_fullsync)),
         ("/features", any(routes::features)),
         ("/metrics", any(routes::metrics)),
+        ("/syncers", any(routes::syncers)),
     ];
     let mut router = Router::new();
     for (path, handler) in routes {
@@ -64,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let router = router
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(routes::forward_to_owner))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state,

@@ -200,12 +200,160 @@ pub(super) async fn update_job(
     .await
 }
 
-pub(super) async fn list_jobs(State(app): AppStateRef, uri: OriginalUri) -> Response {
+#[derive(Deserialize, Default)]
+struct ListJobsRequest {
+    #[serde(default)]
+    detail: bool,
+}
+
+/// `/list_jobs`: job names, as the reference; `{"detail": true}` adds each job's owner and
+/// ownership epoch. An empty or absent body is the reference's plain form.
+pub(super) async fn list_jobs(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     respond(&uri, json!({}), async {
-        let jobs = app.jobs.list().await?;
-        Ok(fields(json!({ "jobs": jobs })))
+        let empty = body
+            .as_ref()
+            .is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace));
+        let request: ListJobsRequest = if empty {
+            ListJobsRequest::default()
+        } else {
+            decode(body, StatusCode::OK)?
+        };
+        if request.detail {
+            let jobs = app.jobs.list_owned().await?;
+            Ok(fields(json!({ "jobs": jobs })))
+        } else {
+            let jobs = app.jobs.list().await?;
+            Ok(fields(json!({ "jobs": jobs })))
+        }
     })
     .await
+}
+
+/// `/syncers`: the syncers sharing the metadata store, with their heartbeats and jobs.
+pub(super) async fn syncers(State(app): AppStateRef, uri: OriginalUri) -> Response {
+    respond(&uri, json!({"syncers": []}), async {
+        let syncers = app.jobs.syncers().await?;
+        Ok(fields(json!({ "syncers": syncers })))
+    })
+    .await
+}
+
+/// The header that asks for forwarding, and the one that counts hops.
+const FORWARD_HEADER: &str = "x-ccr-forward";
+const FORWARD_HOPS_HEADER: &str = "x-ccr-forward-hops";
+/// Owners a call may be forwarded through (ownership can move while it travels).
+const MAX_FORWARD_HOPS: u32 = 3;
+
+/// `?forward=1` or `X-CCR-Forward: 1`: a job call that another syncer owns is sent on to
+/// that owner by this syncer, and the owner's answer comes back as it is, instead of the
+/// reference's `303 See Other` (which stays the default).
+pub(super) async fn forward_to_owner(request: Request, next: Next) -> Response {
+    let asked = request.uri().query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair == "forward=1" || pair == "forward=true")
+    }) || request
+        .headers()
+        .get(FORWARD_HEADER)
+        .is_some_and(|value| value == "1" || value == "true");
+    if !asked {
+        return next.run(request).await;
+    }
+    let hops: u32 = request
+        .headers()
+        .get(FORWARD_HOPS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_REQUEST_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return RouteError {
+                error: ApiError::BodyTooLarge {
+                    limit: MAX_REQUEST_BODY_BYTES,
+                },
+                defaults: Map::new(),
+                path: String::new(),
+            }
+            .into_response()
+        }
+    };
+    let answer = next
+        .run(Request::from_parts(
+            parts,
+            axum::body::Body::from(body.clone()),
+        ))
+        .await;
+    if answer.status() != StatusCode::SEE_OTHER || hops >= MAX_FORWARD_HOPS {
+        return answer;
+    }
+    let Some(location) = answer
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return answer;
+    };
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(super::REQUEST_TIMEOUT)
+            .build()
+            .expect("HTTP client")
+    });
+    let forwarded = client
+        .post(&location)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(FORWARD_HEADER, "1")
+        .header(FORWARD_HOPS_HEADER, (hops + 1).to_string())
+        .body(body)
+        .send()
+        .await;
+    let failed = |message: String| {
+        RouteError {
+            error: ApiError::ForwardFailed {
+                location: location.clone(),
+                message,
+            },
+            defaults: Map::new(),
+            path: String::new(),
+        }
+        .into_response()
+    };
+    match forwarded {
+        Ok(owner_answer) => {
+            let status = owner_answer.status().as_u16();
+            let location = owner_answer
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .cloned();
+            match owner_answer.bytes().await {
+                Ok(bytes) => {
+                    let mut response = (
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                        [(header::CONTENT_TYPE, "application/json")],
+                        bytes,
+                    )
+                        .into_response();
+                    if let Some(location) = location
+                        .and_then(|v| axum::http::HeaderValue::from_bytes(v.as_bytes()).ok())
+                    {
+                        response.headers_mut().insert(header::LOCATION, location);
+                    }
+                    response
+                }
+                Err(error) => failed(error.to_string()),
+            }
+        }
+        Err(error) => failed(error.to_string()),
+    }
 }
 
 pub(super) async fn features(State(app): AppStateRef) -> Response {

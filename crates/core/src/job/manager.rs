@@ -98,6 +98,29 @@ fn format_millis(millis: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
+/// A job and the syncer that owns it (`/list_jobs {"detail": true}`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobOwner {
+    pub name: String,
+    pub owner: String,
+    /// The ownership epoch: up by one at every change of owner.
+    pub epoch: i64,
+}
+
+/// One syncer of the metadata store (`/syncers`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SyncerInfo {
+    pub host: String,
+    /// `YYYY-MM-DD HH:MM:SS` UTC, by the store's clock.
+    pub last_heartbeat: String,
+    pub heartbeat_age_ms: i64,
+    /// Whether its heartbeat is younger than `dead_after` (peers would take its jobs).
+    pub alive: bool,
+    /// The syncer answering this request.
+    pub is_me: bool,
+    pub jobs: Vec<String>,
+}
+
 /// A job this syncer runs.
 struct JobHandle {
     /// The ownership epoch the task writes under.
@@ -550,6 +573,52 @@ impl JobManager {
     }
 
     /// `/list_jobs`: every job in the store, whichever syncer runs it.
+    /// `/list_jobs {"detail": true}`: every job with its owner and ownership epoch.
+    pub async fn list_owned(&self) -> Result<Vec<JobOwner>, JobError> {
+        Ok(self
+            .store
+            .list_jobs()
+            .await?
+            .into_iter()
+            .map(|row| JobOwner {
+                name: row.name,
+                owner: row.belong_to,
+                epoch: row.epoch,
+            })
+            .collect())
+    }
+
+    /// `/syncers`: every syncer of the metadata store, its last heartbeat (by the store's
+    /// clock), whether peers count it alive, and the jobs it owns.
+    pub async fn syncers(&self) -> Result<Vec<SyncerInfo>, JobError> {
+        let now = self.store.now_ms().await?;
+        let jobs = self.store.list_jobs().await?;
+        let dead_after = self.settings.dead_after.as_millis() as i64;
+        Ok(self
+            .store
+            .list_syncers()
+            .await?
+            .into_iter()
+            .map(|row| {
+                let mut owned: Vec<String> = jobs
+                    .iter()
+                    .filter(|job| job.belong_to == row.host_info)
+                    .map(|job| job.name.clone())
+                    .collect();
+                owned.sort();
+                let age = (now - row.heartbeat_ms).max(0);
+                SyncerInfo {
+                    is_me: row.host_info == self.settings.identity,
+                    host: row.host_info,
+                    last_heartbeat: format_millis(Some(row.heartbeat_ms)),
+                    heartbeat_age_ms: age,
+                    alive: age <= dead_after,
+                    jobs: owned,
+                }
+            })
+            .collect())
+    }
+
     pub async fn list(&self) -> Result<Vec<String>, JobError> {
         Ok(self
             .store
