@@ -228,7 +228,10 @@ fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
         "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
          CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
            PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
-         INSERT INTO src_db.t VALUES (1, 1);",
+         INSERT INTO src_db.t VALUES (1, 1);
+         CREATE TABLE src_db.t2 (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
+           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
+         INSERT INTO src_db.t2 VALUES (1, 1);",
     );
     let dest = TestCluster::start();
     let database = MariaDbDatabase::new();
@@ -288,4 +291,113 @@ fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
         };
         assert_eq!(row["jobs"], jobs, "{body}");
     }
+
+    // A new job goes to the least-loaded live syncer, whichever syncer was asked.
+    a.create_ccr(
+        &json!({"name": "fwd2", "src": src.spec("src_db", "t2"), "dest": dest.spec("dest_db", "t2")}),
+    );
+    let (_, body) = a.post_raw("/list_jobs", r#"{"detail": true}"#);
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed["jobs"][1]["name"], "fwd2", "{body}");
+    assert_eq!(
+        listed["jobs"][1]["owner"],
+        format!("127.0.0.1:{}", b.port),
+        "{body}"
+    );
+    wait_synced(&b, "fwd2", &src, &dest, &[("src_db.t2", "dest_db.t2")]);
+}
+
+#[test]
+fn a_syncer_that_joins_gets_its_fair_share_of_jobs_handed_over_gracefully() {
+    let src = TestCluster::start();
+    let tables = ["t1", "t2", "t3", "t4"];
+    let mut setup =
+        String::from("CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");");
+    for t in tables {
+        setup.push_str(&format!(
+            "CREATE TABLE src_db.{t} (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
+               PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
+             INSERT INTO src_db.{t} VALUES (1, 1);"
+        ));
+    }
+    src.sql(&setup);
+    let dest = TestCluster::start();
+    let database = MariaDbDatabase::new();
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let a = mysql_syncer_with(&dir_a, &database.0, &FAST_HA);
+    for t in tables {
+        a.create_ccr(
+            &json!({"name": t, "src": src.spec("src_db", t), "dest": dest.spec("dest_db", t)}),
+        );
+    }
+    for t in tables {
+        let pair = (format!("src_db.{t}"), format!("dest_db.{t}"));
+        wait_synced(&a, t, &src, &dest, &[(&pair.0, &pair.1)]);
+    }
+
+    let full_syncs_started: Vec<serde_json::Value> = tables
+        .iter()
+        .map(|t| a.job_progress(t)["full_sync_start_at"].clone())
+        .collect();
+
+    let b = mysql_syncer_with(&dir_b, &database.0, &FAST_HA);
+    let owners = || -> Vec<(String, String)> {
+        let (_, body) = b.post_raw("/list_jobs", r#"{"detail": true}"#);
+        let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        listed["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| {
+                (
+                    j["name"].as_str().unwrap().to_owned(),
+                    j["owner"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let b_host = format!("127.0.0.1:{}", b.port);
+    wait_until(
+        "two jobs to move to the new syncer",
+        Duration::from_secs(60),
+        || {
+            let moved = owners()
+                .iter()
+                .filter(|(_, owner)| *owner == b_host)
+                .count();
+            if moved == 2 {
+                Ok(())
+            } else {
+                Err(format!("{:?}", owners()))
+            }
+        },
+    );
+
+    // Every job replicates on from where it was, wherever it runs now.
+    for t in tables {
+        src.sql(&format!("INSERT INTO src_db.{t} VALUES (2, 2), (3, 3)"));
+    }
+    for (job, owner) in owners() {
+        let syncer = if owner == b_host { &b } else { &a };
+        let pair = (format!("src_db.{job}"), format!("dest_db.{job}"));
+        wait_synced(syncer, &job, &src, &dest, &[(&pair.0, &pair.1)]);
+        assert_eq!(
+            dest.sql(&format!("SELECT COUNT(*) FROM dest_db.{job}")),
+            "3\n"
+        );
+        let progress = syncer.job_progress(&job);
+        assert_eq!(
+            progress["sync_state"], 501,
+            "no full sync after the handover: {progress}"
+        );
+    }
+    // And the balance holds: nothing moves back.
+    assert_eq!(
+        owners()
+            .iter()
+            .filter(|(_, owner)| *owner == b_host)
+            .count(),
+        2
+    );
 }

@@ -146,6 +146,8 @@ pub struct JobManager {
     jobs: RwLock<HashMap<String, Arc<JobHandle>>>,
     /// The lease every job's target writes are fenced by.
     lease: Arc<Lease>,
+    /// Jobs being handed to another syncer: stopped here, not yet renamed in the store.
+    handing_over: parking_lot::Mutex<HashMap<String, String>>,
     /// Since when every heartbeat round has reached the store (`None` after a failure).
     store_up_since: parking_lot::Mutex<Option<Instant>>,
     /// Serialises creations so two requests for one name cannot both pass the checks.
@@ -167,6 +169,7 @@ impl JobManager {
             http: reqwest::Client::new(),
             jobs: RwLock::new(HashMap::new()),
             lease,
+            handing_over: parking_lot::Mutex::new(Default::default()),
             store_up_since: parking_lot::Mutex::new(None),
             create_lock: AsyncMutex::new(()),
             shutting_down: watch::channel(false).0,
@@ -284,7 +287,10 @@ impl JobManager {
             self.unload(&name);
         }
         for row in owned {
-            if self.jobs.read().contains_key(&row.name) || *self.shutting_down.borrow() {
+            if self.jobs.read().contains_key(&row.name)
+                || self.handing_over.lock().contains_key(&row.name)
+                || *self.shutting_down.borrow()
+            {
                 continue;
             }
             match JobInfo::from_json(&row.job_info) {
@@ -295,6 +301,9 @@ impl JobManager {
             }
         }
         self.lease.renew(sent);
+        if up_since.elapsed() >= self.settings.dead_after {
+            self.rebalance().await?;
+        }
         Ok(())
     }
 
@@ -429,11 +438,8 @@ impl JobManager {
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
         };
-        match self
-            .store
-            .create_job(&name, &info.to_json(), &self.settings.identity)
-            .await
-        {
+        let owner = self.least_loaded_live_syncer().await?;
+        match self.store.create_job(&name, &info.to_json(), &owner).await {
             Ok(()) => {}
             Err(StoreError::JobExists(_)) => return Err(JobError::AlreadyExists(name)),
             Err(e) => return Err(e.into()),
@@ -445,9 +451,110 @@ impl JobManager {
         self.metrics
             .jobs_created
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::info!(job = %name, src = ?info.src, dest = ?info.dest, "job created");
-        // A new job record starts at epoch 1.
-        self.launch(info, 1);
+        tracing::info!(job = %name, %owner, src = ?info.src, dest = ?info.dest, "job created");
+        if owner == self.settings.identity {
+            // A new job record starts at epoch 1.
+            self.launch(info, 1);
+        }
+        // Else the owner starts it at its next heartbeat round.
+        Ok(())
+    }
+
+    /// The live syncers (heartbeat younger than `dead_after` by the store's clock) with
+    /// the number of jobs each owns; this syncer is always among them.
+    async fn live_load(&self) -> Result<Vec<(String, usize)>, JobError> {
+        let now = self.store.now_ms().await?;
+        let dead_after = self.settings.dead_after.as_millis() as i64;
+        let jobs = self.store.list_jobs().await?;
+        let mut live: Vec<(String, usize)> = self
+            .store
+            .list_syncers()
+            .await?
+            .into_iter()
+            .filter(|row| now - row.heartbeat_ms <= dead_after)
+            .map(|row| {
+                let owned = jobs.iter().filter(|j| j.belong_to == row.host_info).count();
+                (row.host_info, owned)
+            })
+            .collect();
+        let me = &self.settings.identity;
+        if !live.iter().any(|(host, _)| host == me) {
+            let owned = jobs.iter().filter(|j| &j.belong_to == me).count();
+            live.push((me.clone(), owned));
+        }
+        Ok(live)
+    }
+
+    /// Where a new job goes: the live syncer with the fewest jobs, this one on a tie.
+    async fn least_loaded_live_syncer(&self) -> Result<String, JobError> {
+        let me = self.settings.identity.clone();
+        let live = self.live_load().await?;
+        Ok(live
+            .into_iter()
+            .min_by_key(|(host, owned)| (*owned, *host != me, host.clone()))
+            .map(|(host, _)| host)
+            .unwrap_or(me))
+    }
+
+    /// Hands jobs away while this syncer owns more than its fair share (the live syncers'
+    /// jobs divided evenly, rounded up), one per round, to the least-loaded live syncer:
+    /// the job's task is stopped and has finished its step (and saved its progress)
+    /// before the store names the new owner.
+    async fn rebalance(self: &Arc<Self>) -> Result<(), JobError> {
+        let me = self.settings.identity.clone();
+        let live = self.live_load().await?;
+        let total: usize = live.iter().map(|(_, owned)| owned).sum();
+        let fair = total.div_ceil(live.len().max(1));
+        let mine = live
+            .iter()
+            .find(|(host, _)| *host == me)
+            .map_or(0, |(_, owned)| *owned);
+        let Some((to, their)) = live
+            .iter()
+            .filter(|(host, _)| *host != me)
+            .min_by_key(|(host, owned)| (*owned, host.clone()))
+            .cloned()
+        else {
+            return Ok(());
+        };
+        // Moving one job must narrow the gap, or the two would trade it back and forth.
+        if mine <= fair || mine <= their + 1 {
+            return Ok(());
+        }
+        let Some((name, epoch)) = self
+            .jobs
+            .read()
+            .iter()
+            .map(|(name, handle)| (name.clone(), handle.epoch))
+            .max()
+        else {
+            return Ok(());
+        };
+        tracing::info!(job = %name, %to, mine, fair, "handing a job to a less loaded syncer");
+        // Not relaunched by the next rounds while its last step ends.
+        self.handing_over.lock().insert(name.clone(), to.clone());
+        let task = self.unload(&name);
+        self.metrics.remove_job(&name);
+        // The handover waits for the step off the heartbeat round, which must keep renewing
+        // the lease of the other jobs.
+        let manager = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Some(task) = task {
+                if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                    // Its fence is revoked and the epoch moves on below: it cannot write.
+                    tracing::warn!(job = %name, "the job's step did not end in time; handing it over anyway");
+                }
+            }
+            match manager.store.hand_over(&name, &me, epoch, &to).await {
+                Ok(true) => tracing::info!(job = %name, %to, "job handed over"),
+                Ok(false) => {
+                    tracing::warn!(job = %name, "the job changed owners meanwhile; nothing handed over")
+                }
+                // Still ours in the store: the next round starts it here again.
+                Err(error) => tracing::warn!(job = %name, %error, "handover failed"),
+            }
+            manager.handing_over.lock().remove(&name);
+        });
         Ok(())
     }
 
@@ -468,6 +575,13 @@ impl JobManager {
         }
         if let Some(handle) = self.jobs.read().get(name) {
             return Ok(Arc::clone(handle));
+        }
+        if let Some(to) = self.handing_over.lock().get(name) {
+            // Stopped here, about to be the other syncer's: send the caller there.
+            return Err(JobError::OwnedElsewhere {
+                name: name.to_owned(),
+                owner: to.clone(),
+            });
         }
         let info = JobInfo::from_json(&row.job_info).map_err(|e| JobError::Corrupt {
             name: name.to_owned(),

@@ -95,6 +95,17 @@ pub trait MetaStore: Send + Sync + 'static {
         progress: &str,
     ) -> Result<(), StoreError>;
 
+    /// Moves job `name` from `from` (under `epoch`) to `to`, raising the epoch: a graceful
+    /// handover, after `from` has stopped the job. `false` if the job is no longer `from`'s
+    /// under that epoch (a takeover came first), and then nothing changes.
+    async fn hand_over(
+        &self,
+        name: &str,
+        from: &str,
+        epoch: i64,
+        to: &str,
+    ) -> Result<bool, StoreError>;
+
     /// The store's clock, Unix milliseconds: heartbeats and takeover decisions use it, never
     /// a syncer's own clock, so clock skew between hosts cannot declare a live syncer dead.
     async fn now_ms(&self) -> Result<i64, StoreError>;

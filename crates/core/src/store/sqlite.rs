@@ -270,6 +270,27 @@ impl MetaStore for SqliteStore {
         }
     }
 
+    async fn hand_over(
+        &self,
+        name: &str,
+        from: &str,
+        epoch: i64,
+        to: &str,
+    ) -> Result<bool, StoreError> {
+        let moved = sqlx::query(
+            "UPDATE jobs SET belong_to = ?, epoch = epoch + 1, updated_at = ? \
+             WHERE job_name = ? AND belong_to = ? AND epoch = ?",
+        )
+        .bind(to)
+        .bind(now_ms())
+        .bind(name)
+        .bind(from)
+        .bind(epoch)
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected() == 1)
+    }
+
     async fn now_ms(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)")
