@@ -9,6 +9,7 @@ mod api;
 mod api_jobs;
 mod db_sync;
 mod ha;
+mod ha_chaos;
 mod random_workload;
 mod replay_sim_fidelity;
 mod scripts;
