@@ -326,6 +326,41 @@ fn process_lifecycle() {
 }
 
 #[test]
+fn a_corrupt_sqlite_file_or_bad_ha_timings_stop_the_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ccr.db");
+    std::fs::write(&db, "this is no SQLite database, it only has its name").unwrap();
+    let port = free_port().to_string();
+    let output = Command::new(ccr_tests::binary("ccr_syncer"))
+        .args(["--port", &port, "--db_dir", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot open the metadata store") && stderr.contains("not a database"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The file is left as it was, for the operator to look at.
+    assert_eq!(
+        std::fs::read_to_string(&db).unwrap(),
+        "this is no SQLite database, it only has its name"
+    );
+
+    let output = Command::new(ccr_tests::binary("ccr_syncer"))
+        .args(["--port", &port, "--heartbeat_interval", "5s", "--dead_after", "8s"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--dead_after (8s) must be more than twice --heartbeat_interval (5s)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn command_line_errors() {
     let output = Command::new(ccr_tests::binary("ccr_syncer"))
         .args(["--db_type", "oracle"])

@@ -4,8 +4,10 @@
 //! once. At the end every job must hold exactly the source's rows (DUPLICATE KEY tables: a
 //! load applied twice or lost shows), and each takeover after a kill is timed.
 //!
-//! CI runs one fixed seed (`chaos_with_a_fixed_seed`); `scripts/ha_chaos.sh` runs the ignored
-//! `chaos_soak` with `CHAOS_SEED`, `CHAOS_RUNS`, `CHAOS_JOBS` and `CHAOS_ROUNDS`.
+//! Half the jobs are table jobs, half replicate a whole database. CI runs one fixed seed
+//! (`chaos_with_a_fixed_seed`); `scripts/ha_chaos.sh` runs the ignored `chaos_soak` with
+//! `CHAOS_SEED`, `CHAOS_RUNS`, `CHAOS_JOBS`, `CHAOS_ROUNDS`, and `CHAOS_RESTART_MARIADB=1`
+//! to restart the real MariaDB server instead of cutting the proxy.
 
 use crate::support;
 
@@ -73,23 +75,74 @@ impl Fleet {
     }
 }
 
-fn table_ddl(name: &str) -> String {
+fn table_ddl(qualified: &str) -> String {
     format!(
-        "CREATE TABLE src_db.{name} (id BIGINT, v BIGINT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
+        "CREATE TABLE {qualified} (id BIGINT, v BIGINT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
            PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");"
     )
 }
 
-pub fn run(seed: u64, jobs: usize, rounds: usize) -> ChaosReport {
+/// One job of the run: every other one replicates a whole database (of one table).
+struct ChaosJob {
+    name: String,
+    src_db: String,
+    dest_db: String,
+    table: String,
+    whole_database: bool,
+}
+
+impl ChaosJob {
+    fn new(index: usize) -> Self {
+        let whole_database = index % 2 == 1;
+        ChaosJob {
+            name: format!("job{index}"),
+            src_db: if whole_database {
+                format!("sdb{index}")
+            } else {
+                "src_db".into()
+            },
+            dest_db: if whole_database {
+                format!("ddb{index}")
+            } else {
+                "dest_db".into()
+            },
+            table: if whole_database {
+                "t".into()
+            } else {
+                format!("t{index}")
+            },
+            whole_database,
+        }
+    }
+
+    fn source_table(&self) -> String {
+        format!("{}.{}", self.src_db, self.table)
+    }
+
+    fn target_table(&self) -> String {
+        format!("{}.{}", self.dest_db, self.table)
+    }
+}
+
+pub fn run(seed: u64, jobs: usize, rounds: usize, restart_mariadb: bool) -> ChaosReport {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut report = ChaosReport::default();
-    let tables: Vec<String> = (0..jobs).map(|j| format!("t{j}")).collect();
+    let jobs: Vec<ChaosJob> = (0..jobs).map(ChaosJob::new).collect();
     let src = TestCluster::start();
     let mut setup =
         String::from("CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");");
-    for t in &tables {
-        setup.push_str(&table_ddl(t));
-        setup.push_str(&format!("INSERT INTO src_db.{t} VALUES (0, 0);"));
+    for job in &jobs {
+        if job.whole_database {
+            setup.push_str(&format!(
+                "CREATE DATABASE {} PROPERTIES (\"binlog.enable\" = \"true\");",
+                job.src_db
+            ));
+        }
+        setup.push_str(&table_ddl(&job.source_table()));
+        setup.push_str(&format!(
+            "INSERT INTO {} VALUES (0, 0);",
+            job.source_table()
+        ));
     }
     src.sql(&setup);
     let dest = TestCluster::start();
@@ -103,10 +156,17 @@ pub fn run(seed: u64, jobs: usize, rounds: usize) -> ChaosReport {
             .collect(),
         life: vec![Life::Running; SYNCERS],
     };
-    for t in &tables {
-        fleet.syncers[0].create_ccr(
-            &json!({"name": t, "src": src.spec("src_db", t), "dest": dest.spec("dest_db", t)}),
-        );
+    for job in &jobs {
+        let table = if job.whole_database {
+            ""
+        } else {
+            job.table.as_str()
+        };
+        fleet.syncers[0].create_ccr(&json!({
+            "name": job.name,
+            "src": src.spec(&job.src_db, table),
+            "dest": dest.spec(&job.dest_db, table),
+        }));
     }
 
     // A continuous workload: one row at a time into a random table, ids never reused.
@@ -116,9 +176,9 @@ pub fn run(seed: u64, jobs: usize, rounds: usize) -> ChaosReport {
         scope.spawn(|| {
             let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
             while !stop.load(Ordering::SeqCst) {
-                let table = &tables[rng.gen_range(0..tables.len())];
+                let table = jobs[rng.gen_range(0..jobs.len())].source_table();
                 let id = next_id.fetch_add(1, Ordering::SeqCst);
-                src.sql(&format!("INSERT INTO src_db.{table} VALUES ({id}, {id})"));
+                src.sql(&format!("INSERT INTO {table} VALUES ({id}, {id})"));
             }
         });
 
@@ -128,10 +188,17 @@ pub fn run(seed: u64, jobs: usize, rounds: usize) -> ChaosReport {
             let pick = rng.gen_range(0..100);
             if !store_cut_done && round == rounds / 2 {
                 store_cut_done = true;
-                report.events.push(format!("round {round}: store cut off"));
-                proxy.cut();
-                std::thread::sleep(Duration::from_secs(rng.gen_range(2..7)));
-                proxy.restore();
+                if restart_mariadb {
+                    report
+                        .events
+                        .push(format!("round {round}: MariaDB restarted"));
+                    restart_the_mariadb_server();
+                } else {
+                    report.events.push(format!("round {round}: store cut off"));
+                    proxy.cut();
+                    std::thread::sleep(Duration::from_secs(rng.gen_range(2..7)));
+                    proxy.restore();
+                }
             } else if pick < 35 && running.len() >= 2 {
                 let victim = running[rng.gen_range(0..running.len())];
                 let host = fleet.host(victim);
@@ -202,8 +269,8 @@ pub fn run(seed: u64, jobs: usize, rounds: usize) -> ChaosReport {
         }
         fleet.life[i] = Life::Running;
     }
-    for t in &tables {
-        let pair = (format!("src_db.{t}"), format!("dest_db.{t}"));
+    for job in &jobs {
+        let (t, pair) = (&job.name, (job.source_table(), job.target_table()));
         // Jobs may still move (a takeover, or a share handed to a restarted syncer), so
         // each check asks whoever owns the job at that moment, through `?forward=1`.
         wait_until(
@@ -234,6 +301,51 @@ pub fn run(seed: u64, jobs: usize, rounds: usize) -> ChaosReport {
     report
 }
 
+/// Stops the local MariaDB server and starts it again (the soak's `--restart-mariadb`; never
+/// in the suite, whose other tests share the server).
+fn restart_the_mariadb_server() {
+    let answers = || {
+        std::process::Command::new("mariadb")
+            .args(["-h127.0.0.1", "-P3306", "-uroot", "-e", "select 1"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let status = std::process::Command::new("mariadb-admin")
+        .args(["-h127.0.0.1", "-P3306", "-uroot", "shutdown"])
+        .status()
+        .expect("run mariadb-admin");
+    assert!(status.success(), "mariadb-admin shutdown failed");
+    wait_until("MariaDB to stop", Duration::from_secs(60), || {
+        if answers() {
+            Err("still answers".into())
+        } else {
+            Ok(())
+        }
+    });
+    let _ = std::fs::create_dir_all("/run/mysqld");
+    let _ = std::process::Command::new("chown")
+        .args(["mysql:mysql", "/run/mysqld"])
+        .status();
+    let status = std::process::Command::new("start-stop-daemon")
+        .args([
+            "--start",
+            "--oknodo",
+            "--background",
+            "--exec",
+            "/usr/sbin/mariadbd",
+        ])
+        .status()
+        .expect("run start-stop-daemon");
+    assert!(status.success(), "MariaDB did not start");
+    wait_until("MariaDB to answer again", Duration::from_secs(60), || {
+        if answers() {
+            Ok(())
+        } else {
+            Err("not yet".into())
+        }
+    });
+}
+
 fn summary(report: &ChaosReport) -> String {
     let mut times = report.takeover_secs.clone();
     times.sort_by(f64::total_cmp);
@@ -249,7 +361,7 @@ fn summary(report: &ChaosReport) -> String {
 
 #[test]
 fn chaos_with_a_fixed_seed() {
-    let report = run(7, 6, 10);
+    let report = run(7, 6, 10, false);
     eprintln!("chaos seed 7: {}", summary(&report));
     assert!(report.rows_compared > 6, "{}", summary(&report));
 }
@@ -268,9 +380,10 @@ fn chaos_soak() {
         env("CHAOS_JOBS", 20) as usize,
         env("CHAOS_ROUNDS", 30) as usize,
     );
+    let restart_mariadb = env("CHAOS_RESTART_MARIADB", 0) == 1;
     let mut all = ChaosReport::default();
     for run_index in 0..runs {
-        let report = run(seed + run_index, jobs, rounds);
+        let report = run(seed + run_index, jobs, rounds, restart_mariadb);
         println!(
             "run {} (seed {}): {}",
             run_index + 1,
