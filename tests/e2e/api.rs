@@ -349,7 +349,14 @@ fn a_corrupt_sqlite_file_or_bad_ha_timings_stop_the_start_with_a_clear_error() {
     );
 
     let output = Command::new(ccr_tests::binary("ccr_syncer"))
-        .args(["--port", &port, "--heartbeat_interval", "5s", "--dead_after", "8s"])
+        .args([
+            "--port",
+            &port,
+            "--heartbeat_interval",
+            "5s",
+            "--dead_after",
+            "8s",
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());

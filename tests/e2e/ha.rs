@@ -7,28 +7,87 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::{
-    mysql_syncer, mysql_syncer_with, proxied_mysql_syncer, wait_synced, wait_until,
-    MariaDbDatabase, TcpProxy, TestCluster,
+    mysql_syncer_with, proxied_mysql_syncer, wait_synced, wait_until, MariaDbDatabase, Syncer,
+    TcpProxy, TestCluster,
 };
+
+/// Heartbeat every second, dead after four: the lease of a syncer lasts three seconds.
+const FAST_HA: [&str; 4] = ["--heartbeat_interval", "1s", "--dead_after", "4s"];
+
+/// Two syncers on one fresh MariaDB metadata database (directly, or through `proxy`), a
+/// source holding `src_db.t` with one row, and an empty target.
+struct HaPair {
+    // Declared first, dropped first: the syncers stop before their store goes.
+    a: Syncer,
+    b: Syncer,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    _database: MariaDbDatabase,
+    src: TestCluster,
+    dest: TestCluster,
+}
+
+impl HaPair {
+    fn start(flags_a: &[&str], flags_b: &[&str], proxy: Option<&TcpProxy>) -> HaPair {
+        let src = TestCluster::start();
+        src.sql(&format!(
+            "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\"); {}
+             INSERT INTO src_db.t VALUES (1, 1);",
+            table_ddl("src_db.t")
+        ));
+        let dest = TestCluster::start();
+        let database = MariaDbDatabase::new();
+        let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let start = |dir: &tempfile::TempDir, flags: &[&str]| match proxy {
+            Some(proxy) => proxied_mysql_syncer(dir, &database.0, proxy, flags),
+            None => mysql_syncer_with(dir, &database.0, flags),
+        };
+        HaPair {
+            a: start(&dirs.0, flags_a),
+            b: start(&dirs.1, flags_b),
+            _dirs: dirs,
+            _database: database,
+            src,
+            dest,
+        }
+    }
+
+    /// The `/create_ccr` body of job `name`: `src_db.table` → `dest_db.table`.
+    fn job(&self, name: &str, table: &str) -> serde_json::Value {
+        json!({"name": name, "src": self.src.spec("src_db", table), "dest": self.dest.spec("dest_db", table)})
+    }
+}
+
+fn table_ddl(qualified: &str) -> String {
+    format!(
+        "CREATE TABLE {qualified} (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
+           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");"
+    )
+}
+
+/// Waits until `syncer` answers for `job` itself (it owns the job now).
+fn wait_owns(syncer: &Syncer, job: &str) {
+    wait_until(
+        &format!("{job} to be answered by its new owner"),
+        Duration::from_secs(60),
+        || {
+            let (code, body) = syncer.post_raw("/job_status", &format!(r#"{{"name":"{job}"}}"#));
+            if code == 200 && body.contains(r#""success":true"#) {
+                Ok(())
+            } else {
+                Err(format!("{code} {body}"))
+            }
+        },
+    );
+}
 
 #[test]
 fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
-    let src = TestCluster::start();
-    src.sql(
-        "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
-         CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
-           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
-         INSERT INTO src_db.t VALUES (1, 1);",
+    let mut pair = HaPair::start(&[], &[], None);
+    let (src, dest, b) = (&pair.src, &pair.dest, &pair.b);
+    let a = &mut pair.a;
+    a.create_ccr(
+        &json!({"name": "ha", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")}),
     );
-    let dest = TestCluster::start();
-    let database = MariaDbDatabase::new();
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let mut a = mysql_syncer(&dir_a, &database.0);
-    let b = mysql_syncer(&dir_b, &database.0);
-    let body =
-        json!({"name": "ha", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")});
-    a.create_ccr(&body);
     let dest = &dest;
     let synced = |want: &'static str| {
         move || {
@@ -51,19 +110,8 @@ fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
     a.kill();
     src.sql("INSERT INTO src_db.t VALUES (2, 2)");
     // Dead after 8 s without a heartbeat, noticed within the next 2 s round.
-    wait_until(
-        "the job to move to the surviving syncer",
-        Duration::from_secs(60),
-        || {
-            // Until then b redirects (303) to the dead owner.
-            let (code, body) = b.post_raw("/job_status", r#"{"name":"ha"}"#);
-            if code == 200 && body.contains(r#""success":true"#) {
-                Ok(())
-            } else {
-                Err(format!("{code} {body}"))
-            }
-        },
-    );
+    // Until then b redirects (303) to the dead owner.
+    wait_owns(b, "ha");
     // Within dead_after + heartbeat_interval (10 s) by default; reported, not asserted
     // (the machine's load decides the rest).
     eprintln!(
@@ -91,29 +139,13 @@ fn a_dead_syncers_job_is_taken_over_and_keeps_replicating() {
     );
 }
 
-/// Heartbeat every second, dead after four: the lease of a syncer lasts three seconds.
-const FAST_HA: [&str; 4] = ["--heartbeat_interval", "1s", "--dead_after", "4s"];
-
 #[test]
 fn a_frozen_owner_that_wakes_after_a_takeover_never_writes_to_the_target_again() {
-    let src = TestCluster::start();
-    src.sql(
-        "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
-         CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
-           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
-         INSERT INTO src_db.t VALUES (1, 1);",
-    );
-    let dest = TestCluster::start();
-    let database = MariaDbDatabase::new();
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let a = mysql_syncer_with(&dir_a, &database.0, &FAST_HA);
-    let b = mysql_syncer_with(&dir_b, &database.0, &FAST_HA);
-    a.create_ccr(
-        &json!({"name": "frozen", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")}),
-    );
+    let pair = HaPair::start(&FAST_HA, &FAST_HA, None);
+    let (src, dest, a, b) = (&pair.src, &pair.dest, &pair.a, &pair.b);
+    a.create_ccr(&pair.job("frozen", "t"));
     let tables = [("src_db.t", "dest_db.t")];
-    wait_synced(&a, "frozen", &src, &dest, &tables);
+    wait_synced(a, "frozen", src, dest, &tables);
 
     // Loads arrive back to back and the owner freezes while it replays them: it may stop
     // anywhere, between a transaction's ingest and its commit too.
@@ -125,19 +157,8 @@ fn a_frozen_owner_that_wakes_after_a_takeover_never_writes_to_the_target_again()
     src.sql(&loads(100));
     a.freeze();
     src.sql(&loads(200));
-    wait_until(
-        "the surviving syncer to take the job",
-        Duration::from_secs(60),
-        || {
-            let (code, body) = b.post_raw("/job_status", r#"{"name":"frozen"}"#);
-            if code == 200 && body.contains(r#""success":true"#) {
-                Ok(())
-            } else {
-                Err(format!("{code} {body}"))
-            }
-        },
-    );
-    wait_synced(&b, "frozen", &src, &dest, &tables);
+    wait_owns(b, "frozen");
+    wait_synced(b, "frozen", src, dest, &tables);
 
     // The frozen owner wakes with its lease long lapsed: it must drop the job without one
     // more write, while the new owner goes on.
@@ -153,7 +174,7 @@ fn a_frozen_owner_that_wakes_after_a_takeover_never_writes_to_the_target_again()
     );
     src.sql(&loads(400));
     // Equal rows on a DUPLICATE KEY table: every load is there exactly once.
-    wait_synced(&b, "frozen", &src, &dest, &tables);
+    wait_synced(b, "frozen", src, dest, &tables);
     assert_eq!(
         dest.sql("SELECT COUNT(*) FROM dest_db.t"),
         "81\n",
@@ -163,32 +184,18 @@ fn a_frozen_owner_that_wakes_after_a_takeover_never_writes_to_the_target_again()
 
 #[test]
 fn a_metadata_store_outage_holds_the_jobs_and_nobody_takes_them_on_stale_heartbeats() {
-    let src = TestCluster::start();
-    src.sql(
-        "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
-         CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
-           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
-         INSERT INTO src_db.t VALUES (1, 1);",
-    );
-    let dest = TestCluster::start();
-    let database = MariaDbDatabase::new();
     let proxy = TcpProxy::start("127.0.0.1:3306");
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let a = proxied_mysql_syncer(&dir_a, &database.0, &proxy, &FAST_HA);
     // The peer checks five times as often: back on the store, it looks at the owner's old
     // heartbeat well before the owner can refresh it.
-    let b = proxied_mysql_syncer(
-        &dir_b,
-        &database.0,
-        &proxy,
+    let pair = HaPair::start(
+        &FAST_HA,
         &["--heartbeat_interval", "200ms", "--dead_after", "4s"],
+        Some(&proxy),
     );
-    a.create_ccr(
-        &json!({"name": "outage", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")}),
-    );
+    let (src, dest, a, b) = (&pair.src, &pair.dest, &pair.a, &pair.b);
+    a.create_ccr(&pair.job("outage", "t"));
     let tables = [("src_db.t", "dest_db.t")];
-    wait_synced(&a, "outage", &src, &dest, &tables);
+    wait_synced(a, "outage", src, dest, &tables);
 
     proxy.cut();
     src.sql("INSERT INTO src_db.t VALUES (2, 2); INSERT INTO src_db.t VALUES (3, 3);");
@@ -212,7 +219,7 @@ fn a_metadata_store_outage_holds_the_jobs_and_nobody_takes_them_on_stale_heartbe
     proxy.restore();
 
     src.sql("INSERT INTO src_db.t VALUES (4, 4)");
-    wait_synced(&a, "outage", &src, &dest, &tables);
+    wait_synced(a, "outage", src, dest, &tables);
     // Still the owner's job: the other syncer redirects to it.
     assert_eq!(
         support::curl_redirect(&b.url("/job_status"), r#"{"name":"outage"}"#),
@@ -223,26 +230,14 @@ fn a_metadata_store_outage_holds_the_jobs_and_nobody_takes_them_on_stale_heartbe
 
 #[test]
 fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
-    let src = TestCluster::start();
-    src.sql(
-        "CREATE DATABASE src_db PROPERTIES (\"binlog.enable\" = \"true\");
-         CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
-           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
-         INSERT INTO src_db.t VALUES (1, 1);
-         CREATE TABLE src_db.t2 (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
-           PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
-         INSERT INTO src_db.t2 VALUES (1, 1);",
-    );
-    let dest = TestCluster::start();
-    let database = MariaDbDatabase::new();
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let a = mysql_syncer_with(&dir_a, &database.0, &FAST_HA);
-    let b = mysql_syncer_with(&dir_b, &database.0, &FAST_HA);
-    a.create_ccr(
-        &json!({"name": "fwd", "src": src.spec("src_db", "t"), "dest": dest.spec("dest_db", "t")}),
-    );
-    wait_synced(&a, "fwd", &src, &dest, &[("src_db.t", "dest_db.t")]);
+    let pair = HaPair::start(&FAST_HA, &FAST_HA, None);
+    let (src, dest, a, b) = (&pair.src, &pair.dest, &pair.a, &pair.b);
+    src.sql(&format!(
+        "{} INSERT INTO src_db.t2 VALUES (1, 1);",
+        table_ddl("src_db.t2")
+    ));
+    a.create_ccr(&pair.job("fwd", "t"));
+    wait_synced(a, "fwd", src, dest, &[("src_db.t", "dest_db.t")]);
 
     // The reference's answer stays the default: a redirect to the owner.
     let (code, _) = b.post_raw("/job_status", r#"{"name":"fwd"}"#);
@@ -255,7 +250,7 @@ fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
     assert_eq!(status["status"]["name"], "fwd", "{body}");
     let (code, body) = b.post_raw("/pause?forward=1", r#"{"name":"fwd"}"#);
     assert_eq!((code, body.as_str()), (200, r#"{"success":true}"#));
-    support::wait_job_status(&a, "fwd", "the pause to reach the owner", |s| {
+    support::wait_job_status(a, "fwd", "the pause to reach the owner", |s| {
         s["state"] == "paused"
     });
     // A job nobody has: the owner's usual answer, not a forwarding error.
@@ -293,9 +288,7 @@ fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
     }
 
     // A new job goes to the least-loaded live syncer, whichever syncer was asked.
-    a.create_ccr(
-        &json!({"name": "fwd2", "src": src.spec("src_db", "t2"), "dest": dest.spec("dest_db", "t2")}),
-    );
+    a.create_ccr(&pair.job("fwd2", "t2"));
     let (_, body) = a.post_raw("/list_jobs", r#"{"detail": true}"#);
     let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(listed["jobs"][1]["name"], "fwd2", "{body}");
@@ -304,7 +297,7 @@ fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
         format!("127.0.0.1:{}", b.port),
         "{body}"
     );
-    wait_synced(&b, "fwd2", &src, &dest, &[("src_db.t2", "dest_db.t2")]);
+    wait_synced(b, "fwd2", src, dest, &[("src_db.t2", "dest_db.t2")]);
 }
 
 #[test]

@@ -915,13 +915,19 @@ pub fn mysql_syncer(dir: &tempfile::TempDir, database: &str) -> Syncer {
 
 /// [`mysql_syncer`] with `extra` flags.
 pub fn mysql_syncer_with(dir: &tempfile::TempDir, database: &str, extra: &[&str]) -> Syncer {
+    mysql_syncer_on(dir, database, 3306, extra)
+}
+
+/// A syncer on MariaDB reached at 127.0.0.1:`port` (the server, or a proxy before it).
+fn mysql_syncer_on(dir: &tempfile::TempDir, database: &str, port: u16, extra: &[&str]) -> Syncer {
+    let port = port.to_string();
     let mut args = vec![
         "--db_type",
         "mysql",
         "--db_host",
         "127.0.0.1",
         "--db_port",
-        "3306",
+        &port,
         "--db_user",
         "root",
         "--db_name",
@@ -994,19 +1000,5 @@ pub fn proxied_mysql_syncer(
     proxy: &TcpProxy,
     extra: &[&str],
 ) -> Syncer {
-    let port = proxy.port.to_string();
-    let mut args = vec![
-        "--db_type",
-        "mysql",
-        "--db_host",
-        "127.0.0.1",
-        "--db_port",
-        &port,
-        "--db_user",
-        "root",
-        "--db_name",
-        database,
-    ];
-    args.extend_from_slice(extra);
-    Syncer::start(dir.path(), &args)
+    mysql_syncer_on(dir, database, proxy.port, extra)
 }
