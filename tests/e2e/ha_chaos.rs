@@ -315,9 +315,15 @@ fn restart_the_mariadb_server() {
         .status()
         .expect("run mariadb-admin");
     assert!(status.success(), "mariadb-admin shutdown failed");
+    // Gone as a process, not only closed for connections: start-stop-daemon would find the
+    // exiting server "already running" and start nothing.
     wait_until("MariaDB to stop", Duration::from_secs(60), || {
-        if answers() {
-            Err("still answers".into())
+        let running = std::process::Command::new("pgrep")
+            .args(["-x", "mariadbd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if running || answers() {
+            Err("still running".into())
         } else {
             Ok(())
         }
