@@ -194,6 +194,7 @@ on_both_backends!(
     data_survives_close_and_reopen,
     heartbeats_are_listed,
     the_store_clock_is_the_databases,
+    a_handover_moves_a_job_once_and_raises_its_epoch,
     takeover_spreads_jobs_of_two_dead_syncers_over_three_live_ones,
     takeover_adopts_jobs_of_owners_without_a_row,
     concurrent_takeovers_hand_each_job_out_once,
@@ -726,6 +727,27 @@ mod cases {
             store.put_progress_owned("f", "a:1", 3, "p4").await,
             Err(StoreError::JobNotFound(_))
         ));
+        store.close().await;
+    }
+
+    pub(super) async fn a_handover_moves_a_job_once_and_raises_its_epoch(env: &TestEnv) {
+        let store = env.open().await;
+        for name in ["h1", "h2", "h3"] {
+            store.create_job(name, "{}", "a:1").await.unwrap();
+        }
+        let mut counts = store.jobs_per_owner().await.unwrap();
+        counts.sort();
+        assert_eq!(counts, vec![("a:1".to_owned(), 3)]);
+        assert!(store.hand_over("h2", "a:1", 1, "b:1").await.unwrap());
+        let row = store.get_job("h2").await.unwrap().unwrap();
+        assert_eq!((row.belong_to.as_str(), row.epoch), ("b:1", 2));
+        // A second handover of the same epoch (a retry, or a takeover came first) changes
+        // nothing.
+        assert!(!store.hand_over("h2", "a:1", 1, "c:1").await.unwrap());
+        assert_eq!(store.get_job("h2").await.unwrap().unwrap().belong_to, "b:1");
+        let mut counts = store.jobs_per_owner().await.unwrap();
+        counts.sort();
+        assert_eq!(counts, vec![("a:1".to_owned(), 2), ("b:1".to_owned(), 1)]);
         store.close().await;
     }
 

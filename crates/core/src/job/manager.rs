@@ -465,7 +465,14 @@ impl JobManager {
     async fn live_load(&self) -> Result<Vec<(String, usize)>, JobError> {
         let now = self.store.now_ms().await?;
         let dead_after = self.settings.dead_after.as_millis() as i64;
-        let jobs = self.store.list_jobs().await?;
+        let counts: HashMap<String, usize> = self
+            .store
+            .jobs_per_owner()
+            .await?
+            .into_iter()
+            .map(|(owner, count)| (owner, usize::try_from(count).unwrap_or(0)))
+            .collect();
+        let owned = |host: &str| counts.get(host).copied().unwrap_or(0);
         let mut live: Vec<(String, usize)> = self
             .store
             .list_syncers()
@@ -473,14 +480,13 @@ impl JobManager {
             .into_iter()
             .filter(|row| now - row.heartbeat_ms <= dead_after)
             .map(|row| {
-                let owned = jobs.iter().filter(|j| j.belong_to == row.host_info).count();
-                (row.host_info, owned)
+                let jobs = owned(&row.host_info);
+                (row.host_info, jobs)
             })
             .collect();
         let me = &self.settings.identity;
         if !live.iter().any(|(host, _)| host == me) {
-            let owned = jobs.iter().filter(|j| &j.belong_to == me).count();
-            live.push((me.clone(), owned));
+            live.push((me.clone(), owned(me)));
         }
         Ok(live)
     }

@@ -95,6 +95,10 @@ pub trait MetaStore: Send + Sync + 'static {
         progress: &str,
     ) -> Result<(), StoreError>;
 
+    /// How many jobs each syncer owns (owners without jobs are absent): what placement and
+    /// balancing need, without reading every job record.
+    async fn jobs_per_owner(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
     /// Moves job `name` from `from` (under `epoch`) to `to`, raising the epoch: a graceful
     /// handover, after `from` has stopped the job. `false` if the job is no longer `from`'s
     /// under that epoch (a takeover came first), and then nothing changes.

@@ -469,6 +469,17 @@ impl MetaStore for MysqlStore {
         }
     }
 
+    async fn jobs_per_owner(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as::<_, (Text, i64)>(
+            "SELECT belong_to, COUNT(*) FROM jobs GROUP BY belong_to",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|(owner, count)| (owner.0, count))
+        .collect())
+    }
+
     async fn hand_over(
         &self,
         name: &str,

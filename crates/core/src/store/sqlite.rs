@@ -270,6 +270,14 @@ impl MetaStore for SqliteStore {
         }
     }
 
+    async fn jobs_per_owner(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT belong_to, COUNT(*) FROM jobs GROUP BY belong_to")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     async fn hand_over(
         &self,
         name: &str,
