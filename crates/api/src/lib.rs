@@ -55,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ("/job_detail", any(routes::job_detail)),
         ("/job_progress", any(routes::job_progress)),
         ("/force_fullsync", any(routes::force_fullsync)),
+        ("/job_skip_binlog", any(routes::job_skip_binlog)),
         ("/features", any(routes::features)),
         ("/metrics", any(routes::metrics)),
         ("/syncers", any(routes::syncers)),

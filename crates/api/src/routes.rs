@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, RouteError};
 use super::{AppState, MAX_REQUEST_BODY_BYTES};
-use ccr_core::job::CreateJobRequest;
+use ccr_core::job::{BinlogSkip, CreateJobRequest};
 
 type AppStateRef = State<Arc<AppState>>;
 
@@ -149,6 +149,55 @@ pub(super) async fn force_fullsync(
             });
         }
         app.jobs.force_fullsync(&request.name).await?;
+        Ok(Map::new())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct SkipBinlogRequest {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    skip_by: String,
+    #[serde(default)]
+    skip_commit_seq: i64,
+    /// The source table of a `partialsync`; the reference spells it `skip_table`.
+    #[serde(default, alias = "skip_table")]
+    table: String,
+}
+
+/// `/job_skip_binlog`: `skip_by` `silence` (the binlog at `skip_commit_seq`), `fullsync`,
+/// or `partialsync` of `table` (database jobs).
+pub(super) async fn job_skip_binlog(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(&uri, json!({}), async {
+        let request: SkipBinlogRequest = decode(body, StatusCode::OK)?;
+        let bad = |message: String| ApiError::BadRequest {
+            message,
+            status: StatusCode::OK,
+        };
+        if request.name.is_empty() {
+            return Err(bad("name is empty".into()));
+        }
+        let skip = match request.skip_by.to_ascii_lowercase().as_str() {
+            "silence" => BinlogSkip::Silence {
+                commit_seq: request.skip_commit_seq,
+            },
+            "fullsync" => BinlogSkip::FullSync,
+            "partialsync" => BinlogSkip::PartialSync {
+                table: request.table,
+            },
+            other => {
+                return Err(bad(format!(
+                    "unknown skip_by {other:?}: use silence, fullsync or partialsync"
+                )))
+            }
+        };
+        app.jobs.skip_binlog(&request.name, skip).await?;
         Ok(Map::new())
     })
     .await

@@ -25,6 +25,8 @@ pub struct JobControl {
     pub run_state: RunState,
     pub skip_error: bool,
     pub fullsync_requests: u64,
+    pub skip_commit_seq: i64,
+    pub partialsync_request: Option<super::spec::PartialSyncRequest>,
     /// Set when the job is deleted, handed to another syncer, or the process stops.
     pub stop: bool,
 }
@@ -35,6 +37,8 @@ impl JobControl {
             run_state: info.state,
             skip_error: info.skip_error,
             fullsync_requests: info.fullsync_requests,
+            skip_commit_seq: info.skip_commit_seq,
+            partialsync_request: info.partialsync_request.clone(),
             stop: false,
         }
     }

@@ -328,6 +328,8 @@ struct TargetState {
     committed: BTreeMap<String, usize>,
     /// The next commit takes effect but its answer is lost.
     lose_next_commit_answer: bool,
+    /// Statements the target refuses until told otherwise.
+    refuse_statements: bool,
 }
 
 /// A target cluster: database `dest_db` (id [`DEST_DB_ID`]), empty until a restore.
@@ -358,6 +360,12 @@ impl FakeTarget {
         self.state.lock().lose_next_commit_answer = true;
     }
 
+    /// Every statement is refused (as Doris refuses one it cannot run), until called
+    /// with `false`.
+    pub fn refuse_statements(&self, refuse: bool) {
+        self.state.lock().refuse_statements = refuse;
+    }
+
     fn by_id(&self, txn_id: i64) -> Option<TxnState> {
         let state = self.state.lock();
         state
@@ -375,6 +383,14 @@ impl FakeTarget {
 #[async_trait]
 impl TargetCluster for FakeTarget {
     async fn exec(&self, sql: &str) -> Result<u64, DorisError> {
+        if self.state.lock().refuse_statements {
+            self.journal.push(format!("refused {sql}"));
+            return Err(DorisError::Sql {
+                addr: "target-fe".into(),
+                sql: sql.to_owned(),
+                message: "errCode = 2, detailMessage = refused by the fake target".into(),
+            });
+        }
         self.journal.push(format!("exec {sql}"));
         Ok(0)
     }
@@ -668,6 +684,8 @@ impl FakeJob {
             skip_error: false,
             state: RunState::Running,
             fullsync_requests: 0,
+            skip_commit_seq: 0,
+            partialsync_request: None,
             allow_table_exists: false,
             include_tables: vec![],
             exclude_tables: vec![],

@@ -21,7 +21,9 @@ use super::first_run::check_and_complete;
 use super::lease::{FencedTarget, JobFence, Lease};
 use super::runner;
 use super::settings::JobSettings;
-use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
+use super::spec::{
+    validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncType,
+};
 use super::status::JobStatus;
 use crate::metrics::Metrics;
 use crate::progress::Progress;
@@ -57,6 +59,17 @@ pub struct CreateJobRequest {
     /// Database jobs: never replicate these (applied after `include_tables`).
     #[serde(default)]
     pub exclude_tables: Vec<String>,
+}
+
+/// What `/job_skip_binlog` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BinlogSkip {
+    /// Skip the binlog at `commit_seq`, the one the job is stuck on.
+    Silence { commit_seq: i64 },
+    /// A new full sync of the job.
+    FullSync,
+    /// A partial sync of one source table of a database job.
+    PartialSync { table: String },
 }
 
 /// The answer of `/get_lag`.
@@ -434,6 +447,8 @@ impl JobManager {
             skip_error: request.skip_error,
             state: RunState::Running,
             fullsync_requests: 0,
+            skip_commit_seq: 0,
+            partialsync_request: None,
             allow_table_exists: request.allow_table_exists,
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
@@ -648,6 +663,82 @@ impl JobManager {
     /// Asks for a new full sync; persisted, so it survives a restart.
     pub async fn force_fullsync(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
         self.update(name, |info| info.fullsync_requests += 1).await
+    }
+
+    /// `/job_skip_binlog`: gets a job past a binlog it cannot replay. `Silence` skips the
+    /// one binlog at that commit seq, and only when it is the one the job fails on (so a
+    /// stale or mistyped seq cannot drop data the job would have applied); the others ask
+    /// for a new snapshot of the job or of one table. Persisted, so a restart keeps it.
+    pub async fn skip_binlog(
+        self: &Arc<Self>,
+        name: &str,
+        skip: BinlogSkip,
+    ) -> Result<(), JobError> {
+        let handle = self.local(name).await?;
+        match skip {
+            BinlogSkip::FullSync => self.force_fullsync(name).await,
+            BinlogSkip::Silence { commit_seq } => {
+                if commit_seq <= 0 {
+                    return Err(JobError::Invalid(
+                        "skip_commit_seq must be the commit seq of the binlog to skip".into(),
+                    ));
+                }
+                let (failing, prev) = {
+                    let status = handle.status.lock();
+                    (status.failing_commit_seq, status.prev_commit_seq)
+                };
+                match failing {
+                    Some(seq) if seq == commit_seq => {}
+                    Some(seq) => {
+                        return Err(JobError::Invalid(format!(
+                            "job {name} is stuck on the binlog at commit seq {seq}, not \
+                             {commit_seq}; nothing was skipped"
+                        )))
+                    }
+                    None => {
+                        return Err(JobError::Invalid(format!(
+                            "job {name} is not failing on any binlog (applied up to commit seq \
+                             {prev}); only the binlog it is stuck on can be skipped"
+                        )))
+                    }
+                }
+                tracing::warn!(job = %name, commit_seq, "the operator skips a binlog");
+                self.update(name, |info| info.skip_commit_seq = commit_seq)
+                    .await
+            }
+            BinlogSkip::PartialSync { table } => {
+                let info = handle.info.lock().await.clone();
+                if info.sync_type == SyncType::Table {
+                    return Err(JobError::Invalid(format!(
+                        "job {name} replicates one table; use skip_by fullsync to snapshot it again"
+                    )));
+                }
+                if table.is_empty() {
+                    return Err(JobError::Invalid(
+                        "skip_by partialsync needs the source table name in \"table\"".into(),
+                    ));
+                }
+                let exists = handle
+                    .src
+                    .sql()
+                    .tables(info.src.db_id)
+                    .await?
+                    .iter()
+                    .any(|row| row.name == table && !row.is_view);
+                if !info.replicates_table(&table) || !exists {
+                    return Err(JobError::Invalid(format!(
+                        "job {name} does not replicate table {table:?} (no such table in the \
+                         source database, or it is filtered out)"
+                    )));
+                }
+                tracing::warn!(job = %name, table, "the operator asks for a partial sync");
+                self.update(name, |info| {
+                    let serial = info.partialsync_request.as_ref().map_or(0, |r| r.serial) + 1;
+                    info.partialsync_request = Some(PartialSyncRequest { table, serial });
+                })
+                .await
+            }
+        }
     }
 
     /// `/delete`: stop the job and remove its metadata. Target data stays.

@@ -30,5 +30,5 @@ pub mod status;
 mod sync;
 
 pub use error::JobError;
-pub use manager::{CreateJobRequest, JobLag, JobManager, JobOwner, SyncerInfo};
+pub use manager::{BinlogSkip, CreateJobRequest, JobLag, JobManager, JobOwner, SyncerInfo};
 pub use settings::JobSettings;

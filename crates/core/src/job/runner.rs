@@ -57,6 +57,7 @@ fn publish(
             status.last_error = None;
             status.last_error_time = None;
             status.consecutive_failures = 0;
+            status.failing_commit_seq = None;
         }
     }
     match (error, operator_hint) {

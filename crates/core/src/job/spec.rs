@@ -242,6 +242,14 @@ pub struct JobInfo {
     /// memory only) and the job task never writes the job record.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fullsync_requests: u64,
+    /// `/job_skip_binlog` `silence`: the commit seq of the binlog the operator chose to skip.
+    /// Commit seqs only grow, so once the job is past it the value is inert.
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub skip_commit_seq: i64,
+    /// `/job_skip_binlog` `partialsync`: the newest request for a partial sync of one table
+    /// of a database job; its serial is compared with the one the progress has honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partialsync_request: Option<PartialSyncRequest>,
     /// Adopt an existing target table instead of refusing to create the job.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_table_exists: bool,
@@ -287,6 +295,19 @@ impl JobInfo {
 
 fn is_zero(value: &u64) -> bool {
     *value == 0
+}
+
+fn is_zero_i64(value: &i64) -> bool {
+    *value == 0
+}
+
+/// An operator's request to re-snapshot one source table of a database job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialSyncRequest {
+    /// Source table name.
+    pub table: String,
+    /// Grows by one per request.
+    pub serial: u64,
 }
 
 /// Validates a job name. Names may hold any printable character except control characters
@@ -387,6 +408,8 @@ mod tests {
             skip_error: false,
             state: RunState::Paused,
             fullsync_requests: 0,
+            skip_commit_seq: 0,
+            partialsync_request: None,
             allow_table_exists: false,
             include_tables: Vec::new(),
             exclude_tables: Vec::new(),

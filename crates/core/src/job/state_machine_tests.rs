@@ -403,3 +403,127 @@ async fn a_job_handed_away_mid_step_writes_nothing_more_even_under_a_renewed_lea
     assert!(job.journal.matching("exec ").is_empty());
     assert!(job.target.committed().is_empty());
 }
+
+/// A caught-up table job whose target refuses the DDL binlog at `SNAPSHOT_SEQ + 1`; an
+/// upsert follows it.
+async fn job_stuck_on_a_refused_statement() -> (FakeJob, SyncCache, Progress) {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 1));
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 2));
+    job.target.refuse_statements(true);
+    let control = job.ctx.control.borrow().clone();
+    assert!(sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .is_err());
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
+    assert_eq!(
+        job.ctx.status.lock().failing_commit_seq,
+        Some(SNAPSHOT_SEQ + 1),
+        "the status names the binlog the job is stuck on"
+    );
+    (job, cache, progress)
+}
+
+#[tokio::test]
+async fn an_operator_skip_passes_over_exactly_the_stuck_binlog_and_records_it() {
+    let (job, mut cache, mut progress) = job_stuck_on_a_refused_statement().await;
+    job.control
+        .send_modify(|c| c.skip_commit_seq = SNAPSHOT_SEQ + 1);
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 2);
+    assert_eq!(
+        job.journal.matching("refused ").len(),
+        1,
+        "the skipped statement is not sent again"
+    );
+    assert_eq!(
+        job.target.committed().len(),
+        1,
+        "the upsert after it is applied"
+    );
+    assert_eq!(
+        progress
+            .unsupported_binlogs
+            .get(super::sync::OPERATOR_SKIP_KEY),
+        Some(&(SNAPSHOT_SEQ + 1))
+    );
+    assert_eq!(job.store.stored().unwrap(), progress, "the skip is durable");
+}
+
+#[tokio::test]
+async fn an_operator_skip_of_another_seq_leaves_the_stuck_binlog_in_place() {
+    let (job, mut cache, mut progress) = job_stuck_on_a_refused_statement().await;
+    job.control
+        .send_modify(|c| c.skip_commit_seq = SNAPSHOT_SEQ + 2);
+    let control = job.ctx.control.borrow().clone();
+    assert!(sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .is_err());
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
+    assert!(job.target.committed().is_empty());
+}
+
+#[tokio::test]
+async fn an_operator_partial_sync_snapshots_the_one_table_once() {
+    let job = FakeJob::db_job();
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        matches!(p.phase(), Phase::DbTablesIncremental { .. })
+    })
+    .await;
+    job.control.send_modify(|c| {
+        c.partialsync_request = Some(super::spec::PartialSyncRequest {
+            table: "t".into(),
+            serial: 1,
+        })
+    });
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert!(
+        matches!(progress.phase(), Phase::DbPartialSync { snapshot, .. } if snapshot.checkpoint.table_id == fake::SRC_TABLE_ID),
+        "{:?}",
+        progress.phase()
+    );
+    assert_eq!(progress.partialsync_requests_done, 1);
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        matches!(
+            p.phase(),
+            Phase::DbIncremental | Phase::DbTablesIncremental { .. }
+        )
+    })
+    .await;
+    for _ in 0..3 {
+        let control = job.ctx.control.borrow().clone();
+        sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        job.journal.matching("backup ").len(),
+        2,
+        "{:?}",
+        job.journal.entries()
+    );
+}
+
+#[tokio::test]
+async fn a_full_sync_records_its_reason() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    assert_eq!(progress.full_sync_reason, "the job was created");
+    job.control.send_modify(|c| c.fullsync_requests = 1);
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(progress.full_sync_reason, "requested by the operator");
+    assert_eq!(
+        job.store.stored().unwrap().full_sync_reason,
+        "requested by the operator"
+    );
+}

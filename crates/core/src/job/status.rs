@@ -24,6 +24,10 @@ pub struct JobStatus {
     pub last_error_time: Option<String>,
     /// Failed steps in a row.
     pub consecutive_failures: u32,
+    /// The commit seq of the binlog the job fails on, until a step succeeds again: the one
+    /// `/job_skip_binlog` with `skip_by: silence` may skip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_commit_seq: Option<i64>,
     /// Binlogs skipped (unsupported, or failed with skip_error), each with the last commit
     /// seq it happened at: the target may differ from the source there.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -58,6 +62,7 @@ impl JobStatus {
             last_error: None,
             last_error_time: None,
             consecutive_failures: 0,
+            failing_commit_seq: None,
             skipped_binlogs: Default::default(),
             needs_operator: None,
             waiting_for: None,

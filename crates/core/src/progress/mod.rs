@@ -393,8 +393,13 @@ pub struct Progress {
     pub unsupported_binlogs: BTreeMap<String, i64>,
     /// The job record's `fullsync_requests` count this progress has acted on.
     pub fullsync_requests_done: u64,
+    /// The job record's `partialsync_request` serial this progress has acted on.
+    pub partialsync_requests_done: u64,
     pub created_at: i64,
     pub full_sync_start_at: i64,
+    /// Why the last full sync started (a new job, the operator, purged binlogs ...): shown
+    /// by `/view` beside its time.
+    pub full_sync_reason: String,
     pub incremental_sync_start_at: i64,
     pub ingest_binlog_at: i64,
 }

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use super::{Phase, Progress, SnapshotCheckpoint, SnapshotProgress, SnapshotStep};
 
+/// The full-sync reason of a job that has never run.
+pub const FIRST_FULL_SYNC_REASON: &str = "the job was created";
+
 impl Progress {
     /// The progress of a job that has never run: a full sync from the beginning.
     pub fn new_full_sync(job_name: &str, table_level: bool, now_unix: i64) -> Self {
@@ -22,8 +25,10 @@ impl Progress {
             shadow_index_map: BTreeMap::new(),
             unsupported_binlogs: BTreeMap::new(),
             fullsync_requests_done: 0,
+            partialsync_requests_done: 0,
             created_at: now_unix,
             full_sync_start_at: now_unix,
+            full_sync_reason: FIRST_FULL_SYNC_REASON.to_owned(),
             incremental_sync_start_at: 0,
             ingest_binlog_at: 0,
         }
@@ -37,18 +42,19 @@ impl Progress {
     }
 
     /// Any phase → a new full sync from scratch (the cursor is kept for the record).
-    pub fn restart_full_sync(&mut self, now_unix: i64) {
+    pub fn restart_full_sync(&mut self, now_unix: i64, reason: &str) {
         self.phase = Phase::first(self.phase.is_table_level());
         self.commit_seq = self.prev_commit_seq;
         self.full_sync_start_at = now_unix;
+        reason.clone_into(&mut self.full_sync_reason);
         self.incremental_sync_start_at = 0;
         self.ingest_binlog_at = 0;
     }
 
     /// A full sync for a job of the other kind than its phase says (a foreign record).
-    pub fn restart_full_sync_as(&mut self, table_level: bool, now_unix: i64) {
+    pub fn restart_full_sync_as(&mut self, table_level: bool, now_unix: i64, reason: &str) {
         self.phase = Phase::first(table_level);
-        self.restart_full_sync(now_unix);
+        self.restart_full_sync(now_unix, reason);
     }
 
     /// Incremental sync → partial sync of `partitions` (empty = the whole table) of the
@@ -199,9 +205,10 @@ mod tests {
         let mut progress =
             Progress::new_full_sync("j", true, 1).with_phase(Phase::TableIncremental);
         progress.prev_commit_seq = 42;
-        progress.restart_full_sync(7);
+        progress.restart_full_sync(7, "binlogs purged");
         assert_eq!(progress.phase().state(), SyncState::TableFullSync);
         assert_eq!(progress.commit_seq, 42);
         assert_eq!(progress.full_sync_start_at, 7);
+        assert_eq!(progress.full_sync_reason, "binlogs purged");
     }
 }

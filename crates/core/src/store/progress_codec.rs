@@ -47,10 +47,14 @@ struct ProgressJson {
     unsupported_binlogs: BTreeMap<String, i64>,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     fullsync_requests_done: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    partialsync_requests_done: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     created_at: i64,
     #[serde(default, skip_serializing_if = "is_zero")]
     full_sync_start_at: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    full_sync_reason: String,
     #[serde(default, skip_serializing_if = "is_zero")]
     incremental_sync_start_at: i64,
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -95,8 +99,10 @@ pub fn encode(progress: &Progress) -> String {
         shadow_index_map: progress.shadow_index_map.clone(),
         unsupported_binlogs: progress.unsupported_binlogs.clone(),
         fullsync_requests_done: progress.fullsync_requests_done,
+        partialsync_requests_done: progress.partialsync_requests_done,
         created_at: progress.created_at,
         full_sync_start_at: progress.full_sync_start_at,
+        full_sync_reason: progress.full_sync_reason.clone(),
         incremental_sync_start_at: progress.incremental_sync_start_at,
         ingest_binlog_at: progress.ingest_binlog_at,
     };
@@ -150,8 +156,10 @@ pub fn decode(text: &str) -> Result<Progress, ProgressDecodeError> {
     progress.shadow_index_map = json.shadow_index_map;
     progress.unsupported_binlogs = json.unsupported_binlogs;
     progress.fullsync_requests_done = json.fullsync_requests_done;
+    progress.partialsync_requests_done = json.partialsync_requests_done;
     progress.created_at = json.created_at;
     progress.full_sync_start_at = json.full_sync_start_at;
+    progress.full_sync_reason = json.full_sync_reason;
     progress.incremental_sync_start_at = json.incremental_sync_start_at;
     progress.ingest_binlog_at = json.ingest_binlog_at;
     Ok(progress)

@@ -72,6 +72,19 @@ pub(crate) async fn step(
         if commit_seq <= progress.prev_commit_seq {
             continue;
         }
+        if commit_seq == control.skip_commit_seq {
+            tracing::warn!(
+                commit_seq,
+                "binlog skipped by the operator (job_skip_binlog)"
+            );
+            progress
+                .unsupported_binlogs
+                .insert(OPERATOR_SKIP_KEY.to_owned(), commit_seq);
+            advance(progress, commit_seq);
+            ctx.save(progress).await?;
+            unsaved_skips = false;
+            continue;
+        }
         let replayed = match Binlog::decode(wire) {
             Ok(binlog) if table_level => replay(ctx, cache, progress, &binlog).await,
             Ok(binlog) => db::replay(ctx, cache, progress, &binlog).await,
@@ -106,6 +119,7 @@ pub(crate) async fn step(
                         continue;
                     }
                     Remedy::Retry(_) | Remedy::NeedsOperator { .. } | Remedy::Stop => {
+                        ctx.status.lock().failing_commit_seq = Some(commit_seq);
                         if unsaved_skips {
                             ctx.save(progress).await?;
                         }
@@ -135,6 +149,9 @@ pub(crate) async fn step(
     measure_lag(ctx, cache, progress).await;
     Ok(StepOutcome::Progressed)
 }
+
+/// The `skipped_binlogs` key of binlogs skipped by `/job_skip_binlog`.
+pub(crate) const OPERATOR_SKIP_KEY: &str = "skipped by the operator (job_skip_binlog)";
 
 /// How often a replaying job measures its lag for the gauges (one getBinlogLag call).
 const LAG_MEASURE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);

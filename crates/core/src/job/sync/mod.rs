@@ -29,6 +29,8 @@ mod snapshot;
 mod upsert;
 
 pub(crate) use cache::SyncCache;
+#[cfg(test)]
+pub(crate) use incremental::OPERATOR_SKIP_KEY;
 
 use super::context::{JobContext, JobControl, StepOutcome};
 use super::error::JobError;
@@ -47,9 +49,16 @@ pub(crate) async fn step(
     if control.fullsync_requests > progress.fullsync_requests_done {
         tracing::info!("full sync requested by the operator");
         progress.fullsync_requests_done = control.fullsync_requests;
-        progress.restart_full_sync(ctx.now_secs());
+        progress.restart_full_sync(ctx.now_secs(), "requested by the operator");
         ctx.save(progress).await?;
         return Ok(StepOutcome::Progressed);
+    }
+    if let Some(request) = &control.partialsync_request {
+        if request.serial > progress.partialsync_requests_done
+            && operator_partial_sync(ctx, progress, request).await?
+        {
+            return Ok(StepOutcome::Progressed);
+        }
     }
     if progress.phase().is_table_level() != table_level {
         // A phase of the other job kind (a foreign record): only a new full sync gives a
@@ -58,7 +67,11 @@ pub(crate) async fn step(
             state = progress.phase().state().name(),
             "persisted state does not fit this job; starting a full sync"
         );
-        progress.restart_full_sync_as(table_level, ctx.now_secs());
+        progress.restart_full_sync_as(
+            table_level,
+            ctx.now_secs(),
+            "the persisted state did not fit the job kind",
+        );
         ctx.save(progress).await?;
         return Ok(StepOutcome::Progressed);
     }
@@ -73,4 +86,48 @@ pub(crate) async fn step(
             incremental::step(ctx, cache, progress, control, previous_failures).await
         }
     }
+}
+
+/// Honours `/job_skip_binlog` `partialsync` of one table of a database job. A full sync
+/// under way covers the table, so the request counts as honoured; a partial sync under way
+/// finishes first. Returns whether the progress changed (persisted).
+async fn operator_partial_sync(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    request: &super::spec::PartialSyncRequest,
+) -> Result<bool, JobError> {
+    match progress.phase() {
+        Phase::DbTablesIncremental { .. } | Phase::DbIncremental => {}
+        Phase::DbFullSync(_) => {
+            progress.partialsync_requests_done = request.serial;
+            ctx.save(progress).await?;
+            return Ok(true);
+        }
+        // A partial sync running, or a table job (the manager refuses those): wait.
+        _ => return Ok(false),
+    }
+    let table_id = ctx
+        .source
+        .tables(ctx.info.src.db_id)
+        .await?
+        .into_iter()
+        .find(|row| row.name == request.table && !row.is_view)
+        .map(|row| row.id)
+        .ok_or_else(|| {
+            JobError::CheckFailed(format!(
+                "the partial sync the operator asked for cannot start: source table {:?} \
+                 does not exist",
+                request.table
+            ))
+        })?;
+    progress.partialsync_requests_done = request.serial;
+    snapshot::start_db_partial_sync(
+        ctx,
+        progress,
+        table_id,
+        Vec::new(),
+        "requested by the operator",
+    )
+    .await?;
+    Ok(true)
 }

@@ -504,6 +504,8 @@ mod tests {
             skip_error: false,
             state: RunState::Running,
             fullsync_requests: 0,
+            skip_commit_seq: 0,
+            partialsync_request: None,
             allow_table_exists: false,
             include_tables: Vec::new(),
             exclude_tables: exclude.iter().map(|s| s.to_string()).collect(),

@@ -131,7 +131,7 @@ pub(crate) async fn start_full_sync(
     reason: &str,
 ) -> Result<(), JobError> {
     tracing::warn!(reason, "starting a full sync");
-    progress.restart_full_sync(ctx.now_secs());
+    progress.restart_full_sync(ctx.now_secs(), reason);
     ctx.save(progress).await
 }
 
