@@ -188,3 +188,126 @@ fn a_partial_sync_by_request_restores_one_table_of_a_database_job() {
     );
     assert_eq!(dest.rows("dest_db.b"), "3\t3\n8\t8\n");
 }
+
+/// Runs headless Chromium (Debian's `chromium`, which `.ci/run` installs) with `args`
+/// ending in a URL; its standard output.
+fn chromium(args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("chromium runs (apt-get install chromium; .ci/run installs it)");
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The cells of the `<tr data-job="...">` line of the page's DOM.
+fn row_cells(dom: &str, job: &str) -> Vec<String> {
+    let start = dom
+        .find(&format!("data-job=\"{job}\""))
+        .unwrap_or_else(|| panic!("no line of job {job} in {dom}"));
+    let line = &dom[start..dom[start..].find("</tr>").unwrap() + start];
+    line.split("<td")
+        .skip(1)
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            text[..text.find("</td>").unwrap()].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_view_page_shows_every_job_in_a_browser_and_as_text_tsv_and_json() {
+    let replication = Replication::start(&format!("{}; {}", table_sql("t"), table_sql("u")));
+    let Replication {
+        src, dest, syncer, ..
+    } = &replication;
+    replication.create_job("orders", "t", "t");
+    syncer.create_ccr(&json!({
+        "name": "everything",
+        "src": src.spec("src_db", ""),
+        "dest": dest.spec("dest_db_all", ""),
+    }));
+    src.sql("INSERT INTO src_db.t VALUES (1, 1)");
+    wait_synced(syncer, "orders", src, dest, &[("src_db.t", "dest_db.t")]);
+    wait_synced(
+        syncer,
+        "everything",
+        src,
+        dest,
+        &[("src_db.u", "dest_db_all.u")],
+    );
+    syncer.pause("everything");
+    wait_job_status(syncer, "everything", "the pause", |s| {
+        s["state"] == "paused"
+    });
+
+    let dom = chromium(&["--dump-dom", &syncer.url("/view")]);
+    assert!(dom.contains("<h1>Jobs of syncer"), "{dom}");
+    assert!(dom.contains("2 job(s)"), "{dom}");
+    let orders = row_cells(&dom, "orders");
+    assert_eq!(orders[0], "orders");
+    assert_eq!(orders[1], "table");
+    assert_eq!(orders[2], "running");
+    assert!(orders[3].starts_with("TableIncrementalSync/"), "{orders:?}");
+    assert_eq!(orders[4], "0", "lag in binlogs: {orders:?}");
+    assert_eq!(orders[8], "the job was created", "{orders:?}");
+    assert!(!orders[7].is_empty(), "last full sync time: {orders:?}");
+    assert_eq!(orders[9], "false");
+    let everything = row_cells(&dom, "everything");
+    assert_eq!(everything[1], "db");
+    assert_eq!(everything[2], "paused");
+    assert!(everything[3].starts_with("DB"), "{everything:?}");
+
+    let screenshot = ccr_tests::repo_root().join("target/view-page.png");
+    chromium(&[
+        &format!("--screenshot={}", screenshot.display()),
+        "--window-size=1600,400",
+        &syncer.url("/view"),
+    ]);
+    let png = std::fs::read(&screenshot).expect("the screenshot is written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 2000,
+        "{} bytes",
+        png.len()
+    );
+
+    let (status, text) = syncer.post_raw("/view?format=text", "");
+    assert_eq!(status, 200);
+    assert!(
+        text.lines().nth(1).unwrap().contains("| Job Name"),
+        "{text}"
+    );
+    assert!(text.contains("| orders "), "{text}");
+    let (_, tsv) = syncer.post_raw("/view?type=raw", "");
+    let lines: Vec<&str> = tsv.lines().collect();
+    assert_eq!(lines.len(), 3, "{tsv}");
+    assert!(lines[0].starts_with("Job Name\tType\tState"), "{tsv}");
+    let (_, json) = syncer.post_raw("/view?format=json", "");
+    let json: Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<&str> = json["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"orders") && names.contains(&"everything"));
+    let (status, bad) = syncer.post_raw("/view?format=xml", "");
+    assert_eq!(status, 400);
+    assert!(bad.contains("unknown view format"), "{bad}");
+}

@@ -7,6 +7,7 @@
 
 mod error;
 mod routes;
+mod view;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ("/features", any(routes::features)),
         ("/metrics", any(routes::metrics)),
         ("/syncers", any(routes::syncers)),
+        ("/view", any(routes::view)),
     ];
     let mut router = Router::new();
     for (path, handler) in routes {

@@ -405,6 +405,23 @@ pub(super) async fn forward_to_owner(request: Request, next: Next) -> Response {
     }
 }
 
+/// `/view`: the jobs page (see [`super::view`]).
+pub(super) async fn view(State(app): AppStateRef, uri: OriginalUri) -> Response {
+    let format = match super::view::ViewFormat::from_query(uri.0.query()) {
+        Ok(format) => format,
+        Err(message) => return super::view::bad_format(message),
+    };
+    match app.jobs.overview().await {
+        Ok(jobs) => super::view::render(format, &jobs, &app.jobs.settings().identity),
+        Err(error) => RouteError {
+            error: error.into(),
+            defaults: Map::new(),
+            path: String::new(),
+        }
+        .into_response(),
+    }
+}
+
 pub(super) async fn features(State(app): AppStateRef) -> Response {
     let flags: Vec<Value> = app
         .features

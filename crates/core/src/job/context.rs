@@ -85,6 +85,14 @@ impl JobContext {
         self.clock.now_secs()
     }
 
+    /// Publishes the job's lag as just measured, to its gauges and its status.
+    pub fn record_lag(&self, binlogs: i64, seconds: i64) {
+        self.metrics.record_lag(binlogs, seconds);
+        let mut status = self.status.lock();
+        status.lag_binlogs = binlogs.max(0);
+        status.lag_seconds = seconds.max(0);
+    }
+
     /// Persists `progress` (one durable, fenced write).
     pub async fn save(&self, progress: &Progress) -> Result<(), JobError> {
         self.store.save(&self.name, progress).await?;

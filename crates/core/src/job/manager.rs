@@ -120,6 +120,19 @@ pub struct JobOwner {
     pub epoch: i64,
 }
 
+/// One line of `/view`.
+#[derive(Debug, Clone)]
+pub struct JobOverview {
+    pub name: String,
+    /// The syncer that runs the job.
+    pub owner: String,
+    /// `None` when another syncer runs the job.
+    pub sync_type: Option<SyncType>,
+    pub status: Option<JobStatus>,
+    /// Whether the job dials any cluster address through a host mapping.
+    pub host_mapping: bool,
+}
+
 /// One syncer of the metadata store (`/syncers`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SyncerInfo {
@@ -923,7 +936,42 @@ impl JobManager {
         self.metrics
             .job(name)
             .record_lag(result.lag, result.seconds_behind());
+        {
+            let mut status = handle.status.lock();
+            status.lag_binlogs = result.lag.max(0);
+            status.lag_seconds = result.seconds_behind().max(0);
+        }
         Ok(lag)
+    }
+
+    /// `/view`: every job of the metadata store; those running here with their status,
+    /// the others with their owner only (their status lives in that syncer).
+    pub async fn overview(&self) -> Result<Vec<JobOverview>, JobError> {
+        let owners = self.list_owned().await?;
+        let local: HashMap<String, Arc<JobHandle>> = self.jobs.read().clone();
+        let mut jobs = Vec::with_capacity(owners.len());
+        for owned in owners {
+            let running_here = local.get(&owned.name);
+            let (sync_type, status, host_mapping) = match running_here {
+                Some(handle) => {
+                    let info = handle.info.lock().await;
+                    (
+                        Some(info.sync_type),
+                        Some(handle.status.lock().clone()),
+                        info.src.uses_host_mapping() || info.dest.uses_host_mapping(),
+                    )
+                }
+                None => (None, None, false),
+            };
+            jobs.push(JobOverview {
+                name: owned.name,
+                owner: owned.owner,
+                sync_type,
+                status,
+                host_mapping,
+            });
+        }
+        Ok(jobs)
     }
 
     /// The names of the jobs running in this process.

@@ -30,5 +30,7 @@ pub mod status;
 mod sync;
 
 pub use error::JobError;
-pub use manager::{BinlogSkip, CreateJobRequest, JobLag, JobManager, JobOwner, SyncerInfo};
+pub use manager::{
+    BinlogSkip, CreateJobRequest, JobLag, JobManager, JobOverview, JobOwner, SyncerInfo,
+};
 pub use settings::JobSettings;

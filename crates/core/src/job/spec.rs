@@ -109,6 +109,11 @@ impl ClusterSpec {
         self.thrift_port.trim().parse().ok()
     }
 
+    /// Whether addresses of this cluster are dialled through a host mapping.
+    pub fn uses_host_mapping(&self) -> bool {
+        false
+    }
+
     pub fn is_table_level(&self) -> bool {
         !self.table.is_empty()
     }

@@ -17,6 +17,15 @@ pub struct JobStatus {
     pub sub_state: &'static str,
     pub prev_commit_seq: i64,
     pub commit_seq: i64,
+    /// Source binlogs not yet applied and the seconds of source time they span, as the job
+    /// last measured them (every few seconds while it replays; 0 when caught up).
+    pub lag_binlogs: i64,
+    pub lag_seconds: i64,
+    /// When the last full sync started (UTC) and why.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub last_full_sync_time: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub last_full_sync_reason: String,
     /// The last failure, until a step succeeds again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -59,6 +68,10 @@ impl JobStatus {
             sub_state: initial.sub_state().name(),
             prev_commit_seq: 0,
             commit_seq: 0,
+            lag_binlogs: 0,
+            lag_seconds: 0,
+            last_full_sync_time: String::new(),
+            last_full_sync_reason: String::new(),
             last_error: None,
             last_error_time: None,
             consecutive_failures: 0,

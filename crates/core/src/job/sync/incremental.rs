@@ -43,7 +43,7 @@ pub(crate) async fn step(
         .map_err(|error| explain_fetch_error(ctx, error))?;
     let (binlogs, too_old) = match batch {
         BinlogBatch::CaughtUp => {
-            ctx.metrics.record_lag(0, 0);
+            ctx.record_lag(0, 0);
             cache.lag_measured_at = None;
             if table_level {
                 check_source_table_exists(ctx, cache).await?;
@@ -175,7 +175,7 @@ async fn measure_lag(ctx: &JobContext, cache: &mut SyncCache, progress: &Progres
         .binlog_lag(&src.database, table, progress.prev_commit_seq)
         .await
     {
-        Ok(lag) => ctx.metrics.record_lag(lag.lag, lag.seconds_behind()),
+        Ok(lag) => ctx.record_lag(lag.lag, lag.seconds_behind()),
         Err(error) => tracing::debug!(%error, "lag not measured"),
     }
 }
