@@ -5,6 +5,7 @@
 //! limited, every request is traced, a panicking handler answers 500 instead of taking the
 //! service down, and no route waits for a running sync step.
 
+mod contract;
 mod error;
 mod routes;
 mod view;
@@ -15,11 +16,12 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, MethodRouter};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use contract::openapi;
 pub use error::ApiError;
 
 use ccr_core::job::features::FeatureFlags;
@@ -40,9 +42,9 @@ pub struct AppState {
     pub version: String,
 }
 
-/// Builds the router with all routes and middleware.
-pub fn router(state: Arc<AppState>) -> Router {
-    let routes = [
+/// Every route: its path and handler. The OpenAPI document must describe each (tested).
+fn route_table() -> Vec<(&'static str, MethodRouter<Arc<AppState>>)> {
+    vec![
         ("/version", any(routes::version)),
         ("/create_ccr", any(routes::create_ccr)),
         ("/get_lag", any(routes::get_lag)),
@@ -61,9 +63,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         ("/metrics", any(routes::metrics)),
         ("/syncers", any(routes::syncers)),
         ("/view", any(routes::view)),
-    ];
+        ("/openapi.json", any(routes::openapi_json)),
+    ]
+}
+
+/// Builds the router with all routes and middleware.
+pub fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new();
-    for (path, handler) in routes {
+    for (path, handler) in route_table() {
         router = router.route(path, handler);
     }
     let router = router
@@ -106,6 +113,23 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;
+
+    #[test]
+    fn the_openapi_document_describes_every_route_the_router_serves() {
+        let document = openapi();
+        let documented: Vec<&String> = document.paths.paths.keys().collect();
+        for (path, _) in route_table() {
+            assert!(
+                document.paths.paths.contains_key(path),
+                "{path} is served but not in the OpenAPI document ({documented:?})"
+            );
+        }
+        assert_eq!(
+            documented.len(),
+            route_table().len(),
+            "the document describes a route the router does not serve: {documented:?}"
+        );
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_answers_500_and_the_router_keeps_serving() {

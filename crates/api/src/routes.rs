@@ -11,28 +11,21 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::contract::{
+    Ack, DetailAnswer, ErrorAnswer, FeatureFlag, FeaturesAnswer, LagAnswer, ListJobsAnswer,
+    ListJobsRequest, ListedJob, NameRequest, ProgressAnswer, SkipBinlogRequest, StatusAnswer,
+    SyncersAnswer, UpdateJobRequest, VersionAnswer, ViewAnswer,
+};
 use super::error::{ApiError, RouteError};
 use super::{AppState, MAX_REQUEST_BODY_BYTES};
 use ccr_core::job::{BinlogSkip, CreateJobRequest};
 
+// What every job route may answer besides its own 200 (see the document's description).
+// utoipa takes the responses literally, so each route lists them.
+
 type AppStateRef = State<Arc<AppState>>;
-
-#[derive(Deserialize)]
-struct NameRequest {
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct UpdateJobRequest {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    skip_error: bool,
-}
 
 /// Decodes a JSON body, turning decoder and size errors into the API's error.
 fn decode<T: DeserializeOwned>(
@@ -96,7 +89,8 @@ fn fields(value: Value) -> Map<String, Value> {
 /// Handlers for `{"name": ...}` routes: success or failure only, or the manager's answer
 /// under one key (`$field`, with `$default` beside the error message on failure).
 macro_rules! name_route {
-    ($handler:ident, $method:ident, $field:literal, $default:tt) => {
+    ($(#[$doc:meta])* $handler:ident, $method:ident, $field:literal, $default:tt) => {
+        $(#[$doc])*
         pub(super) async fn $handler(
             State(app): AppStateRef,
             uri: OriginalUri,
@@ -110,7 +104,8 @@ macro_rules! name_route {
             .await
         }
     };
-    ($handler:ident, $method:ident) => {
+    ($(#[$doc:meta])* $handler:ident, $method:ident) => {
+        $(#[$doc])*
         pub(super) async fn $handler(
             State(app): AppStateRef,
             uri: OriginalUri,
@@ -126,14 +121,99 @@ macro_rules! name_route {
     };
 }
 
-name_route!(pause, pause);
-name_route!(resume, resume);
-name_route!(delete, delete);
-name_route!(desync, desync);
-name_route!(job_status, status, "status", {});
-name_route!(job_detail, detail, "job_detail", {"job_detail": ""});
-name_route!(job_progress, progress, "job_progress", {"job_progress": ""});
+name_route!(
+    #[utoipa::path(post, tag = "jobs", path = "/pause", summary = "Pauses a job",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+    pause,
+    pause
+);
+name_route!(
+    #[utoipa::path(post, tag = "jobs", path = "/resume", summary = "Resumes a paused job",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+    resume,
+    resume
+);
+name_route!(
+    #[utoipa::path(post, tag = "jobs", path = "/delete", summary = "Stops a job and removes its metadata (target data stays)",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+    delete,
+    delete
+);
+name_route!(
+    #[utoipa::path(post, tag = "jobs", path = "/desync", summary = "Deletes the job and makes the target tables writable",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+    desync,
+    desync
+);
+name_route!(
+    #[utoipa::path(post, tag = "jobs", path = "/job_status", summary = "The job's state, phase, cursor, lag and last error",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = StatusAnswer),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+    job_status,
+    status,
+    "status",
+    {}
+);
+name_route!(
+    #[utoipa::path(post, tag = "jobs", path = "/job_detail", summary = "The job record, passwords redacted",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = DetailAnswer),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+    job_detail, detail, "job_detail", {"job_detail": ""}
+);
+name_route!(
+    #[utoipa::path(post, tag = "jobs", path = "/job_progress", summary = "The job's persisted progress",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = ProgressAnswer),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+    job_progress, progress, "job_progress", {"job_progress": ""}
+);
 
+#[utoipa::path(post, tag = "jobs", path = "/force_fullsync", summary = "Starts a new full sync of the job",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
 pub(super) async fn force_fullsync(
     State(app): AppStateRef,
     uri: OriginalUri,
@@ -154,21 +234,16 @@ pub(super) async fn force_fullsync(
     .await
 }
 
-#[derive(Deserialize)]
-struct SkipBinlogRequest {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    skip_by: String,
-    #[serde(default)]
-    skip_commit_seq: i64,
-    /// The source table of a `partialsync`; the reference spells it `skip_table`.
-    #[serde(default, alias = "skip_table")]
-    table: String,
-}
-
 /// `/job_skip_binlog`: `skip_by` `silence` (the binlog at `skip_commit_seq`), `fullsync`,
 /// or `partialsync` of `table` (database jobs).
+#[utoipa::path(post, tag = "jobs", path = "/job_skip_binlog", summary = "Gets a job past a binlog it cannot replay",
+        request_body(content = SkipBinlogRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
 pub(super) async fn job_skip_binlog(
     State(app): AppStateRef,
     uri: OriginalUri,
@@ -203,10 +278,22 @@ pub(super) async fn job_skip_binlog(
     .await
 }
 
+#[utoipa::path(get, tag = "service", path = "/version", summary = "The syncer's version",
+        responses((status = 200, description = "The version", body = VersionAnswer)))]
 pub(super) async fn version(State(app): AppStateRef) -> Response {
-    axum::Json(json!({ "version": app.version })).into_response()
+    axum::Json(VersionAnswer {
+        version: app.version.clone(),
+    })
+    .into_response()
 }
 
+#[utoipa::path(post, tag = "jobs", path = "/create_ccr", summary = "Creates a job: checks both clusters, then starts its full sync",
+        request_body(content = CreateJobRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Created, or why not (success false)", body = Ack),
+            (status = 400, description = "The body is not a job spec", body = Ack),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+        ))]
 pub(super) async fn create_ccr(
     State(app): AppStateRef,
     uri: OriginalUri,
@@ -221,6 +308,14 @@ pub(super) async fn create_ccr(
     .await
 }
 
+#[utoipa::path(post, tag = "jobs", path = "/get_lag", summary = "How far the target is behind the source",
+        request_body(content = NameRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = LagAnswer),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
 pub(super) async fn get_lag(
     State(app): AppStateRef,
     uri: OriginalUri,
@@ -234,6 +329,14 @@ pub(super) async fn get_lag(
     .await
 }
 
+#[utoipa::path(post, tag = "jobs", path = "/update_job", summary = "Sets skip_error",
+        request_body(content = UpdateJobRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
 pub(super) async fn update_job(
     State(app): AppStateRef,
     uri: OriginalUri,
@@ -249,14 +352,11 @@ pub(super) async fn update_job(
     .await
 }
 
-#[derive(Deserialize, Default)]
-struct ListJobsRequest {
-    #[serde(default)]
-    detail: bool,
-}
-
 /// `/list_jobs`: job names, as the reference; `{"detail": true}` adds each job's owner and
 /// ownership epoch. An empty or absent body is the reference's plain form.
+#[utoipa::path(post, tag = "jobs", path = "/list_jobs", summary = "Every job of the metadata store",
+        request_body(content = Option<ListJobsRequest>, content_type = "application/json"),
+        responses((status = 200, description = "The jobs, or why not", body = ListJobsAnswer)))]
 pub(super) async fn list_jobs(
     State(app): AppStateRef,
     uri: OriginalUri,
@@ -271,18 +371,21 @@ pub(super) async fn list_jobs(
         } else {
             decode(body, StatusCode::OK)?
         };
-        if request.detail {
-            let jobs = app.jobs.list_owned().await?;
-            Ok(fields(json!({ "jobs": jobs })))
+        let jobs: Vec<ListedJob> = if request.detail {
+            let owned = app.jobs.list_owned().await?;
+            owned.into_iter().map(ListedJob::Owned).collect()
         } else {
-            let jobs = app.jobs.list().await?;
-            Ok(fields(json!({ "jobs": jobs })))
-        }
+            let names = app.jobs.list().await?;
+            names.into_iter().map(ListedJob::Name).collect()
+        };
+        Ok(fields(json!({ "jobs": jobs })))
     })
     .await
 }
 
 /// `/syncers`: the syncers sharing the metadata store, with their heartbeats and jobs.
+#[utoipa::path(get, tag = "service", path = "/syncers", summary = "The syncers sharing the metadata store",
+        responses((status = 200, description = "Their heartbeats and jobs", body = SyncersAnswer)))]
 pub(super) async fn syncers(State(app): AppStateRef, uri: OriginalUri) -> Response {
     respond(&uri, json!({"syncers": []}), async {
         let syncers = app.jobs.syncers().await?;
@@ -406,6 +509,16 @@ pub(super) async fn forward_to_owner(request: Request, next: Next) -> Response {
 }
 
 /// `/view`: the jobs page (see [`super::view`]).
+#[utoipa::path(get, tag = "service", path = "/view", summary = "Every job on one page",
+        params(("format" = Option<String>, Query, description = "html (default), text, tsv or json; the reference's type=html|table|raw also work")),
+        responses(
+            (status = 200, description = "The page", content(
+                (String = "text/html"),
+                (String = "text/plain"),
+                (ViewAnswer = "application/json"),
+            )),
+            (status = 400, description = "Unknown format", body = ErrorAnswer),
+        ))]
 pub(super) async fn view(State(app): AppStateRef, uri: OriginalUri) -> Response {
     let format = match super::view::ViewFormat::from_query(uri.0.query()) {
         Ok(format) => format,
@@ -422,16 +535,28 @@ pub(super) async fn view(State(app): AppStateRef, uri: OriginalUri) -> Response 
     }
 }
 
+#[utoipa::path(get, tag = "service", path = "/features", summary = "The feature flags and their values",
+        responses((status = 200, description = "The flags", body = FeaturesAnswer)))]
 pub(super) async fn features(State(app): AppStateRef) -> Response {
-    let flags: Vec<Value> = app
+    let flags = app
         .features
         .list()
         .into_iter()
-        .map(|(name, value, default)| json!({"feature": name, "value": value, "default": default.to_string()}))
+        .map(|(name, value, default)| FeatureFlag {
+            feature: name.to_owned(),
+            value,
+            default: default.to_string(),
+        })
         .collect();
-    axum::Json(json!({"success": true, "flags": flags})).into_response()
+    axum::Json(FeaturesAnswer {
+        success: true,
+        flags,
+    })
+    .into_response()
 }
 
+#[utoipa::path(get, tag = "service", path = "/metrics", summary = "Prometheus metrics (text exposition format 0.0.4)",
+        responses((status = 200, description = "The metrics", body = String, content_type = "text/plain")))]
 pub(super) async fn metrics(State(app): AppStateRef) -> Response {
     (
         [(
@@ -439,6 +564,22 @@ pub(super) async fn metrics(State(app): AppStateRef) -> Response {
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         app.metrics.render(),
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, tag = "service", path = "/openapi.json", summary = "This document",
+        responses((status = 200, description = "The OpenAPI 3 document", body = Object)))]
+pub(super) async fn openapi_json() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| {
+        super::contract::openapi()
+            .to_json()
+            .expect("the OpenAPI document serialises")
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document.as_str(),
     )
         .into_response()
 }

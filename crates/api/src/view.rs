@@ -3,7 +3,9 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::json;
+
+use super::contract::{ViewAnswer, ViewLine};
 
 use ccr_core::job::spec::SyncType;
 use ccr_core::job::JobOverview;
@@ -109,8 +111,12 @@ pub fn render(format: ViewFormat, jobs: &[JobOverview], syncer: &str) -> Respons
         ViewFormat::Text => text_response(aligned(jobs)),
         ViewFormat::Tsv => text_response(tsv(jobs)),
         ViewFormat::Json => {
-            let lines: Vec<Value> = jobs.iter().map(json_line).collect();
-            axum::Json(json!({"success": true, "jobs": lines})).into_response()
+            let jobs = jobs.iter().map(json_line).collect();
+            axum::Json(ViewAnswer {
+                success: true,
+                jobs,
+            })
+            .into_response()
         }
     }
 }
@@ -127,22 +133,22 @@ fn text_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-fn json_line(job: &JobOverview) -> Value {
+fn json_line(job: &JobOverview) -> ViewLine {
     let [name, kind, state, phase, lag, lag_secs, error, fs_time, fs_reason, mapping, owner] =
         cells(job);
-    json!({
-        "name": name,
-        "type": kind,
-        "state": state,
-        "phase": phase,
-        "lag": lag.parse::<i64>().ok(),
-        "lag_seconds": lag_secs.parse::<i64>().ok(),
-        "last_error": error,
-        "last_full_sync_time": fs_time,
-        "last_full_sync_reason": fs_reason,
-        "host_mapping": mapping == "true",
-        "owner": owner,
-    })
+    ViewLine {
+        name,
+        kind,
+        state,
+        phase,
+        lag: lag.parse().ok(),
+        lag_seconds: lag_secs.parse().ok(),
+        last_error: error,
+        last_full_sync_time: fs_time,
+        last_full_sync_reason: fs_reason,
+        host_mapping: mapping == "true",
+        owner,
+    }
 }
 
 /// Tabs and line breaks inside a cell would break the line format.

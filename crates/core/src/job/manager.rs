@@ -41,7 +41,7 @@ pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The body of `/create_ccr`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CreateJobRequest {
     #[serde(default)]
     pub name: String,
@@ -73,7 +73,7 @@ pub enum BinlogSkip {
 }
 
 /// The answer of `/get_lag`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct JobLag {
     /// Source binlogs after the last applied one.
     pub lag: i64,
@@ -112,7 +112,7 @@ fn format_millis(millis: Option<i64>) -> String {
 }
 
 /// A job and the syncer that owns it (`/list_jobs {"detail": true}`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct JobOwner {
     pub name: String,
     pub owner: String,
@@ -134,7 +134,7 @@ pub struct JobOverview {
 }
 
 /// One syncer of the metadata store (`/syncers`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SyncerInfo {
     pub host: String,
     /// `YYYY-MM-DD HH:MM:SS` UTC, by the store's clock.

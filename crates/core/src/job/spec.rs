@@ -11,7 +11,7 @@ use ccr_wire::secret::Secret;
 pub const MAX_JOB_NAME_LEN: usize = 128;
 
 /// One frontend of a cluster as discovered at job creation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct Frontend {
     pub host: String,
     /// MySQL (query) port, as a decimal string.
@@ -23,15 +23,17 @@ pub struct Frontend {
 }
 
 /// One side of a job: where the cluster is, how to log in, and what to replicate.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct ClusterSpec {
     #[serde(default)]
     pub host: String,
     /// FE query (MySQL) port. Accepted as a JSON string (reference) or number.
     #[serde(default, deserialize_with = "port_text")]
+    #[schema(value_type = String, example = "9030")]
     pub port: String,
     /// FE rpc (Thrift) port. Accepted as a JSON string (reference) or number.
     #[serde(default, deserialize_with = "port_text")]
+    #[schema(value_type = String, example = "9020")]
     pub thrift_port: String,
     #[serde(default)]
     pub is_master: bool,
@@ -40,6 +42,7 @@ pub struct ClusterSpec {
     #[serde(default)]
     pub user: String,
     #[serde(default)]
+    #[schema(value_type = String, format = Password)]
     pub password: Secret,
     #[serde(default)]
     pub cluster: String,

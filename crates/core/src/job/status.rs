@@ -6,7 +6,7 @@ use super::spec::JobInfo;
 use crate::progress::Phase;
 
 /// What `/job_status` shows: a snapshot the task publishes after every change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
     pub name: String,
     /// `running` or `paused`, as the operator set it.
@@ -50,7 +50,7 @@ pub struct JobStatus {
 }
 
 /// Why a job waits for an operator, and what the operator can do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NeedsOperator {
     pub reason: String,
     pub hint: &'static str,
