@@ -1514,7 +1514,10 @@ fn show_grants_has_doris_columns_and_lists_each_level() {
     assert_eq!(grants.get(0, "CatalogPrivs"), "<null>");
 
     exec(&mut *root, "CREATE USER 'u'@'%' IDENTIFIED BY 'p'");
-    exec(&mut *root, "GRANT SELECT_PRIV, LOAD_PRIV ON shop.* TO 'u'@'%'");
+    exec(
+        &mut *root,
+        "GRANT SELECT_PRIV, LOAD_PRIV ON shop.* TO 'u'@'%'",
+    );
     exec(&mut *root, "GRANT ALTER_PRIV ON shop.t TO 'u'@'%'");
     let mut u = f.engine.open_session("u", None).unwrap();
     let mine = query(&mut *u, "SHOW GRANTS");

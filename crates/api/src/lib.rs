@@ -44,6 +44,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let routes = [
         ("/version", any(routes::version)),
         ("/create_ccr", any(routes::create_ccr)),
+        ("/validate", any(routes::validate)),
         ("/get_lag", any(routes::get_lag)),
         ("/pause", any(routes::pause)),
         ("/resume", any(routes::resume)),

@@ -172,6 +172,22 @@ pub(super) async fn create_ccr(
     .await
 }
 
+/// `/validate`: the `/create_ccr` body, checked against both clusters without creating
+/// anything; `success` says the checks ran, `ok` whether all passed.
+pub(super) async fn validate(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(&uri, json!({}), async {
+        // The same 400 as /create_ccr for a body that does not decode.
+        let request: CreateJobRequest = decode(body, StatusCode::BAD_REQUEST)?;
+        let report = app.jobs.validate(request).await?;
+        Ok(fields(json!({ "ok": report.ok, "checks": report.checks })))
+    })
+    .await
+}
+
 pub(super) async fn get_lag(
     State(app): AppStateRef,
     uri: OriginalUri,

@@ -184,7 +184,11 @@ fn privilege_list(privileges: &std::collections::BTreeSet<Privilege>) -> String 
             let name = p.name().to_ascii_lowercase();
             let mut chars = name.chars();
             let first = chars.next().map(|c| c.to_ascii_uppercase());
-            format!("{}{}_priv", first.into_iter().collect::<String>(), chars.as_str())
+            format!(
+                "{}{}_priv",
+                first.into_iter().collect::<String>(),
+                chars.as_str()
+            )
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -210,7 +214,14 @@ fn grants_row(user: &User) -> Vec<Option<String>> {
     vec![
         Some(user.identity()),
         Some(if builtin_root { "ROOT" } else { "" }.to_owned()),
-        Some(if user.password.is_empty() { "No" } else { "Yes" }.to_owned()),
+        Some(
+            if user.password.is_empty() {
+                "No"
+            } else {
+                "Yes"
+            }
+            .to_owned(),
+        ),
         Some(if builtin_root { "operator" } else { "" }.to_owned()),
         non_empty(privilege_list(&user.global)),
         None,
