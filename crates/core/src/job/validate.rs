@@ -170,7 +170,10 @@ pub async fn validate(
     checks.extend(target.binlog_checks.iter().cloned());
     checks.push(source.privileges.clone());
     checks.push(target.privileges.clone());
-    checks.push(version_order(&source, &target));
+    checks.push(version_order(
+        source.version.as_deref(),
+        target.version.as_deref(),
+    ));
     checks.extend(objects(&source, &target, &request).await);
     checks.push(source.backends_reachable.clone());
     checks.push(target.backends_reachable.clone());
@@ -467,10 +470,11 @@ fn none_if_empty(text: &str) -> &str {
     }
 }
 
-/// The target must run the same Doris release as the source or a newer one.
-fn version_order(source: &Side, target: &Side) -> Check {
-    let (Some(src), Some(dest)) = (&source.version, &target.version) else {
-        let cause = if source.version.is_none() {
+/// The target must run the same Doris release as the source or a newer one; the versions
+/// are the clusters' `@@version_comment` (`None`: that cluster's login failed).
+fn version_order(source: Option<&str>, target: Option<&str>) -> Check {
+    let (Some(src), Some(dest)) = (source, target) else {
+        let cause = if source.is_none() {
             ids::SOURCE_FE_QUERY
         } else {
             ids::TARGET_FE_QUERY
@@ -812,6 +816,24 @@ mod tests {
         assert_eq!(skipped.message, "skipped: source_fe_query failed");
         assert_eq!(skipped.hint, "fix source_fe_query first");
         assert!(ValidationReport::new(vec![Check::passed(ids::SPEC, "fine")]).ok);
+    }
+
+    #[test]
+    fn the_target_may_not_run_an_older_release() {
+        let v = |release: &str| format!("Doris version doris-{release}-rc01-abc");
+        assert!(version_order(Some(&v("2.1.7")), Some(&v("2.1.7"))).ok);
+        assert!(version_order(Some(&v("2.0.15")), Some(&v("2.1.0"))).ok);
+        let older = version_order(Some(&v("3.0.1")), Some(&v("2.1.7")));
+        assert!(
+            !older.ok
+                && older
+                    .message
+                    .ends_with("the source is newer than the target")
+        );
+        assert!(older.hint.contains("upgrade the target"));
+        assert!(!version_order(Some("5.7.99"), Some(&v("2.1.7"))).ok);
+        let skipped = version_order(Some(&v("2.1.7")), None);
+        assert_eq!(skipped.message, "skipped: target_fe_query failed");
     }
 
     #[test]
