@@ -37,6 +37,10 @@ const TABLE_JOB_CHECKS: &[&str] = &[
 /// few seconds leave room for a busy machine.
 const FAST_ANSWER: Duration = Duration::from_secs(3);
 
+/// How long a /validate against a cluster that never answers may take: the checks' own
+/// limit (5 s), with room for a busy machine.
+const SILENT_ANSWER: Duration = Duration::from_secs(12);
+
 fn source() -> TestCluster {
     TestCluster::source(&format!(
         "CREATE TABLE src_db.orders (id INT, amount BIGINT) UNIQUE KEY(id) \
@@ -205,6 +209,36 @@ fn an_unreachable_target_fails_its_checks_at_once() {
     for ok in ["source_fe_query", "source_fe_rpc", "source_table"] {
         assert_eq!(check(&answer, ok)["ok"], true, "{answer:#}");
     }
+
+    // A target that accepts connections but never answers: every check has a time limit.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    body["dest"]["port"] = json!(silent_port);
+    body["dest"]["thrift_port"] = json!(silent_port);
+    let started = Instant::now();
+    let answer = validate(&syncer, &body);
+    let took = started.elapsed();
+    assert!(took < SILENT_ANSWER, "took {took:?}");
+    let query = check(&answer, "target_fe_query");
+    assert_eq!(query["ok"], false, "{query}");
+    assert!(
+        query["message"]
+            .as_str()
+            .unwrap()
+            .contains("accepted a TCP connection but did not complete the login"),
+        "{query}"
+    );
+    let rpc = check(&answer, "target_fe_rpc");
+    assert_eq!(rpc["ok"], false, "{rpc}");
+    assert!(
+        rpc["message"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within"),
+        "{rpc}"
+    );
+    assert_eq!(check(&answer, "source_table")["ok"], true, "{answer:#}");
+    drop(silent);
 
     // A host name that does not resolve fails the login and the resolution check.
     body["dest"]["host"] = json!("no-such-host.invalid");

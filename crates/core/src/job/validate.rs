@@ -28,6 +28,8 @@ use ccr_doris::{DorisError, DorisErrorKind, SqlClient};
 /// Longest time one check may take: an unreachable cluster is reported within seconds, not
 /// after the syncer's (longer) connect and call timeouts.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How much longer than a check the SQL pool waits for a connection (see `Side::probe`).
+const POOL_GRACE: Duration = Duration::from_secs(1);
 /// The privilege the syncer's statements need on both clusters (`SHOW PROC`, `ADMIN SHOW
 /// FRONTEND CONFIG`, `SHOW BACKENDS`, `frontends()` all require it).
 const REQUIRED_PRIVILEGE: &str = "Admin_priv";
@@ -223,7 +225,9 @@ impl Side {
         timeout: Duration,
         http: &reqwest::Client,
     ) -> Side {
-        let sql = sql_client(spec, timeout);
+        // The pool waits a little longer than each check, so the check's own limit fires
+        // first and says what did not answer (the pool would only say it timed out).
+        let sql = sql_client(spec, timeout + POOL_GRACE);
         let query_id = role.pick(ids::SOURCE_FE_QUERY, ids::TARGET_FE_QUERY);
         let rpc_id = role.pick(ids::SOURCE_FE_RPC, ids::TARGET_FE_RPC);
         // The login (SQL) and the Thrift port are independent: probe both at once.
@@ -248,7 +252,13 @@ impl Side {
             ),
             Err(error) => Check::failed(
                 rpc_id,
-                error.to_string(),
+                match &error {
+                    // Only the time limit gives this kind here: name the port it waited on.
+                    JobError::CheckFailed(waited) => {
+                        format!("FE {}:{} (Thrift): {waited}", spec.host, spec.thrift_port)
+                    }
+                    other => other.to_string(),
+                },
                 format!(
                     "check thrift_port (the FE rpc_port in fe.conf, default 9020), that it is \
                      reachable from the syncer, and the {} user and password",
@@ -390,7 +400,15 @@ async fn sql_login(
                 message,
             })
         })?;
-    limited(timeout, sql.version_comment()).await
+    limited(timeout, sql.version_comment())
+        .await
+        .map_err(|error| match error {
+            JobError::CheckFailed(waited) => JobError::CheckFailed(format!(
+                "FE {} accepted a TCP connection but did not complete the login: {waited}",
+                sql.addr()
+            )),
+            other => other,
+        })
 }
 
 /// One authenticated, read-only Thrift call to the FE's rpc port.
