@@ -19,7 +19,7 @@ use super::first_run::{
     check_be_binlog, check_fe_binlog, check_request_specs, check_source_database,
     check_source_table, check_target_table, frontends, sql_client,
 };
-use super::spec::ClusterSpec;
+use super::spec::{table_selected, ClusterSpec};
 use ccr_doris::cluster::{ClientSettings, DorisCluster};
 use ccr_doris::rpc::RpcTimeouts;
 use ccr_doris::sql::{doris_release, BackendRow};
@@ -131,10 +131,9 @@ pub struct ValidationRequest {
 
 impl ValidationRequest {
     /// Whether a database job replicates the source table or view `name` (the job record's
-    /// rule: in `include_tables` when given, and not in `exclude_tables`).
+    /// rule).
     fn replicates(&self, name: &str) -> bool {
-        (self.include_tables.is_empty() || self.include_tables.iter().any(|t| t == name))
-            && !self.exclude_tables.iter().any(|t| t == name)
+        table_selected(&self.include_tables, &self.exclude_tables, name)
     }
 }
 
@@ -158,6 +157,11 @@ pub async fn validate(
             "fix the request body: each of src and dest needs host, port, thrift_port, user \
              and database; both name a table or neither does",
         ));
+        checks.extend(
+            cluster_check_ids(request.src.is_table_level())
+                .into_iter()
+                .map(|id| Check::skipped(id, ids::SPEC)),
+        );
         return ValidationReport::new(checks);
     }
     checks.push(Check::passed(ids::SPEC, "src and dest specs are valid"));
@@ -185,6 +189,34 @@ pub async fn validate(
     ValidationReport::new(checks)
 }
 
+/// The ids of the checks after `spec`, in their order (`source_table`: table jobs only).
+fn cluster_check_ids(table_job: bool) -> Vec<&'static str> {
+    use ids::*;
+    let mut all = vec![
+        SOURCE_FE_QUERY,
+        SOURCE_FE_RPC,
+        TARGET_FE_QUERY,
+        TARGET_FE_RPC,
+        SOURCE_FE_BINLOG,
+        SOURCE_BE_BINLOG,
+        TARGET_FE_BINLOG,
+        TARGET_BE_BINLOG,
+        SOURCE_PRIVILEGES,
+        TARGET_PRIVILEGES,
+        VERSION_ORDER,
+        SOURCE_DATABASE,
+        SOURCE_TABLE,
+        TARGET_TABLE,
+        SOURCE_BACKENDS_REACHABLE,
+        TARGET_BACKENDS_REACHABLE,
+        HOSTS_RESOLVABLE,
+    ];
+    if !table_job {
+        all.retain(|id| *id != SOURCE_TABLE);
+    }
+    all
+}
+
 #[derive(Clone, Copy)]
 enum Role {
     Source,
@@ -207,6 +239,8 @@ impl Role {
 /// What the checks of one cluster found.
 struct Side {
     sql: SqlClient,
+    /// Each check's limit on this side.
+    timeout: Duration,
     /// Whether the FE query port took the login (everything SQL depends on it).
     logged_in: bool,
     version: Option<String>,
@@ -278,6 +312,7 @@ impl Side {
         if !logged_in {
             return Side {
                 sql,
+                timeout,
                 logged_in,
                 version: None,
                 connection_checks: vec![query_check, rpc_check],
@@ -338,6 +373,7 @@ impl Side {
         };
         Side {
             sql,
+            timeout,
             logged_in,
             version: version.ok(),
             connection_checks: vec![query_check, rpc_check],
@@ -534,7 +570,7 @@ async fn objects(source: &Side, target: &Side, request: &ValidationRequest) -> V
             checks.push(Check::skipped(ids::SOURCE_TABLE, ids::SOURCE_FE_QUERY));
         }
     } else {
-        match limited(CHECK_TIMEOUT, check_source_database(&source.sql, src)).await {
+        match limited(source.timeout, check_source_database(&source.sql, src)).await {
             Ok(db_id) => {
                 checks.push(Check::passed(
                     ids::SOURCE_DATABASE,
@@ -549,7 +585,7 @@ async fn objects(source: &Side, target: &Side, request: &ValidationRequest) -> V
                 ));
                 if table_job {
                     checks.push(
-                        match limited(CHECK_TIMEOUT, check_source_table(&source.sql, src, db_id))
+                        match limited(source.timeout, check_source_table(&source.sql, src, db_id))
                             .await
                         {
                             Ok(_) => Check::passed(
@@ -576,7 +612,7 @@ async fn objects(source: &Side, target: &Side, request: &ValidationRequest) -> V
                             ),
                         },
                     );
-                } else if let Ok(tables) = limited(CHECK_TIMEOUT, source.sql.tables(db_id)).await {
+                } else if let Ok(tables) = limited(source.timeout, source.sql.tables(db_id)).await {
                     source_tables = Some(tables.into_iter().map(|t| t.name).collect());
                 }
             }
@@ -618,7 +654,7 @@ async fn target_table(
     let db = &dest.database;
     let exists_hint = "drop it or pick another target name, or set \"allow_table_exists\": true \
                        to let the job adopt it";
-    let db_exists = match limited(CHECK_TIMEOUT, target.sql.database_exists(db)).await {
+    let db_exists = match limited(target.timeout, target.sql.database_exists(db)).await {
         Ok(exists) => exists,
         Err(error) => {
             let hint = hint_for(&error, Role::Target, "");
@@ -633,7 +669,7 @@ async fn target_table(
     }
     if dest.is_table_level() {
         return match limited(
-            CHECK_TIMEOUT,
+            target.timeout,
             check_target_table(&target.sql, dest, request.allow_table_exists),
         )
         .await
@@ -659,7 +695,7 @@ async fn target_table(
     let Some(source_tables) = source_tables else {
         return Check::skipped(ids::TARGET_TABLE, ids::SOURCE_DATABASE);
     };
-    let existing: BTreeSet<String> = match limited(CHECK_TIMEOUT, async {
+    let existing: BTreeSet<String> = match limited(target.timeout, async {
         let db_id = target.sql.database_id(db).await?.unwrap_or_default();
         target.sql.tables(db_id).await
     })
@@ -765,7 +801,7 @@ async fn hosts_resolvable(source: &Side, target: &Side) -> Check {
     let mut hosts: Vec<(String, u16)> = source.hosts.iter().chain(&target.hosts).cloned().collect();
     hosts.sort();
     hosts.dedup_by(|a, b| a.0 == b.0);
-    let failed = unresolvable(&hosts, CHECK_TIMEOUT).await;
+    let failed = unresolvable(&hosts, source.timeout).await;
     if failed.is_empty() {
         let names: Vec<&str> = hosts.iter().map(|(host, _)| host.as_str()).collect();
         Check::passed(
@@ -834,6 +870,31 @@ mod tests {
         assert_eq!(skipped.message, "skipped: source_fe_query failed");
         assert_eq!(skipped.hint, "fix source_fe_query first");
         assert!(ValidationReport::new(vec![Check::passed(ids::SPEC, "fine")]).ok);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_spec_skips_every_cluster_check_and_keeps_the_list() {
+        let request = ValidationRequest {
+            src: ClusterSpec::default(),
+            dest: ClusterSpec::default(),
+            allow_table_exists: false,
+            include_tables: Vec::new(),
+            exclude_tables: Vec::new(),
+        };
+        let report = validate(
+            Check::passed(ids::JOB_NAME, "free"),
+            request,
+            CHECK_TIMEOUT,
+            &reqwest::Client::new(),
+        )
+        .await;
+        let spec = report.get(ids::SPEC).unwrap();
+        assert_eq!(spec.message, "src spec is invalid: host is empty");
+        let listed: Vec<&str> = report.checks.iter().skip(2).map(|c| c.check).collect();
+        assert_eq!(listed, cluster_check_ids(false));
+        assert!(report.checks[2..]
+            .iter()
+            .all(|c| !c.ok && c.message == "skipped: spec failed"));
     }
 
     #[test]
