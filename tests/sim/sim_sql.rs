@@ -1480,3 +1480,78 @@ fn an_empty_table_comment_reads_as_the_engine_name() {
     let ddl = query(&mut *s, "SHOW CREATE TABLE plain").get(0, "Create Table");
     assert!(ddl.contains("COMMENT 'OLAP'"), "{ddl}");
 }
+
+#[test]
+fn show_grants_has_doris_columns_and_lists_each_level() {
+    let f = fixture();
+    let mut root = f.root();
+    exec(&mut *root, "CREATE DATABASE shop");
+    exec(&mut *root, "CREATE TABLE shop.t (k INT) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")");
+    let grants = query(&mut *root, "SHOW GRANTS");
+    assert_eq!(
+        grants.columns,
+        [
+            "UserIdentity",
+            "Comment",
+            "Password",
+            "Roles",
+            "GlobalPrivs",
+            "CatalogPrivs",
+            "DatabasePrivs",
+            "TablePrivs",
+            "ColPrivs",
+            "ResourcePrivs",
+            "WorkloadGroupPrivs"
+        ]
+    );
+    assert_eq!(grants.rows.len(), 1);
+    assert_eq!(grants.get(0, "UserIdentity"), "'root'@'%'");
+    assert_eq!(grants.get(0, "Roles"), "operator");
+    assert_eq!(
+        grants.get(0, "GlobalPrivs"),
+        "Node_priv,Admin_priv,Grant_priv"
+    );
+    assert_eq!(grants.get(0, "CatalogPrivs"), "<null>");
+
+    exec(&mut *root, "CREATE USER 'u'@'%' IDENTIFIED BY 'p'");
+    exec(
+        &mut *root,
+        "GRANT SELECT_PRIV, LOAD_PRIV ON shop.* TO 'u'@'%'",
+    );
+    exec(&mut *root, "GRANT ALTER_PRIV ON shop.t TO 'u'@'%'");
+    let mut u = f.engine.open_session("u", None).unwrap();
+    let mine = query(&mut *u, "SHOW GRANTS");
+    assert_eq!(mine.get(0, "UserIdentity"), "'u'@'%'");
+    assert_eq!(mine.get(0, "Password"), "Yes");
+    assert_eq!(mine.get(0, "GlobalPrivs"), "<null>");
+    assert_eq!(
+        mine.get(0, "DatabasePrivs"),
+        "internal.information_schema: Select_priv; internal.mysql: Select_priv; internal.shop: Select_priv,Load_priv"
+    );
+    assert_eq!(mine.get(0, "TablePrivs"), "internal.shop.t: Alter_priv");
+    assert_eq!(mine.get(0, "WorkloadGroupPrivs"), "normal: Usage_priv");
+    assert_eq!(
+        query(&mut *u, "SHOW GRANTS FOR 'u'@'%'").get(0, "UserIdentity"),
+        "'u'@'%'"
+    );
+
+    // Another account's grants need GRANT.
+    let e = fail(&mut *u, "SHOW GRANTS FOR root");
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (1227, "errCode = 2, detailMessage = Access denied; you need (at least one of) the GRANT privilege(s) for this operation")
+    );
+    assert_eq!(fail(&mut *u, "SHOW ALL GRANTS").code, 1227);
+    let everyone = query(&mut *root, "SHOW ALL GRANTS");
+    assert_eq!(
+        everyone.column_values("UserIdentity"),
+        ["'root'@'%'", "'u'@'%'"]
+    );
+    assert_eq!(
+        query(&mut *root, "SHOW GRANTS FOR 'u'@'%'").get(0, "TablePrivs"),
+        "internal.shop.t: Alter_priv"
+    );
+    assert!(fail(&mut *root, "SHOW GRANTS FOR nobody")
+        .message
+        .contains("does not exist"));
+}

@@ -10,6 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use ccr_core::job::spec::{ClusterSpec, Frontend};
 use ccr_core::job::status::{JobStatus, NeedsOperator};
+use ccr_core::job::validate::Check;
 use ccr_core::job::{CreateJobRequest, JobLag, JobOwner, SyncerInfo};
 
 /// `{"name": ...}`: the body of every route that acts on one job.
@@ -71,6 +72,19 @@ pub struct ErrorAnswer {
     /// Always false.
     pub success: bool,
     pub error_msg: String,
+}
+
+/// `/validate`: every check with its outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidateAnswer {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// Whether every check passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<Check>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -212,6 +226,7 @@ pub struct ViewAnswer {
     paths(
         super::routes::version,
         super::routes::create_ccr,
+        super::routes::validate,
         super::routes::get_lag,
         super::routes::pause,
         super::routes::resume,

@@ -47,6 +47,7 @@ fn route_table() -> Vec<(&'static str, MethodRouter<Arc<AppState>>)> {
     vec![
         ("/version", any(routes::version)),
         ("/create_ccr", any(routes::create_ccr)),
+        ("/validate", any(routes::validate)),
         ("/get_lag", any(routes::get_lag)),
         ("/pause", any(routes::pause)),
         ("/resume", any(routes::resume)),

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use super::contract::{
     Ack, DetailAnswer, ErrorAnswer, FeatureFlag, FeaturesAnswer, LagAnswer, ListJobsAnswer,
     ListJobsRequest, ListedJob, NameRequest, ProgressAnswer, SkipBinlogRequest, StatusAnswer,
-    SyncersAnswer, UpdateJobRequest, VersionAnswer, ViewAnswer,
+    SyncersAnswer, UpdateJobRequest, ValidateAnswer, VersionAnswer, ViewAnswer,
 };
 use super::error::{ApiError, RouteError};
 use super::{AppState, MAX_REQUEST_BODY_BYTES};
@@ -304,6 +304,29 @@ pub(super) async fn create_ccr(
         let request: CreateJobRequest = decode(body, StatusCode::BAD_REQUEST)?;
         app.jobs.create(request).await?;
         Ok(Map::new())
+    })
+    .await
+}
+
+/// `/validate`: the `/create_ccr` body, checked against both clusters without creating
+/// anything; `success` says the checks ran, `ok` whether all passed.
+#[utoipa::path(post, tag = "jobs", path = "/validate", summary = "Checks a job spec against both clusters without creating anything",
+        request_body(content = CreateJobRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "The checks (success says they ran, ok whether all passed), or why they could not run", body = ValidateAnswer),
+            (status = 400, description = "The body is not a job spec", body = Ack),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+        ))]
+pub(super) async fn validate(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(&uri, json!({}), async {
+        // The same 400 as /create_ccr for a body that does not decode.
+        let request: CreateJobRequest = decode(body, StatusCode::BAD_REQUEST)?;
+        let report = app.jobs.validate(request).await?;
+        Ok(fields(json!({ "ok": report.ok, "checks": report.checks })))
     })
     .await
 }

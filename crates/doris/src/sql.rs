@@ -352,6 +352,29 @@ impl SqlClient {
             .collect()
     }
 
+    /// `@@version_comment`: the Doris build (`Doris version doris-2.1.7-rc01-...`); the
+    /// handshake and `VERSION()` only say `5.7.99`.
+    pub async fn version_comment(&self) -> Result<String, DorisError> {
+        let rows = self.query("SELECT @@version_comment").await?;
+        let row = rows.first().ok_or_else(|| {
+            DorisError::UnexpectedResult("SELECT @@version_comment returned no row".into())
+        })?;
+        Ok(row.values().first().cloned().flatten().unwrap_or_default())
+    }
+
+    /// `SHOW GRANTS`: the privileges of the user this client logs in as.
+    pub async fn own_grants(&self) -> Result<GrantRow, DorisError> {
+        let rows = self.query("SHOW GRANTS").await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| DorisError::UnexpectedResult("SHOW GRANTS returned no row".into()))?;
+        Ok(GrantRow {
+            user_identity: row.text("UserIdentity")?,
+            global_privs: row.text("GlobalPrivs")?,
+            database_privs: row.text("DatabasePrivs")?,
+        })
+    }
+
     /// `ALTER TABLE db.t SET ("key" = "value")`.
     pub async fn set_table_property(
         &self,
@@ -407,6 +430,44 @@ pub struct BackendRow {
     pub alive: bool,
 }
 
+/// One row of `SHOW GRANTS` (NULL lists read as empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    /// `'user'@'host'`.
+    pub user_identity: String,
+    /// Comma-separated global privileges, `Node_priv,Admin_priv`.
+    pub global_privs: String,
+    /// `internal.db: Select_priv,Load_priv; ...`.
+    pub database_privs: String,
+}
+
+impl GrantRow {
+    /// Whether the global privileges hold `privilege` (`Admin_priv`), case-insensitively.
+    pub fn has_global(&self, privilege: &str) -> bool {
+        self.global_privs
+            .split(',')
+            .any(|p| p.trim().eq_ignore_ascii_case(privilege))
+    }
+}
+
+/// The Doris release in a `@@version_comment` or `Version` text
+/// (`Doris version doris-2.1.7-rc01-...` → `(2, 1, 7)`); `None` when it names none.
+pub fn doris_release(text: &str) -> Option<(u32, u32, u32)> {
+    text.match_indices("doris-").find_map(|(at, prefix)| {
+        let rest = &text[at + prefix.len()..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let mut parts = rest[..end].split('.').map(|p| p.parse::<u32>().ok());
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(Some(major)), Some(Some(minor)), patch) => {
+                Some((major, minor, patch.flatten().unwrap_or(0)))
+            }
+            _ => None,
+        }
+    })
+}
+
 /// Whether a `SHOW CREATE DATABASE` / `SHOW CREATE TABLE` text has binlog enabled (the exact
 /// property rendering Doris prints).
 pub fn binlog_enabled_in(create_text: &str) -> bool {
@@ -440,6 +501,33 @@ mod tests {
             "column host is not in this table"
         );
         assert!(row.int("Host").is_err());
+    }
+
+    #[test]
+    fn doris_release_is_read_from_the_version_comment() {
+        assert_eq!(
+            doris_release("Doris version doris-2.1.7-rc01-d5a02e095d"),
+            Some((2, 1, 7))
+        );
+        assert_eq!(doris_release("doris-3.0.2-rc03"), Some((3, 0, 2)));
+        assert_eq!(
+            doris_release("Doris version doris-2.1-dev"),
+            Some((2, 1, 0))
+        );
+        assert_eq!(doris_release("5.7.99"), None);
+        assert_eq!(doris_release("Doris version trunk"), None);
+        assert!(doris_release("doris-2.0.15") < doris_release("doris-2.1.0"));
+    }
+
+    #[test]
+    fn grant_rows_are_searched_by_privilege_name() {
+        let row = GrantRow {
+            user_identity: "'root'@'%'".into(),
+            global_privs: "Node_priv,Admin_priv".into(),
+            database_privs: String::new(),
+        };
+        assert!(row.has_global("Admin_priv") && row.has_global("admin_priv"));
+        assert!(!row.has_global("Grant_priv"));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! They follow the reference syncer's first run (same order, same messages), so an operator
 //! learns about a missing binlog switch or an existing target table at once instead of from
-//! a job that never makes progress.
+//! a job that never makes progress. `/validate` (`job::validate`) runs the same functions,
+//! all of them, and reports each instead of stopping at the first failure; only
+//! [`prepare_target`] writes (it creates the target database), and `/validate` never calls it.
 
 use std::time::Duration;
 
@@ -46,7 +48,41 @@ pub async fn check_and_complete(
     result.map(|()| CheckedSpecs { src, dest })
 }
 
-fn sql_client(spec: &ClusterSpec, connect_timeout: Duration) -> SqlClient {
+/// The request-level rules of `/create_ccr`: both specs valid, both sides the same kind
+/// of job, table filters only on database jobs and without empty names.
+pub fn check_request_specs(
+    src: &ClusterSpec,
+    dest: &ClusterSpec,
+    include_tables: &[String],
+    exclude_tables: &[String],
+) -> Result<(), JobError> {
+    src.validate()
+        .map_err(|e| JobError::Invalid(format!("src spec is invalid: {e}")))?;
+    dest.validate()
+        .map_err(|e| JobError::Invalid(format!("dest spec is invalid: {e}")))?;
+    if src.is_table_level() != dest.is_table_level() {
+        return Err(JobError::Invalid(
+            "src/dest are not both db or table sync".into(),
+        ));
+    }
+    if src.is_table_level() && (!include_tables.is_empty() || !exclude_tables.is_empty()) {
+        return Err(JobError::Invalid(
+            "include_tables / exclude_tables apply to database jobs only".into(),
+        ));
+    }
+    if let Some(empty) = include_tables
+        .iter()
+        .chain(exclude_tables)
+        .find(|name| name.is_empty())
+    {
+        return Err(JobError::Invalid(format!(
+            "table names in include_tables / exclude_tables must not be empty: {empty:?}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn sql_client(spec: &ClusterSpec, connect_timeout: Duration) -> SqlClient {
     let port = spec.query_port().expect("spec validated before checks");
     SqlClient::new(
         &spec.host,
@@ -57,7 +93,7 @@ fn sql_client(spec: &ClusterSpec, connect_timeout: Duration) -> SqlClient {
     )
 }
 
-async fn frontends(sql: &SqlClient) -> Result<Vec<Frontend>, JobError> {
+pub(crate) async fn frontends(sql: &SqlClient) -> Result<Vec<Frontend>, JobError> {
     Ok(sql
         .frontends()
         .await?
@@ -76,12 +112,27 @@ async fn check_binlog_feature(
     http: &reqwest::Client,
     timeout: Duration,
 ) -> Result<(), JobError> {
+    check_fe_binlog(sql).await?;
+    check_be_binlog(sql, http, timeout).await
+}
+
+/// The FE's `enable_feature_binlog` must be on.
+pub(crate) async fn check_fe_binlog(sql: &SqlClient) -> Result<(), JobError> {
     if !sql.fe_binlog_enabled().await? {
         return Err(JobError::CheckFailed(format!(
             "Fe {} enable_feature_binlog=false, please set it true in fe.conf",
             sql.addr()
         )));
     }
+    Ok(())
+}
+
+/// Every BE's `enable_feature_binlog` must be on (asked over each BE's HTTP port).
+pub(crate) async fn check_be_binlog(
+    sql: &SqlClient,
+    http: &reqwest::Client,
+    timeout: Duration,
+) -> Result<(), JobError> {
     let backends = sql.backends().await?;
     let answers = try_join_all(backends.iter().map(|be| async move {
         let on = be_binlog_enabled(http, &be.host, be.http_port, timeout).await?;
@@ -103,38 +154,54 @@ async fn check_binlog_feature(
 }
 
 async fn check_source(sql: &SqlClient, src: &mut ClusterSpec) -> Result<(), JobError> {
-    let db = src.database.clone();
-    if !sql.database_exists(&db).await? {
+    src.db_id = check_source_database(sql, src).await?;
+    if src.is_table_level() {
+        src.table_id = check_source_table(sql, src, src.db_id).await?;
+    }
+    Ok(())
+}
+
+/// The source database exists (with binlog on, for a database job); gives its id.
+pub(crate) async fn check_source_database(
+    sql: &SqlClient,
+    src: &ClusterSpec,
+) -> Result<i64, JobError> {
+    let db = &src.database;
+    if !sql.database_exists(db).await? {
         return Err(JobError::CheckFailed(format!(
             "src database {db} not exists"
         )));
     }
-    if !src.is_table_level() && !binlog_enabled_in(&sql.show_create_database(&db).await?) {
+    if !src.is_table_level() && !binlog_enabled_in(&sql.show_create_database(db).await?) {
         return Err(JobError::CheckFailed(format!(
             "src database {db} not enable binlog"
         )));
     }
-    src.db_id = sql
-        .database_id(&db)
+    sql.database_id(db)
         .await?
-        .ok_or_else(|| JobError::CheckFailed(format!("src database {db} not found dbId")))?;
-    if src.is_table_level() {
-        let table = src.table.clone();
-        if !sql.table_exists(&db, &table).await? {
-            return Err(JobError::CheckFailed(format!(
-                "src table {db}.{table} not exists"
-            )));
-        }
-        if !binlog_enabled_in(&sql.show_create_table(&db, &table).await?) {
-            return Err(JobError::CheckFailed(format!(
-                "src table {db}.{table} not enable binlog"
-            )));
-        }
-        src.table_id = sql.table_id(src.db_id, &table).await?.ok_or_else(|| {
-            JobError::CheckFailed(format!("src table {db}.{table} not found tableId"))
-        })?;
+        .ok_or_else(|| JobError::CheckFailed(format!("src database {db} not found dbId")))
+}
+
+/// The source table of a table job exists with binlog on; gives its id.
+pub(crate) async fn check_source_table(
+    sql: &SqlClient,
+    src: &ClusterSpec,
+    db_id: i64,
+) -> Result<i64, JobError> {
+    let (db, table) = (&src.database, &src.table);
+    if !sql.table_exists(db, table).await? {
+        return Err(JobError::CheckFailed(format!(
+            "src table {db}.{table} not exists"
+        )));
     }
-    Ok(())
+    if !binlog_enabled_in(&sql.show_create_table(db, table).await?) {
+        return Err(JobError::CheckFailed(format!(
+            "src table {db}.{table} not enable binlog"
+        )));
+    }
+    sql.table_id(db_id, table)
+        .await?
+        .ok_or_else(|| JobError::CheckFailed(format!("src table {db}.{table} not found tableId")))
 }
 
 async fn prepare_target(
@@ -148,16 +215,28 @@ async fn prepare_target(
         .database_id(&db)
         .await?
         .ok_or_else(|| JobError::CheckFailed(format!("dest database {db} not found dbId")))?;
-    if dest.is_table_level() {
-        let table = dest.table.clone();
-        if sql.table_exists(&db, &table).await? {
-            if !allow_table_exists {
-                return Err(JobError::CheckFailed(format!(
-                    "dest table {db}.{table} already exists"
-                )));
-            }
-            dest.table_id = sql.table_id(dest.db_id, &table).await?.unwrap_or_default();
-        }
+    if dest.is_table_level() && check_target_table(sql, dest, allow_table_exists).await? {
+        dest.table_id = sql
+            .table_id(dest.db_id, &dest.table)
+            .await?
+            .unwrap_or_default();
     }
     Ok(())
+}
+
+/// A table job's target table must not exist unless `allow_table_exists`; gives whether it
+/// exists. Reads only.
+pub(crate) async fn check_target_table(
+    sql: &SqlClient,
+    dest: &ClusterSpec,
+    allow_table_exists: bool,
+) -> Result<bool, JobError> {
+    let (db, table) = (&dest.database, &dest.table);
+    let exists = sql.table_exists(db, table).await?;
+    if exists && !allow_table_exists {
+        return Err(JobError::CheckFailed(format!(
+            "dest table {db}.{table} already exists"
+        )));
+    }
+    Ok(exists)
 }

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use super::clock::{Clock, SystemClock};
 use super::context::{JobContext, JobControl};
 use super::error::JobError;
-use super::first_run::check_and_complete;
+use super::first_run::{check_and_complete, check_request_specs};
 use super::lease::{FencedTarget, JobFence, Lease};
 use super::runner;
 use super::settings::JobSettings;
@@ -25,6 +25,7 @@ use super::spec::{
     validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncType,
 };
 use super::status::JobStatus;
+use super::validate::{self, Check, ValidationReport, ValidationRequest};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::store::progress_codec;
@@ -405,36 +406,12 @@ impl JobManager {
         }
         validate_job_name(&request.name).map_err(JobError::Invalid)?;
         let name = request.name.clone();
-        request
-            .src
-            .validate()
-            .map_err(|e| JobError::Invalid(format!("src spec is invalid: {e}")))?;
-        request
-            .dest
-            .validate()
-            .map_err(|e| JobError::Invalid(format!("dest spec is invalid: {e}")))?;
-        if request.src.is_table_level() != request.dest.is_table_level() {
-            return Err(JobError::Invalid(
-                "src/dest are not both db or table sync".into(),
-            ));
-        }
-        if request.src.is_table_level()
-            && (!request.include_tables.is_empty() || !request.exclude_tables.is_empty())
-        {
-            return Err(JobError::Invalid(
-                "include_tables / exclude_tables apply to database jobs only".into(),
-            ));
-        }
-        if let Some(empty) = request
-            .include_tables
-            .iter()
-            .chain(&request.exclude_tables)
-            .find(|name| name.is_empty())
-        {
-            return Err(JobError::Invalid(format!(
-                "table names in include_tables / exclude_tables must not be empty: {empty:?}"
-            )));
-        }
+        check_request_specs(
+            &request.src,
+            &request.dest,
+            &request.include_tables,
+            &request.exclude_tables,
+        )?;
         let _creating = self.create_lock.lock().await;
         if self.store.get_job(&name).await?.is_some() {
             return Err(JobError::AlreadyExists(name));
@@ -486,6 +463,36 @@ impl JobManager {
         }
         // Else the owner starts it at its next heartbeat round.
         Ok(())
+    }
+
+    /// `/validate`: every check of `/create_ccr` and more, each reported, nothing changed
+    /// (no job record, no SQL that writes to either cluster). Fails only when the metadata
+    /// store cannot say whether the name is taken.
+    pub async fn validate(&self, request: CreateJobRequest) -> Result<ValidationReport, JobError> {
+        let job_name = match validate_job_name(&request.name) {
+            Err(message) => Check::failed(
+                validate::ids::JOB_NAME,
+                message,
+                "give the job a non-empty name without control characters",
+            ),
+            Ok(()) if self.store.get_job(&request.name).await?.is_some() => Check::failed(
+                validate::ids::JOB_NAME,
+                JobError::AlreadyExists(request.name.clone()).to_string(),
+                "pick another name, or POST /delete the existing job first",
+            ),
+            Ok(()) => Check::passed(
+                validate::ids::JOB_NAME,
+                format!("no job is named {}", request.name),
+            ),
+        };
+        let request = ValidationRequest {
+            src: request.src,
+            dest: request.dest,
+            allow_table_exists: request.allow_table_exists,
+            include_tables: request.include_tables,
+            exclude_tables: request.exclude_tables,
+        };
+        Ok(validate::validate(job_name, request, self.settings.connect_timeout, &self.http).await)
     }
 
     /// The live syncers (heartbeat younger than `dead_after` by the store's clock) with

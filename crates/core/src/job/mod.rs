@@ -6,7 +6,8 @@
 //! * `sync` — one step of the state machine (replay planner, executors, snapshots);
 //! * `context` — what a step works with; `cluster` — the source and target traits, with
 //!   `fake` in-memory stand-ins for tests;
-//! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`.
+//! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`;
+//!   `validate` (the `/validate` report, built on `first_run`'s checks).
 //!
 //! The progress a job persists (its phase and cursor) is `crate::progress`; its JSON form
 //! is `crate::store::progress_codec`.
@@ -28,6 +29,7 @@ pub mod spec;
 mod state_machine_tests;
 pub mod status;
 mod sync;
+pub mod validate;
 
 pub use error::JobError;
 pub use manager::{

@@ -282,9 +282,7 @@ impl JobInfo {
     /// Whether a database job replicates the source table or view named `name`: it must
     /// be in `include_tables` (when that list is given) and not in `exclude_tables`.
     pub fn replicates_table(&self, name: &str) -> bool {
-        let included =
-            self.include_tables.is_empty() || self.include_tables.iter().any(|t| t == name);
-        included && !self.exclude_tables.iter().any(|t| t == name)
+        table_selected(&self.include_tables, &self.exclude_tables, name)
     }
 
     /// Whether include/exclude lists narrow what a database job replicates.
@@ -299,6 +297,13 @@ impl JobInfo {
         shown.dest = shown.dest.redacted();
         shown.to_json()
     }
+}
+
+/// The table filter of a database job: `name` is in `include_tables` (when that list is
+/// given) and not in `exclude_tables`.
+pub fn table_selected(include_tables: &[String], exclude_tables: &[String], name: &str) -> bool {
+    let included = include_tables.is_empty() || include_tables.iter().any(|t| t == name);
+    included && !exclude_tables.iter().any(|t| t == name)
 }
 
 fn is_zero(value: &u64) -> bool {

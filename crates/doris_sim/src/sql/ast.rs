@@ -336,6 +336,11 @@ pub enum Statement {
         limit: Option<u64>,
     },
     ShowTableById(i64),
+    /// `SHOW GRANTS [FOR user]` (`user: None` = the current user) or `SHOW ALL GRANTS`.
+    ShowGrants {
+        all: bool,
+        user: Option<UserIdentity>,
+    },
     /// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"`.
     ShowTransaction {
         db: Option<String>,

@@ -160,6 +160,7 @@ impl FeSession {
             | Statement::ShowProc(_)
             | Statement::ShowPartitions { .. }
             | Statement::ShowTableById(_)
+            | Statement::ShowGrants { .. }
             | Statement::ShowTransaction { .. }
             | Statement::ShowColumns { .. }
             | Statement::ShowAlterTableRollup { .. }) => self.execute_show(stmt),

@@ -388,6 +388,20 @@ impl<'a> Parser<'a> {
         if self.eat_word("DATABASES") || self.eat_word("SCHEMAS") {
             return Ok(Statement::ShowDatabases(self.show_filter()?));
         }
+        if self.eat_word("GRANTS") {
+            let user = if self.eat_word("FOR") {
+                Some(self.user_identity()?)
+            } else {
+                None
+            };
+            return Ok(Statement::ShowGrants { all: false, user });
+        }
+        if self.eat_words(&["ALL", "GRANTS"]) {
+            return Ok(Statement::ShowGrants {
+                all: true,
+                user: None,
+            });
+        }
         let full = self.eat_word("FULL");
         if self.eat_word("TABLES") {
             let db = if self.eat_word("FROM") || self.eat_word("IN") {

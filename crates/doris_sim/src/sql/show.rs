@@ -1,12 +1,12 @@
 //! SHOW statements, SHOW PROC directories and the FE config admin statements.
 
-use super::ast::{BinaryOp, Expr, OrderItem, ShowFilter, Statement};
+use super::ast::{BinaryOp, Expr, OrderItem, ShowFilter, Statement, UserIdentity};
 use super::engine::{ok, FeSession};
 use super::query::{like_match, Relation};
 use super::render;
 use super::vars::{DORIS_VERSION, SESSION_VARIABLES};
 use crate::catalog::table::{OlapTable, Partition, Table, TableKind};
-use crate::catalog::user::Privilege;
+use crate::catalog::user::{Privilege, User};
 use crate::catalog::{format_time_ms, CatalogError, CatalogState, Database, INFORMATION_SCHEMA};
 use crate::session::{ColumnType, ResultColumn, SqlError, StatementResult};
 use crate::txn::{TxnFilter, SHOW_TRANSACTION_COLUMNS};
@@ -155,6 +155,84 @@ const NO_COOLDOWN: &str = "9999-12-31 23:59:59";
 /// Approximate bytes per stored row, for the size columns.
 const BYTES_PER_ROW: u64 = 64;
 
+/// Doris 2.1 / 3.0 SHOW GRANTS columns (the auth proc's title names).
+const GRANTS_COLUMNS: &[&str] = &[
+    "UserIdentity",
+    "Comment",
+    "Password",
+    "Roles",
+    "GlobalPrivs",
+    "CatalogPrivs",
+    "DatabasePrivs",
+    "TablePrivs",
+    "ColPrivs",
+    "ResourcePrivs",
+    "WorkloadGroupPrivs",
+];
+
+/// What every account may read, as Doris lists it under DatabasePrivs.
+const IMPLICIT_DATABASE_PRIVS: &str =
+    "internal.information_schema: Select_priv; internal.mysql: Select_priv";
+/// The workload group every account may use.
+const IMPLICIT_WORKLOAD_GROUP_PRIVS: &str = "normal: Usage_priv";
+
+/// A privilege set as Doris prints it: `Select_priv,Load_priv` (Doris's privilege order).
+fn privilege_list(privileges: &std::collections::BTreeSet<Privilege>) -> String {
+    privileges
+        .iter()
+        .map(|p| {
+            let name = p.name().to_ascii_lowercase();
+            let mut chars = name.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            format!(
+                "{}{}_priv",
+                first.into_iter().collect::<String>(),
+                chars.as_str()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One SHOW GRANTS row of `user`; empty lists are NULL.
+fn grants_row(user: &User) -> Vec<Option<String>> {
+    let non_empty = |text: String| (!text.is_empty()).then_some(text);
+    let mut databases = vec![IMPLICIT_DATABASE_PRIVS.to_owned()];
+    databases.extend(
+        user.databases
+            .iter()
+            .filter(|(_, privs)| !privs.is_empty())
+            .map(|(db, privs)| format!("internal.{db}: {}", privilege_list(privs))),
+    );
+    let tables: Vec<String> = user
+        .tables
+        .iter()
+        .filter(|(_, privs)| !privs.is_empty())
+        .map(|((db, table), privs)| format!("internal.{db}.{table}: {}", privilege_list(privs)))
+        .collect();
+    let builtin_root = user.name == "root";
+    vec![
+        Some(user.identity()),
+        Some(if builtin_root { "ROOT" } else { "" }.to_owned()),
+        Some(
+            if user.password.is_empty() {
+                "No"
+            } else {
+                "Yes"
+            }
+            .to_owned(),
+        ),
+        Some(if builtin_root { "operator" } else { "" }.to_owned()),
+        non_empty(privilege_list(&user.global)),
+        None,
+        Some(databases.join("; ")),
+        non_empty(tables.join("; ")),
+        None,
+        None,
+        Some(IMPLICIT_WORKLOAD_GROUP_PRIVS.to_owned()),
+    ]
+}
+
 fn varchar_result(names: &[&str], rows: Vec<Vec<String>>) -> StatementResult {
     StatementResult::Rows {
         columns: names.iter().map(|n| ResultColumn::varchar(*n)).collect(),
@@ -194,6 +272,43 @@ fn stable_number(text: &str) -> u64 {
 }
 
 impl FeSession {
+    /// `SHOW GRANTS` of the current user needs no privilege; another user's or everyone's
+    /// (`SHOW ALL GRANTS`) needs GRANT.
+    fn show_grants(
+        &self,
+        all: bool,
+        user: Option<UserIdentity>,
+    ) -> Result<StatementResult, SqlError> {
+        let me = self.current_user()?;
+        let others = all || user.as_ref().is_some_and(|u| u.name != me.name);
+        if others {
+            self.require_global("GRANT", |u| {
+                u.is_admin() || u.global.contains(&Privilege::Grant)
+            })?;
+        }
+        let state = self.catalog.read();
+        let users: Vec<&User> = match (&user, all) {
+            (_, true) => state.users.values().collect(),
+            (Some(identity), false) => {
+                let found = state.users.get(&identity.name).ok_or_else(|| {
+                    SqlError::from(CatalogError::Other(format!(
+                        "user '{}'@'{}' does not exist",
+                        identity.name, identity.host
+                    )))
+                })?;
+                vec![found]
+            }
+            (None, false) => state.users.get(&me.name).into_iter().collect(),
+        };
+        Ok(StatementResult::Rows {
+            columns: GRANTS_COLUMNS
+                .iter()
+                .map(|n| ResultColumn::varchar(*n))
+                .collect(),
+            rows: users.into_iter().map(grants_row).collect(),
+        })
+    }
+
     pub(crate) fn frontend_rows(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let fe = &self.catalog.topology().fe;
         let seed = stable_number(&format!("{}:{}", fe.host, fe.edit_log_port));
@@ -532,6 +647,7 @@ impl FeSession {
                 };
                 Ok(varchar_result(&["DbName", "TableName", "DbId"], rows))
             }
+            Statement::ShowGrants { all, user } => self.show_grants(all, user),
             Statement::ShowTransaction { db, filter } => self.show_transaction(db, filter),
             Statement::ShowAlterTableRollup { db, filter } => {
                 let db = self.resolve_db(db.as_deref())?;
