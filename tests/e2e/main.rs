@@ -16,3 +16,4 @@ mod scripts;
 mod sim_replication_path;
 mod store_suite;
 mod table_sync;
+mod telemetry;
