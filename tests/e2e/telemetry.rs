@@ -13,11 +13,14 @@ use ccr_core::metrics as names;
 use serde_json::Value;
 use support::{free_port, wait_synced, Replication, Syncer};
 
+/// Label names and values, in the order written.
+type Labels = Vec<(String, String)>;
+
 /// A sample line of the exposition.
 #[derive(Debug)]
 struct Sample {
     name: String,
-    labels: Vec<(String, String)>,
+    labels: Labels,
     value: f64,
 }
 
@@ -73,7 +76,7 @@ fn parse_value(text: &str) -> Result<f64, String> {
 }
 
 /// `{a="x",b="y"}` at the start of `text`: the labels and the rest of the line.
-fn parse_labels(text: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(text: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     let mut rest = text.strip_prefix('{').expect("called at a brace");
     loop {
@@ -141,10 +144,8 @@ fn parse_exposition(text: &str) -> Result<Exposition, String> {
         if let Some(comment) = line.strip_prefix('#') {
             let mut words = comment.trim_start().splitn(3, ' ');
             match (words.next(), words.next(), words.next()) {
-                (Some("HELP"), Some(name), _) => {
-                    if !helps.insert(name.to_owned()) {
-                        return Err(at(format!("second HELP of {name}")));
-                    }
+                (Some("HELP"), Some(name), _) if !helps.insert(name.to_owned()) => {
+                    return Err(at(format!("second HELP of {name}")));
                 }
                 (Some("TYPE"), Some(name), Some(kind)) => {
                     if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
@@ -218,12 +219,11 @@ fn parse_exposition(text: &str) -> Result<Exposition, String> {
 
 fn check_histogram(exposition: &Exposition, family: &str) -> Result<(), String> {
     let without_le = |labels: &[(String, String)]| {
-        let mut rest: Vec<(String, String)> =
-            labels.iter().filter(|(n, _)| n != "le").cloned().collect();
+        let mut rest: Labels = labels.iter().filter(|(n, _)| n != "le").cloned().collect();
         rest.sort();
         rest
     };
-    let mut buckets: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut buckets: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
     for sample in exposition.samples(&format!("{family}_bucket")) {
         let le = sample
             .labels
@@ -235,7 +235,7 @@ fn check_histogram(exposition: &Exposition, family: &str) -> Result<(), String> 
             .or_default()
             .push((parse_value(&le.1)?, sample.value));
     }
-    let series = |suffix: &str| -> BTreeMap<Vec<(String, String)>, f64> {
+    let series = |suffix: &str| -> BTreeMap<Labels, f64> {
         exposition
             .samples(&format!("{family}{suffix}"))
             .map(|s| (without_le(&s.labels), s.value))
@@ -435,12 +435,13 @@ fn alert_exprs() -> Vec<String> {
     exprs
 }
 
-/// A syncer running table job `t`, caught up after replaying a few loads.
+/// A syncer (logging JSON) running table job `t`, caught up after replaying a few loads.
 fn replicating_job() -> (Replication, Exposition) {
-    let replication = Replication::start(
+    let replication = Replication::start_with(
         "CREATE TABLE src_db.t (id INT, v INT) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 2
            PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\");
          INSERT INTO src_db.t VALUES (1, 1);",
+        &["--log_format", "json"],
     );
     replication.create_job("t", "t", "t");
     let tables = [("src_db.t", "dest_db.t")];
@@ -469,7 +470,7 @@ fn replicating_job() -> (Replication, Exposition) {
 
 #[test]
 fn metrics_are_valid_prometheus_text_with_live_histograms_and_gauges() {
-    let (_replication, metrics) = replicating_job();
+    let (replication, metrics) = replicating_job();
     let job = [("job", "t")];
     assert_eq!(metrics.types[names::JOB_STEP_DURATION_SECONDS], "histogram");
     for histogram in [
@@ -508,6 +509,16 @@ fn metrics_are_valid_prometheus_text_with_live_histograms_and_gauges() {
     assert!(
         (now - 60.0..=now + 1.0).contains(&heartbeat),
         "last heartbeat {heartbeat}, now {now}"
+    );
+
+    // The job's own log lines name it.
+    let log: Vec<String> = replication.syncer.log().lines().map(String::from).collect();
+    let events = assert_json_lines(&log);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["span"]["name"] == "job" && e["span"]["job"] == "t"),
+        "no line of job t in the log"
     );
 }
 
