@@ -159,6 +159,10 @@ fn a_frozen_owner_that_wakes_after_a_takeover_never_writes_to_the_target_again()
     src.sql(&loads(200));
     wait_owns(b, "frozen");
     wait_synced(b, "frozen", src, dest, &tables);
+    assert_eq!(b.metric("ccr_syncer_job_takeovers_total"), "1");
+    assert!(b
+        .metrics()
+        .contains("ccr_syncer_job_binlogs_handled_total{job=\"frozen\"} "));
 
     // The frozen owner wakes with its lease long lapsed: it must drop the job without one
     // more write, while the new owner goes on.
@@ -172,6 +176,10 @@ fn a_frozen_owner_that_wakes_after_a_takeover_never_writes_to_the_target_again()
             other => Err(format!("it still runs {other} job(s)")),
         },
     );
+    // Its series went with the job: only the new owner shows them.
+    let metrics = a.metrics();
+    assert!(!metrics.contains("job=\"frozen\""), "{metrics}");
+    assert_eq!(a.metric("ccr_syncer_job_takeovers_total"), "0");
     src.sql(&loads(400));
     // Equal rows on a DUPLICATE KEY table: every load is there exactly once.
     wait_synced(b, "frozen", src, dest, &tables);
@@ -213,9 +221,15 @@ fn a_metadata_store_outage_holds_the_jobs_and_nobody_takes_them_on_stale_heartbe
             }
         },
     );
+    let heartbeat_before = a.metric("ccr_syncer_last_heartbeat_timestamp_seconds");
     // The outage outlasts dead_after (4 s): when the store is back, every heartbeat in it
     // is older than that, and still nobody may take the job on that picture.
     std::thread::sleep(Duration::from_secs(6));
+    // No heartbeat got through meanwhile, and the gauge says so (alerts look at its age).
+    assert_eq!(
+        a.metric("ccr_syncer_last_heartbeat_timestamp_seconds"),
+        heartbeat_before
+    );
     proxy.restore();
 
     src.sql("INSERT INTO src_db.t VALUES (4, 4)");
@@ -226,6 +240,20 @@ fn a_metadata_store_outage_holds_the_jobs_and_nobody_takes_them_on_stale_heartbe
         format!("303 http://127.0.0.1:{}/job_status", a.port)
     );
     assert_eq!(dest.sql("SELECT COUNT(*) FROM dest_db.t"), "4\n");
+    assert_eq!(b.metric("ccr_syncer_job_takeovers_total"), "0");
+    let heartbeat = |s: &Syncer| {
+        s.metric("ccr_syncer_last_heartbeat_timestamp_seconds")
+            .parse::<i64>()
+            .expect("a heartbeat time")
+    };
+    wait_until(
+        "the heartbeat gauge to move on after the outage",
+        Duration::from_secs(30),
+        || match heartbeat(a) {
+            now if now > heartbeat_before.parse::<i64>().unwrap() => Ok(()),
+            now => Err(format!("still {now}")),
+        },
+    );
 }
 
 #[test]

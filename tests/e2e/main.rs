@@ -17,4 +17,5 @@ mod scripts;
 mod sim_replication_path;
 mod store_suite;
 mod table_sync;
+mod telemetry;
 mod validate;

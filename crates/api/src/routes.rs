@@ -1,7 +1,6 @@
 //! Route handlers: parse the body, call the job manager, shape the answer.
 
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -582,10 +581,7 @@ pub(super) async fn features(State(app): AppStateRef) -> Response {
         responses((status = 200, description = "The metrics", body = String, content_type = "text/plain")))]
 pub(super) async fn metrics(State(app): AppStateRef) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, ccr_core::metrics::CONTENT_TYPE)],
         app.metrics.render(),
     )
         .into_response()
@@ -618,6 +614,6 @@ pub(super) async fn count_request(
     request: Request,
     next: Next,
 ) -> Response {
-    app.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
+    app.metrics.http_requests.inc();
     next.run(request).await
 }

@@ -47,6 +47,16 @@ impl LogLevel {
     }
 }
 
+/// How each log line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `message`, the event's fields,
+    /// `target` and the current `span`, e.g. a job's name), for log shippers.
+    Json,
+}
+
 /// Parses a Go-style duration such as `10s`, `1500ms`, `2m`, `1h30m` or a bare number of
 /// seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -172,6 +182,8 @@ pub struct SyncerArgs {
     pub operator_after_failures: u32,
     #[arg(long = "log_level", value_enum, default_value = "info")]
     pub log_level: LogLevel,
+    #[arg(long = "log_format", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// Directory for the log file `<host>_<port>.log`; logs go to stdout when unset.
     #[arg(long = "log_dir")]
     pub log_dir: Option<PathBuf>,
@@ -272,6 +284,14 @@ mod tests {
         assert!(args.features.atomic_restore);
         assert!(!args.features.clean_table_and_partitions);
         assert_eq!(args.identity(), "127.0.0.1:9190");
+        assert_eq!(args.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn log_format_is_text_or_json() {
+        let args = SyncerArgs::try_parse_go_style(["ccr_syncer", "-log_format=json"]).unwrap();
+        assert_eq!(args.log_format, LogFormat::Json);
+        assert!(SyncerArgs::try_parse_go_style(["ccr_syncer", "--log_format", "xml"]).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use ccr_core::store::{self, StoreConfig};
 use tracing_subscriber::fmt::time::ChronoLocal;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{DbType, SyncerArgs, VERSION};
+use crate::config::{DbType, LogFormat, SyncerArgs, VERSION};
 
 fn main() -> ExitCode {
     let args = match SyncerArgs::try_parse_go_style(std::env::args()) {
@@ -64,17 +64,31 @@ fn init_logging(
             args.log_level.as_filter()
         ))
     });
-    let timer = ChronoLocal::new("%Y-%m-%d %H:%M:%S%.3f".to_owned());
+    let json = args.log_format == LogFormat::Json;
+    // Log shippers want an unambiguous instant; people reading text want it short.
+    let timer = ChronoLocal::new(if json {
+        "%Y-%m-%dT%H:%M:%S%.3f%:z".to_owned()
+    } else {
+        "%Y-%m-%d %H:%M:%S%.3f".to_owned()
+    });
     let file = match (&args.log_filename, &args.log_dir) {
         (Some(path), _) => Some(path.clone()),
         (None, Some(dir)) => Some(dir.join(format!("{}_{}.log", args.host, args.port))),
         (None, None) => None,
     };
     let Some(path) = file else {
-        tracing_subscriber::fmt()
+        let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_timer(timer)
-            .init();
+            .with_timer(timer);
+        if json {
+            builder
+                .json()
+                .flatten_event(true)
+                .with_span_list(false)
+                .init();
+        } else {
+            builder.init();
+        }
         return Ok(None);
     };
     let dir = path
@@ -93,11 +107,21 @@ fn init_logging(
         .with_env_filter(filter)
         .with_timer(timer)
         .with_ansi(false);
-    if args.log_also_to_stderr {
-        use tracing_subscriber::fmt::writer::MakeWriterExt;
-        builder.with_writer(writer.and(std::io::stderr)).init();
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
+    let writer = if args.log_also_to_stderr {
+        BoxMakeWriter::new(writer.and(std::io::stderr))
     } else {
-        builder.with_writer(writer).init();
+        BoxMakeWriter::new(writer)
+    };
+    let builder = builder.with_writer(writer);
+    if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
     }
     Ok(Some(guard))
 }

@@ -4,7 +4,6 @@
 //! Everything here is behind a trait or plain data, so the state machine runs the same
 //! against Doris and against the in-memory fakes of [`super::fake`].
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -96,7 +95,7 @@ impl JobContext {
     /// Persists `progress` (one durable, fenced write).
     pub async fn save(&self, progress: &Progress) -> Result<(), JobError> {
         self.store.save(&self.name, progress).await?;
-        self.metrics.metadata_writes.fetch_add(1, Ordering::Relaxed);
+        self.metrics.metadata_writes.inc();
         Ok(())
     }
 

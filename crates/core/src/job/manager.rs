@@ -282,11 +282,13 @@ impl JobManager {
         let sent = Instant::now();
         let now = self.store.now_ms().await?;
         self.store.heartbeat(me, now).await?;
+        self.metrics.last_heartbeat.set(now_secs());
         let up_since = *self.store_up_since.lock().get_or_insert(sent);
         if up_since.elapsed() >= self.settings.dead_after {
             let dead_before = now - self.settings.dead_after.as_millis() as i64;
             let adopted = self.store.take_over_dead(me, dead_before).await?;
             if !adopted.is_empty() {
+                self.metrics.takeovers.inc_by(adopted.len() as u64);
                 tracing::info!(jobs = ?adopted, "took over jobs of dead syncers");
             }
         }
@@ -453,9 +455,7 @@ impl JobManager {
         self.store
             .put_progress(&name, &progress_codec::encode(&progress))
             .await?;
-        self.metrics
-            .jobs_created
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.jobs_created.inc();
         tracing::info!(job = %name, %owner, src = ?info.src, dest = ?info.dest, "job created");
         if owner == self.settings.identity {
             // A new job record starts at epoch 1.

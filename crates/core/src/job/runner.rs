@@ -4,7 +4,6 @@
 //! in the middle of one. Failures are retried with capped exponential backoff and shown in
 //! the job's status; the task never exits on an error.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::context::{JobContext, JobControl, StepOutcome};
@@ -47,9 +46,7 @@ fn publish(
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default();
         status.last_full_sync_reason.clone_from(&p.full_sync_reason);
-        ctx.metrics
-            .prev_commit_seq
-            .store(p.prev_commit_seq.max(0) as u64, Ordering::Relaxed);
+        ctx.metrics.prev_commit_seq.set(p.prev_commit_seq.max(0));
     }
     match error {
         Some(e) => {
@@ -84,14 +81,12 @@ fn publish(
         (Some(_), None) => {}
         (None, _) => status.needs_operator = None,
     }
-    ctx.metrics.needs_operator.store(
-        u64::from(status.needs_operator.is_some()),
-        Ordering::Relaxed,
-    );
-    ctx.metrics.paused.store(
-        u64::from(control.run_state == RunState::Paused),
-        Ordering::Relaxed,
-    );
+    ctx.metrics
+        .needs_operator
+        .set(i64::from(status.needs_operator.is_some()));
+    ctx.metrics
+        .paused
+        .set(i64::from(control.run_state == RunState::Paused));
 }
 
 /// Sleeps for `delay`, returning early (with `true`) if the control changes.
@@ -144,7 +139,13 @@ pub async fn run(mut ctx: JobContext) {
                     ctx.status.lock().waiting_for = None;
                     continue;
                 }
+                let started = std::time::Instant::now();
                 let outcome = sync::step(&ctx, &mut cache, current, &control, failures).await;
+                if !matches!(outcome, Ok(StepOutcome::Idle)) {
+                    ctx.metrics
+                        .step_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                }
                 (Some(&*current), outcome)
             }
             Err(error) => (None, Err(error)),
@@ -187,7 +188,7 @@ pub async fn run(mut ctx: JobContext) {
                     }
                 };
                 failures = failures.saturating_add(1);
-                ctx.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                ctx.metrics.errors.inc();
                 let state = current
                     .map(|p| p.phase().state().name())
                     .unwrap_or("loading");

@@ -269,7 +269,6 @@ async fn an_unreachable_source_fails_the_step_and_loses_nothing() {
 
 #[tokio::test]
 async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
-    use std::sync::atomic::Ordering;
     let (job, mut cache, mut progress) = caught_up_job().await;
     // More than one getBinlog batch (32): the first step leaves 8 behind.
     for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 40 {
@@ -280,9 +279,9 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
         .await
         .unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 32);
-    assert_eq!(job.ctx.metrics.lag_binlogs.load(Ordering::Relaxed), 8);
+    assert_eq!(job.ctx.metrics.lag_binlogs.get(), 8);
     assert_eq!(
-        job.ctx.metrics.lag_seconds.load(Ordering::Relaxed),
+        job.ctx.metrics.lag_seconds.get(),
         7,
         "seconds between the oldest binlog not applied and the newest"
     );
@@ -294,8 +293,8 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
         .await
         .unwrap();
     assert_eq!(idle, StepOutcome::Idle);
-    assert_eq!(job.ctx.metrics.lag_binlogs.load(Ordering::Relaxed), 0);
-    assert_eq!(job.ctx.metrics.lag_seconds.load(Ordering::Relaxed), 0);
+    assert_eq!(job.ctx.metrics.lag_binlogs.get(), 0);
+    assert_eq!(job.ctx.metrics.lag_seconds.get(), 0);
     assert_eq!(job.target.committed().len(), 40);
 }
 
@@ -526,4 +525,49 @@ async fn a_full_sync_records_its_reason() {
         job.store.stored().unwrap().full_sync_reason,
         "requested by the operator"
     );
+}
+
+#[tokio::test]
+async fn a_job_failing_on_a_binlog_still_refreshes_its_lag_gauges() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    assert_eq!(job.ctx.metrics.lag_binlogs.get(), 0);
+    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 3 {
+        job.source.push(&fake::upsert(seq));
+    }
+    // The first binlog's checkpoint is lost: the step fails before the batch is done.
+    job.store.fail_next_save();
+    let control = job.ctx.control.borrow().clone();
+    assert!(sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .is_err());
+    assert_eq!(
+        job.ctx.metrics.lag_binlogs.get(),
+        3 - (progress.prev_commit_seq - SNAPSHOT_SEQ),
+        "binlogs after the cursor, measured although the step failed"
+    );
+    assert!(job.ctx.metrics.lag_binlogs.get() > 0);
+}
+
+#[tokio::test]
+async fn replay_times_ingest_and_commit_and_counts_binlogs_per_fetch() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    let before = (
+        job.ctx.metrics.ingest_seconds.count(),
+        job.ctx.metrics.commit_seconds.count(),
+        job.ctx.metrics.binlog_batch_size.count(),
+    );
+    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 5 {
+        job.source.push(&fake::upsert(seq));
+    }
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 5);
+    let metrics = &job.ctx.metrics;
+    assert_eq!(metrics.ingest_seconds.count() - before.0, 5);
+    assert_eq!(metrics.commit_seconds.count() - before.1, 5);
+    assert_eq!(metrics.binlog_batch_size.count() - before.2, 1);
+    assert_eq!(metrics.binlog_batch_size.sum(), 5.0, "one fetch of five");
+    assert_eq!(metrics.binlogs_handled(), 5);
 }

@@ -29,6 +29,23 @@ pub(crate) async fn step(
     control: &JobControl,
     previous_failures: u32,
 ) -> Result<StepOutcome, JobError> {
+    let outcome = replay_batch(ctx, cache, progress, control, previous_failures).await;
+    if outcome.is_err() {
+        // A job stuck on a binlog falls behind while it retries: the gauges must show it,
+        // or a lag alert would never fire for it.
+        measure_lag(ctx, cache, progress).await;
+    }
+    outcome
+}
+
+/// One getBinlog batch replayed.
+async fn replay_batch(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    control: &JobControl,
+    previous_failures: u32,
+) -> Result<StepOutcome, JobError> {
     let src = &ctx.info.src;
     let table_level = ctx.info.sync_type == SyncType::Table;
     let batch = ctx
@@ -55,6 +72,7 @@ pub(crate) async fn step(
         }
         BinlogBatch::Binlogs { binlogs, too_old } => (binlogs, too_old),
     };
+    ctx.metrics.binlog_batch_size.observe(binlogs.len() as f64);
     if too_old {
         // Binlogs after our cursor were purged: only a new snapshot can bring the target
         // back in line.
@@ -131,9 +149,7 @@ pub(crate) async fn step(
         match replayed {
             Replayed::Applied => {
                 unsaved_skips = false;
-                ctx.metrics
-                    .binlogs_handled
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                ctx.metrics.binlog_applied();
             }
             Replayed::Skipped => unsaved_skips = true,
             Replayed::PhaseChanged => return Ok(StepOutcome::Progressed),
@@ -156,8 +172,8 @@ pub(crate) const OPERATOR_SKIP_KEY: &str = "skipped by the operator (job_skip_bi
 /// How often a replaying job measures its lag for the gauges (one getBinlogLag call).
 const LAG_MEASURE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Refreshes the lag gauges while the job is behind, at most every
-/// [`LAG_MEASURE_INTERVAL`]; a failure only leaves them as they were.
+/// Refreshes the lag gauges while the job is behind (replaying, or failing to), at most
+/// every [`LAG_MEASURE_INTERVAL`]; a failure only leaves them as they were.
 async fn measure_lag(ctx: &JobContext, cache: &mut SyncCache, progress: &Progress) {
     if cache
         .lag_measured_at

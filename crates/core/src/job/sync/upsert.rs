@@ -182,13 +182,22 @@ async fn ingest_and_commit(
     };
     let dest = &ctx.info.dest;
     let calls: Vec<IngestCall> = plan.iter().map(|task| task.call.clone()).collect();
-    ctx.target.ingest(&calls).await?;
+    let started = Instant::now();
+    let ingested = ctx.target.ingest(&calls).await;
+    ctx.metrics
+        .ingest_seconds
+        .observe(started.elapsed().as_secs_f64());
+    ingested?;
     let commit_infos = plan.iter().map(|task| task.commit).collect();
-    match ctx
+    let started = Instant::now();
+    let committed = ctx
         .target
         .commit_txn(&dest.database, txn_id, commit_infos)
-        .await
-    {
+        .await;
+    ctx.metrics
+        .commit_seconds
+        .observe(started.elapsed().as_secs_f64());
+    match committed {
         Ok(CommitOutcome::Visible) => Ok(()),
         Ok(CommitOutcome::CommittedNotVisible) => {
             wait_visible(ctx.target.as_ref(), &dest.database, txn_id).await
