@@ -200,6 +200,43 @@ pub(super) async fn update_job(
     .await
 }
 
+#[derive(Deserialize)]
+struct UpdateHostMappingRequest {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    src_host_mapping: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    dest_host_mapping: std::collections::BTreeMap<String, String>,
+}
+
+/// `/update_host_mapping`: adds or changes host mapping entries of a job (an empty value
+/// deletes one), as the reference.
+pub(super) async fn update_host_mapping(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(&uri, json!({}), async {
+        let request: UpdateHostMappingRequest = decode(body, StatusCode::OK)?;
+        if request.name.is_empty() {
+            return Err(ApiError::BadRequest {
+                message: "name is empty".into(),
+                status: StatusCode::OK,
+            });
+        }
+        app.jobs
+            .update_host_mapping(
+                &request.name,
+                &request.src_host_mapping,
+                &request.dest_host_mapping,
+            )
+            .await?;
+        Ok(Map::new())
+    })
+    .await
+}
+
 #[derive(Deserialize, Default)]
 struct ListJobsRequest {
     #[serde(default)]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use ccr_core::job::features::FeatureFlags;
+use ccr_core::job::host_mapping::SyncerHostMapping;
 use ccr_wire::secret::Secret;
 
 /// The version string answered by `/version` and printed by `--version`.
@@ -151,6 +152,11 @@ pub struct SyncerArgs {
     /// In-flight ingest_binlog calls per target BE per job.
     #[arg(long = "max_ingest_concurrency_per_backend", default_value_t = 48)]
     pub max_ingest_concurrency_per_backend: usize,
+    /// Host mappings for every job, one `SOURCE_<advertised host>=<host to dial>` or
+    /// `TARGET_<advertised host>=<host to dial>` per line (`#` comments allowed); a job's
+    /// own `host_mapping` wins for the same host.
+    #[arg(long = "host_mapping_file")]
+    pub host_mapping_file: Option<PathBuf>,
     /// Accepted for compatibility; the repository is always `__keep_on_local__`.
     #[arg(long = "local_repo_name", default_value = "")]
     pub local_repo_name: String,
@@ -215,6 +221,17 @@ impl SyncerArgs {
 
     /// Parses flags after rewriting Go-style `-name` flags (see [`normalize_go_flags`]).
     /// Checks what the flags cannot say one by one.
+    /// The mappings of `--host_mapping_file` (none without the flag).
+    pub fn host_mapping(&self) -> Result<SyncerHostMapping, String> {
+        let Some(path) = &self.host_mapping_file else {
+            return Ok(SyncerHostMapping::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --host_mapping_file {}: {e}", path.display()))?;
+        SyncerHostMapping::parse(&text)
+            .map_err(|e| format!("--host_mapping_file {}: {e}", path.display()))
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.heartbeat_interval.is_zero() || self.dead_after <= self.heartbeat_interval * 2 {
             return Err(format!(
