@@ -149,6 +149,7 @@ fn a_table_job_between_private_clusters_syncs_through_its_host_mapping() {
     );
 
     // Persisted: after a restart the job still dials through it.
+    syncer.stop();
     syncer.restart();
     assert_eq!(
         syncer.job_detail("hm")["src"]["host_mapping"],
@@ -273,4 +274,47 @@ fn a_malformed_host_mapping_file_stops_the_start_naming_the_line() {
         stderr.contains("--host_mapping_file") && stderr.contains("line 3"),
         "{stderr}"
     );
+}
+
+#[test]
+fn in_ha_an_update_reaches_the_owner_and_its_running_job() {
+    let src = source_with_table("t");
+    let dest = private_cluster(DEST_DOMAIN);
+    let database = support::MariaDbDatabase::new();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let flags = [
+        "--idle_poll_interval",
+        "100ms",
+        "--connect_timeout",
+        "2s",
+        "--rpc_timeout",
+        "5s",
+    ];
+    let owner = support::mysql_syncer_with(&dirs.0, &database.0, &flags);
+    let other = support::mysql_syncer_with(&dirs.1, &database.0, &flags);
+    let tables = [("src_db.t", "dest_db.t")];
+    let mappings = (
+        mapping_to(&src, "127.0.0.1"),
+        mapping_to(&dest, "127.0.0.1"),
+    );
+    // Placed on the syncer asked while loads are equal.
+    owner.create_ccr(&body("hmha", &src, &dest, "t", Some(mappings)));
+    wait_synced(&owner, "hmha", &src, &dest, &tables);
+
+    let broken = json!({"name": "hmha", "dest_host_mapping": backends_to(&dest, WRONG_HOST)});
+    // Not the owner: the reference's redirect, or the owner's own answer when forwarded.
+    let (code, _) = other.post_raw("/update_host_mapping", &broken.to_string());
+    assert_eq!(code, 303);
+    let (code, answer) = other.post_raw("/update_host_mapping?forward=1", &broken.to_string());
+    assert_eq!((code, answer.as_str()), (200, r#"{"success":true}"#));
+    src.sql("INSERT INTO src_db.t VALUES (3, 3)");
+    wait_failing_with(
+        &owner,
+        "hmha",
+        &format!("dialled as {WRONG_HOST} per host_mapping"),
+    );
+    let fixed = json!({"name": "hmha", "dest_host_mapping": backends_to(&dest, "127.0.0.1")});
+    let (code, answer) = other.post_raw("/update_host_mapping?forward=1", &fixed.to_string());
+    assert_eq!((code, answer.as_str()), (200, r#"{"success":true}"#));
+    wait_synced(&owner, "hmha", &src, &dest, &tables);
 }
