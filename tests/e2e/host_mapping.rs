@@ -200,7 +200,11 @@ fn a_database_job_fails_clearly_on_a_wrong_source_mapping_and_recovers() {
         mapping_to(&src, "127.0.0.1"),
         mapping_to(&dest, "127.0.0.1"),
     );
-    syncer.create_ccr(&body("hmdb", &src, &dest, "", Some(mappings)));
+    let mut job = body("hmdb", &src, &dest, "", Some(mappings));
+    // Even the FEs are given by their private names: SQL and Thrift dial them mapped.
+    job["src"]["host"] = json!(src.doris().topology().fe.host);
+    job["dest"]["host"] = json!(dest.doris().topology().fe.host);
+    syncer.create_ccr(&job);
     wait_synced(&syncer, "hmdb", &src, &dest, &tables);
     src.sql("INSERT INTO src_db.t VALUES (3, 3)");
     wait_synced(&syncer, "hmdb", &src, &dest, &tables);

@@ -932,6 +932,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_advertised_domain_names_the_nodes_but_they_listen_on_loopback() {
+        let options = SimClusterOptions {
+            backends: 2,
+            advertise_domain: Some("c.private.invalid".into()),
+            ..SimClusterOptions::default()
+        };
+        let cluster = SimCluster::start(options, |_| Arc::new(NoUsers))
+            .await
+            .unwrap();
+        let topology = cluster.topology().clone();
+        assert_eq!(topology.fe.host, "fe.c.private.invalid");
+        assert_eq!(
+            topology
+                .backends
+                .iter()
+                .map(|b| b.host.as_str())
+                .collect::<Vec<_>>(),
+            ["be-0.c.private.invalid", "be-1.c.private.invalid"]
+        );
+        for port in [topology.fe.query_port, topology.backends[1].http_port] {
+            tokio::net::TcpStream::connect((HOST, port))
+                .await
+                .unwrap_or_else(|e| panic!("127.0.0.1:{port}: {e}"));
+        }
+        cluster.stop().await;
+    }
+
+    #[tokio::test]
     async fn reserved_ports_close_connections_immediately() {
         use tokio::io::AsyncReadExt;
         let cluster = SimCluster::start(
