@@ -274,6 +274,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn host_mapping_file_is_read_and_checked() {
+        let none = SyncerArgs::try_parse_go_style(["ccr_syncer"]).unwrap();
+        assert_eq!(none.host_mapping().unwrap(), SyncerHostMapping::default());
+
+        let path =
+            std::env::temp_dir().join(format!("ccr_hosts_{}.properties", std::process::id()));
+        std::fs::write(
+            &path,
+            "# comment\nSOURCE_be-0.svc=10.0.0.1\nTARGET_fe.svc=10.0.1.1\n",
+        )
+        .unwrap();
+        let args = SyncerArgs::try_parse_go_style([
+            "ccr_syncer",
+            "-host_mapping_file",
+            path.to_str().unwrap(),
+        ])
+        .unwrap();
+        let mapping = args.host_mapping().unwrap();
+        assert_eq!(mapping.source["be-0.svc"], "10.0.0.1");
+        assert_eq!(mapping.target["fe.svc"], "10.0.1.1");
+        std::fs::write(&path, "SOURCE_a=b\nbroken\n").unwrap();
+        let error = args.host_mapping().unwrap_err();
+        assert!(
+            error.contains("--host_mapping_file") && error.contains("line 2"),
+            "{error}"
+        );
+        std::fs::remove_file(&path).unwrap();
+        let missing = args.host_mapping().unwrap_err();
+        assert!(
+            missing.starts_with("cannot read --host_mapping_file"),
+            "{missing}"
+        );
+    }
+
+    #[test]
     fn defaults_match_the_reference() {
         let args = SyncerArgs::try_parse_go_style(["ccr_syncer"]).unwrap();
         assert_eq!(args.host, "127.0.0.1");
