@@ -10,6 +10,7 @@ mod api_jobs;
 mod db_sync;
 mod ha;
 mod ha_chaos;
+mod host_mapping;
 mod operator_routes;
 mod random_workload;
 mod replay_sim_fidelity;

@@ -654,6 +654,7 @@ impl TestCluster {
                 password: ccr_wire::secret::Secret::default(),
                 frontends: vec![RpcAddress::new("127.0.0.1", self.rpc_port())],
                 cluster: String::new(),
+                host_mapping: Default::default(),
             },
             ClientSettings {
                 timeouts: RpcTimeouts::default(),

@@ -31,6 +31,18 @@ pub struct UpdateJobRequest {
     pub skip_error: bool,
 }
 
+/// The body of `/update_host_mapping`: advertised host → host the syncer and the target
+/// BEs dial instead; an empty value deletes the entry.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateHostMappingRequest {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub src_host_mapping: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub dest_host_mapping: std::collections::BTreeMap<String, String>,
+}
+
 /// The body of `/list_jobs` (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ListJobsRequest {
@@ -239,6 +251,7 @@ pub struct ViewAnswer {
         super::routes::job_progress,
         super::routes::force_fullsync,
         super::routes::job_skip_binlog,
+        super::routes::update_host_mapping,
         super::routes::features,
         super::routes::metrics,
         super::routes::syncers,

@@ -55,6 +55,7 @@ fn route_table() -> Vec<(&'static str, MethodRouter<Arc<AppState>>)> {
         ("/job_status", any(routes::job_status)),
         ("/desync", any(routes::desync)),
         ("/update_job", any(routes::update_job)),
+        ("/update_host_mapping", any(routes::update_host_mapping)),
         ("/list_jobs", any(routes::list_jobs)),
         ("/job_detail", any(routes::job_detail)),
         ("/job_progress", any(routes::job_progress)),

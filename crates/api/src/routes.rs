@@ -15,7 +15,8 @@ use serde_json::{json, Map, Value};
 use super::contract::{
     Ack, DetailAnswer, ErrorAnswer, FeatureFlag, FeaturesAnswer, LagAnswer, ListJobsAnswer,
     ListJobsRequest, ListedJob, NameRequest, ProgressAnswer, SkipBinlogRequest, StatusAnswer,
-    SyncersAnswer, UpdateJobRequest, ValidateAnswer, VersionAnswer, ViewAnswer,
+    SyncersAnswer, UpdateHostMappingRequest, UpdateJobRequest, ValidateAnswer, VersionAnswer,
+    ViewAnswer,
 };
 use super::error::{ApiError, RouteError};
 use super::{AppState, MAX_REQUEST_BODY_BYTES};
@@ -368,6 +369,41 @@ pub(super) async fn update_job(
         let request: UpdateJobRequest = decode(body, StatusCode::OK)?;
         app.jobs
             .set_skip_error(&request.name, request.skip_error)
+            .await?;
+        Ok(Map::new())
+    })
+    .await
+}
+
+/// `/update_host_mapping`: adds or changes host mapping entries of a job (an empty value
+/// deletes one), as the reference.
+#[utoipa::path(post, tag = "jobs", path = "/update_host_mapping", summary = "Adds, changes or deletes (empty value) host mapping entries of a job",
+        request_body(content = UpdateHostMappingRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Done, or why not (success false)", body = Ack),
+            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
+            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
+            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
+        ))]
+pub(super) async fn update_host_mapping(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(&uri, json!({}), async {
+        let request: UpdateHostMappingRequest = decode(body, StatusCode::OK)?;
+        if request.name.is_empty() {
+            return Err(ApiError::BadRequest {
+                message: "name is empty".into(),
+                status: StatusCode::OK,
+            });
+        }
+        app.jobs
+            .update_host_mapping(
+                &request.name,
+                &request.src_host_mapping,
+                &request.dest_host_mapping,
+            )
             .await?;
         Ok(Map::new())
     })

@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use super::error::DorisError;
+use super::host_map::{never_resolves, HostMapping};
 
-/// Asks the BE at `host:http_port` whether `enable_feature_binlog` is on.
+/// Asks the BE at `host:http_port` (dialled through `mapping`) whether
+/// `enable_feature_binlog` is on.
 ///
 /// The BE answers a JSON array of rows `[name, type, value, mutable]`; with `conf_item` it
 /// holds exactly one row, whose third element is the value.
@@ -12,14 +14,20 @@ pub async fn be_binlog_enabled(
     http: &reqwest::Client,
     host: &str,
     http_port: u16,
+    mapping: &HostMapping,
     timeout: Duration,
 ) -> Result<bool, DorisError> {
     let addr = format!("{host}:{http_port}");
-    let url = format!("http://{addr}/api/show_config?conf_item=enable_feature_binlog");
+    let dialled = mapping.resolve(host);
     let fail = |message: String| DorisError::BeHttp {
         addr: addr.clone(),
-        message,
+        message: format!("{message} ({})", mapping.dial_note(host)),
     };
+    if never_resolves(&dialled) {
+        return Err(fail(format!("{dialled} does not resolve")));
+    }
+    let url =
+        format!("http://{dialled}:{http_port}/api/show_config?conf_item=enable_feature_binlog");
     let response = http
         .get(&url)
         .timeout(timeout)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::{check_status, DorisError};
+use super::host_map::HostMapping;
 use super::meta::{BackendMeta, DbMeta};
 use super::rpc::{BackendPool, BeClient, FeClient, RpcAddress, RpcTimeouts};
 use super::sql::{quote_ident, quote_str, SqlClient};
@@ -32,6 +33,8 @@ pub struct ClusterAccess {
     pub frontends: Vec<RpcAddress>,
     /// Passed to getMasterToken / getBackendMeta (usually empty).
     pub cluster: String,
+    /// Applied to every FE and BE address dialled; shared with whoever may change it.
+    pub host_mapping: HostMapping,
 }
 
 /// Connection settings shared by every cluster client.
@@ -268,18 +271,23 @@ impl std::fmt::Debug for DorisCluster {
 
 impl DorisCluster {
     pub fn new(access: ClusterAccess, settings: ClientSettings) -> Self {
-        let sql = SqlClient::new(
+        let sql = SqlClient::with_host_mapping(
             &access.host,
             access.query_port,
             &access.user,
             &access.password,
             settings.timeouts.connect,
+            access.host_mapping.clone(),
         );
-        let fe = FeClient::new(access.frontends.clone(), settings.timeouts);
-        let backends = Arc::new(BackendPool::with_ingest_limit(
+        let fe = FeClient::with_host_mapping(
+            access.frontends.clone(),
             settings.timeouts,
-            settings.max_ingest_per_backend,
-        ));
+            access.host_mapping.clone(),
+        );
+        let backends = Arc::new(
+            BackendPool::with_ingest_limit(settings.timeouts, settings.max_ingest_per_backend)
+                .with_host_mapping(access.host_mapping.clone()),
+        );
         DorisCluster {
             observer: Arc::new(NoObserver),
             access,
@@ -311,6 +319,12 @@ impl DorisCluster {
     /// `host:query_port`, for messages.
     pub fn addr(&self) -> &str {
         self.sql.addr()
+    }
+
+    /// The host mapping every client of this cluster dials through; replacing its table
+    /// reaches them all.
+    pub fn host_mapping(&self) -> &HostMapping {
+        &self.access.host_mapping
     }
 
     pub fn backend(&self, address: &RpcAddress) -> BeClient {

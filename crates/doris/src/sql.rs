@@ -12,6 +12,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Column, Executor, Row};
 
 use super::error::DorisError;
+use super::host_map::{never_resolves, HostMapping};
 use ccr_wire::secret::Secret;
 
 /// Connections kept per FE and credentials. The syncer's statements are short and
@@ -99,17 +100,29 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// A pool of server-level connections (no default database) to one FE.
+/// A pool of server-level connections (no default database) to one FE. Cheap to clone;
+/// clones share the pool.
 #[derive(Clone)]
 pub struct SqlClient {
-    pool: MySqlPool,
+    inner: Arc<SqlInner>,
+}
+
+struct SqlInner {
+    /// The FE as configured (before host mapping), for messages.
+    host: String,
     addr: String,
+    /// Everything but the host, which is mapped when a pool is built.
+    options: MySqlConnectOptions,
+    connect_timeout: Duration,
+    mapping: HostMapping,
+    /// The pool and the mapping generation it dials under; rebuilt when the mapping changes.
+    pool: parking_lot::Mutex<(u64, Option<MySqlPool>)>,
 }
 
 impl std::fmt::Debug for SqlClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlClient")
-            .field("addr", &self.addr)
+            .field("addr", &self.inner.addr)
             .finish()
     }
 }
@@ -123,8 +136,27 @@ impl SqlClient {
         password: &Secret,
         connect_timeout: Duration,
     ) -> Self {
+        Self::with_host_mapping(
+            host,
+            port,
+            user,
+            password,
+            connect_timeout,
+            HostMapping::default(),
+        )
+    }
+
+    /// Like [`SqlClient::new`], dialling `host` through `mapping`; a change of the mapping
+    /// takes effect at the next statement.
+    pub fn with_host_mapping(
+        host: &str,
+        port: u16,
+        user: &str,
+        password: &Secret,
+        connect_timeout: Duration,
+        mapping: HostMapping,
+    ) -> Self {
         let mut options = MySqlConnectOptions::new()
-            .host(host)
             .port(port)
             .username(user)
             // Doris needs none of sqlx's session set-up; sending nothing matches the
@@ -139,27 +171,60 @@ impl SqlClient {
         if !password.is_empty() {
             options = options.password(password.expose());
         }
-        let pool = MySqlPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS_PER_FE)
-            .min_connections(0)
-            .acquire_timeout(connect_timeout)
-            .idle_timeout(Some(IDLE_CONNECTION_TIMEOUT))
-            .test_before_acquire(true)
-            .connect_lazy_with(options);
         SqlClient {
-            pool,
-            addr: format!("{host}:{port}"),
+            inner: Arc::new(SqlInner {
+                host: host.to_owned(),
+                addr: format!("{host}:{port}"),
+                options,
+                connect_timeout,
+                mapping,
+                pool: parking_lot::Mutex::new((0, None)),
+            }),
         }
     }
 
     pub fn addr(&self) -> &str {
-        &self.addr
+        &self.inner.addr
+    }
+
+    /// The pool for the current host mapping, built (lazily connecting) if the mapping
+    /// changed since the last statement.
+    fn pool(&self) -> Result<MySqlPool, DorisError> {
+        let inner = &self.inner;
+        let generation = inner.mapping.generation();
+        let mut slot = inner.pool.lock();
+        if let (built, Some(pool)) = &*slot {
+            if *built == generation {
+                return Ok(pool.clone());
+            }
+        }
+        let dialled = inner.mapping.resolve(&inner.host);
+        if never_resolves(&dialled) {
+            return Err(DorisError::Connect {
+                addr: inner.addr.clone(),
+                message: format!(
+                    "{dialled} does not resolve ({})",
+                    inner.mapping.dial_note(&inner.host)
+                ),
+            });
+        }
+        let pool = MySqlPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS_PER_FE)
+            .min_connections(0)
+            .acquire_timeout(inner.connect_timeout)
+            .idle_timeout(Some(IDLE_CONNECTION_TIMEOUT))
+            .test_before_acquire(true)
+            .connect_lazy_with(inner.options.clone().host(&dialled));
+        if let (_, Some(old)) = std::mem::replace(&mut *slot, (generation, Some(pool.clone()))) {
+            tokio::spawn(async move { old.close().await });
+        }
+        Ok(pool)
     }
 
     /// Runs one statement and returns its rows.
     pub async fn query(&self, sql: &str) -> Result<Vec<SqlRow>, DorisError> {
         let rows: Vec<MySqlRow> = self
-            .pool
+            .pool()?
             .fetch_all(sql)
             .await
             .map_err(|e| self.error(sql, e))?;
@@ -188,7 +253,7 @@ impl SqlClient {
     /// Runs one statement that returns no rows; gives the affected row count.
     pub async fn exec(&self, sql: &str) -> Result<u64, DorisError> {
         let done = self
-            .pool
+            .pool()?
             .execute(sql)
             .await
             .map_err(|e| self.error(sql, e))?;
@@ -196,12 +261,22 @@ impl SqlClient {
     }
 
     fn error(&self, sql: &str, error: sqlx::Error) -> DorisError {
-        DorisError::from_sqlx(&self.addr, sql, error)
+        let inner = &self.inner;
+        match inner.mapping.mapped(&inner.host) {
+            Some(dialled) => {
+                let addr = format!("{} (dialled as {dialled} per host_mapping)", inner.addr);
+                DorisError::from_sqlx(&addr, sql, error)
+            }
+            None => DorisError::from_sqlx(&inner.addr, sql, error),
+        }
     }
 
     /// Closes every pooled connection.
     pub async fn close(&self) {
-        self.pool.close().await;
+        let pool = self.inner.pool.lock().1.clone();
+        if let Some(pool) = pool {
+            pool.close().await;
+        }
     }
 
     // ---- typed statements -------------------------------------------------------------

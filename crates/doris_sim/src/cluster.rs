@@ -87,6 +87,12 @@ pub struct SimClusterOptions {
     pub root_password: Secret,
     /// `enable_feature_binlog` in every BE's be.conf, as `/api/show_config` reports it.
     pub be_binlog_enabled: bool,
+    /// `--advertise-domain`: when set, the nodes report themselves (SHOW FRONTENDS, SHOW
+    /// BACKENDS, getBackendMeta, tablet locations, ...) as `fe.<domain>` and
+    /// `be-<index>.<domain>` instead of 127.0.0.1, like a cluster behind NAT or in
+    /// Kubernetes that knows only its private names. The listeners stay on 127.0.0.1, so a
+    /// client must map those names (e.g. under `.invalid`, which never resolves) back to it.
+    pub advertise_domain: Option<String>,
 }
 
 impl Default for SimClusterOptions {
@@ -99,6 +105,7 @@ impl Default for SimClusterOptions {
             http_port: 0,
             root_password: Secret::default(),
             be_binlog_enabled: true,
+            advertise_domain: None,
         }
     }
 }
@@ -742,9 +749,13 @@ impl SimCluster {
                 heartbeat: bind(format!("BE #{index} heartbeat port"), 0)?,
             });
         }
+        let advertised = |node: String| match &options.advertise_domain {
+            Some(domain) => format!("{node}.{domain}"),
+            None => HOST.to_owned(),
+        };
         let topology = ClusterTopology {
             fe: FrontendAddr {
-                host: HOST.to_owned(),
+                host: advertised("fe".to_owned()),
                 query_port: local_port(&frontend.query),
                 rpc_port: local_port(&frontend.rpc),
                 http_port: local_port(&fe_http),
@@ -753,9 +764,10 @@ impl SimCluster {
             backends: backends
                 .iter()
                 .zip(FIRST_BACKEND_ID..)
-                .map(|(listeners, id)| BackendAddr {
+                .enumerate()
+                .map(|(index, (listeners, id))| BackendAddr {
                     id,
-                    host: HOST.to_owned(),
+                    host: advertised(format!("be-{index}")),
                     be_port: local_port(&listeners.be_rpc),
                     http_port: local_port(&listeners.http),
                     brpc_port: local_port(&listeners.brpc),
@@ -917,6 +929,34 @@ mod tests {
             std::net::TcpListener::bind((HOST, port))
                 .unwrap_or_else(|e| panic!("port {port} still held: {e}"));
         }
+    }
+
+    #[tokio::test]
+    async fn an_advertised_domain_names_the_nodes_but_they_listen_on_loopback() {
+        let options = SimClusterOptions {
+            backends: 2,
+            advertise_domain: Some("c.private.invalid".into()),
+            ..SimClusterOptions::default()
+        };
+        let cluster = SimCluster::start(options, |_| Arc::new(NoUsers))
+            .await
+            .unwrap();
+        let topology = cluster.topology().clone();
+        assert_eq!(topology.fe.host, "fe.c.private.invalid");
+        assert_eq!(
+            topology
+                .backends
+                .iter()
+                .map(|b| b.host.as_str())
+                .collect::<Vec<_>>(),
+            ["be-0.c.private.invalid", "be-1.c.private.invalid"]
+        );
+        for port in [topology.fe.query_port, topology.backends[1].http_port] {
+            tokio::net::TcpStream::connect((HOST, port))
+                .await
+                .unwrap_or_else(|e| panic!("127.0.0.1:{port}: {e}"));
+        }
+        cluster.stop().await;
     }
 
     #[tokio::test]

@@ -67,6 +67,11 @@ struct SimArgs {
     /// wrapping of some DDL.
     #[arg(long = "binlog-flavor", value_enum, default_value_t = FlavorArg::Newest)]
     binlog_flavor: FlavorArg,
+    /// Report the FE and BEs as `fe.DOMAIN` and `be-<index>.DOMAIN` (private names a
+    /// client must map, e.g. `private.invalid`) instead of 127.0.0.1; they still listen on
+    /// 127.0.0.1.
+    #[arg(long = "advertise-domain", value_name = "DOMAIN")]
+    advertise_domain: Option<String>,
     /// Log filter for stderr: a level (error, warn, info, debug, trace) or tracing
     /// directives such as `doris_sim=debug`.
     #[arg(long = "log-level", default_value = "info")]
@@ -108,6 +113,7 @@ async fn run(args: SimArgs) -> ExitCode {
             http_port: args.http_port,
             root_password: Secret::new(args.root_password),
             be_binlog_enabled: args.be_binlog,
+            advertise_domain: args.advertise_domain,
         },
         fe_binlog_enabled: args.fe_binlog,
         binlog_flavor: args.binlog_flavor.into(),

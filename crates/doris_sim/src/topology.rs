@@ -4,6 +4,8 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FrontendAddr {
+    /// The host the FE reports for itself: 127.0.0.1, where it listens, unless the
+    /// cluster advertises private names (`--advertise-domain`).
     pub host: String,
     pub query_port: u16,
     pub rpc_port: u16,
@@ -15,6 +17,7 @@ pub struct FrontendAddr {
 #[derive(Debug, Clone, Serialize)]
 pub struct BackendAddr {
     pub id: i64,
+    /// The host the BE is reported under (as for [`FrontendAddr::host`]).
     pub host: String,
     pub be_port: u16,
     pub http_port: u16,

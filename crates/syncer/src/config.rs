@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use ccr_core::job::features::FeatureFlags;
+use ccr_core::job::host_mapping::SyncerHostMapping;
 use ccr_wire::secret::Secret;
 
 /// The version string answered by `/version` and printed by `--version`.
@@ -161,6 +162,11 @@ pub struct SyncerArgs {
     /// In-flight ingest_binlog calls per target BE per job.
     #[arg(long = "max_ingest_concurrency_per_backend", default_value_t = 48)]
     pub max_ingest_concurrency_per_backend: usize,
+    /// Host mappings for every job, one `SOURCE_<advertised host>=<host to dial>` or
+    /// `TARGET_<advertised host>=<host to dial>` per line (`#` comments allowed); a job's
+    /// own `host_mapping` wins for the same host.
+    #[arg(long = "host_mapping_file")]
+    pub host_mapping_file: Option<PathBuf>,
     /// Accepted for compatibility; the repository is always `__keep_on_local__`.
     #[arg(long = "local_repo_name", default_value = "")]
     pub local_repo_name: String,
@@ -227,6 +233,17 @@ impl SyncerArgs {
 
     /// Parses flags after rewriting Go-style `-name` flags (see [`normalize_go_flags`]).
     /// Checks what the flags cannot say one by one.
+    /// The mappings of `--host_mapping_file` (none without the flag).
+    pub fn host_mapping(&self) -> Result<SyncerHostMapping, String> {
+        let Some(path) = &self.host_mapping_file else {
+            return Ok(SyncerHostMapping::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --host_mapping_file {}: {e}", path.display()))?;
+        SyncerHostMapping::parse(&text)
+            .map_err(|e| format!("--host_mapping_file {}: {e}", path.display()))
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.heartbeat_interval.is_zero() || self.dead_after <= self.heartbeat_interval * 2 {
             return Err(format!(
@@ -267,6 +284,41 @@ pub fn normalize_go_flags(args: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_mapping_file_is_read_and_checked() {
+        let none = SyncerArgs::try_parse_go_style(["ccr_syncer"]).unwrap();
+        assert_eq!(none.host_mapping().unwrap(), SyncerHostMapping::default());
+
+        let path =
+            std::env::temp_dir().join(format!("ccr_hosts_{}.properties", std::process::id()));
+        std::fs::write(
+            &path,
+            "# comment\nSOURCE_be-0.svc=10.0.0.1\nTARGET_fe.svc=10.0.1.1\n",
+        )
+        .unwrap();
+        let args = SyncerArgs::try_parse_go_style([
+            "ccr_syncer",
+            "-host_mapping_file",
+            path.to_str().unwrap(),
+        ])
+        .unwrap();
+        let mapping = args.host_mapping().unwrap();
+        assert_eq!(mapping.source["be-0.svc"], "10.0.0.1");
+        assert_eq!(mapping.target["fe.svc"], "10.0.1.1");
+        std::fs::write(&path, "SOURCE_a=b\nbroken\n").unwrap();
+        let error = args.host_mapping().unwrap_err();
+        assert!(
+            error.contains("--host_mapping_file") && error.contains("line 2"),
+            "{error}"
+        );
+        std::fs::remove_file(&path).unwrap();
+        let missing = args.host_mapping().unwrap_err();
+        assert!(
+            missing.starts_with("cannot read --host_mapping_file"),
+            "{missing}"
+        );
+    }
 
     #[test]
     fn defaults_match_the_reference() {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ccr_api::AppState;
+use ccr_core::job::host_mapping::SyncerHostMapping;
 use ccr_core::job::{JobManager, JobSettings};
 use ccr_core::metrics::Metrics;
 use ccr_core::store::{self, StoreConfig};
@@ -30,6 +31,13 @@ fn main() -> ExitCode {
         eprintln!("ccr_syncer: {message}");
         return ExitCode::FAILURE;
     }
+    let host_mapping = match args.host_mapping() {
+        Ok(mapping) => mapping,
+        Err(message) => {
+            eprintln!("ccr_syncer: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let _log_guard = match init_logging(&args) {
         Ok(guard) => guard,
         Err(message) => {
@@ -44,7 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args)) {
+    match runtime.block_on(serve(args, host_mapping)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
@@ -126,7 +134,7 @@ fn init_logging(
     Ok(Some(guard))
 }
 
-async fn serve(args: SyncerArgs) -> Result<(), String> {
+async fn serve(args: SyncerArgs, host_mapping: SyncerHostMapping) -> Result<(), String> {
     let identity = args.identity();
     tracing::info!(version = VERSION, %identity, "ccr_syncer starting");
     if args.pprof {
@@ -167,6 +175,7 @@ async fn serve(args: SyncerArgs) -> Result<(), String> {
         features: args.features.clone(),
         heartbeat_interval: args.heartbeat_interval,
         dead_after: args.dead_after,
+        host_mapping,
     };
     let jobs = JobManager::new(store, settings, metrics.clone());
     jobs.start()

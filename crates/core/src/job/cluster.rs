@@ -62,6 +62,11 @@ pub trait SourceCluster: Send + Sync {
     /// The source BEs, for the target BEs to download from.
     async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError>;
 
+    /// The host target BEs must dial to reach the source BE advertised as `host`: the
+    /// source's host mapping applied (as it is at this call: it may change while the job
+    /// runs). Pure; no call to the cluster.
+    fn download_host(&self, host: &str) -> String;
+
     /// The token target BEs present to the source BEs.
     async fn master_token(&self) -> Result<Secret, DorisError>;
 
@@ -228,6 +233,10 @@ impl SourceCluster for DorisCluster {
 
     async fn master_token(&self) -> Result<Secret, DorisError> {
         DorisCluster::master_token(self).await
+    }
+
+    fn download_host(&self, host: &str) -> String {
+        self.host_mapping().resolve(host)
     }
 
     async fn backup(

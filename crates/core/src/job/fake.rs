@@ -142,6 +142,8 @@ pub struct FakeSource {
     state: Mutex<SourceState>,
     journal: Journal,
     during_next_fetch: Mutex<Option<FetchHook>>,
+    /// What [`SourceCluster::download_host`] applies (empty: hosts pass through).
+    pub host_mapping: ccr_doris::HostMapping,
 }
 
 impl FakeSource {
@@ -150,6 +152,7 @@ impl FakeSource {
             state: Mutex::new(SourceState::default()),
             journal,
             during_next_fetch: Mutex::new(None),
+            host_mapping: ccr_doris::HostMapping::default(),
         })
     }
 
@@ -260,6 +263,10 @@ impl SourceCluster for FakeSource {
         Ok(Secret::new("token"))
     }
 
+    fn download_host(&self, host: &str) -> String {
+        self.host_mapping.resolve(host)
+    }
+
     async fn backup(
         &self,
         _db: &str,
@@ -324,6 +331,10 @@ struct TargetState {
     next_txn: i64,
     /// Tablets ingested into each open transaction.
     ingested: HashMap<i64, usize>,
+    /// `source_host:source_http_port` of every ingest call, in order.
+    ingest_sources: Vec<String>,
+    /// The job info of every snapshot restored, in order.
+    restored_job_infos: Vec<Vec<u8>>,
     /// Transactions whose commit took effect: label → tablets committed.
     committed: BTreeMap<String, usize>,
     /// The next commit takes effect but its answer is lost.
@@ -352,6 +363,21 @@ impl FakeTarget {
     /// The labels of the transactions that took effect, with their tablet counts.
     pub fn committed(&self) -> BTreeMap<String, usize> {
         self.state.lock().committed.clone()
+    }
+
+    /// `source_host:source_http_port` of every ingest call so far.
+    pub fn ingest_sources(&self) -> Vec<String> {
+        self.state.lock().ingest_sources.clone()
+    }
+
+    /// The job info of every snapshot restored so far (with the extra info the job added).
+    pub fn restored_job_infos(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .restored_job_infos
+            .iter()
+            .map(|info| String::from_utf8_lossy(info).into_owned())
+            .collect()
     }
 
     /// The next commit takes effect on the target, but its answer never arrives (a lost
@@ -464,6 +490,9 @@ impl TargetCluster for FakeTarget {
         let mut state = self.state.lock();
         for call in calls {
             *state.ingested.entry(call.txn_id).or_default() += 1;
+            state
+                .ingest_sources
+                .push(format!("{}:{}", call.source_host, call.source_http_port));
         }
         Ok(())
     }
@@ -537,10 +566,11 @@ impl TargetCluster for FakeTarget {
     async fn restore_snapshot(
         &self,
         request: &RestoreRequest,
-        _snapshot: &Snapshot,
+        snapshot: &Snapshot,
     ) -> Result<(), DorisError> {
         self.journal.push(format!("restore {}", request.label));
         let mut state = self.state.lock();
+        state.restored_job_infos.push(snapshot.job_info.clone());
         state
             .restores
             .insert(request.label.clone(), request.clone());
@@ -712,6 +742,7 @@ impl FakeJob {
                 features: FeatureFlags::default(),
                 heartbeat_interval: std::time::Duration::from_secs(2),
                 dead_after: std::time::Duration::from_secs(8),
+                host_mapping: Default::default(),
             }),
             clock: Arc::new(FixedClock(1_700_000_000_000)),
             lease: Arc::clone(&lease),

@@ -14,7 +14,7 @@ use super::error::JobError;
 use super::spec::{ClusterSpec, Frontend};
 use ccr_doris::be_config::be_binlog_enabled;
 use ccr_doris::sql::binlog_enabled_in;
-use ccr_doris::SqlClient;
+use ccr_doris::{HostMapping, SqlClient};
 
 /// What the checks learn and the job keeps.
 #[derive(Debug)]
@@ -23,21 +23,29 @@ pub struct CheckedSpecs {
     pub dest: ClusterSpec,
 }
 
+/// The host mappings the checks dial each cluster through (the job's own over the
+/// syncer-wide ones).
+pub struct CheckMappings {
+    pub src: HostMapping,
+    pub dest: HostMapping,
+}
+
 /// Runs every check; on success returns the specs completed with FE lists and ids.
 pub async fn check_and_complete(
     mut src: ClusterSpec,
     mut dest: ClusterSpec,
+    mappings: CheckMappings,
     allow_table_exists: bool,
     connect_timeout: Duration,
     http: &reqwest::Client,
 ) -> Result<CheckedSpecs, JobError> {
-    let src_sql = sql_client(&src, connect_timeout);
-    let dest_sql = sql_client(&dest, connect_timeout);
+    let src_sql = sql_client(&src, &mappings.src, connect_timeout);
+    let dest_sql = sql_client(&dest, &mappings.dest, connect_timeout);
     let result = async {
         src.frontends = frontends(&src_sql).await?;
         dest.frontends = frontends(&dest_sql).await?;
-        check_binlog_feature(&src_sql, http, connect_timeout).await?;
-        check_binlog_feature(&dest_sql, http, connect_timeout).await?;
+        check_binlog_feature(&src_sql, &mappings.src, http, connect_timeout).await?;
+        check_binlog_feature(&dest_sql, &mappings.dest, http, connect_timeout).await?;
         check_source(&src_sql, &mut src).await?;
         prepare_target(&dest_sql, &mut dest, allow_table_exists).await?;
         Ok(())
@@ -82,14 +90,19 @@ pub fn check_request_specs(
     Ok(())
 }
 
-pub(crate) fn sql_client(spec: &ClusterSpec, connect_timeout: Duration) -> SqlClient {
+pub(crate) fn sql_client(
+    spec: &ClusterSpec,
+    mapping: &HostMapping,
+    connect_timeout: Duration,
+) -> SqlClient {
     let port = spec.query_port().expect("spec validated before checks");
-    SqlClient::new(
+    SqlClient::with_host_mapping(
         &spec.host,
         port,
         &spec.user,
         &spec.password,
         connect_timeout,
+        mapping.clone(),
     )
 }
 
@@ -109,11 +122,12 @@ pub(crate) async fn frontends(sql: &SqlClient) -> Result<Vec<Frontend>, JobError
 
 async fn check_binlog_feature(
     sql: &SqlClient,
+    mapping: &HostMapping,
     http: &reqwest::Client,
     timeout: Duration,
 ) -> Result<(), JobError> {
     check_fe_binlog(sql).await?;
-    check_be_binlog(sql, http, timeout).await
+    check_be_binlog(sql, mapping, http, timeout).await
 }
 
 /// The FE's `enable_feature_binlog` must be on.
@@ -130,12 +144,13 @@ pub(crate) async fn check_fe_binlog(sql: &SqlClient) -> Result<(), JobError> {
 /// Every BE's `enable_feature_binlog` must be on (asked over each BE's HTTP port).
 pub(crate) async fn check_be_binlog(
     sql: &SqlClient,
+    mapping: &HostMapping,
     http: &reqwest::Client,
     timeout: Duration,
 ) -> Result<(), JobError> {
     let backends = sql.backends().await?;
     let answers = try_join_all(backends.iter().map(|be| async move {
-        let on = be_binlog_enabled(http, &be.host, be.http_port, timeout).await?;
+        let on = be_binlog_enabled(http, &be.host, be.http_port, mapping, timeout).await?;
         Ok::<_, JobError>((format!("{}:{}", be.host, be.http_port), on))
     }))
     .await?;

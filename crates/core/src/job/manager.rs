@@ -17,7 +17,8 @@ use tokio::task::JoinHandle;
 use super::clock::{Clock, SystemClock};
 use super::context::{JobContext, JobControl};
 use super::error::JobError;
-use super::first_run::{check_and_complete, check_request_specs};
+use super::first_run::{check_and_complete, check_request_specs, CheckMappings};
+use super::host_mapping::{self, HostTable};
 use super::lease::{FencedTarget, JobFence, Lease};
 use super::runner;
 use super::settings::JobSettings;
@@ -342,10 +343,17 @@ impl JobManager {
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
         let status = Arc::new(parking_lot::Mutex::new(JobStatus::starting(&info)));
         let metrics = self.metrics.job(&name);
-        let src = DorisCluster::new(info.src.cluster_access(), self.client_settings())
-            .with_observer(metrics.source_calls.clone());
-        let dest = DorisCluster::new(info.dest.cluster_access(), self.client_settings())
-            .with_observer(metrics.target_calls.clone());
+        let wide = &self.settings.host_mapping;
+        let src = DorisCluster::new(
+            info.src.cluster_access(&wide.source),
+            self.client_settings(),
+        )
+        .with_observer(metrics.source_calls.clone());
+        let dest = DorisCluster::new(
+            info.dest.cluster_access(&wide.target),
+            self.client_settings(),
+        )
+        .with_observer(metrics.target_calls.clone());
         let fence = JobFence::new(Arc::clone(&self.lease));
         let ctx = JobContext {
             name: name.clone(),
@@ -402,7 +410,7 @@ impl JobManager {
     }
 
     /// `/create_ccr`: validate, check both clusters, persist, start.
-    pub async fn create(self: &Arc<Self>, request: CreateJobRequest) -> Result<(), JobError> {
+    pub async fn create(self: &Arc<Self>, mut request: CreateJobRequest) -> Result<(), JobError> {
         if *self.shutting_down.borrow() {
             return Err(JobError::ShuttingDown);
         }
@@ -414,13 +422,23 @@ impl JobManager {
             &request.include_tables,
             &request.exclude_tables,
         )?;
+        // An empty value means no mapping, as in /update_host_mapping.
+        request.src.host_mapping.retain(|_, to| !to.is_empty());
+        request.dest.host_mapping.retain(|_, to| !to.is_empty());
         let _creating = self.create_lock.lock().await;
         if self.store.get_job(&name).await?.is_some() {
             return Err(JobError::AlreadyExists(name));
         }
+        let mappings = CheckMappings {
+            src: request.src.dial_mapping(&self.settings.host_mapping.source),
+            dest: request
+                .dest
+                .dial_mapping(&self.settings.host_mapping.target),
+        };
         let checked = check_and_complete(
             request.src,
             request.dest,
+            mappings,
             request.allow_table_exists,
             self.settings.connect_timeout,
             &self.http,
@@ -488,6 +506,8 @@ impl JobManager {
         let request = ValidationRequest {
             src: request.src,
             dest: request.dest,
+            src_wide_mapping: self.settings.host_mapping.source.clone(),
+            dest_wide_mapping: self.settings.host_mapping.target.clone(),
             allow_table_exists: request.allow_table_exists,
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
@@ -654,6 +674,16 @@ impl JobManager {
             self.store.update_job_info(name, &updated.to_json()).await?;
             *info = updated;
         }
+        // The task's clients share these tables: new connections dial the new hosts.
+        let wide = &self.settings.host_mapping;
+        handle.src.host_mapping().replace(host_mapping::effective(
+            &wide.source,
+            &info.src.host_mapping,
+        ));
+        handle.dest.host_mapping().replace(host_mapping::effective(
+            &wide.target,
+            &info.dest.host_mapping,
+        ));
         let control = JobControl::from_info(&info);
         // The run state is the operator's setting, persisted above: status shows it at once,
         // even while the task is still finishing a step.
@@ -678,6 +708,31 @@ impl JobManager {
         skip_error: bool,
     ) -> Result<(), JobError> {
         self.update(name, |info| info.skip_error = skip_error).await
+    }
+
+    /// `/update_host_mapping`: adds or changes the job's host mapping entries (an empty
+    /// value deletes one); persisted, and in effect for the running job's next connections.
+    pub async fn update_host_mapping(
+        self: &Arc<Self>,
+        name: &str,
+        src_changes: &HostTable,
+        dest_changes: &HostTable,
+    ) -> Result<(), JobError> {
+        if src_changes.is_empty() && dest_changes.is_empty() {
+            // The reference's message.
+            return Err(JobError::Invalid("host_mapping is empty".into()));
+        }
+        for (side, changes) in [("src", src_changes), ("dest", dest_changes)] {
+            host_mapping::check_request_table(changes)
+                .map_err(|e| JobError::Invalid(format!("{side}_host_mapping is invalid: {e}")))?;
+        }
+        self.update(name, |info| {
+            host_mapping::apply_changes(&mut info.src.host_mapping, src_changes);
+            host_mapping::apply_changes(&mut info.dest.host_mapping, dest_changes);
+        })
+        .await?;
+        tracing::info!(job = %name, src = ?src_changes, dest = ?dest_changes, "host mapping updated");
+        Ok(())
     }
 
     /// Asks for a new full sync; persisted, so it survives a restart.
@@ -965,7 +1020,10 @@ impl JobManager {
                     (
                         Some(info.sync_type),
                         Some(handle.status.lock().clone()),
-                        info.src.uses_host_mapping() || info.dest.uses_host_mapping(),
+                        info.src.uses_host_mapping()
+                            || info.dest.uses_host_mapping()
+                            || !self.settings.host_mapping.source.is_empty()
+                            || !self.settings.host_mapping.target.is_empty(),
                     )
                 }
                 None => (None, None, false),

@@ -6,8 +6,8 @@
 //! * `sync` — one step of the state machine (replay planner, executors, snapshots);
 //! * `context` — what a step works with; `cluster` — the source and target traits, with
 //!   `fake` in-memory stand-ins for tests;
-//! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`;
-//!   `validate` (the `/validate` report, built on `first_run`'s checks).
+//! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`,
+//!   `host_mapping`; `validate` (the `/validate` report, built on `first_run`'s checks).
 //!
 //! The progress a job persists (its phase and cursor) is `crate::progress`; its JSON form
 //! is `crate::store::progress_codec`.
@@ -20,6 +20,7 @@ pub mod error;
 pub(crate) mod fake;
 pub mod features;
 pub mod first_run;
+pub mod host_mapping;
 pub mod lease;
 pub mod manager;
 pub mod runner;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::features::FeatureFlags;
+use super::host_mapping::SyncerHostMapping;
 
 /// Settings every job shares.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct JobSettings {
     /// A syncer whose heartbeat is older than this (by the store's clock) is dead and its
     /// jobs are taken over.
     pub dead_after: Duration,
+    /// `--host_mapping_file`: host mappings every job dials through, under its own.
+    pub host_mapping: SyncerHostMapping,
 }
 
 impl JobSettings {

@@ -3,6 +3,8 @@
 //! The JSON shapes are the reference syncer's (`jobs.job_info`), so operators' tooling that
 //! reads them keeps working. Ports are strings there; we also accept JSON numbers.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 use ccr_wire::secret::Secret;
@@ -54,6 +56,11 @@ pub struct ClusterSpec {
     pub table: String,
     #[serde(default)]
     pub table_id: i64,
+    /// The reference's `host_mapping`: host the cluster advertises (a private FE or BE
+    /// address) → host to dial instead. Applied to every address of this cluster the
+    /// syncer dials, and to the source BE addresses handed to the target's BEs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub host_mapping: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for ClusterSpec {
@@ -67,6 +74,7 @@ impl std::fmt::Debug for ClusterSpec {
             .field("password", &self.password)
             .field("database", &self.database)
             .field("table", &self.table)
+            .field("host_mapping", &self.host_mapping)
             .finish()
     }
 }
@@ -83,6 +91,8 @@ pub enum SpecError {
     UserEmpty,
     #[error("database is empty")]
     DatabaseEmpty,
+    #[error("host_mapping is invalid: {0}")]
+    HostMappingInvalid(String),
 }
 
 impl ClusterSpec {
@@ -101,6 +111,8 @@ impl ClusterSpec {
         if self.database.is_empty() {
             return Err(SpecError::DatabaseEmpty);
         }
+        super::host_mapping::check_request_table(&self.host_mapping)
+            .map_err(SpecError::HostMappingInvalid)?;
         Ok(())
     }
 
@@ -112,9 +124,10 @@ impl ClusterSpec {
         self.thrift_port.trim().parse().ok()
     }
 
-    /// Whether addresses of this cluster are dialled through a host mapping.
+    /// Whether this spec maps any address of its cluster (its own entries; the
+    /// syncer-wide file is the manager's).
     pub fn uses_host_mapping(&self) -> bool {
-        false
+        !self.host_mapping.is_empty()
     }
 
     pub fn is_table_level(&self) -> bool {
@@ -144,9 +157,23 @@ impl ClusterSpec {
         addresses
     }
 
-    /// How the Doris clients reach this cluster.
-    pub fn cluster_access(&self) -> ccr_doris::cluster::ClusterAccess {
+    /// The host mapping this cluster's clients dial through: `syncer_wide` (the side's
+    /// table of `--host_mapping_file`) with this spec's own entries over it.
+    pub fn dial_mapping(&self, syncer_wide: &BTreeMap<String, String>) -> ccr_doris::HostMapping {
+        ccr_doris::HostMapping::new(super::host_mapping::effective(
+            syncer_wide,
+            &self.host_mapping,
+        ))
+    }
+
+    /// How the Doris clients reach this cluster; `syncer_wide` as for
+    /// [`ClusterSpec::dial_mapping`].
+    pub fn cluster_access(
+        &self,
+        syncer_wide: &BTreeMap<String, String>,
+    ) -> ccr_doris::cluster::ClusterAccess {
         ccr_doris::cluster::ClusterAccess {
+            host_mapping: self.dial_mapping(syncer_wide),
             host: self.host.clone(),
             query_port: self.query_port().unwrap_or_default(),
             user: self.user.clone(),
@@ -434,6 +461,44 @@ mod tests {
         let shown = info.redacted_json();
         assert!(!shown.contains("\"pw\""));
         assert!(shown.contains(REDACTED_PASSWORD));
+    }
+
+    #[test]
+    fn host_mapping_uses_the_reference_key_and_is_omitted_when_empty() {
+        let with: ClusterSpec = serde_json::from_str(
+            r#"{"host":"h","host_mapping":{"10.0.0.1":"1.2.3.4","fe.private":"5.6.7.8"}}"#,
+        )
+        .unwrap();
+        assert_eq!(with.host_mapping["10.0.0.1"], "1.2.3.4");
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(
+            json.ends_with(r#""host_mapping":{"10.0.0.1":"1.2.3.4","fe.private":"5.6.7.8"}}"#),
+            "{json}"
+        );
+        assert!(!serde_json::to_string(&spec())
+            .unwrap()
+            .contains("host_mapping"));
+        let mut bad = spec();
+        bad.host_mapping.insert(String::new(), "1.2.3.4".into());
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("host_mapping is invalid"));
+    }
+
+    #[test]
+    fn the_spec_mapping_wins_over_the_syncer_wide_one() {
+        let mut s = spec();
+        s.host_mapping.insert("a".into(), "job".into());
+        let syncer_wide = BTreeMap::from([
+            ("a".to_owned(), "file".to_owned()),
+            ("b".to_owned(), "file".to_owned()),
+        ]);
+        let access = s.cluster_access(&syncer_wide);
+        assert_eq!(access.host_mapping.resolve("a"), "job");
+        assert_eq!(access.host_mapping.resolve("b"), "file");
+        assert_eq!(access.host_mapping.resolve("c"), "c");
     }
 
     #[test]

@@ -144,6 +144,43 @@ async fn an_upsert_is_one_labelled_target_transaction_and_one_store_write() {
 }
 
 #[tokio::test]
+async fn target_bes_are_handed_source_be_addresses_through_the_source_host_mapping() {
+    let job = FakeJob::table_job();
+    job.source
+        .host_mapping
+        .replace([("source-be".to_owned(), "10.9.9.9".to_owned())].into());
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, incremental).await;
+    let restored = job.target.restored_job_infos();
+    assert_eq!(restored.len(), 1);
+    assert!(
+        restored[0].contains("10.9.9.9") && !restored[0].contains("source-be"),
+        "the restore's be_network_map names the mapped host: {}",
+        restored[0]
+    );
+
+    let control = job.ctx.control.borrow().clone();
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    // A change applies to the next ingest, though the backend list is cached.
+    job.source
+        .host_mapping
+        .replace([("source-be".to_owned(), "10.7.7.7".to_owned())].into());
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 2));
+    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+        .await
+        .unwrap();
+    let sources = job.target.ingest_sources();
+    assert!(!sources.is_empty());
+    let (first, second) = sources.split_at(sources.len() / 2);
+    assert!(first.iter().all(|s| s == "10.9.9.9:8040"), "{sources:?}");
+    assert!(second.iter().all(|s| s == "10.7.7.7:8040"), "{sources:?}");
+}
+
+#[tokio::test]
 async fn a_crash_between_commit_and_checkpoint_does_not_apply_the_binlog_twice() {
     let (job, mut cache, mut progress) = caught_up_job().await;
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));

@@ -8,7 +8,7 @@
 //! listed, with `ok: false` and a message starting `skipped: `: the list of check ids is the
 //! same for every request of one job kind.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use super::spec::{table_selected, ClusterSpec};
 use ccr_doris::cluster::{ClientSettings, DorisCluster};
 use ccr_doris::rpc::RpcTimeouts;
 use ccr_doris::sql::{doris_release, BackendRow};
-use ccr_doris::{DorisError, DorisErrorKind, SqlClient};
+use ccr_doris::{DorisError, DorisErrorKind, HostMapping, SqlClient};
 
 /// Longest time one check may take: an unreachable cluster is reported within seconds, not
 /// after the syncer's (longer) connect and call timeouts.
@@ -125,6 +125,10 @@ impl ValidationReport {
 pub struct ValidationRequest {
     pub src: ClusterSpec,
     pub dest: ClusterSpec,
+    /// The syncer-wide host mappings (`--host_mapping_file`) of each side; the specs' own
+    /// entries win over them.
+    pub src_wide_mapping: BTreeMap<String, String>,
+    pub dest_wide_mapping: BTreeMap<String, String>,
     pub allow_table_exists: bool,
     pub include_tables: Vec<String>,
     pub exclude_tables: Vec<String>,
@@ -168,8 +172,20 @@ pub async fn validate(
     checks.push(Check::passed(ids::SPEC, "src and dest specs are valid"));
     let timeout = connect_timeout.min(CHECK_TIMEOUT);
     let (source, target) = tokio::join!(
-        Side::probe(Role::Source, &request.src, timeout, http),
-        Side::probe(Role::Target, &request.dest, timeout, http),
+        Side::probe(
+            Role::Source,
+            &request.src,
+            &request.src_wide_mapping,
+            timeout,
+            http
+        ),
+        Side::probe(
+            Role::Target,
+            &request.dest,
+            &request.dest_wide_mapping,
+            timeout,
+            http
+        ),
     );
     checks.extend(source.connection_checks.iter().cloned());
     checks.extend(target.connection_checks.iter().cloned());
@@ -257,18 +273,20 @@ impl Side {
     async fn probe(
         role: Role,
         spec: &ClusterSpec,
+        wide_mapping: &BTreeMap<String, String>,
         timeout: Duration,
         http: &reqwest::Client,
     ) -> Side {
+        let mapping = spec.dial_mapping(wide_mapping);
         // The pool waits a little longer than each check, so the check's own limit fires
         // first and says what did not answer (the pool would only say it timed out).
-        let sql = sql_client(spec, timeout + POOL_GRACE);
+        let sql = sql_client(spec, &mapping, timeout + POOL_GRACE);
         let query_id = role.pick(ids::SOURCE_FE_QUERY, ids::TARGET_FE_QUERY);
         let rpc_id = role.pick(ids::SOURCE_FE_RPC, ids::TARGET_FE_RPC);
         // The login (SQL) and the Thrift port are independent: probe both at once.
         let (version, rpc) = tokio::join!(
-            sql_login(&sql, spec, timeout),
-            limited(timeout, rpc_login(spec, timeout)),
+            sql_login(&sql, spec, &mapping, timeout),
+            limited(timeout, rpc_login(spec, wide_mapping, timeout)),
         );
         let query_check = match &version {
             Ok(text) => Check::passed(
@@ -302,7 +320,11 @@ impl Side {
             ),
         };
         let logged_in = query_check.ok;
-        let mut hosts = vec![(spec.host.clone(), spec.query_port().unwrap_or_default())];
+        // The names the syncer dials: advertised names through the host mapping.
+        let mut hosts = vec![(
+            mapping.resolve(&spec.host),
+            spec.query_port().unwrap_or_default(),
+        )];
         let fe_binlog_id = role.pick(ids::SOURCE_FE_BINLOG, ids::TARGET_FE_BINLOG);
         let be_binlog_id = role.pick(ids::SOURCE_BE_BINLOG, ids::TARGET_BE_BINLOG);
         let privileges_id = role.pick(ids::SOURCE_PRIVILEGES, ids::TARGET_PRIVILEGES);
@@ -338,7 +360,8 @@ impl Side {
                 ),
             ),
         };
-        let be_binlog = match limited(timeout, check_be_binlog(&sql, http, timeout)).await {
+        let be_binlog = match limited(timeout, check_be_binlog(&sql, &mapping, http, timeout)).await
+        {
             Ok(()) => Check::passed(be_binlog_id, "enable_feature_binlog is on on every BE"),
             Err(error) => Check::failed(
                 be_binlog_id,
@@ -353,15 +376,18 @@ impl Side {
         let privileges = privileges(privileges_id, role, &sql, spec, timeout).await;
         if let Ok(fes) = limited(timeout, frontends(&sql)).await {
             for fe in fes {
-                hosts.push((fe.host, fe.port.parse().unwrap_or_default()));
+                hosts.push((
+                    mapping.resolve(&fe.host),
+                    fe.port.parse().unwrap_or_default(),
+                ));
             }
         }
         let backends_reachable = match limited(timeout, sql.backends()).await {
             Ok(backends) => {
                 for be in &backends {
-                    hosts.push((be.host.clone(), be.be_port));
+                    hosts.push((mapping.resolve(&be.host), be.be_port));
                 }
-                backends_reachable(reachable_id, role, &backends, timeout).await
+                backends_reachable(reachable_id, role, &backends, &mapping, timeout).await
             }
             Err(error) => Check::failed(
                 reachable_id,
@@ -426,10 +452,11 @@ where
 async fn sql_login(
     sql: &SqlClient,
     spec: &ClusterSpec,
+    mapping: &HostMapping,
     timeout: Duration,
 ) -> Result<String, JobError> {
     let port = spec.query_port().unwrap_or_default();
-    tcp_reachable(&spec.host, port, timeout)
+    tcp_reachable(&mapping.resolve(&spec.host), port, timeout)
         .await
         .map_err(|message| {
             JobError::Doris(DorisError::Connect {
@@ -449,8 +476,12 @@ async fn sql_login(
 }
 
 /// One authenticated, read-only Thrift call to the FE's rpc port.
-async fn rpc_login(spec: &ClusterSpec, timeout: Duration) -> Result<(), DorisError> {
-    let mut access = spec.cluster_access();
+async fn rpc_login(
+    spec: &ClusterSpec,
+    wide_mapping: &BTreeMap<String, String>,
+    timeout: Duration,
+) -> Result<(), DorisError> {
+    let mut access = spec.cluster_access(wide_mapping);
     // Only the spec's own FE: this check is about the port the operator gave.
     access.frontends.truncate(1);
     let cluster = DorisCluster::new(
@@ -739,15 +770,15 @@ async fn backends_reachable(
     check: &'static str,
     role: Role,
     backends: &[BackendRow],
+    mapping: &HostMapping,
     timeout: Duration,
 ) -> Check {
+    // What the syncer dials: each advertised host through the host mapping.
     let addresses: Vec<(String, u16)> = backends
         .iter()
         .flat_map(|be| {
-            [
-                (be.host.clone(), be.be_port),
-                (be.host.clone(), be.http_port),
-            ]
+            let host = mapping.resolve(&be.host);
+            [(host.clone(), be.be_port), (host, be.http_port)]
         })
         .collect();
     let results = futures::future::join_all(
@@ -878,6 +909,8 @@ mod tests {
         let request = ValidationRequest {
             src: ClusterSpec::default(),
             dest: ClusterSpec::default(),
+            src_wide_mapping: BTreeMap::new(),
+            dest_wide_mapping: BTreeMap::new(),
             allow_table_exists: false,
             include_tables: Vec::new(),
             exclude_tables: Vec::new(),
@@ -921,6 +954,8 @@ mod tests {
         let request = ValidationRequest {
             src: ClusterSpec::default(),
             dest: ClusterSpec::default(),
+            src_wide_mapping: BTreeMap::new(),
+            dest_wide_mapping: BTreeMap::new(),
             allow_table_exists: false,
             include_tables: vec!["a".into(), "b".into()],
             exclude_tables: vec!["b".into()],

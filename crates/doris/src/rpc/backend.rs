@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 
 use super::connection::{BeSyncClient, ConnectionPool};
 use super::{RpcAddress, RpcError, RpcTimeouts};
+use crate::host_map::HostMapping;
 use ccr_wire::backend_service::{
     TBackendServiceSyncClient, TIngestBinlogRequest, TIngestBinlogResult,
     TQueryIngestBinlogRequest, TQueryIngestBinlogResult,
@@ -37,8 +38,23 @@ impl BeClient {
         timeouts: RpcTimeouts,
         max_ingest_in_flight: usize,
     ) -> Self {
+        Self::mapped(
+            address,
+            HostMapping::default(),
+            timeouts,
+            max_ingest_in_flight,
+        )
+    }
+
+    /// A client that dials `address` through `mapping`.
+    fn mapped(
+        address: RpcAddress,
+        mapping: HostMapping,
+        timeouts: RpcTimeouts,
+        max_ingest_in_flight: usize,
+    ) -> Self {
         Self {
-            pool: Arc::new(ConnectionPool::new(address, timeouts.connect)),
+            pool: Arc::new(ConnectionPool::new(address, mapping, timeouts.connect)),
             timeouts,
             ingest_permits: Arc::new(Semaphore::new(max_ingest_in_flight.max(1))),
         }
@@ -96,6 +112,7 @@ impl std::fmt::Debug for BeClient {
 pub struct BackendPool {
     timeouts: RpcTimeouts,
     max_ingest_in_flight: usize,
+    mapping: HostMapping,
     clients: Mutex<HashMap<RpcAddress, BeClient>>,
 }
 
@@ -111,8 +128,15 @@ impl BackendPool {
         Self {
             timeouts,
             max_ingest_in_flight: max_ingest_in_flight_per_backend,
+            mapping: HostMapping::default(),
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Dials every BE through `mapping` (clients stay keyed by the advertised address).
+    pub fn with_host_mapping(mut self, mapping: HostMapping) -> Self {
+        self.mapping = mapping;
+        self
     }
 
     /// The client for the BE at `address` (host, be_port).
@@ -121,8 +145,9 @@ impl BackendPool {
             .lock()
             .entry(address.clone())
             .or_insert_with(|| {
-                BeClient::with_ingest_limit(
+                BeClient::mapped(
                     address.clone(),
+                    self.mapping.clone(),
                     self.timeouts,
                     self.max_ingest_in_flight,
                 )
@@ -218,6 +243,37 @@ mod tests {
         for reply in futures::future::join_all(calls).await {
             assert_eq!(reply.unwrap().status.unwrap().status_code, TStatusCode::OK);
         }
+    }
+
+    #[tokio::test]
+    async fn a_mapping_change_reaches_cached_clients_and_their_idle_connections() {
+        let (first, first_address) = TestBe::serve();
+        // It listens on 127.0.0.1 and is advertised under a private name, same port.
+        let advertised = RpcAddress::new("be-0.private.invalid", first_address.port);
+        let mapping = HostMapping::default();
+        mapping.replace([(advertised.host.clone(), "127.0.0.1".to_owned())].into());
+        let pool = BackendPool::new(test_timeouts()).with_host_mapping(mapping.clone());
+        let client = pool.client(&advertised);
+        client.ingest_binlog(ingest_request(7)).await.unwrap();
+        assert_eq!(first.accepted_connections(), 1);
+
+        // A wrong address fails the next call, naming both hosts...
+        mapping.replace([(advertised.host.clone(), "127.0.0.2".to_owned())].into());
+        let error = pool
+            .client(&advertised)
+            .ingest_binlog(ingest_request(7))
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("be-0.private.invalid dialled as 127.0.0.2 per host_mapping"),
+            "{error}"
+        );
+        // ...and a fixed one is dialled anew, though the client is the cached one.
+        mapping.replace([(advertised.host.clone(), "127.0.0.1".to_owned())].into());
+        client.ingest_binlog(ingest_request(7)).await.unwrap();
+        assert_eq!(first.accepted_connections(), 2);
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ use thrift::protocol::{TBinaryInputProtocol, TBinaryOutputProtocol};
 use thrift::transport::{TBufferedReadTransport, TBufferedWriteTransport};
 
 use super::{RpcAddress, RpcError};
+use crate::host_map::{never_resolves, HostMapping};
 use ccr_wire::backend_service::BackendServiceSyncClient;
 use ccr_wire::frontend_service::FrontendServiceSyncClient;
 
@@ -77,11 +78,24 @@ struct Connection<C> {
     client: C,
     /// Another handle on the client's socket, to set timeouts and probe liveness.
     socket: TcpStream,
+    /// The host mapping's generation it was dialled under.
+    generation: u64,
 }
 
 impl<C: ThriftClient> Connection<C> {
-    fn open(address: &RpcAddress, connect_timeout: Duration) -> io::Result<Self> {
-        let socket = connect(address, connect_timeout)?;
+    fn open(
+        address: &RpcAddress,
+        mapping: &HostMapping,
+        connect_timeout: Duration,
+    ) -> io::Result<Self> {
+        let generation = mapping.generation();
+        let dialled = RpcAddress::new(mapping.resolve(&address.host), address.port);
+        let socket = connect(&dialled, connect_timeout).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("{error} ({})", mapping.dial_note(&address.host)),
+            )
+        })?;
         // A call is one flushed write; do not let Nagle hold it back.
         socket.set_nodelay(true)?;
         let input = TBinaryInputProtocol::new(
@@ -95,6 +109,7 @@ impl<C: ThriftClient> Connection<C> {
         Ok(Self {
             client: C::from_protocols(input, output),
             socket,
+            generation,
         })
     }
 
@@ -119,6 +134,12 @@ impl<C: ThriftClient> Connection<C> {
 }
 
 fn connect(address: &RpcAddress, timeout: Duration) -> io::Result<TcpStream> {
+    if never_resolves(&address.host) {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} does not resolve", address.host),
+        ));
+    }
     let mut last_error = None;
     for socket_address in (address.host.as_str(), address.port).to_socket_addrs()? {
         match TcpStream::connect_timeout(&socket_address, timeout) {
@@ -137,14 +158,21 @@ fn connect(address: &RpcAddress, timeout: Duration) -> io::Result<TcpStream> {
 /// Connections to one address.
 pub(crate) struct ConnectionPool<C> {
     address: RpcAddress,
+    /// Applied when dialling: `address` stays the advertised one.
+    mapping: HostMapping,
     connect_timeout: Duration,
     idle: Mutex<Vec<Connection<C>>>,
 }
 
 impl<C: ThriftClient> ConnectionPool<C> {
-    pub(crate) fn new(address: RpcAddress, connect_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        address: RpcAddress,
+        mapping: HostMapping,
+        connect_timeout: Duration,
+    ) -> Self {
         Self {
             address,
+            mapping,
             connect_timeout,
             idle: Mutex::new(Vec::new()),
         }
@@ -198,13 +226,13 @@ impl<C: ThriftClient> ConnectionPool<C> {
     ) -> Result<Res, RpcError> {
         let mut connection = match self.take_idle() {
             Some(connection) => connection,
-            None => Connection::open(&self.address, self.connect_timeout).map_err(|source| {
-                RpcError::Connect {
+            None => Connection::open(&self.address, &self.mapping, self.connect_timeout).map_err(
+                |source| RpcError::Connect {
                     address: self.address.clone(),
                     method,
                     source,
-                }
-            })?,
+                },
+            )?,
         };
         connection
             .set_call_timeout(timeout)
@@ -230,6 +258,10 @@ impl<C: ThriftClient> ConnectionPool<C> {
     fn take_idle(&self) -> Option<Connection<C>> {
         loop {
             let connection = self.idle.lock().pop()?;
+            if connection.generation != self.mapping.generation() {
+                tracing::debug!(address = %self.address, "host mapping changed; discarding an idle thrift connection");
+                continue;
+            }
             if connection.is_reusable() {
                 return Some(connection);
             }

@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 
 use super::connection::{ConnectionPool, FeSyncClient};
 use super::{RpcAddress, RpcError, RpcTimeouts};
+use crate::host_map::HostMapping;
 use ccr_wire::frontend_service::{
     TBeginTxnRequest, TBeginTxnResult, TCommitTxnRequest, TCommitTxnResult,
     TFrontendServiceSyncClient, TGetBackendMetaRequest, TGetBackendMetaResult, TGetBinlogLagResult,
@@ -44,6 +45,8 @@ pub struct FeClient {
 
 struct FeClientInner {
     timeouts: RpcTimeouts,
+    /// Applied when dialling; known FEs and the master keep their advertised addresses.
+    mapping: HostMapping,
     frontends: Mutex<KnownFrontends>,
     pools: Mutex<HashMap<RpcAddress, Arc<ConnectionPool<FeSyncClient>>>>,
 }
@@ -130,9 +133,20 @@ fn verdict(reply: &impl FeReply) -> MasterVerdict {
 impl FeClient {
     /// A client for the given FEs (host, rpc_port). The first is tried first.
     pub fn new(frontends: Vec<RpcAddress>, timeouts: RpcTimeouts) -> Self {
+        Self::with_host_mapping(frontends, timeouts, HostMapping::default())
+    }
+
+    /// A client that dials every FE (configured, listed or named as master) through
+    /// `mapping`.
+    pub fn with_host_mapping(
+        frontends: Vec<RpcAddress>,
+        timeouts: RpcTimeouts,
+        mapping: HostMapping,
+    ) -> Self {
         Self {
             inner: Arc::new(FeClientInner {
                 timeouts,
+                mapping,
                 frontends: Mutex::new(KnownFrontends {
                     addresses: dedup(frontends),
                     master: None,
@@ -300,6 +314,7 @@ impl FeClient {
         Arc::clone(pools.entry(address.clone()).or_insert_with(|| {
             Arc::new(ConnectionPool::new(
                 address.clone(),
+                self.inner.mapping.clone(),
                 self.inner.timeouts.connect,
             ))
         }))
@@ -642,6 +657,37 @@ mod tests {
         client.get_binlog(binlog_request(2)).await.unwrap();
         assert_eq!(*follower_calls.lock(), ["getBinlog"]);
         assert_eq!(*master_calls.lock(), ["getBinlog", "getBinlog"]);
+    }
+
+    #[tokio::test]
+    async fn a_master_named_by_its_private_host_is_dialled_through_the_mapping() {
+        let (_master, master_address, master_calls) = TestFe::new(FeRole::Master).serve();
+        let private = "fe-1.private.invalid";
+        let named = TNetworkAddress::new(private.to_owned(), i32::from(master_address.port));
+        let (_follower, follower_address, _) = TestFe::new(FeRole::Follower(Some(named))).serve();
+        let mapping = HostMapping::default();
+        let client = FeClient::with_host_mapping(
+            vec![follower_address.clone()],
+            test_timeouts(),
+            mapping.clone(),
+        );
+
+        // Unmapped, the private name is refused without a lookup, and the error says why.
+        let error = client.get_binlog(binlog_request(1)).await.unwrap_err();
+        assert!(
+            error.to_string().contains("has no host_mapping entry"),
+            "{error}"
+        );
+
+        mapping.replace([(private.to_owned(), "127.0.0.1".to_owned())].into());
+        let reply = client.get_binlog(binlog_request(1)).await.unwrap();
+        assert_eq!(status_code(&reply), TStatusCode::OK);
+        // Known by its advertised address; only dialling is mapped.
+        assert_eq!(
+            client.master(),
+            Some(RpcAddress::new(private, master_address.port))
+        );
+        assert_eq!(*master_calls.lock(), ["getBinlog"]);
     }
 
     #[tokio::test]

@@ -477,7 +477,7 @@ async fn fetch_snapshot(
             (
                 be.id,
                 BeNetworkAddress {
-                    ip: be.host.clone(),
+                    ip: ctx.source.download_host(&be.host),
                     port: i32::from(be.http_port),
                 },
             )

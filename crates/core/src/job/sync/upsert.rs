@@ -313,7 +313,12 @@ async fn plan_ingest(
     let src_ids: Vec<i64> = upsert.tables.iter().map(|p| p.src_table_id).collect();
     let dest_ids: Vec<i64> = upsert.tables.iter().map(|p| p.dest_table_id).collect();
     let src_meta = ctx.source.table_meta(src.db_id, &src_ids).await?;
-    let src_backends = backends(ctx.source.backends(), &mut cache.src_backends).await?;
+    let mut src_backends = backends(ctx.source.backends(), &mut cache.src_backends).await?;
+    // Target BEs download from these: they get the source's host mapping as it is now
+    // (the cache keeps the advertised hosts, so a mapping change applies at once).
+    for backend in src_backends.values_mut() {
+        backend.host = ctx.source.download_host(&backend.host);
+    }
     let dest_backends = backends(ctx.target.backends(), &mut cache.dest_backends).await?;
     let dest_meta: &DbMeta = dest_meta(ctx, cache, &dest_ids).await?;
     let mut plan = Vec::new();
