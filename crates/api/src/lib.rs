@@ -5,6 +5,7 @@
 //! limited, every request is traced, a panicking handler answers 500 instead of taking the
 //! service down, and no route waits for a running sync step.
 
+mod auth;
 mod error;
 mod routes;
 
@@ -19,6 +20,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use auth::ApiAuth;
 pub use error::ApiError;
 
 use ccr_core::job::features::FeatureFlags;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub features: FeatureFlags,
     pub version: String,
+    /// The API token, when one is configured.
+    pub auth: Option<ApiAuth>,
 }
 
 /// Builds the router with all routes and middleware.
@@ -65,7 +69,15 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let router = router
         .fallback(routes::not_found)
-        .layer(axum::middleware::from_fn(routes::forward_to_owner))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::forward_to_owner,
+        ))
+        // Outside forwarding: only an authorised call is carried to a peer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state,

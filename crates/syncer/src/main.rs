@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ccr_api::AppState;
+use ccr_api::{ApiAuth, AppState};
 use ccr_core::job::{JobManager, JobSettings};
 use ccr_core::metrics::Metrics;
+use ccr_core::secrets::SecretKeys;
 use ccr_core::store::{self, StoreConfig};
+use ccr_wire::secret::Secret;
 use tracing_subscriber::fmt::time::ChronoLocal;
 use tracing_subscriber::EnvFilter;
 
@@ -30,6 +32,17 @@ fn main() -> ExitCode {
         eprintln!("ccr_syncer: {message}");
         return ExitCode::FAILURE;
     }
+    // Read before anything starts, so a bad key or token file stops the start at once.
+    let secrets = args
+        .api_token()
+        .and_then(|token| Ok((token, args.secret_keys()?)));
+    let (api_token, secret_keys) = match secrets {
+        Ok(secrets) => secrets,
+        Err(message) => {
+            eprintln!("ccr_syncer: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let _log_guard = match init_logging(&args) {
         Ok(guard) => guard,
         Err(message) => {
@@ -44,7 +57,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args)) {
+    match runtime.block_on(serve(args, api_token, secret_keys)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
@@ -102,9 +115,23 @@ fn init_logging(
     Ok(Some(guard))
 }
 
-async fn serve(args: SyncerArgs) -> Result<(), String> {
+async fn serve(
+    args: SyncerArgs,
+    api_token: Option<Secret>,
+    secret_keys: SecretKeys,
+) -> Result<(), String> {
     let identity = args.identity();
-    tracing::info!(version = VERSION, %identity, "ccr_syncer starting");
+    tracing::info!(
+        version = VERSION,
+        %identity,
+        api_token = api_token.is_some(),
+        metrics_require_token = args.metrics_require_token,
+        secret_key_id = secret_keys.current_id().unwrap_or("none: passwords are stored plain"),
+        "ccr_syncer starting"
+    );
+    if api_token.is_none() && args.metrics_require_token {
+        tracing::warn!("--metrics_require_token has no effect without an API token");
+    }
     if args.pprof {
         tracing::warn!(
             "--pprof is accepted for compatibility but has no effect in this implementation"
@@ -143,6 +170,7 @@ async fn serve(args: SyncerArgs) -> Result<(), String> {
         features: args.features.clone(),
         heartbeat_interval: args.heartbeat_interval,
         dead_after: args.dead_after,
+        secret_keys,
     };
     let jobs = JobManager::new(store, settings, metrics.clone());
     jobs.start()
@@ -154,6 +182,7 @@ async fn serve(args: SyncerArgs) -> Result<(), String> {
         metrics,
         features: args.features.clone(),
         version: VERSION.to_owned(),
+        auth: api_token.map(|token| ApiAuth::new(token, args.metrics_require_token)),
     });
     tracing::info!(%identity, jobs = jobs.running_jobs().len(), "ccr_syncer listening");
     axum::serve(listener, ccr_api::router(state))

@@ -694,6 +694,7 @@ impl FakeJob {
                 features: FeatureFlags::default(),
                 heartbeat_interval: std::time::Duration::from_secs(2),
                 dead_after: std::time::Duration::from_secs(8),
+                secret_keys: Default::default(),
             }),
             clock: Arc::new(FixedClock(1_700_000_000_000)),
             lease: Arc::clone(&lease),

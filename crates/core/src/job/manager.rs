@@ -19,10 +19,11 @@ use super::context::{JobContext, JobControl};
 use super::error::JobError;
 use super::first_run::check_and_complete;
 use super::lease::{FencedTarget, JobFence, Lease};
+use super::record;
 use super::runner;
 use super::settings::JobSettings;
 use super::spec::{validate_job_name, ClusterSpec, JobInfo, RunState, SyncType};
-use super::status::JobStatus;
+use super::status::{JobStatus, NeedsOperator};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::store::progress_codec;
@@ -37,6 +38,11 @@ pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for running steps to finish before abandoning them (every step
 /// checkpoints before it starts, so an abandoned step is resumed after restart).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// What an operator can do about a stored password the syncer cannot decrypt.
+const UNREADABLE_PASSWORD_HINT: &str =
+    "restart the syncer with the key the password was encrypted under (--secret_key_file, \
+     or --old_secret_key_file beside the new key), or delete and re-create the job";
 
 /// The body of `/create_ccr`.
 #[derive(Debug, Clone, Deserialize)]
@@ -150,6 +156,9 @@ pub struct JobManager {
     handing_over: parking_lot::Mutex<HashMap<String, String>>,
     /// Since when every heartbeat round has reached the store (`None` after a failure).
     store_up_since: parking_lot::Mutex<Option<Instant>>,
+    /// Jobs owned here whose stored password cannot be decrypted, with the reason: not
+    /// started, shown as needing an operator.
+    unreadable: parking_lot::Mutex<HashMap<String, String>>,
     /// Serialises creations so two requests for one name cannot both pass the checks.
     create_lock: AsyncMutex<()>,
     shutting_down: watch::Sender<bool>,
@@ -171,6 +180,7 @@ impl JobManager {
             lease,
             handing_over: parking_lot::Mutex::new(Default::default()),
             store_up_since: parking_lot::Mutex::new(None),
+            unreadable: parking_lot::Mutex::new(HashMap::new()),
             create_lock: AsyncMutex::new(()),
             shutting_down: watch::channel(false).0,
         })
@@ -199,6 +209,7 @@ impl JobManager {
     /// Registers this syncer, starts its persisted jobs, and keeps doing both every
     /// heartbeat interval until shutdown.
     pub async fn start(self: &Arc<Self>) -> Result<(), JobError> {
+        self.reseal_passwords().await?;
         self.ha_round().await?;
         let manager = Arc::clone(self);
         let mut stop = self.shutting_down.subscribe();
@@ -221,6 +232,29 @@ impl JobManager {
             }
         });
         Ok(())
+    }
+
+    /// Re-encrypts stored passwords that are plain or under the old key (see
+    /// [`record::reseal_passwords`]), once at start.
+    async fn reseal_passwords(&self) -> Result<(), JobError> {
+        let keys = &self.settings.secret_keys;
+        let report = record::reseal_passwords(self.store.as_ref(), keys).await?;
+        if !report.resealed.is_empty() {
+            tracing::info!(jobs = ?report.resealed, key_id = keys.current_id().unwrap_or_default(), "re-encrypted stored passwords under the current secret key");
+        }
+        for (job, error) in &report.unreadable {
+            tracing::error!(%job, %error, "stored job record cannot be read; the job needs an operator");
+        }
+        Ok(())
+    }
+
+    /// Reads a stored record, its passwords decrypted.
+    fn decode(&self, name: &str, job_info: &str) -> Result<JobInfo, JobError> {
+        record::decode(name, job_info, &self.settings.secret_keys)
+    }
+
+    fn encode(&self, info: &JobInfo) -> String {
+        record::encode(info, &self.settings.secret_keys)
     }
 
     /// The periodic one-line account of every job this syncer runs, by state and phase.
@@ -293,10 +327,22 @@ impl JobManager {
             {
                 continue;
             }
-            match JobInfo::from_json(&row.job_info) {
-                Ok(info) => self.launch(info, row.epoch),
+            match self.decode(&row.name, &row.job_info) {
+                Ok(info) => {
+                    self.unreadable.lock().remove(&row.name);
+                    self.launch(info, row.epoch)
+                }
                 Err(e) => {
-                    tracing::error!(job = %row.name, error = %e, "stored job record is unreadable; job not started")
+                    // Logged once, not every round.
+                    let reason = e.to_string();
+                    if self
+                        .unreadable
+                        .lock()
+                        .insert(row.name.clone(), reason)
+                        .is_none()
+                    {
+                        tracing::error!(job = %row.name, error = %e, "stored job record is unreadable; job not started, it needs an operator")
+                    }
                 }
             }
         }
@@ -373,9 +419,13 @@ impl JobManager {
     }
 
     /// `/create_ccr`: validate, check both clusters, persist, start.
-    pub async fn create(self: &Arc<Self>, request: CreateJobRequest) -> Result<(), JobError> {
+    pub async fn create(self: &Arc<Self>, mut request: CreateJobRequest) -> Result<(), JobError> {
         if *self.shutting_down.borrow() {
             return Err(JobError::ShuttingDown);
+        }
+        for (spec, side) in [(&mut request.src, "src"), (&mut request.dest, "dest")] {
+            spec.decrypt_given_password(side)
+                .map_err(|e| JobError::Invalid(e.to_string()))?;
         }
         validate_job_name(&request.name).map_err(JobError::Invalid)?;
         let name = request.name.clone();
@@ -439,7 +489,11 @@ impl JobManager {
             exclude_tables: request.exclude_tables,
         };
         let owner = self.least_loaded_live_syncer().await?;
-        match self.store.create_job(&name, &info.to_json(), &owner).await {
+        match self
+            .store
+            .create_job(&name, &self.encode(&info), &owner)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::JobExists(_)) => return Err(JobError::AlreadyExists(name)),
             Err(e) => return Err(e.into()),
@@ -589,11 +643,7 @@ impl JobManager {
                 owner: to.clone(),
             });
         }
-        let info = JobInfo::from_json(&row.job_info).map_err(|e| JobError::Corrupt {
-            name: name.to_owned(),
-            what: "job_info",
-            message: e.to_string(),
-        })?;
+        let info = self.decode(name, &row.job_info)?;
         if *self.shutting_down.borrow() {
             return Err(JobError::ShuttingDown);
         }
@@ -616,7 +666,9 @@ impl JobManager {
         let mut updated = info.clone();
         change(&mut updated);
         if updated != *info {
-            self.store.update_job_info(name, &updated.to_json()).await?;
+            self.store
+                .update_job_info(name, &self.encode(&updated))
+                .await?;
             *info = updated;
         }
         let control = JobControl::from_info(&info);
@@ -667,6 +719,9 @@ impl JobManager {
     pub async fn status(self: &Arc<Self>, name: &str) -> Result<JobStatus, JobError> {
         let handle = match self.local(name).await {
             Ok(handle) => handle,
+            Err(error @ JobError::SecretUnreadable { .. }) => {
+                return self.unreadable_status(name, &error).await
+            }
             // The store is out of reach: a job running here still shows what its task
             // published (that it holds for the store, typically).
             Err(JobError::Store(error)) => match self.jobs.read().get(name) {
@@ -676,6 +731,30 @@ impl JobManager {
             Err(error) => return Err(error),
         };
         let status = handle.status.lock().clone();
+        Ok(status)
+    }
+
+    /// The status of a job that cannot start because its password cannot be decrypted.
+    async fn unreadable_status(&self, name: &str, error: &JobError) -> Result<JobStatus, JobError> {
+        let row = self
+            .store
+            .get_job(name)
+            .await?
+            .ok_or_else(|| JobError::NotFound(name.to_owned()))?;
+        let info = JobInfo::from_stored_json(&row.job_info).map_err(|e| JobError::Corrupt {
+            name: name.to_owned(),
+            what: "job_info",
+            message: e.to_string(),
+        })?;
+        let mut status = JobStatus::starting(&info);
+        let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        status.last_error = Some(error.to_string());
+        status.last_error_time = Some(now.clone());
+        status.needs_operator = Some(NeedsOperator {
+            reason: error.to_string(),
+            hint: UNREADABLE_PASSWORD_HINT,
+            since: now,
+        });
         Ok(status)
     }
 

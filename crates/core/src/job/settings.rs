@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::features::FeatureFlags;
+use crate::secrets::SecretKeys;
 
 /// Settings every job shares.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct JobSettings {
     /// A syncer whose heartbeat is older than this (by the store's clock) is dead and its
     /// jobs are taken over.
     pub dead_after: Duration,
+    /// Encrypt cluster passwords in the store (none: stored plain). `Debug` shows key ids.
+    pub secret_keys: SecretKeys,
 }
 
 impl JobSettings {

@@ -71,6 +71,15 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn get_job(&self, name: &str) -> Result<Option<JobRow>, StoreError>;
     /// Replace a job's `job_info`; [`StoreError::JobNotFound`] if there is no such job.
     async fn update_job_info(&self, name: &str, job_info: &str) -> Result<(), StoreError>;
+    /// Replace a job's `job_info` only if it is still exactly `expected` (byte for byte);
+    /// returns whether it was replaced. For rewrites that must not undo a concurrent
+    /// update (re-encrypting passwords at start, while a peer may change the record).
+    async fn replace_job_info(
+        &self,
+        name: &str,
+        expected: &str,
+        job_info: &str,
+    ) -> Result<bool, StoreError>;
     /// Delete the job and its progress; returns whether the job existed.
     async fn delete_job(&self, name: &str) -> Result<bool, StoreError>;
     /// Every job of every syncer, ordered by name.

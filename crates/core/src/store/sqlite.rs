@@ -173,6 +173,24 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
+    async fn replace_job_info(
+        &self,
+        name: &str,
+        expected: &str,
+        job_info: &str,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET job_info = ?, updated_at = ? WHERE job_name = ? AND job_info = ?",
+        )
+        .bind(job_info)
+        .bind(now_ms())
+        .bind(name)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
     async fn delete_job(&self, name: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         let deleted = sqlx::query("DELETE FROM jobs WHERE job_name = ?")
