@@ -13,6 +13,7 @@ mod ha_chaos;
 mod random_workload;
 mod replay_sim_fidelity;
 mod scripts;
+mod security;
 mod sim_replication_path;
 mod store_suite;
 mod table_sync;

@@ -81,5 +81,8 @@ pub async fn reseal_passwords(
             }
         }
     }
+    if !report.resealed.is_empty() {
+        store.purge_overwritten().await?;
+    }
     Ok(report)
 }

@@ -80,6 +80,13 @@ pub trait MetaStore: Send + Sync + 'static {
         expected: &str,
         job_info: &str,
     ) -> Result<bool, StoreError>;
+    /// Makes overwritten values unreadable from the store's files, after plaintext
+    /// passwords were re-encrypted. SQLite zeroes freed space (`secure_delete`) and here
+    /// checkpoints and truncates its WAL, which still holds the old pages; MySQL has
+    /// nothing to do here (its undo log and binlog are the server's, see the README).
+    async fn purge_overwritten(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Delete the job and its progress; returns whether the job existed.
     async fn delete_job(&self, name: &str) -> Result<bool, StoreError>;
     /// Every job of every syncer, ordered by name.
