@@ -359,6 +359,9 @@ fn passwords_are_encrypted_at_rest_once_a_key_is_given_and_survive_key_rotation(
     for password in [SRC_PASSWORD, DEST_PASSWORD] {
         assert!(!syncer.log().contains(password), "{password} in the log");
     }
+    // The way out the hint names: the job can still be deleted.
+    syncer.delete("secret_job");
+    assert!(syncer.list_jobs().is_empty());
 }
 
 /// `TO_BASE64(AES_ENCRYPT(password, key))` computed by the local MariaDB.

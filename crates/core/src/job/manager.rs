@@ -704,10 +704,20 @@ impl JobManager {
 
     /// `/delete`: stop the job and remove its metadata. Target data stays.
     pub async fn delete(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
-        let handle = self.local(name).await?;
+        let handle = match self.local(name).await {
+            Ok(handle) => Some(handle),
+            // Owned here but never started: its password cannot be decrypted. Deleting it
+            // is one way out for the operator.
+            Err(JobError::SecretUnreadable { .. }) => None,
+            Err(error) => return Err(error),
+        };
         // Hold the record lock so no command persists the job again while it goes away.
-        let _info = handle.info.lock().await;
+        let _info = match &handle {
+            Some(handle) => Some(handle.info.lock().await),
+            None => None,
+        };
         self.unload(name);
+        self.unreadable.lock().remove(name);
         if !self.store.delete_job(name).await? {
             return Err(JobError::NotFound(name.to_owned()));
         }
