@@ -353,6 +353,11 @@ fn passwords_are_encrypted_at_rest_once_a_key_is_given_and_survive_key_rotation(
         "{status}"
     );
     assert_eq!(syncer.list_jobs(), ["secret_job"]);
+    assert_eq!(
+        syncer.metric("ccr_syncer_jobs_needing_operator"),
+        "1",
+        "counted as needing an operator"
+    );
     assert!(syncer
         .log()
         .contains("stored job record cannot be read; the job needs an operator"));

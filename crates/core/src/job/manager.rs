@@ -156,8 +156,8 @@ pub struct JobManager {
     handing_over: parking_lot::Mutex<HashMap<String, String>>,
     /// Since when every heartbeat round has reached the store (`None` after a failure).
     store_up_since: parking_lot::Mutex<Option<Instant>>,
-    /// Jobs owned here whose stored password cannot be decrypted, with the reason: not
-    /// started, shown as needing an operator.
+    /// Jobs owned here whose stored password cannot be decrypted, with the time this
+    /// syncer found out: not started, shown as needing an operator.
     unreadable: parking_lot::Mutex<HashMap<String, String>>,
     /// Serialises creations so two requests for one name cannot both pass the checks.
     create_lock: AsyncMutex<()>,
@@ -333,14 +333,14 @@ impl JobManager {
                     self.launch(info, row.epoch)
                 }
                 Err(e) => {
-                    // Logged once, not every round.
-                    let reason = e.to_string();
-                    if self
-                        .unreadable
-                        .lock()
-                        .insert(row.name.clone(), reason)
-                        .is_none()
-                    {
+                    // Logged and counted once, not every round.
+                    let mut unreadable = self.unreadable.lock();
+                    if !unreadable.contains_key(&row.name) {
+                        unreadable.insert(row.name.clone(), now_utc_text());
+                        self.metrics
+                            .job(&row.name)
+                            .needs_operator
+                            .store(1, std::sync::atomic::Ordering::Relaxed);
                         tracing::error!(job = %row.name, error = %e, "stored job record is unreadable; job not started, it needs an operator")
                     }
                 }
@@ -757,13 +757,18 @@ impl JobManager {
             message: e.to_string(),
         })?;
         let mut status = JobStatus::starting(&info);
-        let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        let since = self
+            .unreadable
+            .lock()
+            .entry(name.to_owned())
+            .or_insert_with(now_utc_text)
+            .clone();
         status.last_error = Some(error.to_string());
-        status.last_error_time = Some(now.clone());
+        status.last_error_time = Some(since.clone());
         status.needs_operator = Some(NeedsOperator {
             reason: error.to_string(),
             hint: UNREADABLE_PASSWORD_HINT,
-            since: now,
+            since,
         });
         Ok(status)
     }
@@ -934,4 +939,9 @@ impl JobManager {
 
 fn now_secs() -> i64 {
     SystemClock.now_secs()
+}
+
+/// The current UTC time as `/job_status` shows times.
+fn now_utc_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
