@@ -15,6 +15,7 @@ mod operator_routes;
 mod random_workload;
 mod replay_sim_fidelity;
 mod scripts;
+mod security;
 mod sim_replication_path;
 mod store_suite;
 mod table_sync;

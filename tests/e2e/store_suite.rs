@@ -200,6 +200,8 @@ on_both_backends!(
     concurrent_takeovers_hand_each_job_out_once,
     migrations_are_idempotent_and_survive_concurrent_startups,
     owned_progress_writes_are_fenced_by_ownership,
+    replace_job_info_replaces_only_an_unchanged_record,
+    passwords_are_re_encrypted_once_at_rest_and_rotate_between_keys,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -241,6 +243,100 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 mod cases {
     use super::*;
+    use ccr_core::job::record::{decode, reseal_passwords};
+    use ccr_core::secrets::{SecretKey, SecretKeys};
+
+    fn keys(current: Option<&str>, old: Option<&str>) -> SecretKeys {
+        let key = |text: &str| SecretKey::parse(&Secret::new(text)).unwrap();
+        SecretKeys::new(current.map(key), old.map(key)).unwrap()
+    }
+
+    /// A job record as `/create_ccr` stores it without a key.
+    fn plain_record(name: &str, src_password: &str) -> String {
+        format!(
+            r#"{{"sync_type":1,"name":"{name}","src":{{"host":"h","port":"1","thrift_port":"2","user":"root","password":"{src_password}","database":"d","table":"t"}},"dest":{{"host":"h","port":"1","thrift_port":"2","user":"root","password":"","database":"d","table":"t"}},"skip_error":false,"state":0}}"#
+        )
+    }
+
+    pub(super) async fn replace_job_info_replaces_only_an_unchanged_record(env: &TestEnv) {
+        let store = env.open().await;
+        store.create_job("j", "Abc", "me:1").await.unwrap();
+        // Byte for byte: a case-insensitive collation must not let "abc" match "Abc".
+        assert!(!store.replace_job_info("j", "abc", "new").await.unwrap());
+        assert!(!store
+            .replace_job_info("missing", "Abc", "new")
+            .await
+            .unwrap());
+        assert_eq!(store.get_job("j").await.unwrap().unwrap().job_info, "Abc");
+        assert!(store.replace_job_info("j", "Abc", "new").await.unwrap());
+        assert_eq!(store.get_job("j").await.unwrap().unwrap().job_info, "new");
+        store.close().await;
+    }
+
+    pub(super) async fn passwords_are_re_encrypted_once_at_rest_and_rotate_between_keys(
+        env: &TestEnv,
+    ) {
+        const KEY_1: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+        const KEY_2: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+        let store = env.open().await;
+        for (name, password) in [("a", "pw-of-a-31f"), ("b", "pw-of-b-77c")] {
+            store
+                .create_job(name, &plain_record(name, password), "me:1")
+                .await
+                .unwrap();
+        }
+        // Without a key nothing changes.
+        let report = reseal_passwords(&*store, &SecretKeys::none())
+            .await
+            .unwrap();
+        assert!(report.resealed.is_empty() && report.unreadable.is_empty());
+
+        let first = keys(Some(KEY_1), None);
+        let report = reseal_passwords(&*store, &first).await.unwrap();
+        assert_eq!(report.resealed, ["a", "b"]);
+        let stored = store.get_job("a").await.unwrap().unwrap().job_info;
+        assert!(!stored.contains("pw-of-a-31f"), "{stored}");
+        assert!(
+            stored.contains(&format!(
+                "\"password\":\"enc:v1:{}:",
+                first.current_id().unwrap()
+            )),
+            "{stored}"
+        );
+        // The empty target password stays empty.
+        assert!(stored.contains(r#""password":"","cluster""#), "{stored}");
+        let info = decode("a", &stored, &first).unwrap();
+        assert_eq!(info.src.password.expose(), "pw-of-a-31f");
+        // Once: a second run leaves the rows alone.
+        let report = reseal_passwords(&*store, &first).await.unwrap();
+        assert!(report.resealed.is_empty(), "{:?}", report.resealed);
+        assert_eq!(store.get_job("a").await.unwrap().unwrap().job_info, stored);
+
+        // Rotation: the old key decrypts, the new key re-encrypts.
+        let rotated = keys(Some(KEY_2), Some(KEY_1));
+        let report = reseal_passwords(&*store, &rotated).await.unwrap();
+        assert_eq!(report.resealed, ["a", "b"]);
+        let only_new = keys(Some(KEY_2), None);
+        for (name, password) in [("a", "pw-of-a-31f"), ("b", "pw-of-b-77c")] {
+            let stored = store.get_job(name).await.unwrap().unwrap().job_info;
+            let info = decode(name, &stored, &only_new).unwrap();
+            assert_eq!(info.src.password.expose(), password);
+        }
+
+        // A key the store's rows were not written under: reported, the rows untouched.
+        let before = store.get_job("b").await.unwrap().unwrap().job_info;
+        let report = reseal_passwords(&*store, &first).await.unwrap();
+        let unreadable: Vec<&str> = report.unreadable.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(unreadable, ["a", "b"]);
+        let message = report.unreadable[0].1.to_string();
+        assert!(
+            message.contains("cannot decrypt the stored src password")
+                && message.contains(only_new.current_id().unwrap()),
+            "{message}"
+        );
+        assert_eq!(store.get_job("b").await.unwrap().unwrap().job_info, before);
+        store.close().await;
+    }
 
     pub(super) async fn create_get_list_update_delete(env: &TestEnv) {
         let store = env.open().await;

@@ -45,16 +45,25 @@ pub struct Syncer {
     pub child: Option<Child>,
     pub log_dir: PathBuf,
     args: Vec<String>,
+    /// Environment variables the process gets besides the test's own.
+    env: Vec<(String, String)>,
+    /// Sent as `Authorization: Bearer` with every call (see [`Syncer::with_api_token`]).
+    api_token: Option<String>,
 }
 
 impl Syncer {
     /// Starts the binary with `args` plus `--host 127.0.0.1 --port <free>` and waits until it
     /// answers.
     pub fn start(work_dir: &Path, args: &[&str]) -> Syncer {
+        Self::start_with_env(work_dir, args, &[])
+    }
+
+    /// [`Syncer::start`] with extra environment variables.
+    pub fn start_with_env(work_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Syncer {
         // A port found free can be taken by another test before the syncer binds it: then
         // the syncer exits at once, and another free port is tried.
         for _ in 1..PORT_ATTEMPTS {
-            let mut syncer = Self::prepare(work_dir, free_port(), args);
+            let mut syncer = Self::prepare(work_dir, free_port(), args, env);
             match syncer.try_spawn() {
                 Ok(()) => return syncer,
                 Err(log) if log.contains(ADDRESS_IN_USE) => {
@@ -64,7 +73,29 @@ impl Syncer {
                 Err(log) => panic!("ccr_syncer exited early; log:\n{log}"),
             }
         }
-        Self::start_on(work_dir, free_port(), args)
+        Self::start_on_with_env(work_dir, free_port(), args, env)
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every later call (also after restarts).
+    pub fn with_api_token(mut self, token: &str) -> Syncer {
+        self.api_token = Some(token.to_owned());
+        self
+    }
+
+    /// Changes the command line used by the next [`Syncer::restart`]: drops every flag in
+    /// `remove` (with its value) and appends `add`.
+    pub fn set_restart_flags(&mut self, remove: &[&str], add: &[&str]) {
+        let mut kept = Vec::new();
+        let mut args = std::mem::take(&mut self.args).into_iter();
+        while let Some(arg) = args.next() {
+            if remove.contains(&arg.as_str()) {
+                args.next();
+            } else {
+                kept.push(arg);
+            }
+        }
+        kept.extend(add.iter().map(|s| s.to_string()));
+        self.args = kept;
     }
 
     /// Starts a syncer for replication tests: SQLite metadata in `work_dir`, a 100 ms idle
@@ -85,13 +116,18 @@ impl Syncer {
         Self::start(work_dir, &args)
     }
 
-    pub fn start_on(work_dir: &Path, port: u16, args: &[&str]) -> Syncer {
-        let mut syncer = Self::prepare(work_dir, port, args);
+    fn start_on_with_env(
+        work_dir: &Path,
+        port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Syncer {
+        let mut syncer = Self::prepare(work_dir, port, args, env);
         syncer.spawn();
         syncer
     }
 
-    fn prepare(work_dir: &Path, port: u16, args: &[&str]) -> Syncer {
+    fn prepare(work_dir: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> Syncer {
         let log_dir = work_dir.join("log");
         let mut all: Vec<String> = vec![
             "--host".into(),
@@ -109,6 +145,11 @@ impl Syncer {
             child: None,
             log_dir,
             args: all,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            api_token: None,
         }
     }
 
@@ -122,6 +163,7 @@ impl Syncer {
     fn try_spawn(&mut self) -> Result<(), String> {
         let child = Command::new(ccr_tests::binary("ccr_syncer"))
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -149,7 +191,11 @@ impl Syncer {
     }
 
     fn try_post(&self, path: &str, body: &str) -> Option<(u16, String)> {
-        curl_post(&self.url(path), body)
+        let header = self
+            .api_token
+            .as_ref()
+            .map(|token| format!("Authorization: Bearer {token}"));
+        curl_post_with_headers(&self.url(path), body, header.as_slice(), 180)
     }
 
     /// POSTs `body` and returns the status and the body parsed as JSON.
@@ -407,6 +453,16 @@ pub fn curl_post(url: &str, body: &str) -> Option<(u16, String)> {
 
 /// [`curl_post`] giving up after `seconds`.
 pub fn curl_post_with_timeout(url: &str, body: &str, seconds: u32) -> Option<(u16, String)> {
+    curl_post_with_headers(url, body, &[], seconds)
+}
+
+/// [`curl_post`] with extra request headers (`"Name: value"`), giving up after `seconds`.
+pub fn curl_post_with_headers(
+    url: &str,
+    body: &str,
+    headers: &[String],
+    seconds: u32,
+) -> Option<(u16, String)> {
     use std::io::Write;
     let mut child = Command::new("curl")
         .args([
@@ -418,6 +474,7 @@ pub fn curl_post_with_timeout(url: &str, body: &str, seconds: u32) -> Option<(u1
             "--data-binary",
             "@-",
         ])
+        .args(headers.iter().flat_map(|h| ["-H", h.as_str()]))
         .args([
             "-w",
             "\n%{http_code}",

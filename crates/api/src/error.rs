@@ -19,6 +19,9 @@ pub enum ApiError {
     /// A call forwarded to the job's owner (`?forward=1`) got no answer from it (502).
     #[error("cannot forward the call to the job's owner at {location}: {message}")]
     ForwardFailed { location: String, message: String },
+    /// The API token is missing or wrong (401, with `WWW-Authenticate: Bearer`).
+    #[error("{reason}")]
+    Unauthorized { reason: &'static str },
     #[error(transparent)]
     Job(#[from] JobError),
 }
@@ -37,6 +40,18 @@ impl IntoResponse for RouteError {
             ApiError::BadRequest { message, status } => (*status, message.clone()),
             ApiError::BodyTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, self.error.to_string())
+            }
+            ApiError::Unauthorized { .. } => {
+                let mut response = envelope(
+                    StatusCode::UNAUTHORIZED,
+                    self.error.to_string(),
+                    self.defaults,
+                );
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"ccr_syncer\""),
+                );
+                return response;
             }
             ApiError::ForwardFailed { .. } => {
                 tracing::warn!(error = %self.error, "forwarding failed");
@@ -57,12 +72,17 @@ impl IntoResponse for RouteError {
                 (StatusCode::OK, job_error.to_string())
             }
         };
-        let mut body = Map::new();
-        body.insert("success".into(), Value::Bool(false));
-        body.insert("error_msg".into(), Value::String(message));
-        body.extend(self.defaults);
-        (status, axum::Json(Value::Object(body))).into_response()
+        envelope(status, message, self.defaults)
     }
+}
+
+/// `{"success":false,"error_msg":...}` with the route's defaults beside it.
+fn envelope(status: StatusCode, message: String, defaults: Map<String, Value>) -> Response {
+    let mut body = Map::new();
+    body.insert("success".into(), Value::Bool(false));
+    body.insert("error_msg".into(), Value::String(message));
+    body.extend(defaults);
+    (status, axum::Json(Value::Object(body))).into_response()
 }
 
 /// Internal failures are logged with their detail; operator mistakes are not noise.

@@ -5,6 +5,7 @@
 //! limited, every request is traced, a panicking handler answers 500 instead of taking the
 //! service down, and no route waits for a running sync step.
 
+mod auth;
 mod contract;
 mod error;
 mod routes;
@@ -21,6 +22,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use auth::ApiAuth;
 pub use contract::openapi;
 pub use error::ApiError;
 
@@ -40,6 +42,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub features: FeatureFlags,
     pub version: String,
+    /// The API token, when one is configured.
+    pub auth: Option<ApiAuth>,
 }
 
 /// Every route: its path and handler. The OpenAPI document must describe each (tested).
@@ -77,7 +81,15 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let router = router
         .fallback(routes::not_found)
-        .layer(axum::middleware::from_fn(routes::forward_to_owner))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::forward_to_owner,
+        ))
+        // Outside forwarding: only an authorised call is carried to a peer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state,

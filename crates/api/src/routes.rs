@@ -461,7 +461,11 @@ const MAX_FORWARD_HOPS: u32 = 3;
 /// `?forward=1` or `X-CCR-Forward: 1`: a job call that another syncer owns is sent on to
 /// that owner by this syncer, and the owner's answer comes back as it is, instead of the
 /// reference's `303 See Other` (which stays the default).
-pub(super) async fn forward_to_owner(request: Request, next: Next) -> Response {
+pub(super) async fn forward_to_owner(
+    State(app): AppStateRef,
+    request: Request,
+    next: Next,
+) -> Response {
     let asked = request.uri().query().is_some_and(|query| {
         query
             .split('&')
@@ -518,8 +522,12 @@ pub(super) async fn forward_to_owner(request: Request, next: Next) -> Response {
             .build()
             .expect("HTTP client")
     });
-    let forwarded = client
-        .post(&location)
+    let mut forwarded = client.post(&location);
+    if let Some(auth) = &app.auth {
+        // The syncers of a group share the token.
+        forwarded = forwarded.bearer_auth(auth.token().expose());
+    }
+    let forwarded = forwarded
         .header(header::CONTENT_TYPE, "application/json")
         .header(FORWARD_HEADER, "1")
         .header(FORWARD_HOPS_HEADER, (hops + 1).to_string())

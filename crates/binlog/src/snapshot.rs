@@ -104,6 +104,7 @@ pub struct ExtraInfo {
     /// Backend id → address of every source BE, with its HTTP port.
     pub be_network_map: BTreeMap<i64, BeNetworkAddress>,
     /// The source cluster token (from getMasterToken); hidden from `Debug`.
+    #[serde(serialize_with = "ccr_wire::secret::serialize_exposed")]
     pub token: Secret,
 }
 

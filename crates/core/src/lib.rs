@@ -7,6 +7,7 @@
 pub mod job;
 pub mod metrics;
 pub mod progress;
+pub mod secrets;
 pub mod store;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 use ccr_core::job::features::FeatureFlags;
 use ccr_core::job::host_mapping::SyncerHostMapping;
+use ccr_core::secrets::{SecretKey, SecretKeys};
 use ccr_wire::secret::Secret;
 
 /// The version string answered by `/version` and printed by `--version`.
@@ -204,6 +205,23 @@ pub struct SyncerArgs {
     pub pprof: bool,
     #[arg(long = "pprof_port", default_value_t = 6060)]
     pub pprof_port: u16,
+    /// File holding the API token (surrounding whitespace ignored); or the token itself in
+    /// `CCR_API_TOKEN`. When a token is set, every route but /version and /metrics needs
+    /// `Authorization: Bearer <token>`.
+    #[arg(long = "api_token_file")]
+    pub api_token_file: Option<PathBuf>,
+    /// /metrics needs the token too.
+    #[arg(long = "metrics_require_token", action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true")]
+    pub metrics_require_token: bool,
+    /// File holding the key that encrypts cluster passwords in the metadata store
+    /// (AES-256-GCM): 32 bytes as 64 hex digits or base64; or the key itself in
+    /// `CCR_SECRET_KEY`. Without a key passwords are stored plain.
+    #[arg(long = "secret_key_file")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The previous key (rotation): decrypts stored passwords, which are re-encrypted under
+    /// --secret_key_file at start. Or the key itself in `CCR_OLD_SECRET_KEY`.
+    #[arg(long = "old_secret_key_file")]
+    pub old_secret_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub features: FeatureFlags,
 }
@@ -225,7 +243,61 @@ impl std::str::FromStr for SecretArg {
     }
 }
 
+/// Shortest API token accepted: anything shorter is guessable.
+pub const MIN_API_TOKEN_LEN: usize = 16;
+/// The environment variables that may hold the token and the keys themselves (never flags:
+/// `ps` shows flags). A file flag wins over its variable.
+pub const API_TOKEN_ENV: &str = "CCR_API_TOKEN";
+pub const SECRET_KEY_ENV: &str = "CCR_SECRET_KEY";
+pub const OLD_SECRET_KEY_ENV: &str = "CCR_OLD_SECRET_KEY";
+
+/// A secret from the environment, if set and not empty.
+fn secret_env(name: &str) -> Option<Secret> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(Secret::new)
+}
+
 impl SyncerArgs {
+    /// The API token from `--api_token_file` or `CCR_API_TOKEN`, if any.
+    pub fn api_token(&self) -> Result<Option<Secret>, String> {
+        let token = match (&self.api_token_file, secret_env(API_TOKEN_ENV)) {
+            (Some(path), _) => Secret::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read --api_token_file {}: {e}", path.display()))?,
+            ),
+            (None, Some(token)) => token,
+            (None, None) => return Ok(None),
+        };
+        let token = Secret::new(token.expose().trim());
+        if token.expose().len() < MIN_API_TOKEN_LEN {
+            return Err(format!(
+                "the API token (--api_token_file or CCR_API_TOKEN) must be at least {MIN_API_TOKEN_LEN} characters"
+            ));
+        }
+        Ok(Some(token))
+    }
+
+    /// The keys that encrypt stored passwords, from the key files or the environment.
+    pub fn secret_keys(&self) -> Result<SecretKeys, String> {
+        let read = |file: &Option<PathBuf>, env: &str, flag: &str| {
+            match (file, secret_env(env)) {
+                (Some(path), _) => SecretKey::from_file(path).map(Some),
+                (None, Some(text)) => SecretKey::parse(&text).map(Some),
+                (None, None) => Ok(None),
+            }
+            .map_err(|e| format!("{flag} / {env}: {e}"))
+        };
+        let current = read(&self.secret_key_file, SECRET_KEY_ENV, "--secret_key_file")?;
+        let old = read(
+            &self.old_secret_key_file,
+            OLD_SECRET_KEY_ENV,
+            "--old_secret_key_file",
+        )?;
+        SecretKeys::new(current, old).map_err(|e| e.to_string())
+    }
+
     /// This syncer's identity in the metadata store: `host:port`.
     pub fn identity(&self) -> String {
         format!("{}:{}", self.host, self.port)
@@ -395,6 +467,44 @@ mod tests {
             SyncerArgs::try_parse_go_style(["ccr_syncer", "--db_password", "topsecret"]).unwrap();
         assert!(!format!("{args:?}").contains("topsecret"));
         assert_eq!(args.db_password.0.expose(), "topsecret");
+    }
+
+    #[test]
+    fn the_api_token_comes_from_a_file_trimmed_and_short_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  a-long-enough-api-token\n").unwrap();
+        let args = SyncerArgs::try_parse_go_style([
+            "ccr_syncer",
+            "--api_token_file",
+            path.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(
+            args.api_token().unwrap().unwrap().expose(),
+            "a-long-enough-api-token"
+        );
+        std::fs::write(&path, "short").unwrap();
+        assert!(args.api_token().unwrap_err().contains("at least 16"));
+    }
+
+    #[test]
+    fn a_key_file_of_the_wrong_size_is_a_clear_start_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "abcd".repeat(8)).unwrap();
+        let args = SyncerArgs::try_parse_go_style([
+            "ccr_syncer",
+            "--secret_key_file",
+            path.to_str().unwrap(),
+        ])
+        .unwrap();
+        let error = args.secret_keys().unwrap_err();
+        assert!(error.contains("must be 32 bytes"), "{error}");
+        assert!(error.contains(path.to_str().unwrap()), "{error}");
+        std::fs::write(&path, "abcd".repeat(16)).unwrap();
+        assert!(args.secret_keys().unwrap().encrypts());
+        assert!(!format!("{args:?}").contains("abcdabcd"));
     }
 
     #[test]

@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ccr_api::AppState;
+use ccr_api::{ApiAuth, AppState};
 use ccr_core::job::host_mapping::SyncerHostMapping;
 use ccr_core::job::{JobManager, JobSettings};
 use ccr_core::metrics::Metrics;
+use ccr_core::secrets::SecretKeys;
 use ccr_core::store::{self, StoreConfig};
+use ccr_wire::secret::Secret;
 use tracing_subscriber::fmt::time::ChronoLocal;
 use tracing_subscriber::EnvFilter;
 
@@ -31,8 +33,13 @@ fn main() -> ExitCode {
         eprintln!("ccr_syncer: {message}");
         return ExitCode::FAILURE;
     }
-    let host_mapping = match args.host_mapping() {
-        Ok(mapping) => mapping,
+    // Read before anything starts, so a bad key, token or mapping file stops the start at
+    // once.
+    let startup = args
+        .api_token()
+        .and_then(|token| Ok((token, args.secret_keys()?, args.host_mapping()?)));
+    let (api_token, secret_keys, host_mapping) = match startup {
+        Ok(read) => read,
         Err(message) => {
             eprintln!("ccr_syncer: {message}");
             return ExitCode::FAILURE;
@@ -52,7 +59,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args, host_mapping)) {
+    match runtime.block_on(serve(args, api_token, secret_keys, host_mapping)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
@@ -134,9 +141,24 @@ fn init_logging(
     Ok(Some(guard))
 }
 
-async fn serve(args: SyncerArgs, host_mapping: SyncerHostMapping) -> Result<(), String> {
+async fn serve(
+    args: SyncerArgs,
+    api_token: Option<Secret>,
+    secret_keys: SecretKeys,
+    host_mapping: SyncerHostMapping,
+) -> Result<(), String> {
     let identity = args.identity();
-    tracing::info!(version = VERSION, %identity, "ccr_syncer starting");
+    tracing::info!(
+        version = VERSION,
+        %identity,
+        api_token = api_token.is_some(),
+        metrics_require_token = args.metrics_require_token,
+        secret_key_id = secret_keys.current_id().unwrap_or("none: passwords are stored plain"),
+        "ccr_syncer starting"
+    );
+    if api_token.is_none() && args.metrics_require_token {
+        tracing::warn!("--metrics_require_token has no effect without an API token");
+    }
     if args.pprof {
         tracing::warn!(
             "--pprof is accepted for compatibility but has no effect in this implementation"
@@ -176,6 +198,7 @@ async fn serve(args: SyncerArgs, host_mapping: SyncerHostMapping) -> Result<(), 
         heartbeat_interval: args.heartbeat_interval,
         dead_after: args.dead_after,
         host_mapping,
+        secret_keys,
     };
     let jobs = JobManager::new(store, settings, metrics.clone());
     jobs.start()
@@ -187,6 +210,7 @@ async fn serve(args: SyncerArgs, host_mapping: SyncerHostMapping) -> Result<(), 
         metrics,
         features: args.features.clone(),
         version: VERSION.to_owned(),
+        auth: api_token.map(|token| ApiAuth::new(token, args.metrics_require_token)),
     });
     tracing::info!(%identity, jobs = jobs.running_jobs().len(), "ccr_syncer listening");
     axum::serve(listener, ccr_api::router(state))

@@ -44,6 +44,14 @@ pub enum JobError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Doris(#[from] DorisError),
+    /// A stored password cannot be decrypted (its key is not configured, or it is
+    /// damaged): the job cannot log in until an operator supplies the key.
+    #[error("job {name}: cannot decrypt the stored {side} password: {source}")]
+    SecretUnreadable {
+        name: String,
+        side: &'static str,
+        source: crate::secrets::SecretError,
+    },
     /// A persisted record could not be read.
     #[error("job {name}: stored {what} is unreadable: {message}")]
     Corrupt {
@@ -80,6 +88,7 @@ impl JobError {
             | JobError::Invalid(_)
             | JobError::CheckFailed(_)
             | JobError::SnapshotFailed { .. }
+            | JobError::SecretUnreadable { .. }
             | JobError::Corrupt { .. } => ErrorKind::Invalid,
             JobError::OwnedElsewhere { .. } => ErrorKind::Fenced,
             JobError::MetaMismatch(_) => ErrorKind::MetaMismatch,

@@ -743,6 +743,7 @@ impl FakeJob {
                 heartbeat_interval: std::time::Duration::from_secs(2),
                 dead_after: std::time::Duration::from_secs(8),
                 host_mapping: Default::default(),
+                secret_keys: Default::default(),
             }),
             clock: Arc::new(FixedClock(1_700_000_000_000)),
             lease: Arc::clone(&lease),

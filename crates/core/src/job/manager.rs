@@ -20,12 +20,13 @@ use super::error::JobError;
 use super::first_run::{check_and_complete, check_request_specs, CheckMappings};
 use super::host_mapping::{self, HostTable};
 use super::lease::{FencedTarget, JobFence, Lease};
+use super::record;
 use super::runner;
 use super::settings::JobSettings;
 use super::spec::{
     validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncType,
 };
-use super::status::JobStatus;
+use super::status::{JobStatus, NeedsOperator};
 use super::validate::{self, Check, ValidationReport, ValidationRequest};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
@@ -41,6 +42,11 @@ pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for running steps to finish before abandoning them (every step
 /// checkpoints before it starts, so an abandoned step is resumed after restart).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// What an operator can do about a stored password the syncer cannot decrypt.
+const UNREADABLE_PASSWORD_HINT: &str =
+    "restart the syncer with the key the password was encrypted under (--secret_key_file, \
+     or --old_secret_key_file beside the new key), or delete and re-create the job";
 
 /// The body of `/create_ccr`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -178,6 +184,9 @@ pub struct JobManager {
     handing_over: parking_lot::Mutex<HashMap<String, String>>,
     /// Since when every heartbeat round has reached the store (`None` after a failure).
     store_up_since: parking_lot::Mutex<Option<Instant>>,
+    /// Jobs owned here whose stored password cannot be decrypted, with the time this
+    /// syncer found out: not started, shown as needing an operator.
+    unreadable: parking_lot::Mutex<HashMap<String, String>>,
     /// Serialises creations so two requests for one name cannot both pass the checks.
     create_lock: AsyncMutex<()>,
     shutting_down: watch::Sender<bool>,
@@ -199,6 +208,7 @@ impl JobManager {
             lease,
             handing_over: parking_lot::Mutex::new(Default::default()),
             store_up_since: parking_lot::Mutex::new(None),
+            unreadable: parking_lot::Mutex::new(HashMap::new()),
             create_lock: AsyncMutex::new(()),
             shutting_down: watch::channel(false).0,
         })
@@ -227,6 +237,7 @@ impl JobManager {
     /// Registers this syncer, starts its persisted jobs, and keeps doing both every
     /// heartbeat interval until shutdown.
     pub async fn start(self: &Arc<Self>) -> Result<(), JobError> {
+        self.reseal_passwords().await?;
         self.ha_round().await?;
         let manager = Arc::clone(self);
         let mut stop = self.shutting_down.subscribe();
@@ -249,6 +260,29 @@ impl JobManager {
             }
         });
         Ok(())
+    }
+
+    /// Re-encrypts stored passwords that are plain or under the old key (see
+    /// [`record::reseal_passwords`]), once at start.
+    async fn reseal_passwords(&self) -> Result<(), JobError> {
+        let keys = &self.settings.secret_keys;
+        let report = record::reseal_passwords(self.store.as_ref(), keys).await?;
+        if !report.resealed.is_empty() {
+            tracing::info!(jobs = ?report.resealed, key_id = keys.current_id().unwrap_or_default(), "re-encrypted stored passwords under the current secret key");
+        }
+        for (job, error) in &report.unreadable {
+            tracing::error!(%job, %error, "stored job record cannot be read; the job needs an operator");
+        }
+        Ok(())
+    }
+
+    /// Reads a stored record, its passwords decrypted.
+    fn decode(&self, name: &str, job_info: &str) -> Result<JobInfo, JobError> {
+        record::decode(name, job_info, &self.settings.secret_keys)
+    }
+
+    fn encode(&self, info: &JobInfo) -> String {
+        record::encode(info, &self.settings.secret_keys)
     }
 
     /// The periodic one-line account of every job this syncer runs, by state and phase.
@@ -323,10 +357,19 @@ impl JobManager {
             {
                 continue;
             }
-            match JobInfo::from_json(&row.job_info) {
-                Ok(info) => self.launch(info, row.epoch),
+            match self.decode(&row.name, &row.job_info) {
+                Ok(info) => {
+                    self.unreadable.lock().remove(&row.name);
+                    self.launch(info, row.epoch)
+                }
                 Err(e) => {
-                    tracing::error!(job = %row.name, error = %e, "stored job record is unreadable; job not started")
+                    // Logged and counted once, not every round.
+                    let mut unreadable = self.unreadable.lock();
+                    if !unreadable.contains_key(&row.name) {
+                        unreadable.insert(row.name.clone(), now_utc_text());
+                        self.metrics.job(&row.name).needs_operator.set(1);
+                        tracing::error!(job = %row.name, error = %e, "stored job record is unreadable; job not started, it needs an operator")
+                    }
                 }
             }
         }
@@ -414,6 +457,10 @@ impl JobManager {
         if *self.shutting_down.borrow() {
             return Err(JobError::ShuttingDown);
         }
+        for (spec, side) in [(&mut request.src, "src"), (&mut request.dest, "dest")] {
+            spec.decrypt_given_password(side)
+                .map_err(|e| JobError::Invalid(e.to_string()))?;
+        }
         validate_job_name(&request.name).map_err(JobError::Invalid)?;
         let name = request.name.clone();
         check_request_specs(
@@ -464,7 +511,11 @@ impl JobManager {
             exclude_tables: request.exclude_tables,
         };
         let owner = self.least_loaded_live_syncer().await?;
-        match self.store.create_job(&name, &info.to_json(), &owner).await {
+        match self
+            .store
+            .create_job(&name, &self.encode(&info), &owner)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::JobExists(_)) => return Err(JobError::AlreadyExists(name)),
             Err(e) => return Err(e.into()),
@@ -644,11 +695,7 @@ impl JobManager {
                 owner: to.clone(),
             });
         }
-        let info = JobInfo::from_json(&row.job_info).map_err(|e| JobError::Corrupt {
-            name: name.to_owned(),
-            what: "job_info",
-            message: e.to_string(),
-        })?;
+        let info = self.decode(name, &row.job_info)?;
         if *self.shutting_down.borrow() {
             return Err(JobError::ShuttingDown);
         }
@@ -671,7 +718,9 @@ impl JobManager {
         let mut updated = info.clone();
         change(&mut updated);
         if updated != *info {
-            self.store.update_job_info(name, &updated.to_json()).await?;
+            self.store
+                .update_job_info(name, &self.encode(&updated))
+                .await?;
             *info = updated;
         }
         // The task's clients share these tables: new connections dial the new hosts.
@@ -818,10 +867,20 @@ impl JobManager {
 
     /// `/delete`: stop the job and remove its metadata. Target data stays.
     pub async fn delete(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
-        let handle = self.local(name).await?;
+        let handle = match self.local(name).await {
+            Ok(handle) => Some(handle),
+            // Owned here but never started: its password cannot be decrypted. Deleting it
+            // is one way out for the operator.
+            Err(JobError::SecretUnreadable { .. }) => None,
+            Err(error) => return Err(error),
+        };
         // Hold the record lock so no command persists the job again while it goes away.
-        let _info = handle.info.lock().await;
+        let _info = match &handle {
+            Some(handle) => Some(handle.info.lock().await),
+            None => None,
+        };
         self.unload(name);
+        self.unreadable.lock().remove(name);
         if !self.store.delete_job(name).await? {
             return Err(JobError::NotFound(name.to_owned()));
         }
@@ -833,6 +892,9 @@ impl JobManager {
     pub async fn status(self: &Arc<Self>, name: &str) -> Result<JobStatus, JobError> {
         let handle = match self.local(name).await {
             Ok(handle) => handle,
+            Err(error @ JobError::SecretUnreadable { .. }) => {
+                return self.unreadable_status(name, &error).await
+            }
             // The store is out of reach: a job running here still shows what its task
             // published (that it holds for the store, typically).
             Err(JobError::Store(error)) => match self.jobs.read().get(name) {
@@ -842,6 +904,35 @@ impl JobManager {
             Err(error) => return Err(error),
         };
         let status = handle.status.lock().clone();
+        Ok(status)
+    }
+
+    /// The status of a job that cannot start because its password cannot be decrypted.
+    async fn unreadable_status(&self, name: &str, error: &JobError) -> Result<JobStatus, JobError> {
+        let row = self
+            .store
+            .get_job(name)
+            .await?
+            .ok_or_else(|| JobError::NotFound(name.to_owned()))?;
+        let info = JobInfo::from_stored_json(&row.job_info).map_err(|e| JobError::Corrupt {
+            name: name.to_owned(),
+            what: "job_info",
+            message: e.to_string(),
+        })?;
+        let mut status = JobStatus::starting(&info);
+        let since = self
+            .unreadable
+            .lock()
+            .entry(name.to_owned())
+            .or_insert_with(now_utc_text)
+            .clone();
+        status.last_error = Some(error.to_string());
+        status.last_error_time = Some(since.clone());
+        status.needs_operator = Some(NeedsOperator {
+            reason: error.to_string(),
+            hint: UNREADABLE_PASSWORD_HINT,
+            since,
+        });
         Ok(status)
     }
 
@@ -1049,4 +1140,9 @@ impl JobManager {
 
 fn now_secs() -> i64 {
     SystemClock.now_secs()
+}
+
+/// The current UTC time as `/job_status` shows times.
+fn now_utc_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }

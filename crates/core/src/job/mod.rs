@@ -6,6 +6,7 @@
 //! * `sync` — one step of the state machine (replay planner, executors, snapshots);
 //! * `context` — what a step works with; `cluster` — the source and target traits, with
 //!   `fake` in-memory stand-ins for tests;
+//! * `record` — the job record at the store boundary (passwords sealed and opened);
 //! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`,
 //!   `host_mapping`; `validate` (the `/validate` report, built on `first_run`'s checks).
 //!
@@ -23,6 +24,7 @@ pub mod first_run;
 pub mod host_mapping;
 pub mod lease;
 pub mod manager;
+pub mod record;
 pub mod runner;
 pub mod settings;
 pub mod spec;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::features::FeatureFlags;
 use super::host_mapping::SyncerHostMapping;
+use crate::secrets::SecretKeys;
 
 /// Settings every job shares.
 #[derive(Debug, Clone)]
@@ -25,6 +26,8 @@ pub struct JobSettings {
     pub dead_after: Duration,
     /// `--host_mapping_file`: host mappings every job dials through, under its own.
     pub host_mapping: SyncerHostMapping,
+    /// Encrypt cluster passwords in the store (none: stored plain). `Debug` shows key ids.
+    pub secret_keys: SecretKeys,
 }
 
 impl JobSettings {

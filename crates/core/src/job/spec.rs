@@ -3,10 +3,13 @@
 //! The JSON shapes are the reference syncer's (`jobs.job_info`), so operators' tooling that
 //! reads them keeps working. Ports are strings there; we also accept JSON numbers.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::secrets::mysql_aes::decrypt_aes_encrypt;
+use crate::secrets::{SecretError, SecretKeys};
 use ccr_wire::secret::Secret;
 
 /// Longest job name accepted. Names become part of labels, metric labels and log lines.
@@ -25,7 +28,11 @@ pub struct Frontend {
 }
 
 /// One side of a job: where the cluster is, how to log in, and what to replicate.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+///
+/// Deserialize only: a spec is written out through [`JobInfo::to_stored_json`] (password
+/// sealed for the store) or [`JobInfo::redacted_json`] (password hidden), never by a blanket
+/// `Serialize` that could put the password in an answer.
+#[derive(Clone, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
 pub struct ClusterSpec {
     #[serde(default)]
     pub host: String,
@@ -46,6 +53,11 @@ pub struct ClusterSpec {
     #[serde(default)]
     #[schema(value_type = String, format = Password)]
     pub password: Secret,
+    /// `/create_ccr` only: `password` is base64 of MySQL `AES_ENCRYPT(password, this key)`
+    /// (the StarRocks migration tool's form); decrypted on creation, never stored.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password_secret_key: Option<Secret>,
     #[serde(default)]
     pub cluster: String,
     #[serde(default)]
@@ -183,14 +195,63 @@ impl ClusterSpec {
         }
     }
 
-    /// A copy safe to show to API clients: the password is replaced.
-    pub fn redacted(&self) -> ClusterSpec {
-        let mut spec = self.clone();
-        if !spec.password.is_empty() {
-            spec.password = Secret::new(REDACTED_PASSWORD);
+    /// Replaces a password given in MySQL `AES_ENCRYPT` form (`password_secret_key` set)
+    /// by its plaintext. `side` names the spec in errors.
+    pub fn decrypt_given_password(&mut self, side: &'static str) -> Result<(), SecretError> {
+        if let Some(key) = self.password_secret_key.take() {
+            self.password = decrypt_aes_encrypt(&self.password, &key, side)?;
         }
-        spec
+        Ok(())
     }
+
+    /// The spec as written out, with `password` standing for the password.
+    fn written<'a>(&'a self, password: Cow<'a, str>) -> WrittenClusterSpec<'a> {
+        WrittenClusterSpec {
+            host: &self.host,
+            port: &self.port,
+            thrift_port: &self.thrift_port,
+            is_master: self.is_master,
+            frontends: &self.frontends,
+            user: &self.user,
+            password,
+            cluster: &self.cluster,
+            database: &self.database,
+            db_id: self.db_id,
+            table: &self.table,
+            table_id: self.table_id,
+            host_mapping: &self.host_mapping,
+        }
+    }
+
+    /// The spec as `/job_detail` shows it: a non-empty password replaced.
+    fn redacted(&self) -> WrittenClusterSpec<'_> {
+        let shown = if self.password.is_empty() {
+            ""
+        } else {
+            REDACTED_PASSWORD
+        };
+        self.written(Cow::Borrowed(shown))
+    }
+}
+
+/// The JSON form of a [`ClusterSpec`] (reference key order), with the password already in
+/// the form its destination gets: sealed for the store, redacted for clients.
+#[derive(Serialize)]
+struct WrittenClusterSpec<'a> {
+    host: &'a str,
+    port: &'a str,
+    thrift_port: &'a str,
+    is_master: bool,
+    frontends: &'a [Frontend],
+    user: &'a str,
+    password: Cow<'a, str>,
+    cluster: &'a str,
+    database: &'a str,
+    db_id: i64,
+    table: &'a str,
+    table_id: i64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    host_mapping: &'a BTreeMap<String, String>,
 }
 
 /// What `/job_detail` shows instead of a password.
@@ -263,7 +324,12 @@ impl TryFrom<i32> for RunState {
 
 /// The persisted job record (`jobs.job_info`). Keys and their order follow the reference;
 /// the keys after `state` are ours and are omitted while they hold their defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// In memory the passwords are plaintext [`Secret`]s. The record is written only through
+/// [`JobInfo::to_stored_json`] (passwords sealed by the syncer's keys) and
+/// [`JobInfo::redacted_json`]; read with [`JobInfo::from_stored_json`] then
+/// [`JobInfo::open_passwords`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct JobInfo {
     pub sync_type: SyncType,
     pub name: String,
@@ -297,13 +363,85 @@ pub struct JobInfo {
     pub exclude_tables: Vec<String>,
 }
 
+/// The JSON form of a [`JobInfo`]; see [`WrittenClusterSpec`].
+#[derive(Serialize)]
+struct WrittenJobInfo<'a> {
+    sync_type: SyncType,
+    name: &'a str,
+    src: WrittenClusterSpec<'a>,
+    dest: WrittenClusterSpec<'a>,
+    skip_error: bool,
+    state: RunState,
+    #[serde(skip_serializing_if = "is_zero")]
+    fullsync_requests: u64,
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    skip_commit_seq: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partialsync_request: &'a Option<PartialSyncRequest>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    allow_table_exists: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    include_tables: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    exclude_tables: &'a [String],
+}
+
 impl JobInfo {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("job info serialises")
+    fn written<'a>(
+        &'a self,
+        src: WrittenClusterSpec<'a>,
+        dest: WrittenClusterSpec<'a>,
+    ) -> WrittenJobInfo<'a> {
+        WrittenJobInfo {
+            sync_type: self.sync_type,
+            name: &self.name,
+            src,
+            dest,
+            skip_error: self.skip_error,
+            state: self.state,
+            fullsync_requests: self.fullsync_requests,
+            skip_commit_seq: self.skip_commit_seq,
+            partialsync_request: &self.partialsync_request,
+            allow_table_exists: self.allow_table_exists,
+            include_tables: &self.include_tables,
+            exclude_tables: &self.exclude_tables,
+        }
     }
 
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+    /// The record as the metadata store keeps it: each password sealed by `keys` (plain
+    /// when the syncer has no key).
+    pub fn to_stored_json(&self, keys: &SecretKeys) -> String {
+        let src = self.src.written(Cow::Owned(keys.seal(&self.src.password)));
+        let dest = self
+            .dest
+            .written(Cow::Owned(keys.seal(&self.dest.password)));
+        serde_json::to_string(&self.written(src, dest)).expect("job info serialises")
+    }
+
+    /// Parses a stored record; the passwords are still in their stored form until
+    /// [`JobInfo::open_passwords`].
+    pub fn from_stored_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// Decrypts the passwords of a record read with [`JobInfo::from_stored_json`].
+    /// On failure the record keeps its stored form, and the error names the side.
+    pub fn open_passwords(&mut self, keys: &SecretKeys) -> Result<(), (&'static str, SecretError)> {
+        let src = keys
+            .open(self.src.password.expose())
+            .map_err(|e| ("src", e))?;
+        let dest = keys
+            .open(self.dest.password.expose())
+            .map_err(|e| ("dest", e))?;
+        self.src.password = src;
+        self.dest.password = dest;
+        Ok(())
+    }
+
+    /// Whether the stored passwords of a record read with [`JobInfo::from_stored_json`]
+    /// are already in the form `keys` writes.
+    pub fn passwords_are_current(&self, keys: &SecretKeys) -> bool {
+        keys.is_current(self.src.password.expose()) && keys.is_current(self.dest.password.expose())
     }
 
     /// Whether a database job replicates the source table or view named `name`: it must
@@ -319,10 +457,8 @@ impl JobInfo {
 
     /// The record as shown by `/job_detail`: passwords redacted.
     pub fn redacted_json(&self) -> String {
-        let mut shown = self.clone();
-        shown.src = shown.src.redacted();
-        shown.dest = shown.dest.redacted();
-        shown.to_json()
+        let shown = self.written(self.src.redacted(), self.dest.redacted());
+        serde_json::to_string(&shown).expect("job info serialises")
     }
 }
 
@@ -454,10 +590,10 @@ mod tests {
             include_tables: Vec::new(),
             exclude_tables: Vec::new(),
         };
-        let json = info.to_json();
+        let json = info.to_stored_json(&SecretKeys::none());
         assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");
         assert!(json.ends_with(r#""skip_error":false,"state":1}"#), "{json}");
-        assert_eq!(JobInfo::from_json(&json).unwrap(), info);
+        assert_eq!(JobInfo::from_stored_json(&json).unwrap(), info);
         let shown = info.redacted_json();
         assert!(!shown.contains("\"pw\""));
         assert!(shown.contains(REDACTED_PASSWORD));
@@ -470,14 +606,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(with.host_mapping["10.0.0.1"], "1.2.3.4");
-        let json = serde_json::to_string(&with).unwrap();
+        let record = |src: &ClusterSpec| {
+            JobInfo::from_stored_json(r#"{"sync_type":1,"name":"j","src":{},"dest":{},"state":0}"#)
+                .map(|mut info| {
+                    info.src = src.clone();
+                    info.to_stored_json(&SecretKeys::none())
+                })
+                .unwrap()
+        };
+        let json = record(&with);
         assert!(
-            json.ends_with(r#""host_mapping":{"10.0.0.1":"1.2.3.4","fe.private":"5.6.7.8"}}"#),
+            json.contains(r#""host_mapping":{"10.0.0.1":"1.2.3.4","fe.private":"5.6.7.8"}}"#),
             "{json}"
         );
-        assert!(!serde_json::to_string(&spec())
-            .unwrap()
-            .contains("host_mapping"));
+        assert!(!record(&spec()).contains("host_mapping"));
+        assert!(with.uses_host_mapping() && !spec().uses_host_mapping());
         let mut bad = spec();
         bad.host_mapping.insert(String::new(), "1.2.3.4".into());
         assert!(bad
@@ -502,9 +645,41 @@ mod tests {
     }
 
     #[test]
+    fn stored_passwords_are_sealed_by_the_keys_and_opened_back() {
+        let key = crate::secrets::SecretKey::parse(&Secret::new("ab".repeat(32))).unwrap();
+        let keys = SecretKeys::new(Some(key), None).unwrap();
+        let info = JobInfo::from_stored_json(
+            r#"{"sync_type":1,"name":"j","src":{"password":"s3cret-src"},"dest":{"password":""},"state":0}"#,
+        )
+        .unwrap();
+        let stored = info.to_stored_json(&keys);
+        assert!(!stored.contains("s3cret-src"), "{stored}");
+        assert!(stored.contains(r#""password":"enc:v1:"#), "{stored}");
+        let mut back = JobInfo::from_stored_json(&stored).unwrap();
+        assert!(back.passwords_are_current(&keys));
+        back.open_passwords(&keys).unwrap();
+        assert_eq!(back, info);
+        let mut unkeyed = JobInfo::from_stored_json(&stored).unwrap();
+        let (side, _) = unkeyed.open_passwords(&SecretKeys::none()).unwrap_err();
+        assert_eq!(side, "src");
+        assert!(!info.redacted_json().contains("s3cret-src"));
+    }
+
+    #[test]
+    fn a_password_in_aes_encrypt_form_is_decrypted_and_its_key_dropped() {
+        let mut spec: ClusterSpec = serde_json::from_str(
+            r#"{"password":"Hneh+Ta30dEepK6ecJJymw==","password_secret_key":"key"}"#,
+        )
+        .unwrap();
+        spec.decrypt_given_password("src").unwrap();
+        assert_eq!(spec.password.expose(), "pw");
+        assert!(spec.password_secret_key.is_none());
+    }
+
+    #[test]
     fn include_then_exclude_lists_pick_tables() {
         let mut info =
-            JobInfo::from_json(r#"{"sync_type":0,"name":"j","src":{},"dest":{},"state":0}"#)
+            JobInfo::from_stored_json(r#"{"sync_type":0,"name":"j","src":{},"dest":{},"state":0}"#)
                 .unwrap();
         assert!(info.replicates_table("any") && !info.has_table_filter());
         info.include_tables = vec!["a".into(), "b-c".into()];
@@ -513,14 +688,16 @@ mod tests {
         assert!(!info.replicates_table("b-c"), "exclude wins over include");
         assert!(!info.replicates_table("z"));
         assert!(!info.replicates_table("other"));
-        let json = info.to_json();
+        let json = info.to_stored_json(&SecretKeys::none());
         assert!(
             json.ends_with(r#""include_tables":["a","b-c"],"exclude_tables":["b-c","z"]}"#),
             "{json}"
         );
         info.include_tables.clear();
         assert!(info.replicates_table("other"));
-        assert!(!info.to_json().contains("include_tables"));
+        assert!(!info
+            .to_stored_json(&SecretKeys::none())
+            .contains("include_tables"));
     }
 
     #[test]

@@ -71,6 +71,22 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn get_job(&self, name: &str) -> Result<Option<JobRow>, StoreError>;
     /// Replace a job's `job_info`; [`StoreError::JobNotFound`] if there is no such job.
     async fn update_job_info(&self, name: &str, job_info: &str) -> Result<(), StoreError>;
+    /// Replace a job's `job_info` only if it is still exactly `expected` (byte for byte);
+    /// returns whether it was replaced. For rewrites that must not undo a concurrent
+    /// update (re-encrypting passwords at start, while a peer may change the record).
+    async fn replace_job_info(
+        &self,
+        name: &str,
+        expected: &str,
+        job_info: &str,
+    ) -> Result<bool, StoreError>;
+    /// Makes overwritten values unreadable from the store's files, after plaintext
+    /// passwords were re-encrypted. SQLite zeroes freed space (`secure_delete`) and here
+    /// checkpoints and truncates its WAL, which still holds the old pages; MySQL has
+    /// nothing to do here (its undo log and binlog are the server's, see the README).
+    async fn purge_overwritten(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Delete the job and its progress; returns whether the job existed.
     async fn delete_job(&self, name: &str) -> Result<bool, StoreError>;
     /// Every job of every syncer, ordered by name.

@@ -374,6 +374,25 @@ impl MetaStore for MysqlStore {
         Ok(())
     }
 
+    async fn replace_job_info(
+        &self,
+        name: &str,
+        expected: &str,
+        job_info: &str,
+    ) -> Result<bool, StoreError> {
+        // Compared as bytes: the column's collation may ignore case, and base64 does not.
+        let result = sqlx::query(
+            "UPDATE jobs SET job_info = ?, updated_at = ? WHERE job_name = ? AND job_info = CAST(? AS BINARY)",
+        )
+        .bind(job_info)
+        .bind(now_ms())
+        .bind(name)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
     async fn delete_job(&self, name: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Parent row first: the same lock order as a progress write's foreign-key check.

@@ -73,7 +73,10 @@ impl SqliteStore {
             // FULL keeps the contract that `Ok` means durable, even across a power loss.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Overwritten and deleted rows are zeroed, not left in free space: a password
+            // re-encrypted at start must not linger in the file in plain.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -169,6 +172,35 @@ impl MetaStore for SqliteStore {
             .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::JobNotFound(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn replace_job_info(
+        &self,
+        name: &str,
+        expected: &str,
+        job_info: &str,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET job_info = ?, updated_at = ? WHERE job_name = ? AND job_info = ?",
+        )
+        .bind(job_info)
+        .bind(now_ms())
+        .bind(name)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn purge_overwritten(&self) -> Result<(), StoreError> {
+        // TRUNCATE: the WAL's old frames hold the pages as they were before the rewrite.
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
+            .await?;
+        if busy != 0 {
+            tracing::warn!("SQLite WAL checkpoint was blocked by a reader; old pages stay in the WAL until the next checkpoint");
         }
         Ok(())
     }
