@@ -311,3 +311,40 @@ fn the_view_page_shows_every_job_in_a_browser_and_as_text_tsv_and_json() {
     assert_eq!(status, 400);
     assert!(bad.contains("unknown view format"), "{bad}");
 }
+
+#[test]
+fn the_live_openapi_document_covers_the_routes_and_the_readme_shows_each_with_curl() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = support::Syncer::start(dir.path(), &[]);
+    let (status, text) = syncer.post_raw("/openapi.json", "");
+    assert_eq!(status, 200);
+    let document: Value = serde_json::from_str(&text).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for route in [
+        "/create_ccr",
+        "/job_skip_binlog",
+        "/view",
+        "/validate",
+        "/update_host_mapping",
+    ] {
+        assert!(
+            paths.contains_key(route),
+            "{route} missing from the document"
+        );
+    }
+    // Every route answers with the envelope the document gives it; the error envelope is
+    // a component.
+    assert!(document["components"]["schemas"]["ErrorAnswer"].is_object());
+    let readme = std::fs::read_to_string(ccr_tests::repo_root().join("README.md")).unwrap();
+    for path in paths.keys() {
+        let in_table = readme
+            .lines()
+            .any(|line| line.starts_with('|') && line.contains(&format!("`{path}`")));
+        assert!(in_table, "README's API table has no row for {path}");
+        let curl = readme
+            .lines()
+            .any(|line| line.starts_with("curl") && line.contains(&format!("$S{path}")));
+        assert!(curl, "README shows no curl example of {path}");
+    }
+}

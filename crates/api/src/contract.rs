@@ -197,6 +197,25 @@ pub struct FeaturesAnswer {
     pub flags: Vec<FeatureFlag>,
 }
 
+/// `/view?format=`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ViewFormatName {
+    Html,
+    Text,
+    Tsv,
+    Json,
+}
+
+/// `/view?type=`: the reference syncer's names (`table` is our `text`, `raw` our `tsv`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ViewTypeName {
+    Html,
+    Table,
+    Raw,
+}
+
 /// One job of `/view?format=json`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ViewLine {
@@ -258,7 +277,11 @@ pub struct ViewAnswer {
         super::routes::view,
         super::routes::openapi_json,
     ),
+    modifiers(&OptionalBearerToken),
     components(schemas(
+        ErrorAnswer,
+        ViewFormatName,
+        ViewTypeName,
         CreateJobRequest,
         ClusterSpec,
         Frontend,
@@ -270,6 +293,60 @@ pub struct ViewAnswer {
     ))
 )]
 pub struct ApiDoc;
+
+/// The optional API token (`--api_token_file`): a bearer scheme, required by every route
+/// but `/version` and `/metrics` (`/metrics` too with `--metrics_require_token`) when the
+/// syncer has a token, and a 401 answer on each of those routes.
+struct OptionalBearerToken;
+
+impl utoipa::Modify for OptionalBearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER_SCHEME,
+            utoipa::openapi::security::SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Only when the syncer runs with --api_token_file or CCR_API_TOKEN",
+                    ))
+                    .build(),
+            ),
+        );
+        let unauthorized = ResponseBuilder::new()
+            .description("An API token is configured and the call did not present it")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorAnswer")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let open = path == "/version";
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                if open {
+                    continue;
+                }
+                // Without a token every route is open: the empty requirement says so.
+                let mut security = vec![SecurityRequirement::new(
+                    BEARER_SCHEME,
+                    Vec::<String>::new(),
+                )];
+                security.push(SecurityRequirement::default());
+                operation.security = Some(security);
+                operation
+                    .responses
+                    .responses
+                    .insert("401".into(), unauthorized.clone().into());
+            }
+        }
+    }
+}
+
+const BEARER_SCHEME: &str = "bearer_token";
 
 /// The OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -16,7 +16,7 @@ use super::contract::{
     Ack, DetailAnswer, ErrorAnswer, FeatureFlag, FeaturesAnswer, LagAnswer, ListJobsAnswer,
     ListJobsRequest, ListedJob, NameRequest, ProgressAnswer, SkipBinlogRequest, StatusAnswer,
     SyncersAnswer, UpdateHostMappingRequest, UpdateJobRequest, ValidateAnswer, VersionAnswer,
-    ViewAnswer,
+    ViewAnswer, ViewFormatName, ViewTypeName,
 };
 use super::error::{ApiError, RouteError};
 use super::{AppState, MAX_REQUEST_BODY_BYTES};
@@ -576,7 +576,10 @@ pub(super) async fn forward_to_owner(
 
 /// `/view`: the jobs page (see [`super::view`]).
 #[utoipa::path(get, tag = "service", path = "/view", summary = "Every job on one page",
-        params(("format" = Option<String>, Query, description = "html (default), text, tsv or json; the reference's type=html|table|raw also work")),
+        params(
+            ("format" = Option<ViewFormatName>, Query, description = "html (the default), text, tsv or json"),
+            ("type" = Option<ViewTypeName>, Query, description = "the reference syncer's names: html, table (text), raw (tsv)"),
+        ),
         responses(
             (status = 200, description = "The page", content(
                 (String = "text/html"),
