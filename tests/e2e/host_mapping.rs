@@ -69,6 +69,18 @@ fn body(
     body
 }
 
+/// `/validate`'s checks by id.
+fn validate_checks(syncer: &Syncer, body: &Value) -> Map<String, Value> {
+    let (status, answer) = syncer.post("/validate", &body.to_string());
+    assert_eq!(status, 200, "{answer}");
+    answer["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| (check["check"].as_str().unwrap().to_owned(), check.clone()))
+        .collect()
+}
+
 fn update_host_mapping(syncer: &Syncer, body: Value) -> Value {
     let (status, answer) = syncer.post("/update_host_mapping", &body.to_string());
     assert_eq!(status, 200, "{answer}");
@@ -110,6 +122,27 @@ fn a_table_job_between_private_clusters_syncs_through_its_host_mapping() {
         mapping_to(&src, "127.0.0.1"),
         mapping_to(&dest, "127.0.0.1"),
     );
+    // /validate says the same before anything is created: unmapped, the advertised names
+    // do not resolve and the BEs cannot be reached; mapped, every check passes.
+    let failed = validate_checks(&syncer, &body("hm", &src, &dest, "t", None));
+    for check in [
+        "hosts_resolvable",
+        "source_backends_reachable",
+        "source_be_binlog",
+    ] {
+        assert_eq!(failed[check]["ok"], false, "{check}: {}", failed[check]);
+    }
+    assert!(failed["hosts_resolvable"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(".src.private.invalid"));
+    let passed = validate_checks(
+        &syncer,
+        &body("hm", &src, &dest, "t", Some(mappings.clone())),
+    );
+    for (check, outcome) in &passed {
+        assert_eq!(outcome["ok"], true, "{check}: {outcome}");
+    }
     syncer.create_ccr(&body("hm", &src, &dest, "t", Some(mappings.clone())));
     wait_synced(&syncer, "hm", &src, &dest, &tables);
     src.sql("INSERT INTO src_db.t VALUES (3, 3), (1, 10)");
