@@ -277,7 +277,7 @@ pub struct ViewAnswer {
         super::routes::view,
         super::routes::openapi_json,
     ),
-    modifiers(&OptionalBearerToken),
+    modifiers(&CommonAnswers),
     components(schemas(
         ErrorAnswer,
         ViewFormatName,
@@ -294,19 +294,24 @@ pub struct ViewAnswer {
 )]
 pub struct ApiDoc;
 
-/// The optional API token (`--api_token_file`): a bearer scheme, required by every route
-/// but `/version` and `/metrics` (`/metrics` too with `--metrics_require_token`) when the
-/// syncer has a token, and a 401 answer on each of those routes.
-struct OptionalBearerToken;
+/// What routes answer besides their own 200, added here once rather than on every route:
+/// 413 for an oversized body (every POST); for routes acting on one job (tag `job`), 303
+/// to the job's owner and 502 when forwarding to it failed; and, for the optional API
+/// token (`--api_token_file`), a bearer scheme and 401 on every route but `/version`
+/// (`/metrics` needs it only with `--metrics_require_token`).
+struct CommonAnswers;
 
-impl utoipa::Modify for OptionalBearerToken {
+impl utoipa::Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement};
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             BEARER_SCHEME,
-            utoipa::openapi::security::SecurityScheme::Http(
+            SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
@@ -315,32 +320,49 @@ impl utoipa::Modify for OptionalBearerToken {
                     .build(),
             ),
         );
-        let unauthorized = ResponseBuilder::new()
-            .description("An API token is configured and the call did not present it")
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorAnswer")))
-                    .build(),
-            )
+        let envelope = |description: &str| -> Response {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorAnswer")))
+                        .build(),
+                )
+                .build()
+        };
+        let unauthorized = envelope("An API token is configured and the call did not present it");
+        let too_large = envelope("The body is larger than 1 MiB");
+        let forward_failed = envelope("Forwarding to the job's owner failed (?forward=1)");
+        let see_other = ResponseBuilder::new()
+            .description("Another syncer owns the job: its URL is in Location")
+            .header("Location", HeaderBuilder::new().build())
             .build();
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let open = path == "/version";
-            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
-                if open {
+            let posts = item.post.iter_mut().map(|op| (op, true));
+            let gets = item.get.iter_mut().map(|op| (op, false));
+            for (operation, is_post) in posts.chain(gets) {
+                let answers = &mut operation.responses.responses;
+                if is_post {
+                    answers.insert("413".into(), too_large.clone().into());
+                }
+                let one_job = operation
+                    .tags
+                    .as_ref()
+                    .is_some_and(|tags| tags.iter().any(|t| t == "job"));
+                if one_job {
+                    answers.insert("303".into(), see_other.clone().into());
+                    answers.insert("502".into(), forward_failed.clone().into());
+                }
+                if path == "/version" {
                     continue;
                 }
+                answers.insert("401".into(), unauthorized.clone().into());
                 // Without a token every route is open: the empty requirement says so.
-                let mut security = vec![SecurityRequirement::new(
-                    BEARER_SCHEME,
-                    Vec::<String>::new(),
-                )];
-                security.push(SecurityRequirement::default());
-                operation.security = Some(security);
-                operation
-                    .responses
-                    .responses
-                    .insert("401".into(), unauthorized.clone().into());
+                operation.security = Some(vec![
+                    SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new()),
+                    SecurityRequirement::default(),
+                ]);
             }
         }
     }

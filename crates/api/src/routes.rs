@@ -122,61 +122,46 @@ macro_rules! name_route {
 }
 
 name_route!(
-    #[utoipa::path(post, tag = "jobs", path = "/pause", summary = "Pauses a job",
+    #[utoipa::path(post, tag = "job", path = "/pause", summary = "Pauses a job",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
     pause,
     pause
 );
 name_route!(
-    #[utoipa::path(post, tag = "jobs", path = "/resume", summary = "Resumes a paused job",
+    #[utoipa::path(post, tag = "job", path = "/resume", summary = "Resumes a paused job",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
     resume,
     resume
 );
 name_route!(
-    #[utoipa::path(post, tag = "jobs", path = "/delete", summary = "Stops a job and removes its metadata (target data stays)",
+    #[utoipa::path(post, tag = "job", path = "/delete", summary = "Stops a job and removes its metadata (target data stays)",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
     delete,
     delete
 );
 name_route!(
-    #[utoipa::path(post, tag = "jobs", path = "/desync", summary = "Deletes the job and makes the target tables writable",
+    #[utoipa::path(post, tag = "job", path = "/desync", summary = "Deletes the job and makes the target tables writable",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
     desync,
     desync
 );
 name_route!(
-    #[utoipa::path(post, tag = "jobs", path = "/job_status", summary = "The job's state, phase, cursor, lag and last error",
+    #[utoipa::path(post, tag = "job", path = "/job_status", summary = "The job's state, phase, cursor, lag and last error",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = StatusAnswer),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
     job_status,
     status,
@@ -184,35 +169,26 @@ name_route!(
     {}
 );
 name_route!(
-    #[utoipa::path(post, tag = "jobs", path = "/job_detail", summary = "The job record, passwords redacted",
+    #[utoipa::path(post, tag = "job", path = "/job_detail", summary = "The job record, passwords redacted",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = DetailAnswer),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
     job_detail, detail, "job_detail", {"job_detail": ""}
 );
 name_route!(
-    #[utoipa::path(post, tag = "jobs", path = "/job_progress", summary = "The job's persisted progress",
+    #[utoipa::path(post, tag = "job", path = "/job_progress", summary = "The job's persisted progress",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = ProgressAnswer),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
     job_progress, progress, "job_progress", {"job_progress": ""}
 );
 
-#[utoipa::path(post, tag = "jobs", path = "/force_fullsync", summary = "Starts a new full sync of the job",
+#[utoipa::path(post, tag = "job", path = "/force_fullsync", summary = "Starts a new full sync of the job",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
 pub(super) async fn force_fullsync(
     State(app): AppStateRef,
@@ -236,13 +212,10 @@ pub(super) async fn force_fullsync(
 
 /// `/job_skip_binlog`: `skip_by` `silence` (the binlog at `skip_commit_seq`), `fullsync`,
 /// or `partialsync` of `table` (database jobs).
-#[utoipa::path(post, tag = "jobs", path = "/job_skip_binlog", summary = "Gets a job past a binlog it cannot replay",
+#[utoipa::path(post, tag = "job", path = "/job_skip_binlog", summary = "Gets a job past a binlog it cannot replay",
         request_body(content = SkipBinlogRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
 pub(super) async fn job_skip_binlog(
     State(app): AppStateRef,
@@ -292,7 +265,6 @@ pub(super) async fn version(State(app): AppStateRef) -> Response {
         responses(
             (status = 200, description = "Created, or why not (success false)", body = Ack),
             (status = 400, description = "The body is not a job spec", body = Ack),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
         ))]
 pub(super) async fn create_ccr(
     State(app): AppStateRef,
@@ -315,7 +287,6 @@ pub(super) async fn create_ccr(
         responses(
             (status = 200, description = "The checks (success says they ran, ok whether all passed), or why they could not run", body = ValidateAnswer),
             (status = 400, description = "The body is not a job spec", body = Ack),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
         ))]
 pub(super) async fn validate(
     State(app): AppStateRef,
@@ -331,13 +302,10 @@ pub(super) async fn validate(
     .await
 }
 
-#[utoipa::path(post, tag = "jobs", path = "/get_lag", summary = "How far the target is behind the source",
+#[utoipa::path(post, tag = "job", path = "/get_lag", summary = "How far the target is behind the source",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = LagAnswer),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
 pub(super) async fn get_lag(
     State(app): AppStateRef,
@@ -352,13 +320,10 @@ pub(super) async fn get_lag(
     .await
 }
 
-#[utoipa::path(post, tag = "jobs", path = "/update_job", summary = "Sets skip_error",
+#[utoipa::path(post, tag = "job", path = "/update_job", summary = "Sets skip_error",
         request_body(content = UpdateJobRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
 pub(super) async fn update_job(
     State(app): AppStateRef,
@@ -377,13 +342,10 @@ pub(super) async fn update_job(
 
 /// `/update_host_mapping`: adds or changes host mapping entries of a job (an empty value
 /// deletes one), as the reference.
-#[utoipa::path(post, tag = "jobs", path = "/update_host_mapping", summary = "Adds, changes or deletes (empty value) host mapping entries of a job",
+#[utoipa::path(post, tag = "job", path = "/update_host_mapping", summary = "Adds, changes or deletes (empty value) host mapping entries of a job",
         request_body(content = UpdateHostMappingRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = Ack),
-            (status = 303, description = "Another syncer owns the job: its URL is in Location"),
-            (status = 413, description = "The body is larger than 1 MiB", body = ErrorAnswer),
-            (status = 502, description = "Forwarding to the job's owner failed (?forward=1)", body = ErrorAnswer),
         ))]
 pub(super) async fn update_host_mapping(
     State(app): AppStateRef,
