@@ -91,44 +91,36 @@ fn init_logging(
         (None, Some(dir)) => Some(dir.join(format!("{}_{}.log", args.host, args.port))),
         (None, None) => None,
     };
-    let Some(path) = file else {
-        let builder = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_timer(timer);
-        if json {
-            builder
-                .json()
-                .flatten_event(true)
-                .with_span_list(false)
-                .init();
-        } else {
-            builder.init();
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
+    // Stdout keeps colours for a terminal; a file gets plain text and a flushing guard.
+    let (writer, ansi, guard) = match file {
+        None => (BoxMakeWriter::new(std::io::stdout), true, None),
+        Some(path) => {
+            let dir = path
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create log directory {}: {e}", dir.display()))?;
+            let opened = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+            let (writer, guard) = tracing_appender::non_blocking(opened);
+            let writer = if args.log_also_to_stderr {
+                BoxMakeWriter::new(writer.and(std::io::stderr))
+            } else {
+                BoxMakeWriter::new(writer)
+            };
+            (writer, false, Some(guard))
         }
-        return Ok(None);
     };
-    let dir = path
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot create log directory {}: {e}", dir.display()))?;
-    let opened = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(opened);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_timer(timer)
-        .with_ansi(false);
-    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
-    let writer = if args.log_also_to_stderr {
-        BoxMakeWriter::new(writer.and(std::io::stderr))
-    } else {
-        BoxMakeWriter::new(writer)
-    };
-    let builder = builder.with_writer(writer);
+        .with_ansi(ansi)
+        .with_writer(writer);
     if json {
         builder
             .json()
@@ -138,7 +130,7 @@ fn init_logging(
     } else {
         builder.init();
     }
-    Ok(Some(guard))
+    Ok(guard)
 }
 
 async fn serve(
