@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use ccr_core::job::spec::{ClusterSpec, Frontend};
-use ccr_core::job::status::{JobStatus, NeedsOperator};
 use ccr_core::job::status::LastVerification;
+use ccr_core::job::status::{JobStatus, NeedsOperator};
 use ccr_core::job::validate::Check;
 use ccr_core::job::verify::{Outcome, PartitionCheck, TableCheck, VerifySummary};
 use ccr_core::job::{CreateJobRequest, JobLag, JobOwner, SyncerInfo};

@@ -359,7 +359,9 @@ pub(super) async fn verify(
             options.catch_up_timeout = std::time::Duration::from_secs(secs);
         }
         let report = app.jobs.verify(&request.name, options).await?;
-        Ok(fields(json!({ "tables": report.tables, "summary": report.summary })))
+        Ok(fields(
+            json!({ "tables": report.tables, "summary": report.summary }),
+        ))
     })
     .await
 }

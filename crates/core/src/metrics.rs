@@ -32,8 +32,7 @@ pub const JOB_PAUSED: &str = "ccr_syncer_job_paused";
 pub const JOBS_NEEDING_OPERATOR: &str = "ccr_syncer_jobs_needing_operator";
 pub const JOB_NEEDS_OPERATOR: &str = "ccr_syncer_job_needs_operator";
 pub const JOB_VERIFY_MISMATCH_TABLES: &str = "ccr_syncer_job_verify_mismatch_tables";
-pub const JOB_LAST_VERIFY_TIMESTAMP_SECONDS: &str =
-    "ccr_syncer_job_last_verify_timestamp_seconds";
+pub const JOB_LAST_VERIFY_TIMESTAMP_SECONDS: &str = "ccr_syncer_job_last_verify_timestamp_seconds";
 pub const HTTP_REQUESTS_TOTAL: &str = "ccr_syncer_http_requests_total";
 pub const JOB_METADATA_WRITES_TOTAL: &str = "ccr_syncer_job_metadata_writes_total";
 pub const JOB_SOURCE_CALLS_TOTAL: &str = "ccr_syncer_job_source_calls_total";

@@ -1200,14 +1200,17 @@ impl JobManager {
         } else {
             tracing::warn!(job = %name, tables = ?mismatched_tables, summary = ?report.summary, "verification found the target different from the source");
         }
-        // A job deleted or handed over meanwhile keeps no series here.
-        if self.jobs.read().contains_key(name) {
+        // A job deleted or handed over meanwhile keeps no series here; the lock keeps it
+        // from going between the look and the update (its series go after it is unloaded).
+        let running = self.jobs.read();
+        if running.contains_key(name) {
             let metrics = self.metrics.job(name);
             metrics
                 .verify_mismatch_tables
                 .set(report.summary.mismatch as i64);
             metrics.last_verify_timestamp.set(now_secs());
         }
+        drop(running);
         handle.status.lock().last_verification = Some(LastVerification {
             time: now_utc_text(),
             summary: report.summary.clone(),

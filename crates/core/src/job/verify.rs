@@ -362,11 +362,7 @@ fn compare(source: &TableFacts, target: &TableFacts) -> (Vec<String>, Vec<Partit
         }
         partitions.push(PartitionCheck {
             name: name.to_owned(),
-            result: if same {
-                Outcome::Ok
-            } else {
-                Outcome::Mismatch
-            },
+            result: if same { Outcome::Ok } else { Outcome::Mismatch },
             source_rows: src_sum.map(|s| s.rows),
             target_rows: dst_sum.map(|s| s.rows),
         });
@@ -457,8 +453,7 @@ pub async fn verify_table(
             }
             Ok(Reading::SourceMoved) => {
                 tracing::debug!(table = %pair.source, attempt, "source changed while verifying; reading again");
-                check.differences =
-                    vec![format!(
+                check.differences = vec![format!(
                     "the source table kept changing while it was read ({VERIFY_ATTEMPTS} attempts)"
                 )];
             }
@@ -601,8 +596,10 @@ mod tests {
 
     #[test]
     fn equal_facts_have_no_differences() {
-        let (differences, partitions) =
-            compare(&facts(&[("p1", 2, 5), ("p2", 1, 7)]), &facts(&[("p1", 2, 5), ("p2", 1, 7)]));
+        let (differences, partitions) = compare(
+            &facts(&[("p1", 2, 5), ("p2", 1, 7)]),
+            &facts(&[("p1", 2, 5), ("p2", 1, 7)]),
+        );
         assert!(differences.is_empty(), "{differences:?}");
         assert!(partitions.iter().all(|p| p.result == Outcome::Ok));
         assert_eq!(partitions[1].source_rows, Some(1));

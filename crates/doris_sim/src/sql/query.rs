@@ -824,8 +824,10 @@ impl FeSession {
                     .iter()
                     .map(|v| (!v.is_null()).then(|| v.to_text()))
                     .collect();
-                let bytes: Vec<Option<&[u8]>> =
-                    texts.iter().map(|t| t.as_deref().map(str::as_bytes)).collect();
+                let bytes: Vec<Option<&[u8]>> = texts
+                    .iter()
+                    .map(|t| t.as_deref().map(str::as_bytes))
+                    .collect();
                 super::hash::murmur_hash3_64(&bytes)
                     .map(|h| Value::Int(i128::from(h)))
                     .unwrap_or(Value::Null)
