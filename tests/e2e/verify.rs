@@ -296,7 +296,7 @@ fn verify_interval_sets_the_metrics_and_the_status_line() {
     );
     wait_until("the mismatch gauge", CATCH_UP, || {
         match series("ccr_syncer_job_verify_mismatch_tables") {
-            Some(v) if v == 1.0 => Ok(()),
+            Some(1.0) => Ok(()),
             other => Err(format!("{other:?}")),
         }
     });
