@@ -18,7 +18,7 @@
 //!
 //! Everything here only reads; it runs beside the job's steps, never inside them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -186,7 +186,7 @@ pub fn checksum_sql(db: &str, table: &str, columns: &[&str], partition: Option<&
 
 /// The columns the checksum covers: those both sides have, in source order, without the
 /// types Doris cannot render as text.
-fn hashed_columns<'a>(source: &'a [ColumnRow], target: &[ColumnRow]) -> Vec<&'a str> {
+fn hashed_columns(source: &[ColumnRow], target: &[ColumnRow]) -> Vec<String> {
     source
         .iter()
         .filter(|c| target.iter().any(|t| t.name == c.name))
@@ -194,7 +194,7 @@ fn hashed_columns<'a>(source: &'a [ColumnRow], target: &[ColumnRow]) -> Vec<&'a 
             let ty = c.column_type.to_ascii_lowercase();
             !UNHASHABLE_TYPES.iter().any(|u| ty.starts_with(u))
         })
-        .map(|c| c.name.as_str())
+        .map(|c| c.name.clone())
         .collect()
 }
 
@@ -299,12 +299,6 @@ fn compare(source: &TableFacts, target: &TableFacts) -> (Vec<String>, Vec<Partit
     }
     let single = source.partitions.len() <= 1 && target.partitions.len() <= 1;
     let mut partitions = Vec::new();
-    let names: BTreeSet<&str> = source
-        .partitions
-        .iter()
-        .chain(&target.partitions)
-        .map(|p| p.name.as_str())
-        .collect();
     // In source order, then the target's own.
     let mut ordered: Vec<&str> = source.partitions.iter().map(|p| p.name.as_str()).collect();
     ordered.extend(
@@ -314,7 +308,6 @@ fn compare(source: &TableFacts, target: &TableFacts) -> (Vec<String>, Vec<Partit
             .map(|p| p.name.as_str())
             .filter(|n| !source.partitions.iter().any(|p| p.name == *n)),
     );
-    debug_assert_eq!(ordered.len(), names.len());
     for name in ordered {
         let src = source.partitions.iter().find(|p| p.name == name);
         let dst = target.partitions.iter().find(|p| p.name == name);
@@ -494,7 +487,6 @@ async fn read_once(
     }
     let mut dst = structure(target, &pair.target_db, &pair.target).await?;
     let columns = hashed_columns(&src.columns, &dst.columns);
-    let columns: Vec<String> = columns.into_iter().map(str::to_owned).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     let per_partition = src.partitions.len() > 1 || dst.partitions.len() > 1;
     fill_sums(
