@@ -115,6 +115,7 @@ fn unknown_jobs_and_empty_names() {
         "/desync",
         "/update_job",
         "/force_fullsync",
+        "/verify",
     ] {
         let json = syncer.post_name(route, "nope");
         assert_eq!(
@@ -142,6 +143,7 @@ fn unknown_jobs_and_empty_names() {
         "/job_status",
         "/get_lag",
         "/job_detail",
+        "/verify",
     ] {
         let json = syncer.post_name(route, "");
         assert_eq!(json["error_msg"], "name is empty", "{route}");

@@ -276,6 +276,13 @@ fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(status["success"], true, "{body}");
     assert_eq!(status["status"]["name"], "fwd", "{body}");
+    // Verification runs on the owner, which has the job's clusters and cursor.
+    let (code, _) = b.post_raw("/verify", r#"{"name":"fwd"}"#);
+    assert_eq!(code, 303);
+    let (code, body) = b.post_raw("/verify?forward=1", r#"{"name":"fwd"}"#);
+    assert_eq!(code, 200, "{body}");
+    let verified: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(verified["summary"]["ok"], 1, "{body}");
     let (code, body) = b.post_raw("/pause?forward=1", r#"{"name":"fwd"}"#);
     assert_eq!((code, body.as_str()), (200, r#"{"success":true}"#));
     support::wait_job_status(a, "fwd", "the pause to reach the owner", |s| {

@@ -21,3 +21,4 @@ mod store_suite;
 mod table_sync;
 mod telemetry;
 mod validate;
+mod verify;

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use ccr_core::job::spec::{ClusterSpec, Frontend};
+use ccr_core::job::status::LastVerification;
 use ccr_core::job::status::{JobStatus, NeedsOperator};
 use ccr_core::job::validate::Check;
+use ccr_core::job::verify::{Outcome, PartitionCheck, TableCheck, VerifySummary};
 use ccr_core::job::{CreateJobRequest, JobLag, JobOwner, SyncerInfo};
 
 /// `{"name": ...}`: the body of every route that acts on one job.
@@ -41,6 +43,35 @@ pub struct UpdateHostMappingRequest {
     pub src_host_mapping: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub dest_host_mapping: std::collections::BTreeMap<String, String>,
+}
+
+/// The body of `/verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyRequest {
+    #[serde(default)]
+    #[schema(example = "orders_dr")]
+    pub name: String,
+    /// Source tables to verify (database jobs); absent or empty: every replicated table.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// Report each partition's outcome and row counts.
+    #[serde(default)]
+    pub partitions: bool,
+    /// How long to wait for the job to catch up before a table is `unstable` (default 60).
+    #[serde(default)]
+    pub catch_up_timeout_secs: Option<u64>,
+}
+
+/// `/verify`: each table's outcome and the count of tables by outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyAnswer {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Vec<TableCheck>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<VerifySummary>,
 }
 
 /// The body of `/list_jobs` (optional).
@@ -258,6 +289,7 @@ pub struct ViewAnswer {
         super::routes::version,
         super::routes::create_ccr,
         super::routes::validate,
+        super::routes::verify,
         super::routes::get_lag,
         super::routes::pause,
         super::routes::resume,
@@ -287,6 +319,11 @@ pub struct ViewAnswer {
         Frontend,
         JobStatus,
         NeedsOperator,
+        LastVerification,
+        VerifySummary,
+        TableCheck,
+        PartitionCheck,
+        Outcome,
         JobLag,
         JobOwner,
         SyncerInfo,

@@ -52,6 +52,7 @@ fn route_table() -> Vec<(&'static str, MethodRouter<Arc<AppState>>)> {
         ("/version", any(routes::version)),
         ("/create_ccr", any(routes::create_ccr)),
         ("/validate", any(routes::validate)),
+        ("/verify", any(routes::verify)),
         ("/get_lag", any(routes::get_lag)),
         ("/pause", any(routes::pause)),
         ("/resume", any(routes::resume)),

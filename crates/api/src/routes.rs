@@ -15,11 +15,12 @@ use serde_json::{json, Map, Value};
 use super::contract::{
     Ack, DetailAnswer, ErrorAnswer, FeatureFlag, FeaturesAnswer, LagAnswer, ListJobsAnswer,
     ListJobsRequest, ListedJob, NameRequest, ProgressAnswer, SkipBinlogRequest, StatusAnswer,
-    SyncersAnswer, UpdateHostMappingRequest, UpdateJobRequest, ValidateAnswer, VersionAnswer,
-    ViewAnswer, ViewFormatName, ViewTypeName,
+    SyncersAnswer, UpdateHostMappingRequest, UpdateJobRequest, ValidateAnswer, VerifyAnswer,
+    VerifyRequest, VersionAnswer, ViewAnswer, ViewFormatName, ViewTypeName,
 };
 use super::error::{ApiError, RouteError};
 use super::{AppState, MAX_REQUEST_BODY_BYTES};
+use ccr_core::job::verify::VerifyOptions;
 use ccr_core::job::{BinlogSkip, CreateJobRequest};
 
 // What every job route may answer besides its own 200 (see the document's description).
@@ -298,6 +299,37 @@ pub(super) async fn validate(
         let request: CreateJobRequest = decode(body, StatusCode::BAD_REQUEST)?;
         let report = app.jobs.validate(request).await?;
         Ok(fields(json!({ "ok": report.ok, "checks": report.checks })))
+    })
+    .await
+}
+
+/// `/verify`: compares the job's target with its source, table by table (row counts,
+/// checksums, columns, partitions, comments); `success` says the comparison ran, each
+/// table's `result` what it found.
+#[utoipa::path(post, tag = "job", path = "/verify", summary = "Proves the target equals the source: row counts, checksums, columns, partitions and comments per table",
+        request_body(content = VerifyRequest, content_type = "application/json"),
+        responses(
+            (status = 200, description = "Each table's outcome (ok, mismatch, unstable, error) and a summary, or why the comparison could not run", body = VerifyAnswer),
+        ))]
+pub(super) async fn verify(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(&uri, json!({}), async {
+        let request: VerifyRequest = decode(body, StatusCode::OK)?;
+        let mut options = VerifyOptions {
+            tables: request.tables,
+            partitions: request.partitions,
+            ..VerifyOptions::default()
+        };
+        if let Some(secs) = request.catch_up_timeout_secs {
+            options.catch_up_timeout = std::time::Duration::from_secs(secs);
+        }
+        let report = app.jobs.verify(&request.name, options).await?;
+        Ok(fields(
+            json!({ "tables": report.tables, "summary": report.summary }),
+        ))
     })
     .await
 }

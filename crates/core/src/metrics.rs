@@ -31,6 +31,8 @@ pub const JOB_LAG_SECONDS: &str = "ccr_syncer_job_lag_seconds";
 pub const JOB_PAUSED: &str = "ccr_syncer_job_paused";
 pub const JOBS_NEEDING_OPERATOR: &str = "ccr_syncer_jobs_needing_operator";
 pub const JOB_NEEDS_OPERATOR: &str = "ccr_syncer_job_needs_operator";
+pub const JOB_VERIFY_MISMATCH_TABLES: &str = "ccr_syncer_job_verify_mismatch_tables";
+pub const JOB_LAST_VERIFY_TIMESTAMP_SECONDS: &str = "ccr_syncer_job_last_verify_timestamp_seconds";
 pub const HTTP_REQUESTS_TOTAL: &str = "ccr_syncer_http_requests_total";
 pub const JOB_METADATA_WRITES_TOTAL: &str = "ccr_syncer_job_metadata_writes_total";
 pub const JOB_SOURCE_CALLS_TOTAL: &str = "ccr_syncer_job_source_calls_total";
@@ -106,6 +108,10 @@ pub struct JobMetrics {
     pub paused: Gauge,
     /// 1 while the job cannot go on without an operator.
     pub needs_operator: Gauge,
+    /// Tables the last verification found different on the target, and when it ended
+    /// (Unix seconds; 0 before the first).
+    pub verify_mismatch_tables: Gauge,
+    pub last_verify_timestamp: Gauge,
     /// Durable writes of the job's progress.
     pub metadata_writes: Counter,
     /// Calls to the source and target clusters and the time spent in them.
@@ -133,6 +139,8 @@ impl Default for JobMetrics {
             lag_seconds: Gauge::default(),
             paused: Gauge::default(),
             needs_operator: Gauge::default(),
+            verify_mismatch_tables: Gauge::default(),
+            last_verify_timestamp: Gauge::default(),
             metadata_writes: Counter::default(),
             source_calls: Arc::default(),
             target_calls: Arc::default(),
@@ -185,6 +193,8 @@ struct JobFamilies {
     lag_seconds: Family<JobLabel, Gauge>,
     paused: Family<JobLabel, Gauge>,
     needs_operator: Family<JobLabel, Gauge>,
+    verify_mismatch_tables: Family<JobLabel, Gauge>,
+    last_verify_timestamp: Family<JobLabel, Gauge>,
     metadata_writes: Family<JobLabel, Counter>,
     source_calls: Family<JobLabel, Counter>,
     source_call_seconds: Family<JobLabel, SecondsCounter>,
@@ -203,6 +213,8 @@ impl JobFamilies {
             lag_seconds: Family::default(),
             paused: Family::default(),
             needs_operator: Family::default(),
+            verify_mismatch_tables: Family::default(),
+            last_verify_timestamp: Family::default(),
             metadata_writes: Family::default(),
             source_calls: Family::default(),
             source_call_seconds: Family::default(),
@@ -261,6 +273,16 @@ impl JobFamilies {
                 &self.lag_seconds,
             ),
             (JOB_PAUSED, "1 while the job is paused", &self.paused),
+            (
+                JOB_VERIFY_MISMATCH_TABLES,
+                "Tables the job's last verification found different on the target",
+                &self.verify_mismatch_tables,
+            ),
+            (
+                JOB_LAST_VERIFY_TIMESTAMP_SECONDS,
+                "When the job's last verification ended (Unix seconds; 0 before the first)",
+                &self.last_verify_timestamp,
+            ),
         ];
         for (name, help, family) in gauges {
             registry.register(name, help, family.clone());
@@ -293,6 +315,8 @@ impl JobFamilies {
             lag_seconds: self.lag_seconds.get_or_create_owned(label),
             paused: self.paused.get_or_create_owned(label),
             needs_operator: self.needs_operator.get_or_create_owned(label),
+            verify_mismatch_tables: self.verify_mismatch_tables.get_or_create_owned(label),
+            last_verify_timestamp: self.last_verify_timestamp.get_or_create_owned(label),
             metadata_writes: self.metadata_writes.get_or_create_owned(label),
             source_calls: Arc::new(CallTime {
                 calls: self.source_calls.get_or_create_owned(label),
@@ -318,6 +342,8 @@ impl JobFamilies {
         self.lag_seconds.remove(label);
         self.paused.remove(label);
         self.needs_operator.remove(label);
+        self.verify_mismatch_tables.remove(label);
+        self.last_verify_timestamp.remove(label);
         self.metadata_writes.remove(label);
         self.source_calls.remove(label);
         self.source_call_seconds.remove(label);
@@ -537,6 +563,8 @@ mod tests {
             JOB_PAUSED,
             JOBS_NEEDING_OPERATOR,
             JOB_NEEDS_OPERATOR,
+            JOB_VERIFY_MISMATCH_TABLES,
+            JOB_LAST_VERIFY_TIMESTAMP_SECONDS,
             HTTP_REQUESTS_TOTAL,
             JOB_METADATA_WRITES_TOTAL,
             JOB_SOURCE_CALLS_TOTAL,

@@ -470,6 +470,79 @@ impl SqlClient {
     }
 }
 
+impl SqlClient {
+    /// `SHOW PARTITIONS FROM db.t`: every (non-temporary) partition with its range and
+    /// visible version, in Doris's order.
+    pub async fn partitions(&self, db: &str, table: &str) -> Result<Vec<PartitionRow>, DorisError> {
+        let sql = format!(
+            "SHOW PARTITIONS FROM {}.{}",
+            quote_ident(db),
+            quote_ident(table)
+        );
+        let rows = self.query(&sql).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PartitionRow {
+                    name: row.text("PartitionName")?,
+                    range: row.text("Range")?,
+                    visible_version: row.int("VisibleVersion")?,
+                })
+            })
+            .collect()
+    }
+
+    /// `SHOW FULL COLUMNS FROM db.t`: the columns in table order with their types.
+    pub async fn columns(&self, db: &str, table: &str) -> Result<Vec<ColumnRow>, DorisError> {
+        let sql = format!(
+            "SHOW FULL COLUMNS FROM {}.{}",
+            quote_ident(db),
+            quote_ident(table)
+        );
+        let rows = self.query(&sql).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ColumnRow {
+                    name: row.text("Field")?,
+                    column_type: row.text("Type")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The table's comment from `information_schema.tables` (empty when it has none).
+    pub async fn table_comment(&self, db: &str, table: &str) -> Result<String, DorisError> {
+        let sql = format!(
+            "SELECT TABLE_COMMENT FROM information_schema.tables WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+            quote_str(db),
+            quote_str(table)
+        );
+        let rows = self.query(&sql).await?;
+        match rows.first() {
+            Some(row) => row.text("TABLE_COMMENT"),
+            None => Err(DorisError::UnexpectedResult(format!(
+                "information_schema.tables has no table {db}.{table}"
+            ))),
+        }
+    }
+}
+
+/// One row of `SHOW PARTITIONS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRow {
+    pub name: String,
+    /// Doris's rendering of the range or list (equal for equal definitions).
+    pub range: String,
+    pub visible_version: i64,
+}
+
+/// One row of `SHOW FULL COLUMNS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRow {
+    pub name: String,
+    /// As Doris prints it: `int`, `varchar(20)`, `decimal(10,2)`.
+    pub column_type: String,
+}
+
 fn port(row: &SqlRow, column: &str) -> Result<u16, DorisError> {
     let value = row.int(column)?;
     u16::try_from(value).map_err(|_| {

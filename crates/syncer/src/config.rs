@@ -171,6 +171,12 @@ pub struct SyncerArgs {
     /// Accepted for compatibility; the repository is always `__keep_on_local__`.
     #[arg(long = "local_repo_name", default_value = "")]
     pub local_repo_name: String,
+    /// Verify every caught-up job of this syncer this often, in seconds (as `/verify` does:
+    /// row counts, checksums, columns, partitions, comments), setting
+    /// `ccr_syncer_job_verify_mismatch_tables` and `last_verification` in `/job_status`.
+    /// 0 (the default) turns it off.
+    #[arg(long = "verify_interval", default_value_t = 0)]
+    pub verify_interval: u64,
     /// How long an idle job waits before asking the source for new binlogs again.
     #[arg(long = "idle_poll_interval", default_value = "1s", value_parser = parse_duration)]
     pub idle_poll_interval: Duration,

@@ -191,6 +191,7 @@ async fn serve(
         dead_after: args.dead_after,
         host_mapping,
         secret_keys,
+        verify_interval: std::time::Duration::from_secs(args.verify_interval),
     };
     let jobs = JobManager::new(store, settings, metrics.clone());
     jobs.start()

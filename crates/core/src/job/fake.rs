@@ -744,6 +744,7 @@ impl FakeJob {
                 dead_after: std::time::Duration::from_secs(8),
                 host_mapping: Default::default(),
                 secret_keys: Default::default(),
+                verify_interval: std::time::Duration::ZERO,
             }),
             clock: Arc::new(FixedClock(1_700_000_000_000)),
             lease: Arc::clone(&lease),

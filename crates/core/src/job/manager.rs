@@ -26,8 +26,9 @@ use super::settings::JobSettings;
 use super::spec::{
     validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncType,
 };
-use super::status::{JobStatus, NeedsOperator};
+use super::status::{JobStatus, LastVerification, NeedsOperator};
 use super::validate::{self, Check, ValidationReport, ValidationRequest};
+use super::verify::{self, CatchUp, Outcome, TableCheck, TablePair, VerifyOptions, VerifyReport};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::store::progress_codec;
@@ -42,6 +43,11 @@ pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for running steps to finish before abandoning them (every step
 /// checkpoints before it starts, so an abandoned step is resumed after restart).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long a periodic verification waits for a job to catch up: it only starts on a job
+/// that was caught up, so a longer wait means the job fell behind and the next round will do.
+const PERIODIC_VERIFY_CATCH_UP: Duration = Duration::from_secs(10);
+/// How often a verification asks the source whether the job has caught up.
+const CATCH_UP_POLL: Duration = Duration::from_millis(200);
 
 /// What an operator can do about a stored password the syncer cannot decrypt.
 const UNREADABLE_PASSWORD_HINT: &str =
@@ -259,7 +265,48 @@ impl JobManager {
                 }
             }
         });
+        if !self.settings.verify_interval.is_zero() {
+            let manager = Arc::clone(self);
+            tokio::spawn(async move { manager.verify_periodically().await });
+        }
         Ok(())
+    }
+
+    /// `--verify_interval`: verifies every caught-up job this syncer runs, one after the
+    /// other, off the jobs' tasks (verification only reads).
+    async fn verify_periodically(self: Arc<Self>) {
+        let mut stop = self.shutting_down.subscribe();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.verify_interval) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let jobs: Vec<(String, Arc<JobHandle>)> = self
+                .jobs
+                .read()
+                .iter()
+                .map(|(name, handle)| (name.clone(), Arc::clone(handle)))
+                .collect();
+            for (name, handle) in jobs {
+                let ready = {
+                    let status = handle.status.lock();
+                    status.state == RunState::Running.as_str()
+                        && status.progress_state.ends_with("IncrementalSync")
+                        && status.lag_binlogs == 0
+                        && status.last_error.is_none()
+                };
+                if !ready {
+                    continue;
+                }
+                let options = VerifyOptions {
+                    catch_up_timeout: PERIODIC_VERIFY_CATCH_UP,
+                    ..VerifyOptions::default()
+                };
+                if let Err(error) = self.verify_job(&name, &handle, &options).await {
+                    tracing::warn!(job = %name, %error, "periodic verification failed");
+                }
+            }
+        }
     }
 
     /// Re-encrypts stored passwords that are plain or under the old key (see
@@ -1097,6 +1144,154 @@ impl JobManager {
         Ok(lag)
     }
 
+    /// `/verify`: compares the job's target with its source, table by table (see
+    /// [`verify`]). Only reads; the job keeps running meanwhile.
+    pub async fn verify(
+        self: &Arc<Self>,
+        name: &str,
+        options: VerifyOptions,
+    ) -> Result<VerifyReport, JobError> {
+        let handle = self.local(name).await?;
+        self.verify_job(name, &handle, &options).await
+    }
+
+    async fn verify_job(
+        &self,
+        name: &str,
+        handle: &Arc<JobHandle>,
+        options: &VerifyOptions,
+    ) -> Result<VerifyReport, JobError> {
+        let info = handle.info.lock().await.clone();
+        let pairs = self.verify_pairs(name, handle, &info, options).await?;
+        let catch_up = JobCatchUp {
+            source: &handle.src,
+            status: &handle.status,
+            db: &info.src.database,
+            table: info
+                .src
+                .is_table_level()
+                .then_some((info.src.table.as_str(), info.src.table_id)),
+        };
+        let mut checks = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            checks.push(match pair {
+                Ok(pair) => {
+                    verify::verify_table(
+                        handle.src.sql(),
+                        handle.dest.sql(),
+                        &pair,
+                        options,
+                        &catch_up,
+                    )
+                    .await
+                }
+                Err(check) => check,
+            });
+        }
+        let report = VerifyReport::new(checks);
+        let mismatched_tables: Vec<String> = report
+            .tables
+            .iter()
+            .filter(|t| t.result == Outcome::Mismatch)
+            .map(|t| t.table.clone())
+            .collect();
+        if mismatched_tables.is_empty() {
+            tracing::info!(job = %name, summary = ?report.summary, "verification done");
+        } else {
+            tracing::warn!(job = %name, tables = ?mismatched_tables, summary = ?report.summary, "verification found the target different from the source");
+        }
+        // A job deleted or handed over meanwhile keeps no series here; the lock keeps it
+        // from going between the look and the update (its series go after it is unloaded).
+        let running = self.jobs.read();
+        if running.contains_key(name) {
+            let metrics = self.metrics.job(name);
+            metrics
+                .verify_mismatch_tables
+                .set(report.summary.mismatch as i64);
+            metrics.last_verify_timestamp.set(now_secs());
+        }
+        drop(running);
+        handle.status.lock().last_verification = Some(LastVerification {
+            time: now_utc_text(),
+            summary: report.summary.clone(),
+            mismatched_tables,
+        });
+        Ok(report)
+    }
+
+    /// The tables a verification covers: a table job's table; every table a database job
+    /// replicates (its include/exclude lists), each under its target name (the job's table
+    /// mapping). A requested table the job does not replicate is an `error` entry.
+    async fn verify_pairs(
+        &self,
+        name: &str,
+        handle: &JobHandle,
+        info: &JobInfo,
+        options: &VerifyOptions,
+    ) -> Result<Vec<Result<TablePair, TableCheck>>, JobError> {
+        let pair = |source: &str, target: &str| TablePair {
+            source_db: info.src.database.clone(),
+            source: source.to_owned(),
+            target_db: info.dest.database.clone(),
+            target: target.to_owned(),
+        };
+        let mut pairs: Vec<TablePair> = Vec::new();
+        if info.sync_type == SyncType::Table {
+            pairs.push(pair(&info.src.table, &info.dest.table));
+        } else {
+            let mapping = match self.store.get_progress(name).await? {
+                Some(text) => {
+                    progress_codec::decode(&text)
+                        .map_err(|e| JobError::Corrupt {
+                            name: name.to_owned(),
+                            what: "progress",
+                            message: e.to_string(),
+                        })?
+                        .table_mapping
+                }
+                None => None,
+            }
+            .unwrap_or_default();
+            let dest_tables = match handle.dest.sql().database_id(&info.dest.database).await? {
+                Some(db_id) => handle.dest.sql().tables(db_id).await?,
+                None => Vec::new(),
+            };
+            for table in handle.src.sql().tables(info.src.db_id).await? {
+                if table.is_view || !info.replicates_table(&table.name) {
+                    continue;
+                }
+                let target = mapping
+                    .get(&table.id)
+                    .and_then(|id| dest_tables.iter().find(|t| t.id == *id))
+                    .map_or(table.name.as_str(), |t| t.name.as_str());
+                pairs.push(pair(&table.name, target));
+            }
+        }
+        if options.tables.is_empty() {
+            return Ok(pairs.into_iter().map(Ok).collect());
+        }
+        Ok(options
+            .tables
+            .iter()
+            .map(|wanted| {
+                pairs
+                    .iter()
+                    .find(|p| p.source == *wanted)
+                    .cloned()
+                    .ok_or_else(|| TableCheck {
+                        table: wanted.clone(),
+                        target_table: String::new(),
+                        result: Outcome::Error,
+                        differences: vec![format!(
+                            "job {name} does not replicate a table named {wanted:?}"
+                        )],
+                        attempts: 0,
+                        partitions: None,
+                    })
+            })
+            .collect())
+    }
+
     /// `/view`: every job of the metadata store; those running here with their status,
     /// the others with their owner only (their status lives in that syncer).
     pub async fn overview(&self) -> Result<Vec<JobOverview>, JobError> {
@@ -1145,4 +1340,39 @@ fn now_secs() -> i64 {
 /// The current UTC time as `/job_status` shows times.
 fn now_utc_text() -> String {
     chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A job has caught up when it replays binlogs and the source has none after the last it
+/// applied.
+struct JobCatchUp<'a> {
+    source: &'a DorisCluster,
+    status: &'a parking_lot::Mutex<JobStatus>,
+    db: &'a str,
+    table: Option<(&'a str, i64)>,
+}
+
+#[async_trait::async_trait]
+impl CatchUp for JobCatchUp<'_> {
+    async fn wait(&self, timeout: Duration) -> Result<bool, JobError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (replaying, applied) = {
+                let status = self.status.lock();
+                (
+                    status.progress_state.ends_with("IncrementalSync"),
+                    status.prev_commit_seq,
+                )
+            };
+            if replaying {
+                let lag = self.source.binlog_lag(self.db, self.table, applied).await?;
+                if lag.lag <= 0 {
+                    return Ok(true);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(CATCH_UP_POLL).await;
+        }
+    }
 }

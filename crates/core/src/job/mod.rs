@@ -8,7 +8,8 @@
 //!   `fake` in-memory stand-ins for tests;
 //! * `record` — the job record at the store boundary (passwords sealed and opened);
 //! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`,
-//!   `host_mapping`; `validate` (the `/validate` report, built on `first_run`'s checks).
+//!   `host_mapping`; `validate` (the `/validate` report, built on `first_run`'s checks);
+//!   `verify` (the `/verify` comparison of source and target).
 //!
 //! The progress a job persists (its phase and cursor) is `crate::progress`; its JSON form
 //! is `crate::store::progress_codec`.
@@ -33,6 +34,7 @@ mod state_machine_tests;
 pub mod status;
 mod sync;
 pub mod validate;
+pub mod verify;
 
 pub use error::JobError;
 pub use manager::{

@@ -28,6 +28,9 @@ pub struct JobSettings {
     pub host_mapping: SyncerHostMapping,
     /// Encrypt cluster passwords in the store (none: stored plain). `Debug` shows key ids.
     pub secret_keys: SecretKeys,
+    /// `--verify_interval`: how often every caught-up job of this syncer is verified
+    /// (zero: never, only on `/verify`).
+    pub verify_interval: Duration,
 }
 
 impl JobSettings {

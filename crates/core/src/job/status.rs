@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::spec::JobInfo;
+use super::verify::VerifySummary;
 use crate::progress::Phase;
 
 /// What `/job_status` shows: a snapshot the task publishes after every change.
@@ -47,6 +48,22 @@ pub struct JobStatus {
     /// Set while the job holds without an error of its own: what it waits for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<&'static str>,
+    /// The outcome of the last verification (`/verify` or `--verify_interval`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_verification: Option<LastVerification>,
+}
+
+/// `last_verification` of `/job_status`: the summary of the last verification and when it
+/// ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LastVerification {
+    /// When it ended (UTC).
+    pub time: String,
+    #[serde(flatten)]
+    pub summary: VerifySummary,
+    /// The tables found different (source names).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mismatched_tables: Vec<String>,
 }
 
 /// Why a job waits for an operator, and what the operator can do.
@@ -79,6 +96,7 @@ impl JobStatus {
             skipped_binlogs: Default::default(),
             needs_operator: None,
             waiting_for: None,
+            last_verification: None,
         }
     }
 }

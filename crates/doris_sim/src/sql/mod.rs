@@ -6,6 +6,7 @@ mod ddl;
 pub(crate) mod ddl_support;
 mod dml;
 mod engine;
+mod hash;
 pub(crate) mod lexer;
 pub(crate) mod parser;
 mod query;

@@ -378,6 +378,7 @@ impl FeSession {
                     })
                     .unwrap_or(ColumnType::BigInt),
                 "avg" => ColumnType::Double,
+                "murmur_hash3_64" => ColumnType::BigInt,
                 _ => ColumnType::Varchar,
             },
             _ => ColumnType::Varchar,
@@ -818,6 +819,19 @@ impl FeSession {
                 Value::Text(chrono::Utc::now().format("%Y-%m-%d").to_string())
             }
             "last_insert_id" => Value::Int(0),
+            "murmur_hash3_64" => {
+                let texts: Vec<Option<String>> = args
+                    .iter()
+                    .map(|v| (!v.is_null()).then(|| v.to_text()))
+                    .collect();
+                let bytes: Vec<Option<&[u8]>> = texts
+                    .iter()
+                    .map(|t| t.as_deref().map(str::as_bytes))
+                    .collect();
+                super::hash::murmur_hash3_64(&bytes)
+                    .map(|h| Value::Int(i128::from(h)))
+                    .unwrap_or(Value::Null)
+            }
             "abs" => match arg(0) {
                 Value::Null => Value::Null,
                 v if v.sql_cmp(&Value::Int(0)) == Some(Ordering::Less) => v.negate(),
@@ -1021,6 +1035,104 @@ fn unknown_column(parts: &[String]) -> SqlError {
 #[cfg(test)]
 mod tests {
     use super::like_match;
+    use crate::catalog::Catalog;
+    use crate::session::{SqlSession, StatementResult};
+    use crate::sql::FeSqlEngine;
+    use crate::topology::{BackendAddr, ClusterTopology, FrontendAddr};
+
+    fn engine() -> FeSqlEngine {
+        let topology = ClusterTopology {
+            fe: FrontendAddr {
+                host: "127.0.0.1".into(),
+                query_port: 1,
+                rpc_port: 2,
+                http_port: 3,
+                edit_log_port: 4,
+            },
+            backends: vec![BackendAddr {
+                id: 10001,
+                host: "127.0.0.1".into(),
+                be_port: 5,
+                http_port: 6,
+                brpc_port: 7,
+                heartbeat_port: 8,
+            }],
+        };
+        FeSqlEngine::new(Catalog::new(topology, ""))
+    }
+
+    /// The cells of the last statement's rows.
+    fn query(engine: &FeSqlEngine, sql: &str) -> Vec<Vec<Option<String>>> {
+        let mut session = engine.session("root", None).unwrap();
+        let mut results = session.execute(sql);
+        match results.pop().unwrap().unwrap() {
+            StatementResult::Rows { rows, .. } => rows,
+            other => panic!("not rows: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn murmur_hash3_64_in_sql_gives_doris_results() {
+        let engine = engine();
+        let rows = query(
+            &engine,
+            "SELECT murmur_hash3_64(NULL), murmur_hash3_64('hello'), murmur_hash3_64('hello', 'world')",
+        );
+        assert_eq!(
+            rows,
+            vec![vec![
+                None,
+                Some("-3215607508166160593".into()),
+                Some("3583109472027628045".into())
+            ]]
+        );
+    }
+
+    #[test]
+    fn row_checksums_sum_as_largeint_over_partitions() {
+        let engine = engine();
+        let mut session = engine.session("root", None).unwrap();
+        for result in session.execute(
+            "CREATE DATABASE d;
+             CREATE TABLE d.t (id INT, s VARCHAR(10)) DUPLICATE KEY(id)
+               PARTITION BY RANGE(id) (PARTITION p1 VALUES LESS THAN (\"10\"), PARTITION p2 VALUES LESS THAN (\"20\"))
+               DISTRIBUTED BY HASH(id) BUCKETS 2;
+             INSERT INTO d.t VALUES (1, 'hello'), (2, NULL), (15, '\u{e9}t\u{e9}');",
+        ) {
+            result.unwrap();
+        }
+        let sum = |from: &str| {
+            query(
+                &engine,
+                &format!(
+                    "SELECT COUNT(*), SUM(CAST(murmur_hash3_64(ifnull(concat('v', CAST(`id` AS STRING)), 'n'), \
+                     ifnull(concat('v', CAST(`s` AS STRING)), 'n')) AS LARGEINT)) FROM {from}"
+                ),
+            )
+        };
+        let row = |id: &str, s: Option<&str>| {
+            let id = format!("v{id}");
+            let s = s.map(|s| format!("v{s}")).unwrap_or_else(|| "n".into());
+            i128::from(
+                super::super::hash::murmur_hash3_64(&[Some(id.as_bytes()), Some(s.as_bytes())])
+                    .unwrap(),
+            )
+        };
+        let p1 = row("1", Some("hello")) + row("2", None);
+        let p2 = row("15", Some("\u{e9}t\u{e9}"));
+        assert_eq!(
+            sum("d.t PARTITION (p1)"),
+            vec![vec![Some("2".into()), Some(p1.to_string())]]
+        );
+        assert_eq!(
+            sum("d.t PARTITIONS (p2)"),
+            vec![vec![Some("1".into()), Some(p2.to_string())]]
+        );
+        assert_eq!(
+            sum("d.t"),
+            vec![vec![Some("3".into()), Some((p1 + p2).to_string())]]
+        );
+    }
 
     #[test]
     fn like_wildcards_and_escapes() {
