@@ -197,6 +197,7 @@ async fn serve(
         features: args.features.clone(),
         heartbeat_interval: args.heartbeat_interval,
         dead_after: args.dead_after,
+        cluster_watch_interval: args.cluster_watch_interval,
         host_mapping,
         secret_keys,
     };

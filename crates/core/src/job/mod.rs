@@ -7,7 +7,9 @@
 //! * `context` — what a step works with; `cluster` — the source and target traits, with
 //!   `fake` in-memory stand-ins for tests;
 //! * `record` — the job record at the store boundary (passwords sealed and opened);
-//! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`,
+//! * `manager::cluster_job` (file `cluster_job.rs`) — whole-cluster jobs: one database job
+//!   per admitted source database, kept by a watcher; its rules are `cluster_filter`;
+//! * leaves: `spec`, `cluster_filter`, `settings`, `features`, `clock`, `status`, `error`, `first_run`,
 //!   `host_mapping`; `validate` (the `/validate` report, built on `first_run`'s checks).
 //!
 //! The progress a job persists (its phase and cursor) is `crate::progress`; its JSON form
@@ -15,6 +17,7 @@
 
 pub mod clock;
 pub mod cluster;
+pub mod cluster_filter;
 pub mod context;
 pub mod error;
 #[cfg(test)]
@@ -36,6 +39,7 @@ pub mod validate;
 
 pub use error::JobError;
 pub use manager::{
-    BinlogSkip, CreateJobRequest, JobLag, JobManager, JobOverview, JobOwner, SyncerInfo,
+    BinlogSkip, CreateJobRequest, DatabaseLag, JobLag, JobManager, JobOverview, JobOwner,
+    SyncerInfo,
 };
 pub use settings::JobSettings;
