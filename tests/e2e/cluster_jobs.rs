@@ -368,3 +368,91 @@ fn a_dropped_source_database_is_reported_and_its_target_dropped_only_when_asked(
         &[("keep.t", "r_keep.t"), ("keep.t", "m_keep.t")],
     );
 }
+
+/// The owner of each job as `/list_jobs {"detail": true}` asked of `syncer` shows it.
+fn owners(syncer: &Syncer) -> Vec<(String, String)> {
+    let (_, body) = syncer.post_raw("/list_jobs", r#"{"detail": true}"#);
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let mut owners: Vec<(String, String)> = listed["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            let s = |k: &str| j[k].as_str().unwrap().to_owned();
+            (s("name"), s("owner"))
+        })
+        .collect();
+    owners.sort();
+    owners
+}
+
+#[test]
+fn a_takeover_moves_a_whole_cluster_job_with_its_database_jobs_to_one_syncer() {
+    let src = TestCluster::start();
+    let dest = TestCluster::start();
+    for db in ["db1", "db2", "db3"] {
+        src.sql(&format!("CREATE DATABASE {db} {DB_PROPS}"));
+        table_with_rows(&src, db, "t", 2);
+    }
+    let database = support::MariaDbDatabase::new();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let flags = [
+        "--heartbeat_interval",
+        "1s",
+        "--dead_after",
+        "4s",
+        WATCH_FLAGS[0],
+        WATCH_FLAGS[1],
+    ];
+    let mut a = support::mysql_syncer_with(&dirs[0], &database.0, &flags);
+    let a_host = format!("127.0.0.1:{}", a.port);
+    // Asked first and alone, `a` owns the job; its database jobs are created beside it.
+    a.create_ccr(&cluster_job_body("dr", &src, &dest, json!({"db_prefix": "c_"})));
+    let jobs = ["dr/db1", "dr/db2", "dr/db3"];
+    wait_until("the database jobs to be created", CATCH_UP, || {
+        let listed = a.list_jobs();
+        match jobs.iter().all(|c| listed.contains(&c.to_string())) {
+            true => Ok(()),
+            false => Err(format!("{listed:?}")),
+        }
+    });
+    let b = support::mysql_syncer_with(&dirs[1], &database.0, &flags);
+    let c = support::mysql_syncer_with(&dirs[2], &database.0, &flags);
+    wait_tables_equal(
+        &a,
+        &jobs,
+        &src,
+        &dest,
+        &[("db1.t", "c_db1.t"), ("db2.t", "c_db2.t"), ("db3.t", "c_db3.t")],
+    );
+    assert!(
+        owners(&a).iter().all(|(_, owner)| *owner == a_host),
+        "{:?}",
+        owners(&a)
+    );
+
+    // The owner dies: one of the two live syncers adopts the whole family.
+    a.kill();
+    wait_until("the family to move to one live syncer", CATCH_UP, || {
+        let now = owners(&b);
+        let hosts: std::collections::BTreeSet<&String> = now.iter().map(|(_, o)| o).collect();
+        match hosts.len() == 1 && !hosts.contains(&a_host) {
+            true => Ok(()),
+            false => Err(format!("{now:?}")),
+        }
+    });
+    let new_owner = owners(&b)[0].1.clone();
+    let owner = if new_owner == format!("127.0.0.1:{}", b.port) {
+        &b
+    } else {
+        &c
+    };
+    src.sql("INSERT INTO db2.t VALUES (7, 'after-takeover')");
+    wait_tables_equal(owner, &jobs, &src, &dest, &[("db2.t", "c_db2.t")]);
+    assert_eq!(
+        cluster_status(owner, "dr")["summary"]["databases"],
+        3,
+        "{}",
+        owner.job_status("dr")
+    );
+}
