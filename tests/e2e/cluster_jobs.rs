@@ -103,7 +103,7 @@ fn a_whole_cluster_job_replicates_what_its_lists_admit_and_follows_new_databases
         "src spec is invalid: database is empty"
     );
 
-    syncer.create_ccr(&cluster_job_body(
+    let body = cluster_job_body(
         "dr",
         &src,
         &dest,
@@ -113,7 +113,22 @@ fn a_whole_cluster_job_replicates_what_its_lists_admit_and_follows_new_databases
             "db_prefix": "dr_",
             "db_mapping": {"db3": "third"},
         }),
-    ));
+    );
+    // /validate says what the job would replicate, and changes nothing.
+    let (_, report) = syncer.post("/validate", &body.to_string());
+    assert_eq!(report["ok"], true, "{report}");
+    let databases_check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "source_databases")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        databases_check["message"], "would replicate db1 -> dr_db1, db2 -> dr_db2, db3 -> third",
+        "{report}"
+    );
+    assert!(syncer.list_jobs().is_empty());
+    syncer.create_ccr(&body);
     let children = ["dr/db1", "dr/db2", "dr/db3"];
     wait_until("the database jobs to be created", CATCH_UP, || {
         let jobs = syncer.list_jobs();
@@ -407,7 +422,12 @@ fn a_takeover_moves_a_whole_cluster_job_with_its_database_jobs_to_one_syncer() {
     let mut a = support::mysql_syncer_with(&dirs[0], &database.0, &flags);
     let a_host = format!("127.0.0.1:{}", a.port);
     // Asked first and alone, `a` owns the job; its database jobs are created beside it.
-    a.create_ccr(&cluster_job_body("dr", &src, &dest, json!({"db_prefix": "c_"})));
+    a.create_ccr(&cluster_job_body(
+        "dr",
+        &src,
+        &dest,
+        json!({"db_prefix": "c_"}),
+    ));
     let jobs = ["dr/db1", "dr/db2", "dr/db3"];
     wait_until("the database jobs to be created", CATCH_UP, || {
         let listed = a.list_jobs();
@@ -423,7 +443,11 @@ fn a_takeover_moves_a_whole_cluster_job_with_its_database_jobs_to_one_syncer() {
         &jobs,
         &src,
         &dest,
-        &[("db1.t", "c_db1.t"), ("db2.t", "c_db2.t"), ("db3.t", "c_db3.t")],
+        &[
+            ("db1.t", "c_db1.t"),
+            ("db2.t", "c_db2.t"),
+            ("db3.t", "c_db3.t"),
+        ],
     );
     assert!(
         owners(&a).iter().all(|(_, owner)| *owner == a_host),

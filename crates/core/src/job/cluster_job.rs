@@ -26,16 +26,18 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::{now_secs, now_utc_text, CreateJobRequest, JobLag, JobManager, SHUTDOWN_GRACE};
+use crate::job::cluster_filter::is_system_database;
 use crate::job::cluster_filter::{child_job_name, AdmittedDatabase};
 use crate::job::context::JobControl;
 use crate::job::error::JobError;
 use crate::job::first_run::{
-    check_and_complete, check_cluster_pair, check_cluster_request, CheckMappings,
+    check_and_complete, check_cluster_pair, check_cluster_request, sql_client, CheckMappings,
 };
 use crate::job::spec::{JobInfo, RunState, SyncType};
 use crate::job::status::{
     ClusterSummary, DatabaseJobStatus, DroppedDatabase, JobStatus, NeedsOperator, PendingDatabase,
 };
+use crate::job::validate::{ids, Check, ValidationReport};
 use crate::progress::Progress;
 use crate::store::progress_codec;
 use crate::store::StoreError;
@@ -44,6 +46,10 @@ use crate::store::StoreError;
 const SOURCE_DROPPED_HINT: &str =
     "the source database was dropped: exclude it from the whole-cluster job and delete the \
      job, or create the whole-cluster job with drop_target_databases";
+
+/// `/validate` checks of a whole-cluster body after `job_name` and `spec`.
+const CLUSTERS_CHECK: &str = "clusters";
+const SOURCE_DATABASES_CHECK: &str = "source_databases";
 
 /// Phase names a whole-cluster job shows in `/job_status`.
 pub(super) const CLUSTER_PROGRESS_STATE: &str = "ClusterSync";
@@ -166,6 +172,111 @@ impl JobManager {
         Ok(())
     }
 
+    /// `/validate` of a whole-cluster body: the request rules, both clusters (reachable,
+    /// binlog feature on), and which source databases it would replicate now, under which
+    /// target names. Each database is checked when its database job is created.
+    pub(super) async fn validate_cluster_job(
+        &self,
+        job_name: Check,
+        mut request: CreateJobRequest,
+    ) -> ValidationReport {
+        let mut checks = vec![job_name];
+        let skipped = |check, cause: &str| {
+            Check::failed(
+                check,
+                format!("skipped: {cause} failed"),
+                format!("fix {cause} first"),
+            )
+        };
+        let rules = request.cluster_rules();
+        let decrypted = [(&mut request.src, "src"), (&mut request.dest, "dest")]
+            .into_iter()
+            .try_for_each(|(spec, side)| {
+                spec.decrypt_given_password(side)
+                    .map_err(|e| JobError::Invalid(e.to_string()))
+            });
+        let valid = decrypted.and_then(|()| {
+            check_cluster_request(
+                &request.src,
+                &request.dest,
+                &rules,
+                &request.include_tables,
+                &request.exclude_tables,
+            )
+        });
+        if let Err(error) = valid {
+            checks.push(Check::failed(
+                ids::SPEC,
+                error.to_string(),
+                "fix the request body: src and dest need host, port, thrift_port and user; \
+                 include / exclude entries are db or db.table",
+            ));
+            checks.push(skipped(CLUSTERS_CHECK, ids::SPEC));
+            checks.push(skipped(SOURCE_DATABASES_CHECK, ids::SPEC));
+            return ValidationReport::new(checks);
+        }
+        checks.push(Check::passed(
+            ids::SPEC,
+            "src and dest specs and the whole-cluster rules are valid",
+        ));
+        let wide = &self.settings.host_mapping;
+        let src_mapping = request.src.dial_mapping(&wide.source);
+        let mappings = CheckMappings {
+            src: src_mapping.clone(),
+            dest: request.dest.dial_mapping(&wide.target),
+        };
+        let timeout = self.settings.connect_timeout;
+        let pair = check_cluster_pair(
+            request.src.clone(),
+            request.dest.clone(),
+            mappings,
+            timeout,
+            &self.http,
+        )
+        .await;
+        if let Err(error) = pair {
+            checks.push(Check::failed(
+                CLUSTERS_CHECK,
+                error.to_string(),
+                "check both clusters' addresses and credentials, and enable_feature_binlog \
+                 in fe.conf and be.conf",
+            ));
+            checks.push(skipped(SOURCE_DATABASES_CHECK, CLUSTERS_CHECK));
+            return ValidationReport::new(checks);
+        }
+        checks.push(Check::passed(
+            CLUSTERS_CHECK,
+            "both clusters answer, with the binlog feature on",
+        ));
+        let sql = sql_client(&request.src, &src_mapping, timeout);
+        let listed = sql.databases().await;
+        sql.close().await;
+        checks.push(match listed {
+            Ok(databases) => {
+                let admitted: Vec<String> = databases
+                    .iter()
+                    .filter_map(|db| rules.admit(db))
+                    .map(|a| format!("{} -> {}", a.source, a.target))
+                    .collect();
+                Check::passed(
+                    SOURCE_DATABASES_CHECK,
+                    if admitted.is_empty() {
+                        "no source database is admitted yet (ones created later are picked up)"
+                            .to_owned()
+                    } else {
+                        format!("would replicate {}", admitted.join(", "))
+                    },
+                )
+            }
+            Err(error) => Check::failed(
+                SOURCE_DATABASES_CHECK,
+                error.to_string(),
+                "the source user must be allowed SHOW DATABASES",
+            ),
+        });
+        ValidationReport::new(checks)
+    }
+
     /// The stored record of `name`, passwords still sealed (enough to tell its kind).
     pub(super) async fn stored_info(&self, name: &str) -> Result<JobInfo, JobError> {
         let row = self
@@ -275,7 +386,7 @@ impl JobManager {
             .databases()
             .await?
             .into_iter()
-            .filter(|db| !super::super::cluster_filter::is_system_database(db))
+            .filter(|db| !is_system_database(db))
             .collect();
         let children = self.cluster_children(parent).await?;
         let by_source: HashMap<&str, &Child> = children

@@ -632,6 +632,9 @@ impl JobManager {
                 format!("no job is named {}", request.name),
             ),
         };
+        if request.is_cluster_job() {
+            return Ok(self.validate_cluster_job(job_name, request).await);
+        }
         let request = ValidationRequest {
             src: request.src,
             dest: request.dest,
