@@ -347,21 +347,32 @@ impl JobManager {
     /// `/delete` of a whole-cluster job: its watcher stops first (so it creates nothing
     /// more), then every database job goes, then the parent. Target data stays.
     pub(super) async fn delete_cluster_job(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
-        let handle = self.local(name).await?;
-        let _info = handle.info.lock().await;
+        // The record lock is not held here: the watcher may be waiting for it to begin a
+        // round, and it must see the stop and end.
+        self.local(name).await?;
+        // Not relaunched by a heartbeat round while its database jobs go.
+        self.handing_over
+            .lock()
+            .insert(name.to_owned(), self.settings.identity.clone());
         if let Some(task) = self.unload(name) {
             if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
                 tracing::warn!(job = %name, "the watcher did not stop in time; deleting anyway");
             }
         }
-        // On a failure the parent stays, so the operator can try again.
-        self.for_each_child(name, |manager, child| async move {
-            manager.delete_one(&child).await
-        })
-        .await?;
-        if !self.store.delete_job(name).await? {
-            return Err(JobError::NotFound(name.to_owned()));
+        let deleted = async {
+            // On a failure the parent stays, so the operator can try again.
+            self.for_each_child(name, |manager, child| async move {
+                manager.delete_one(&child).await
+            })
+            .await?;
+            if !self.store.delete_job(name).await? {
+                return Err(JobError::NotFound(name.to_owned()));
+            }
+            Ok(())
         }
+        .await;
+        self.handing_over.lock().remove(name);
+        deleted?;
         self.metrics.remove_job(name);
         tracing::info!(job = %name, "whole-cluster job deleted with its database jobs");
         Ok(())
@@ -404,6 +415,10 @@ impl JobManager {
             };
             if by_source.contains_key(db.as_str()) {
                 continue;
+            }
+            if handle.control.borrow().stop {
+                // Deleted or handed over meanwhile: create nothing more.
+                return Ok(());
             }
             let refused = if paused {
                 Some("the whole-cluster job is paused".to_owned())
@@ -553,13 +568,23 @@ impl JobManager {
         child: &str,
         target: &str,
     ) -> Result<(), JobError> {
+        // Not relaunched by a heartbeat round meanwhile.
+        self.handing_over
+            .lock()
+            .insert(child.to_owned(), self.settings.identity.clone());
         if let Some(task) = self.unload(child) {
             if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
                 tracing::warn!(job = %child, "the database job did not stop in time; dropping anyway");
             }
         }
-        dest.sql().drop_database_if_exists(target).await?;
-        self.store.delete_job(child).await?;
+        let dropped = async {
+            dest.sql().drop_database_if_exists(target).await?;
+            self.store.delete_job(child).await?;
+            Ok::<(), JobError>(())
+        }
+        .await;
+        self.handing_over.lock().remove(child);
+        dropped?;
         self.metrics.remove_job(child);
         Ok(())
     }
