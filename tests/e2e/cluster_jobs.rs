@@ -284,6 +284,47 @@ fn a_whole_cluster_job_replicates_what_its_lists_admit_and_follows_new_databases
         },
     );
 
+    // The parent's record keeps its rules, passwords redacted.
+    let detail = syncer.job_detail("dr");
+    assert_eq!(detail["cluster_job"]["db_prefix"], "dr_", "{detail}");
+    assert_eq!(
+        detail["cluster_job"]["exclude"],
+        json!(["db3.secret"]),
+        "{detail}"
+    );
+    assert_eq!(syncer.job_detail("dr/db2")["include_tables"], json!(["t2"]));
+
+    // A full sync asked of the parent is a full sync of every database job.
+    let honoured = |job: &str| syncer.job_progress(job)["fullsync_requests_done"].clone();
+    for child in children {
+        assert_eq!(
+            honoured(child),
+            Value::Null,
+            "{child}: no full sync asked yet"
+        );
+    }
+    syncer.force_fullsync("dr");
+    wait_until(
+        "every database job to run a new full sync",
+        CATCH_UP,
+        || {
+            for child in children {
+                let done = honoured(child);
+                if done != 1 {
+                    return Err(format!("{child}: fullsync_requests_done {done}"));
+                }
+            }
+            Ok(())
+        },
+    );
+    wait_tables_equal(
+        &syncer,
+        &children,
+        &src,
+        &dest,
+        &[("db1.t1", "dr_db1.t1"), ("db3.t", "third.t")],
+    );
+
     // Deleting the parent deletes its database jobs; the target data stays.
     syncer.delete("dr");
     assert!(syncer.list_jobs().is_empty());
