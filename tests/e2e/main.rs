@@ -7,6 +7,7 @@ mod support;
 
 mod api;
 mod api_jobs;
+mod cluster_jobs;
 mod db_sync;
 mod ha;
 mod ha_chaos;

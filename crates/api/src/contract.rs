@@ -13,7 +13,7 @@ use ccr_core::job::status::LastVerification;
 use ccr_core::job::status::{JobStatus, NeedsOperator};
 use ccr_core::job::validate::Check;
 use ccr_core::job::verify::{Outcome, PartitionCheck, TableCheck, VerifySummary};
-use ccr_core::job::{CreateJobRequest, JobLag, JobOwner, SyncerInfo};
+use ccr_core::job::{CreateJobRequest, DatabaseLag, JobLag, JobOwner, SyncerInfo};
 
 /// `{"name": ...}`: the body of every route that acts on one job.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -186,6 +186,9 @@ pub struct LagAnswer {
     pub last_binlog_timestamp: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_interval_secs: Option<i64>,
+    /// A whole-cluster job: each database job's lag (`lag` is their sum).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub databases: Option<Vec<DatabaseLag>>,
 }
 
 /// One entry of `/list_jobs`: a name, or with `detail` the job and its owner.

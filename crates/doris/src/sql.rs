@@ -380,6 +380,27 @@ impl SqlClient {
         row.text("Create Table")
     }
 
+    /// Every database the user sees (`SHOW DATABASES`), system ones included, with the
+    /// `default_cluster:` prefix of Doris 2.0 removed.
+    pub async fn databases(&self) -> Result<Vec<String>, DorisError> {
+        let rows = self.query("SHOW DATABASES").await?;
+        rows.iter()
+            .map(|row| {
+                let name = row.text("Database")?;
+                Ok(name
+                    .strip_prefix("default_cluster:")
+                    .map(str::to_owned)
+                    .unwrap_or(name))
+            })
+            .collect()
+    }
+
+    pub async fn drop_database_if_exists(&self, db: &str) -> Result<(), DorisError> {
+        self.exec(&format!("DROP DATABASE IF EXISTS {}", quote_ident(db)))
+            .await?;
+        Ok(())
+    }
+
     pub async fn create_database_if_not_exists(&self, db: &str) -> Result<(), DorisError> {
         self.exec(&format!(
             "CREATE DATABASE IF NOT EXISTS {}",

@@ -189,6 +189,10 @@ pub struct SyncerArgs {
     /// that (its lease). Must be more than twice `heartbeat_interval`.
     #[arg(long = "dead_after", default_value = "8s", value_parser = parse_duration)]
     pub dead_after: Duration,
+    /// How often a whole-cluster job lists the source cluster's databases: a new admitted
+    /// database gets its database job within this interval, a dropped one is reported.
+    #[arg(long = "cluster_watch_interval", default_value = "10s", value_parser = parse_duration)]
+    pub cluster_watch_interval: Duration,
     /// Failed steps in a row after which a job is shown as needing an operator
     /// (`needs_operator` in /job_status, one ERROR line, a metric); it keeps retrying.
     #[arg(long = "operator_after_failures", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
@@ -328,6 +332,9 @@ impl SyncerArgs {
                 "--dead_after ({:?}) must be more than twice --heartbeat_interval ({:?}), which must not be 0",
                 self.dead_after, self.heartbeat_interval
             ));
+        }
+        if self.cluster_watch_interval.is_zero() {
+            return Err("--cluster_watch_interval must not be 0".into());
         }
         Ok(())
     }

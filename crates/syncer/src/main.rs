@@ -189,6 +189,7 @@ async fn serve(
         features: args.features.clone(),
         heartbeat_interval: args.heartbeat_interval,
         dead_after: args.dead_after,
+        cluster_watch_interval: args.cluster_watch_interval,
         host_mapping,
         secret_keys,
         verify_interval: std::time::Duration::from_secs(args.verify_interval),

@@ -719,6 +719,8 @@ impl FakeJob {
             allow_table_exists: false,
             include_tables: vec![],
             exclude_tables: vec![],
+            cluster_job: None,
+            parent_job: String::new(),
         };
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
         let lease = Lease::new(std::time::Duration::from_secs(3600));
@@ -742,6 +744,7 @@ impl FakeJob {
                 features: FeatureFlags::default(),
                 heartbeat_interval: std::time::Duration::from_secs(2),
                 dead_after: std::time::Duration::from_secs(8),
+                cluster_watch_interval: std::time::Duration::from_secs(10),
                 host_mapping: Default::default(),
                 secret_keys: Default::default(),
                 verify_interval: std::time::Duration::ZERO,

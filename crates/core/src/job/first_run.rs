@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::future::try_join_all;
 
+use super::cluster_filter::ClusterJobSpec;
 use super::error::JobError;
 use super::spec::{ClusterSpec, Frontend};
 use ccr_doris::be_config::be_binlog_enabled;
@@ -54,6 +55,54 @@ pub async fn check_and_complete(
     src_sql.close().await;
     dest_sql.close().await;
     result.map(|()| CheckedSpecs { src, dest })
+}
+
+/// The checks of a whole-cluster job at creation: both clusters answer, with the binlog
+/// feature on; gives the specs completed with their FE lists. Each database is checked
+/// when its database job is created.
+pub async fn check_cluster_pair(
+    mut src: ClusterSpec,
+    mut dest: ClusterSpec,
+    mappings: CheckMappings,
+    connect_timeout: Duration,
+    http: &reqwest::Client,
+) -> Result<CheckedSpecs, JobError> {
+    let src_sql = sql_client(&src, &mappings.src, connect_timeout);
+    let dest_sql = sql_client(&dest, &mappings.dest, connect_timeout);
+    let result = async {
+        src.frontends = frontends(&src_sql).await?;
+        dest.frontends = frontends(&dest_sql).await?;
+        check_binlog_feature(&src_sql, &mappings.src, http, connect_timeout).await?;
+        check_binlog_feature(&dest_sql, &mappings.dest, http, connect_timeout).await?;
+        Ok(())
+    }
+    .await;
+    src_sql.close().await;
+    dest_sql.close().await;
+    result.map(|()| CheckedSpecs { src, dest })
+}
+
+/// The request-level rules of a whole-cluster job: both specs valid but for their (empty)
+/// database, no table, the cluster rules well formed.
+pub fn check_cluster_request(
+    src: &ClusterSpec,
+    dest: &ClusterSpec,
+    rules: &ClusterJobSpec,
+    include_tables: &[String],
+    exclude_tables: &[String],
+) -> Result<(), JobError> {
+    src.validate_access()
+        .map_err(|e| JobError::Invalid(format!("src spec is invalid: {e}")))?;
+    dest.validate_access()
+        .map_err(|e| JobError::Invalid(format!("dest spec is invalid: {e}")))?;
+    if !include_tables.is_empty() || !exclude_tables.is_empty() {
+        return Err(JobError::Invalid(
+            "a whole-cluster job takes include / exclude (db or db.table entries), not \
+             include_tables / exclude_tables"
+                .into(),
+        ));
+    }
+    rules.check().map_err(JobError::Invalid)
 }
 
 /// The request-level rules of `/create_ccr`: both specs valid, both sides the same kind
@@ -254,4 +303,51 @@ pub(crate) async fn check_target_table(
         )));
     }
     Ok(exists)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(database: &str) -> ClusterSpec {
+        ClusterSpec {
+            host: "127.0.0.1".into(),
+            port: "9030".into(),
+            thrift_port: "9020".into(),
+            user: "root".into(),
+            database: database.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_empty_database_is_still_refused_with_the_reference_message() {
+        let error = check_request_specs(&spec(""), &spec("d"), &[], &[]).unwrap_err();
+        assert_eq!(error.to_string(), "src spec is invalid: database is empty");
+        let error = check_request_specs(&spec("s"), &spec(""), &[], &[]).unwrap_err();
+        assert_eq!(error.to_string(), "dest spec is invalid: database is empty");
+    }
+
+    #[test]
+    fn whole_cluster_requests_check_access_and_rules_but_no_database() {
+        let rules = ClusterJobSpec::default();
+        check_cluster_request(&spec(""), &spec(""), &rules, &[], &[]).unwrap();
+        let mut no_user = spec("");
+        no_user.user.clear();
+        assert!(check_cluster_request(&no_user, &spec(""), &rules, &[], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("user is empty"));
+        assert!(
+            check_cluster_request(&spec(""), &spec(""), &rules, &["t".into()], &[])
+                .unwrap_err()
+                .to_string()
+                .contains("include / exclude")
+        );
+        let bad = ClusterJobSpec {
+            include: vec!["db.".into()],
+            ..Default::default()
+        };
+        assert!(check_cluster_request(&spec(""), &spec(""), &bad, &[], &[]).is_err());
+    }
 }

@@ -5,7 +5,7 @@
 //! a shared cell that readers copy; operator commands change the persisted job record and
 //! then signal the task, which acts on them at its next step.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use tokio::sync::{watch, Mutex as AsyncMutex};
 use tokio::task::JoinHandle;
 
 use super::clock::{Clock, SystemClock};
+use super::cluster_filter::ClusterJobSpec;
 use super::context::{JobContext, JobControl};
 use super::error::JobError;
 use super::first_run::{check_and_complete, check_request_specs, CheckMappings};
@@ -37,6 +38,10 @@ use crate::store::{MetaStore, StoreError};
 use ccr_doris::cluster::{BinlogLag, ClientSettings, DorisCluster};
 use ccr_doris::rpc::RpcTimeouts;
 use ccr_doris::sql::quote_ident;
+
+#[path = "cluster_job.rs"]
+mod cluster_job;
+pub use cluster_job::DatabaseLag;
 
 /// How often the job summary line is logged (the reference's monitor interval).
 pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -73,6 +78,45 @@ pub struct CreateJobRequest {
     /// Database jobs: never replicate these (applied after `include_tables`).
     #[serde(default)]
     pub exclude_tables: Vec<String>,
+    /// Whole-cluster jobs (`database` empty in `src` and `dest`): replicate only these
+    /// source databases (`db`) and tables (`db.table`). Empty = every database.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Whole-cluster jobs: never replicate these (`db` or `db.table`; applied after
+    /// `include`).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Whole-cluster jobs: target database name = this prefix + source name.
+    #[serde(default)]
+    pub db_prefix: String,
+    /// Whole-cluster jobs: source database → target database (wins over `db_prefix`).
+    #[serde(default)]
+    pub db_mapping: BTreeMap<String, String>,
+    /// Whole-cluster jobs: when a source database is dropped, drop its target database and
+    /// its database job too (default: only report it).
+    #[serde(default)]
+    pub drop_target_databases: bool,
+}
+
+impl CreateJobRequest {
+    /// A whole-cluster job: no database (and no table) on either side.
+    pub fn is_cluster_job(&self) -> bool {
+        self.src.database.is_empty()
+            && self.dest.database.is_empty()
+            && self.src.table.is_empty()
+            && self.dest.table.is_empty()
+    }
+
+    /// The whole-cluster rules the request gives.
+    pub fn cluster_rules(&self) -> ClusterJobSpec {
+        ClusterJobSpec {
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            db_prefix: self.db_prefix.clone(),
+            db_mapping: self.db_mapping.clone(),
+            drop_target_databases: self.drop_target_databases,
+        }
+    }
 }
 
 /// What `/job_skip_binlog` asks for.
@@ -87,7 +131,7 @@ pub enum BinlogSkip {
 }
 
 /// The answer of `/get_lag`.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct JobLag {
     /// Source binlogs after the last applied one.
     pub lag: i64,
@@ -102,6 +146,10 @@ pub struct JobLag {
     /// Seconds between the oldest binlog not yet applied and the newest binlog: how far
     /// behind the target is in source time (0 when caught up).
     pub time_interval_secs: i64,
+    /// A whole-cluster job: each database job's lag (`lag` is their sum,
+    /// `time_interval_secs` the largest; the commit seqs and times are then 0 and empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<DatabaseLag>,
 }
 
 impl JobLag {
@@ -114,6 +162,7 @@ impl JobLag {
             first_binlog_timestamp: format_millis(result.first_binlog_timestamp),
             last_binlog_timestamp: format_millis(result.last_binlog_timestamp),
             time_interval_secs: result.seconds_behind(),
+            databases: Vec::new(),
         }
     }
 }
@@ -165,6 +214,9 @@ pub struct SyncerInfo {
 struct JobHandle {
     /// The ownership epoch the task writes under.
     epoch: i64,
+    /// A whole-cluster job or one of its database jobs: never moved by rebalancing (a
+    /// family lives on one syncer).
+    pinned: bool,
     /// The task's right to write to the target; revoked when the job is unloaded.
     fence: Arc<JobFence>,
     /// The persisted record; the async mutex orders operator commands on one job.
@@ -431,7 +483,12 @@ impl JobManager {
     fn launch(self: &Arc<Self>, info: JobInfo, epoch: i64) {
         let name = info.name.clone();
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
-        let status = Arc::new(parking_lot::Mutex::new(JobStatus::starting(&info)));
+        let mut starting = JobStatus::starting(&info);
+        if info.is_cluster_job() {
+            starting.progress_state = cluster_job::CLUSTER_PROGRESS_STATE;
+            starting.sub_state = cluster_job::CLUSTER_SUB_STATE;
+        }
+        let status = Arc::new(parking_lot::Mutex::new(starting));
         let metrics = self.metrics.job(&name);
         let wide = &self.settings.host_mapping;
         let src = DorisCluster::new(
@@ -445,6 +502,8 @@ impl JobManager {
         )
         .with_observer(metrics.target_calls.clone());
         let fence = JobFence::new(Arc::clone(&self.lease));
+        let cluster_job = info.is_cluster_job();
+        let pinned = cluster_job || !info.parent_job.is_empty();
         let ctx = JobContext {
             name: name.clone(),
             info: info.clone(),
@@ -467,6 +526,7 @@ impl JobManager {
         };
         let handle = Arc::new(JobHandle {
             epoch,
+            pinned,
             fence,
             info: AsyncMutex::new(info),
             control,
@@ -483,7 +543,13 @@ impl JobManager {
         }
         // A root span: the job outlives the request that created it.
         let span = tracing::info_span!(parent: None, "job", job = %name);
-        let join = tokio::spawn(tracing::Instrument::instrument(runner::run(ctx), span));
+        let join = if cluster_job {
+            // Its task watches the source databases; `ctx` (the replication seams) unused.
+            let watcher = cluster_job::watch(Arc::clone(self), name.clone(), ctx.control);
+            tokio::spawn(tracing::Instrument::instrument(watcher, span))
+        } else {
+            tokio::spawn(tracing::Instrument::instrument(runner::run(ctx), span))
+        };
         *handle.task.lock() = Some(join);
         jobs.insert(name, handle);
     }
@@ -509,6 +575,19 @@ impl JobManager {
                 .map_err(|e| JobError::Invalid(e.to_string()))?;
         }
         validate_job_name(&request.name).map_err(JobError::Invalid)?;
+        // An empty value means no mapping, as in /update_host_mapping.
+        request.src.host_mapping.retain(|_, to| !to.is_empty());
+        request.dest.host_mapping.retain(|_, to| !to.is_empty());
+        if request.is_cluster_job() {
+            return self.create_cluster_job(request).await;
+        }
+        if request.cluster_rules() != ClusterJobSpec::default() {
+            return Err(JobError::Invalid(
+                "include / exclude / db_prefix / db_mapping / drop_target_databases apply to \
+                 whole-cluster jobs only (database empty in src and dest)"
+                    .into(),
+            ));
+        }
         let name = request.name.clone();
         check_request_specs(
             &request.src,
@@ -516,9 +595,6 @@ impl JobManager {
             &request.include_tables,
             &request.exclude_tables,
         )?;
-        // An empty value means no mapping, as in /update_host_mapping.
-        request.src.host_mapping.retain(|_, to| !to.is_empty());
-        request.dest.host_mapping.retain(|_, to| !to.is_empty());
         let _creating = self.create_lock.lock().await;
         if self.store.get_job(&name).await?.is_some() {
             return Err(JobError::AlreadyExists(name));
@@ -556,6 +632,8 @@ impl JobManager {
             allow_table_exists: request.allow_table_exists,
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
+            cluster_job: None,
+            parent_job: String::new(),
         };
         let owner = self.least_loaded_live_syncer().await?;
         match self
@@ -601,6 +679,9 @@ impl JobManager {
                 format!("no job is named {}", request.name),
             ),
         };
+        if request.is_cluster_job() {
+            return Ok(self.validate_cluster_job(job_name, request).await);
+        }
         let request = ValidationRequest {
             src: request.src,
             dest: request.dest,
@@ -684,6 +765,7 @@ impl JobManager {
             .jobs
             .read()
             .iter()
+            .filter(|(_, handle)| !handle.pinned)
             .map(|(name, handle)| (name.clone(), handle.epoch))
             .max()
         else {
@@ -788,13 +870,31 @@ impl JobManager {
         Ok(())
     }
 
+    /// Applies `change` to job `name` and, for a whole-cluster job, to each of its
+    /// database jobs.
+    async fn update_family(
+        self: &Arc<Self>,
+        name: &str,
+        change: impl Fn(&mut JobInfo) + Clone,
+    ) -> Result<(), JobError> {
+        self.update(name, change.clone()).await?;
+        if self.is_cluster_job(name).await? {
+            self.for_each_child(name, |manager, child| {
+                let change = change.clone();
+                async move { manager.update(&child, change).await }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     pub async fn pause(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
-        self.update(name, |info| info.state = RunState::Paused)
+        self.update_family(name, |info| info.state = RunState::Paused)
             .await
     }
 
     pub async fn resume(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
-        self.update(name, |info| info.state = RunState::Running)
+        self.update_family(name, |info| info.state = RunState::Running)
             .await
     }
 
@@ -803,7 +903,8 @@ impl JobManager {
         name: &str,
         skip_error: bool,
     ) -> Result<(), JobError> {
-        self.update(name, |info| info.skip_error = skip_error).await
+        self.update_family(name, move |info| info.skip_error = skip_error)
+            .await
     }
 
     /// `/update_host_mapping`: adds or changes the job's host mapping entries (an empty
@@ -822,7 +923,7 @@ impl JobManager {
             host_mapping::check_request_table(changes)
                 .map_err(|e| JobError::Invalid(format!("{side}_host_mapping is invalid: {e}")))?;
         }
-        self.update(name, |info| {
+        self.update_family(name, |info| {
             host_mapping::apply_changes(&mut info.src.host_mapping, src_changes);
             host_mapping::apply_changes(&mut info.dest.host_mapping, dest_changes);
         })
@@ -832,7 +933,18 @@ impl JobManager {
     }
 
     /// Asks for a new full sync; persisted, so it survives a restart.
+    /// A whole-cluster job: a new full sync of each of its database jobs.
     pub async fn force_fullsync(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        if self.is_cluster_job(name).await? {
+            self.local(name).await?;
+            return self
+                .for_each_child(name, |manager, child| async move {
+                    manager
+                        .update(&child, |info| info.fullsync_requests += 1)
+                        .await
+                })
+                .await;
+        }
         self.update(name, |info| info.fullsync_requests += 1).await
     }
 
@@ -846,6 +958,12 @@ impl JobManager {
         skip: BinlogSkip,
     ) -> Result<(), JobError> {
         let handle = self.local(name).await?;
+        if handle.info.lock().await.is_cluster_job() {
+            return Err(JobError::Invalid(format!(
+                "job {name} is a whole-cluster job; skip binlogs on one of its database jobs \
+                 (named {name}/<database>, see /job_status)"
+            )));
+        }
         match skip {
             BinlogSkip::FullSync => self.force_fullsync(name).await,
             BinlogSkip::Silence { commit_seq } => {
@@ -912,8 +1030,28 @@ impl JobManager {
         }
     }
 
-    /// `/delete`: stop the job and remove its metadata. Target data stays.
+    /// `/delete`: stop the job and remove its metadata. Target data stays. A whole-cluster
+    /// job goes with its database jobs; a database job of an existing whole-cluster job
+    /// cannot be deleted alone (the watcher would create it again).
     pub async fn delete(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        validate_job_name(name).map_err(JobError::Invalid)?;
+        let stored = self.stored_info(name).await?;
+        if stored.is_cluster_job() {
+            return self.delete_cluster_job(name).await;
+        }
+        if !stored.parent_job.is_empty() && self.store.get_job(&stored.parent_job).await?.is_some()
+        {
+            return Err(JobError::Invalid(format!(
+                "job {name} is a database job of whole-cluster job {}; delete that job, or \
+                 re-create it with the database excluded",
+                stored.parent_job
+            )));
+        }
+        self.delete_one(name).await
+    }
+
+    /// Stops one job and removes its metadata.
+    async fn delete_one(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
         let handle = match self.local(name).await {
             Ok(handle) => Some(handle),
             // Owned here but never started: its password cannot be decrypted. Deleting it
@@ -950,7 +1088,11 @@ impl JobManager {
             },
             Err(error) => return Err(error),
         };
-        let status = handle.status.lock().clone();
+        let mut status = handle.status.lock().clone();
+        if status.cluster.is_some() {
+            return self.cluster_status(status).await;
+        }
+        self.mark_source_dropped(&mut status);
         Ok(status)
     }
 
@@ -1057,6 +1199,19 @@ impl JobManager {
     /// collected per table; the job keeps running.
     pub async fn desync(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
         let handle = self.local(name).await?;
+        if handle.info.lock().await.is_cluster_job() {
+            return self
+                .for_each_child(name, |manager, child| async move {
+                    manager.desync_database_job(&child).await
+                })
+                .await;
+        }
+        self.desync_database_job(name).await
+    }
+
+    /// [`JobManager::desync`] of a job that replicates (not a whole-cluster job).
+    async fn desync_database_job(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        let handle = self.local(name).await?;
         let dest = handle.info.lock().await.dest.clone();
         let sql = handle.dest.sql();
         let tables: Vec<String> = if dest.is_table_level() {
@@ -1111,6 +1266,15 @@ impl JobManager {
     ///
     /// Asks the source FE directly (getBinlogLag); never waits for the job's task.
     pub async fn lag(self: &Arc<Self>, name: &str) -> Result<JobLag, JobError> {
+        let handle = self.local(name).await?;
+        if handle.info.lock().await.is_cluster_job() {
+            return self.cluster_lag(name).await;
+        }
+        self.database_lag(name).await
+    }
+
+    /// [`JobManager::lag`] of a job that replicates (not a whole-cluster job).
+    async fn database_lag(self: &Arc<Self>, name: &str) -> Result<JobLag, JobError> {
         let handle = self.local(name).await?;
         let src = handle.info.lock().await.src.clone();
         let prev_commit_seq = match self.store.get_progress(name).await? {

@@ -7,15 +7,18 @@
 //! * `context` — what a step works with; `cluster` — the source and target traits, with
 //!   `fake` in-memory stand-ins for tests;
 //! * `record` — the job record at the store boundary (passwords sealed and opened);
-//! * leaves: `spec`, `settings`, `features`, `clock`, `status`, `error`, `first_run`,
-//!   `host_mapping`; `validate` (the `/validate` report, built on `first_run`'s checks);
-//!   `verify` (the `/verify` comparison of source and target).
+//! * `manager::cluster_job` (file `cluster_job.rs`) — whole-cluster jobs: one database job
+//!   per admitted source database, kept by a watcher; its rules are `cluster_filter`;
+//! * leaves: `spec`, `cluster_filter`, `settings`, `features`, `clock`, `status`, `error`,
+//!   `first_run`, `host_mapping`; `validate` (the `/validate` report, built on
+//!   `first_run`'s checks); `verify` (the `/verify` comparison of source and target).
 //!
 //! The progress a job persists (its phase and cursor) is `crate::progress`; its JSON form
 //! is `crate::store::progress_codec`.
 
 pub mod clock;
 pub mod cluster;
+pub mod cluster_filter;
 pub mod context;
 pub mod error;
 #[cfg(test)]
@@ -38,6 +41,7 @@ pub mod verify;
 
 pub use error::JobError;
 pub use manager::{
-    BinlogSkip, CreateJobRequest, JobLag, JobManager, JobOverview, JobOwner, SyncerInfo,
+    BinlogSkip, CreateJobRequest, DatabaseLag, JobLag, JobManager, JobOverview, JobOwner,
+    SyncerInfo,
 };
 pub use settings::JobSettings;

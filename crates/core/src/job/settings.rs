@@ -24,6 +24,9 @@ pub struct JobSettings {
     /// A syncer whose heartbeat is older than this (by the store's clock) is dead and its
     /// jobs are taken over.
     pub dead_after: Duration,
+    /// How often a whole-cluster job lists the source databases (new ones get a database
+    /// job within this interval; dropped ones are reported).
+    pub cluster_watch_interval: Duration,
     /// `--host_mapping_file`: host mappings every job dials through, under its own.
     pub host_mapping: SyncerHostMapping,
     /// Encrypt cluster passwords in the store (none: stored plain). `Debug` shows key ids.

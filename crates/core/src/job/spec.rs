@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::cluster_filter::ClusterJobSpec;
 use crate::secrets::mysql_aes::decrypt_aes_encrypt;
 use crate::secrets::{SecretError, SecretKeys};
 use ccr_wire::secret::Secret;
@@ -110,6 +111,16 @@ pub enum SpecError {
 impl ClusterSpec {
     /// The reference's spec validation, with the same messages.
     pub fn validate(&self) -> Result<(), SpecError> {
+        self.validate_access()?;
+        if self.database.is_empty() {
+            return Err(SpecError::DatabaseEmpty);
+        }
+        Ok(())
+    }
+
+    /// [`ClusterSpec::validate`] but for the database: what a whole-cluster job's specs
+    /// (database empty on purpose) must satisfy.
+    pub fn validate_access(&self) -> Result<(), SpecError> {
         if self.host.trim().is_empty() {
             return Err(SpecError::HostEmpty);
         }
@@ -119,9 +130,6 @@ impl ClusterSpec {
             .ok_or_else(|| SpecError::ThriftPortInvalid(self.thrift_port.clone()))?;
         if self.user.is_empty() {
             return Err(SpecError::UserEmpty);
-        }
-        if self.database.is_empty() {
-            return Err(SpecError::DatabaseEmpty);
         }
         super::host_mapping::check_request_table(&self.host_mapping)
             .map_err(SpecError::HostMappingInvalid)?;
@@ -361,6 +369,13 @@ pub struct JobInfo {
     /// `include_tables`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_tables: Vec<String>,
+    /// Set on a whole-cluster job (both databases empty): its rules. Such a job replicates
+    /// nothing itself; it runs one database job per admitted source database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_job: Option<ClusterJobSpec>,
+    /// Set on a database job a whole-cluster job runs: the name of that job.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub parent_job: String,
 }
 
 /// The JSON form of a [`JobInfo`]; see [`WrittenClusterSpec`].
@@ -384,6 +399,10 @@ struct WrittenJobInfo<'a> {
     include_tables: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     exclude_tables: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_job: &'a Option<ClusterJobSpec>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    parent_job: &'a str,
 }
 
 impl JobInfo {
@@ -405,7 +424,14 @@ impl JobInfo {
             allow_table_exists: self.allow_table_exists,
             include_tables: &self.include_tables,
             exclude_tables: &self.exclude_tables,
+            cluster_job: &self.cluster_job,
+            parent_job: &self.parent_job,
         }
+    }
+
+    /// Whether this is a whole-cluster job (it runs database jobs, not replication).
+    pub fn is_cluster_job(&self) -> bool {
+        self.cluster_job.is_some()
     }
 
     /// The record as the metadata store keeps it: each password sealed by `keys` (plain
@@ -589,6 +615,8 @@ mod tests {
             allow_table_exists: false,
             include_tables: Vec::new(),
             exclude_tables: Vec::new(),
+            cluster_job: None,
+            parent_job: String::new(),
         };
         let json = info.to_stored_json(&SecretKeys::none());
         assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");
@@ -698,6 +726,42 @@ mod tests {
         assert!(!info
             .to_stored_json(&SecretKeys::none())
             .contains("include_tables"));
+    }
+
+    #[test]
+    fn whole_cluster_records_keep_their_rules_after_state_with_passwords_sealed() {
+        let key = crate::secrets::SecretKey::parse(&Secret::new("cd".repeat(32))).unwrap();
+        let keys = SecretKeys::new(Some(key), None).unwrap();
+        let mut parent = JobInfo::from_stored_json(
+            r#"{"sync_type":0,"name":"dr","src":{"password":"s3cret"},"dest":{},"state":0}"#,
+        )
+        .unwrap();
+        parent.cluster_job = Some(ClusterJobSpec {
+            include: vec!["db1".into(), "db2.t2".into()],
+            db_prefix: "dr_".into(),
+            ..Default::default()
+        });
+        let stored = parent.to_stored_json(&keys);
+        assert!(!stored.contains("s3cret"), "{stored}");
+        assert!(
+            stored.ends_with(
+                r#""state":0,"cluster_job":{"include":["db1","db2.t2"],"db_prefix":"dr_"}}"#
+            ),
+            "{stored}"
+        );
+        let mut back = JobInfo::from_stored_json(&stored).unwrap();
+        back.open_passwords(&keys).unwrap();
+        assert_eq!(back, parent);
+        assert!(back.is_cluster_job());
+        let mut child = parent.clone();
+        child.cluster_job = None;
+        child.parent_job = "dr".into();
+        let stored = child.to_stored_json(&keys);
+        assert!(
+            stored.ends_with(r#""state":0,"parent_job":"dr"}"#),
+            "{stored}"
+        );
+        assert!(!child.is_cluster_job());
     }
 
     #[test]

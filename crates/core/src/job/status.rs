@@ -51,6 +51,92 @@ pub struct JobStatus {
     /// The outcome of the last verification (`/verify` or `--verify_interval`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_verification: Option<LastVerification>,
+    /// A database job of a whole-cluster job: the name of that job.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub parent_job: String,
+    /// A whole-cluster job: its database jobs and what its watcher found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterJobStatus>,
+}
+
+/// What `/job_status` shows of a whole-cluster job besides its run state.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ClusterJobStatus {
+    pub summary: ClusterSummary,
+    /// One entry per database job, by source database.
+    pub databases: Vec<DatabaseJobStatus>,
+    /// Admitted source databases that have no database job yet, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingDatabase>,
+    /// Source databases dropped while the job replicated them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped_on_source: Vec<DroppedDatabase>,
+    /// Databases the source cluster had at the last look, system ones excluded.
+    pub source_databases: usize,
+    /// When the watcher last listed the source databases (UTC; empty before its first look).
+    pub last_watch_time: String,
+    /// Why the last look failed, until one succeeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_watch_error: Option<String>,
+}
+
+/// The database jobs of a whole-cluster job, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClusterSummary {
+    pub databases: usize,
+    /// Running without an error.
+    pub running: usize,
+    pub paused: usize,
+    /// With an error, needing an operator, or with the source database gone.
+    pub failing: usize,
+    /// Sum over the database jobs.
+    pub lag_binlogs: i64,
+    /// The largest of the database jobs.
+    pub lag_seconds: i64,
+}
+
+/// One database job of a whole-cluster job.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DatabaseJobStatus {
+    pub source_database: String,
+    pub target_database: String,
+    pub job: String,
+    /// The syncer that runs it.
+    pub owner: String,
+    /// The source database is gone (the job keeps its target database).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub source_dropped: bool,
+    pub state: &'static str,
+    /// Empty when another syncer runs the job.
+    pub progress_state: &'static str,
+    pub prev_commit_seq: i64,
+    pub lag_binlogs: i64,
+    pub lag_seconds: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_operator: bool,
+}
+
+/// An admitted source database the whole-cluster job could not start a database job for
+/// yet (it tries again at every look).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendingDatabase {
+    pub source_database: String,
+    pub target_database: String,
+    pub reason: String,
+}
+
+/// A source database dropped while a whole-cluster job replicated it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DroppedDatabase {
+    pub source_database: String,
+    pub target_database: String,
+    pub job: String,
+    /// `drop_target_databases`: the target database and the database job were dropped.
+    pub target_dropped: bool,
+    /// When the job found out (UTC).
+    pub since: String,
 }
 
 /// `last_verification` of `/job_status`: the summary of the last verification and when it
@@ -97,6 +183,8 @@ impl JobStatus {
             needs_operator: None,
             waiting_for: None,
             last_verification: None,
+            parent_job: info.parent_job.clone(),
+            cluster: info.is_cluster_job().then(ClusterJobStatus::default),
         }
     }
 }

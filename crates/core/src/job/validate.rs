@@ -108,7 +108,7 @@ pub struct ValidationReport {
 }
 
 impl ValidationReport {
-    fn new(checks: Vec<Check>) -> Self {
+    pub(crate) fn new(checks: Vec<Check>) -> Self {
         ValidationReport {
             ok: checks.iter().all(|c| c.ok),
             checks,

@@ -263,6 +263,10 @@ impl TakeoverPlan {
 
 /// Hands each orphaned job (taken in name order) to the live syncer with the fewest jobs at
 /// that moment, ties broken by `host_info`. Returns `(job_name, new_owner)` pairs.
+///
+/// Jobs whose names agree up to the first `/` go together, as one unit counted by its size:
+/// a whole-cluster job `dr` and its database jobs `dr/<db>` must live on one syncer (other
+/// names with a `/` are merely kept together too).
 pub(super) fn distribute(
     mut orphan_jobs: Vec<String>,
     live: &[String],
@@ -277,14 +281,23 @@ pub(super) fn distribute(
         .map(|host| Reverse((load.get(host.as_str()).copied().unwrap_or(0), host.as_str())))
         .collect();
     orphan_jobs.sort();
-    let mut assignments = Vec::with_capacity(orphan_jobs.len());
+    let mut families: Vec<Vec<String>> = Vec::new();
     for job in orphan_jobs {
+        let family = |name: &str| name.split('/').next().unwrap_or_default().to_owned();
+        match families.iter_mut().find(|f| family(&f[0]) == family(&job)) {
+            Some(members) => members.push(job),
+            None => families.push(vec![job]),
+        }
+    }
+    let mut assignments = Vec::new();
+    for members in families {
         let Some(Reverse((count, host))) = heap.pop() else {
             // `live` always contains `me`, so the heap is never empty.
             break;
         };
-        assignments.push((job, host.to_owned()));
-        heap.push(Reverse((count + 1, host)));
+        let size = members.len() as i64;
+        assignments.extend(members.into_iter().map(|job| (job, host.to_owned())));
+        heap.push(Reverse((count + size, host)));
     }
     assignments
 }
@@ -359,6 +372,20 @@ mod tests {
             .map(|(j, h)| ((*j).to_owned(), (*h).to_owned()))
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_whole_cluster_job_moves_with_its_database_jobs() {
+        let live = vec!["a".to_owned(), "b".to_owned()];
+        let jobs = ["dr/db2", "solo", "dr", "dr-x", "dr/db1"]
+            .map(String::from)
+            .to_vec();
+        let got: HashMap<String, String> = distribute(jobs, &live, &[]).into_iter().collect();
+        assert_eq!(got["dr"], got["dr/db1"]);
+        assert_eq!(got["dr"], got["dr/db2"]);
+        // The family counts three: the other jobs go to the other syncer.
+        assert_ne!(got["dr"], got["solo"]);
+        assert_ne!(got["dr"], got["dr-x"]);
     }
 
     #[test]
