@@ -31,6 +31,7 @@ pub const JOB_LAG_SECONDS: &str = "ccr_syncer_job_lag_seconds";
 pub const JOB_PAUSED: &str = "ccr_syncer_job_paused";
 pub const JOBS_NEEDING_OPERATOR: &str = "ccr_syncer_jobs_needing_operator";
 pub const JOB_NEEDS_OPERATOR: &str = "ccr_syncer_job_needs_operator";
+pub const JOB_TARGET_DISK_FULL: &str = "ccr_syncer_job_target_disk_full";
 pub const HTTP_REQUESTS_TOTAL: &str = "ccr_syncer_http_requests_total";
 pub const JOB_METADATA_WRITES_TOTAL: &str = "ccr_syncer_job_metadata_writes_total";
 pub const JOB_SOURCE_CALLS_TOTAL: &str = "ccr_syncer_job_source_calls_total";
@@ -106,6 +107,8 @@ pub struct JobMetrics {
     pub paused: Gauge,
     /// 1 while the job cannot go on without an operator.
     pub needs_operator: Gauge,
+    /// 1 while the job holds because a target BE's disk is above the threshold.
+    pub target_disk_full: Gauge,
     /// Durable writes of the job's progress.
     pub metadata_writes: Counter,
     /// Calls to the source and target clusters and the time spent in them.
@@ -133,6 +136,7 @@ impl Default for JobMetrics {
             lag_seconds: Gauge::default(),
             paused: Gauge::default(),
             needs_operator: Gauge::default(),
+            target_disk_full: Gauge::default(),
             metadata_writes: Counter::default(),
             source_calls: Arc::default(),
             target_calls: Arc::default(),
@@ -185,6 +189,7 @@ struct JobFamilies {
     lag_seconds: Family<JobLabel, Gauge>,
     paused: Family<JobLabel, Gauge>,
     needs_operator: Family<JobLabel, Gauge>,
+    target_disk_full: Family<JobLabel, Gauge>,
     metadata_writes: Family<JobLabel, Counter>,
     source_calls: Family<JobLabel, Counter>,
     source_call_seconds: Family<JobLabel, SecondsCounter>,
@@ -203,6 +208,7 @@ impl JobFamilies {
             lag_seconds: Family::default(),
             paused: Family::default(),
             needs_operator: Family::default(),
+            target_disk_full: Family::default(),
             metadata_writes: Family::default(),
             source_calls: Family::default(),
             source_call_seconds: Family::default(),
@@ -261,6 +267,11 @@ impl JobFamilies {
                 &self.lag_seconds,
             ),
             (JOB_PAUSED, "1 while the job is paused", &self.paused),
+            (
+                JOB_TARGET_DISK_FULL,
+                "1 while the job holds because a target BE's disk is fuller than allowed",
+                &self.target_disk_full,
+            ),
         ];
         for (name, help, family) in gauges {
             registry.register(name, help, family.clone());
@@ -293,6 +304,7 @@ impl JobFamilies {
             lag_seconds: self.lag_seconds.get_or_create_owned(label),
             paused: self.paused.get_or_create_owned(label),
             needs_operator: self.needs_operator.get_or_create_owned(label),
+            target_disk_full: self.target_disk_full.get_or_create_owned(label),
             metadata_writes: self.metadata_writes.get_or_create_owned(label),
             source_calls: Arc::new(CallTime {
                 calls: self.source_calls.get_or_create_owned(label),
@@ -318,6 +330,7 @@ impl JobFamilies {
         self.lag_seconds.remove(label);
         self.paused.remove(label);
         self.needs_operator.remove(label);
+        self.target_disk_full.remove(label);
         self.metadata_writes.remove(label);
         self.source_calls.remove(label);
         self.source_call_seconds.remove(label);

@@ -24,7 +24,7 @@ use super::record;
 use super::runner;
 use super::settings::JobSettings;
 use super::spec::{
-    validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncType,
+    validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncMode, SyncType,
 };
 use super::status::{JobStatus, NeedsOperator};
 use super::validate::{self, Check, ValidationReport, ValidationRequest};
@@ -67,6 +67,11 @@ pub struct CreateJobRequest {
     /// Database jobs: never replicate these (applied after `include_tables`).
     #[serde(default)]
     pub exclude_tables: Vec<String>,
+    /// `continuous` (the default: replicate until deleted) or `once` (copy the data one
+    /// time, then the job is `done`).
+    #[serde(default)]
+    #[schema(example = "continuous")]
+    pub mode: String,
 }
 
 /// What `/job_skip_binlog` asks for.
@@ -462,6 +467,7 @@ impl JobManager {
                 .map_err(|e| JobError::Invalid(e.to_string()))?;
         }
         validate_job_name(&request.name).map_err(JobError::Invalid)?;
+        let mode = SyncMode::parse(&request.mode).map_err(JobError::Invalid)?;
         let name = request.name.clone();
         check_request_specs(
             &request.src,
@@ -509,6 +515,7 @@ impl JobManager {
             allow_table_exists: request.allow_table_exists,
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
+            mode,
         };
         let owner = self.least_loaded_live_syncer().await?;
         match self

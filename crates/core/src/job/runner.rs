@@ -18,6 +18,9 @@ const WAITING_FOR_STORE: &str =
     "the metadata store: no heartbeat of this syncer got through in time, so the job holds \
      until one does and confirms the job is still this syncer's";
 
+/// What `/job_status` shows as `state` of a one-time job whose copy is finished.
+pub const DONE_STATE: &str = "done";
+
 /// The first idle wait after a step that did work; it doubles up to the configured idle
 /// poll interval while nothing new arrives.
 const IDLE_POLL_FIRST: Duration = Duration::from_millis(20);
@@ -36,7 +39,10 @@ fn publish(
     // arrived during the step must not be shown as running again.
     status.state = ctx.control.borrow().run_state.as_str();
     if let Some(p) = progress {
-        status.progress_state = p.phase().state().name();
+        if p.phase().is_done() {
+            status.state = DONE_STATE;
+        }
+        status.progress_state = p.phase().name();
         status.sub_state = p.phase().sub_state().name();
         status.prev_commit_seq = p.prev_commit_seq;
         status.commit_seq = p.commit_seq;
@@ -131,7 +137,7 @@ pub async fn run(mut ctx: JobContext) {
                     // the heartbeat round has renewed the lease and confirmed the job is
                     // still ours (else it stops this task).
                     tracing::info!("lease not held; the job waits for the next heartbeat round");
-                    ctx.status.lock().waiting_for = Some(WAITING_FOR_STORE);
+                    ctx.status.lock().waiting_for = Some(WAITING_FOR_STORE.to_owned());
                     tokio::select! {
                         _ = ctx.lease.wait_held() => {}
                         _ = ctx.control.changed() => {}
@@ -155,6 +161,15 @@ pub async fn run(mut ctx: JobContext) {
                 failures = 0;
                 idle_wait = IDLE_POLL_FIRST;
                 publish(&ctx, current, &control, None, None);
+            }
+            Ok(StepOutcome::Finished) => {
+                failures = 0;
+                publish(&ctx, current, &control, None, None);
+                // Done: nothing is polled until the operator sends a command (a full sync
+                // copies again) or the job is deleted.
+                if ctx.control.changed().await.is_err() {
+                    return;
+                }
             }
             Ok(StepOutcome::Idle) => {
                 failures = 0;

@@ -322,6 +322,35 @@ impl TryFrom<i32> for RunState {
     }
 }
 
+/// How long a job runs: `continuous` replication (the default), or `once`: one full copy
+/// (backup on the source, restore on the target), then the job is done (a migration or an
+/// upgrade; the StarRocks migration tool's `one_time_run_mode`, Debezium's `initial_only`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    #[default]
+    Continuous,
+    Once,
+}
+
+impl SyncMode {
+    pub fn is_continuous(&self) -> bool {
+        *self == SyncMode::Continuous
+    }
+
+    /// Reads the `mode` of a `/create_ccr` body; anything else is named in the error.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "" | "continuous" => Ok(SyncMode::Continuous),
+            "once" => Ok(SyncMode::Once),
+            other => Err(format!(
+                "unknown mode {other:?}: \"continuous\" (the default) replicates until the job \
+                 is deleted, \"once\" copies the data one time and stops"
+            )),
+        }
+    }
+}
+
 /// The persisted job record (`jobs.job_info`). Keys and their order follow the reference;
 /// the keys after `state` are ours and are omitted while they hold their defaults.
 ///
@@ -361,6 +390,9 @@ pub struct JobInfo {
     /// `include_tables`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_tables: Vec<String>,
+    /// `once`: copy the data one time and stop (the job ends `done`).
+    #[serde(default, skip_serializing_if = "SyncMode::is_continuous")]
+    pub mode: SyncMode,
 }
 
 /// The JSON form of a [`JobInfo`]; see [`WrittenClusterSpec`].
@@ -384,6 +416,8 @@ struct WrittenJobInfo<'a> {
     include_tables: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     exclude_tables: &'a [String],
+    #[serde(skip_serializing_if = "SyncMode::is_continuous")]
+    mode: SyncMode,
 }
 
 impl JobInfo {
@@ -405,6 +439,7 @@ impl JobInfo {
             allow_table_exists: self.allow_table_exists,
             include_tables: &self.include_tables,
             exclude_tables: &self.exclude_tables,
+            mode: self.mode,
         }
     }
 
@@ -589,6 +624,7 @@ mod tests {
             allow_table_exists: false,
             include_tables: Vec::new(),
             exclude_tables: Vec::new(),
+            mode: SyncMode::Continuous,
         };
         let json = info.to_stored_json(&SecretKeys::none());
         assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");
@@ -597,6 +633,24 @@ mod tests {
         let shown = info.redacted_json();
         assert!(!shown.contains("\"pw\""));
         assert!(shown.contains(REDACTED_PASSWORD));
+    }
+
+    #[test]
+    fn the_mode_is_stored_only_when_once() {
+        let mut info =
+            JobInfo::from_stored_json(r#"{"sync_type":1,"name":"j","src":{},"dest":{},"state":0}"#)
+                .unwrap();
+        assert_eq!(info.mode, SyncMode::Continuous);
+        assert!(!info.to_stored_json(&SecretKeys::none()).contains("mode"));
+        info.mode = SyncMode::Once;
+        let json = info.to_stored_json(&SecretKeys::none());
+        assert!(json.ends_with(r#""mode":"once"}"#), "{json}");
+        assert_eq!(JobInfo::from_stored_json(&json).unwrap(), info);
+        assert!(info.redacted_json().contains(r#""mode":"once""#));
+        assert_eq!(SyncMode::parse("once"), Ok(SyncMode::Once));
+        assert_eq!(SyncMode::parse(""), Ok(SyncMode::Continuous));
+        let error = SyncMode::parse("one_time").unwrap_err();
+        assert!(error.starts_with(r#"unknown mode "one_time""#), "{error}");
     }
 
     #[test]

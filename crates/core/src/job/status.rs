@@ -9,7 +9,8 @@ use crate::progress::Phase;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
     pub name: String,
-    /// `running` or `paused`, as the operator set it.
+    /// `running` or `paused`, as the operator set it; `done` once a one-time job
+    /// (`mode: once`) has finished its copy.
     pub state: &'static str,
     /// The phase (`TableFullSync`, `DBIncrementalSync`, ...).
     pub progress_state: &'static str,
@@ -44,9 +45,10 @@ pub struct JobStatus {
     /// Set while the job cannot go on by itself; cleared by the next successful step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_operator: Option<NeedsOperator>,
-    /// Set while the job holds without an error of its own: what it waits for.
+    /// Set while the job holds without an error of its own: what it waits for (the
+    /// metadata store, or room on the target's disks).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiting_for: Option<&'static str>,
+    pub waiting_for: Option<String>,
 }
 
 /// Why a job waits for an operator, and what the operator can do.

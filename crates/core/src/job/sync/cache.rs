@@ -21,6 +21,8 @@ pub(crate) struct SyncCache {
     pub dest_tables: Option<HashMap<i64, String>>,
     /// When the lag gauges were last refreshed (while replaying).
     pub lag_measured_at: Option<std::time::Instant>,
+    /// The last reading of the target BEs' disk usage (the disk guard).
+    pub disk: Option<super::disk::DiskReading>,
 }
 
 impl SyncCache {
@@ -33,6 +35,7 @@ impl SyncCache {
             source_checked_at: None,
             dest_tables: None,
             lag_measured_at: None,
+            disk: None,
         }
     }
 

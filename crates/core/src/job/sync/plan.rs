@@ -509,6 +509,7 @@ mod tests {
             allow_table_exists: false,
             include_tables: Vec::new(),
             exclude_tables: exclude.iter().map(|s| s.to_string()).collect(),
+            mode: Default::default(),
         }
     }
 
