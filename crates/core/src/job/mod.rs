@@ -36,6 +36,7 @@ pub mod validate;
 
 pub use error::JobError;
 pub use manager::{
-    BinlogSkip, CreateJobRequest, JobLag, JobManager, JobOverview, JobOwner, SyncerInfo,
+    BinlogSkip, CreateJobRequest, JobLag, JobManager, JobOverview, JobOwner, JobProgress,
+    SyncerInfo,
 };
 pub use settings::JobSettings;

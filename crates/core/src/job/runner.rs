@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::context::{JobContext, JobControl, StepOutcome};
 use super::error::{decide, FailureContext, JobError, Remedy, RETRY_BACKOFF_MAX};
 use super::spec::RunState;
-use super::status::NeedsOperator;
+use super::status::{NeedsOperator, DONE_STATE};
 use super::sync::{self, SyncCache};
 use crate::progress::Progress;
 
@@ -17,9 +17,6 @@ use crate::progress::Progress;
 const WAITING_FOR_STORE: &str =
     "the metadata store: no heartbeat of this syncer got through in time, so the job holds \
      until one does and confirms the job is still this syncer's";
-
-/// What `/job_status` shows as `state` of a one-time job whose copy is finished.
-pub const DONE_STATE: &str = "done";
 
 /// The first idle wait after a step that did work; it doubles up to the configured idle
 /// poll interval while nothing new arrives.
@@ -43,6 +40,18 @@ fn publish(
             status.state = DONE_STATE;
         }
         status.progress_state = p.phase().name();
+        status.tables = if p.phase().is_table_level() {
+            1
+        } else {
+            p.table_mapping.as_ref().map_or_else(
+                || {
+                    p.phase()
+                        .snapshot()
+                        .map_or(0, |s| s.checkpoint.objects.len())
+                },
+                |mapping| mapping.len(),
+            )
+        };
         status.sub_state = p.phase().sub_state().name();
         status.prev_commit_seq = p.prev_commit_seq;
         status.commit_seq = p.commit_seq;

@@ -22,7 +22,7 @@ pub(crate) struct SyncCache {
     /// When the lag gauges were last refreshed (while replaying).
     pub lag_measured_at: Option<std::time::Instant>,
     /// The last reading of the target BEs' disk usage (the disk guard).
-    pub disk: Option<super::disk::DiskReading>,
+    pub disk: Option<DiskReading>,
 }
 
 impl SyncCache {
@@ -63,4 +63,19 @@ impl SyncCache {
             .as_ref()
             .and_then(|tables| tables.get(&dest_id).cloned()))
     }
+}
+
+/// The fullest BE above the threshold, as last read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FullBackend {
+    pub id: i64,
+    pub host: String,
+    pub percent: f64,
+}
+
+/// The last reading of the target's disks.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskReading {
+    pub at: std::time::Instant,
+    pub full: Option<FullBackend>,
 }

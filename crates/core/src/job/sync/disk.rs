@@ -9,27 +9,12 @@
 
 use std::time::Instant;
 
-use super::cache::SyncCache;
+use super::cache::{DiskReading, FullBackend, SyncCache};
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
 
 /// A threshold at or above this never holds a job: the guard is off.
 const GUARD_OFF_PERCENT: f64 = 100.0;
-
-/// The fullest BE above the threshold, as last read.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct FullBackend {
-    pub id: i64,
-    pub host: String,
-    pub percent: f64,
-}
-
-/// The last reading of the target's disks.
-#[derive(Debug, Clone)]
-pub(crate) struct DiskReading {
-    pub at: Instant,
-    pub full: Option<FullBackend>,
-}
 
 /// Whether the job may write to the target now; `false` means hold (status, gauge and log
 /// say why). A reading that fails is logged and does not hold the job: the guard must not
