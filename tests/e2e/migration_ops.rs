@@ -62,10 +62,9 @@ fn a_one_time_job_copies_the_data_leaves_the_target_writable_and_stays_done() {
     assert_eq!(listed["jobs"][0]["state"], "done", "{listed}");
     let summary = syncer.call("/job_progress", &json!({"name": "migrate_t"}))["summary"].clone();
     assert!(
-        summary
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("table job, done (one-time copy up to commit seq {copied_at}), 1 table copied")),
+        summary.as_str().unwrap().starts_with(&format!(
+            "table job, done (one-time copy up to commit seq {copied_at}), 1 table copied"
+        )),
         "{summary}"
     );
 
@@ -101,16 +100,24 @@ fn a_full_target_disk_holds_the_restore_and_the_replay_until_it_drains() {
     let (src, dest, syncer) = (&replication.src, &replication.dest, &replication.syncer);
     dest.set_disk_usage(95.0);
     replication.create_job("guarded", "t", "t");
-    wait_job_status(syncer, "guarded", "the job to hold before its restore", |s| {
-        s["waiting_for"]
-            .as_str()
-            .is_some_and(|w| w.contains("95.00 %") && w.contains("80"))
-    });
+    wait_job_status(
+        syncer,
+        "guarded",
+        "the job to hold before its restore",
+        |s| {
+            s["waiting_for"]
+                .as_str()
+                .is_some_and(|w| w.contains("95.00 %") && w.contains("80"))
+        },
+    );
     let status = syncer.job_status("guarded");
     assert_eq!(status["progress_state"], "TableFullSync", "{status}");
     assert_eq!(status["sub_state"], "RestoreSnapshot", "{status}");
     assert!(
-        !dest.sql("SHOW TABLES FROM dest_db").lines().any(|l| l == "t"),
+        !dest
+            .sql("SHOW TABLES FROM dest_db")
+            .lines()
+            .any(|l| l == "t"),
         "no restore yet"
     );
     let gauge = r#"ccr_syncer_job_target_disk_full{job="guarded"} 1"#;
@@ -127,7 +134,9 @@ fn a_full_target_disk_holds_the_restore_and_the_replay_until_it_drains() {
     dest.set_disk_usage(95.0);
     src.sql("INSERT INTO src_db.t VALUES (3, 30)");
     wait_job_status(syncer, "guarded", "ingest to hold", |s| {
-        s["waiting_for"].as_str().is_some_and(|w| w.contains("95.00 %"))
+        s["waiting_for"]
+            .as_str()
+            .is_some_and(|w| w.contains("95.00 %"))
     });
     let held = dest.rows("dest_db.t");
     assert!(
@@ -145,7 +154,9 @@ fn a_full_target_disk_holds_the_restore_and_the_replay_until_it_drains() {
     assert_eq!(warnings, 2, "one WARN line per episode");
 
     syncer.delete("guarded");
-    assert!(!syncer.metrics().contains("ccr_syncer_job_target_disk_full{"));
+    assert!(!syncer
+        .metrics()
+        .contains("ccr_syncer_job_target_disk_full{"));
 }
 
 #[test]
@@ -161,13 +172,18 @@ fn the_progress_report_counts_jobs_and_tables_and_job_progress_sums_up() {
         &replication.dest,
         &[("src_db.a", "dest_db.a")],
     );
-    wait_job_status(syncer, "once_b", "the copy to finish", |s| s["state"] == "done");
+    wait_job_status(syncer, "once_b", "the copy to finish", |s| {
+        s["state"] == "done"
+    });
     let expected = "jobs=2 running=1 paused=0 done=1 failing=0 needing_operator=0 \
                     tables_synced=1 tables_being_synced=0 tables_waiting=0 tables_copied=1 \
                     lag_binlogs=0 lag_seconds=0 furthest_behind=none";
     wait_until("a progress report with both jobs", CATCH_UP, || {
         let log = syncer.log();
-        let reports: Vec<&str> = log.lines().filter(|l| l.contains("progress report")).collect();
+        let reports: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("progress report"))
+            .collect();
         if reports.iter().any(|l| l.contains(expected)) {
             Ok(())
         } else {
@@ -187,17 +203,17 @@ fn the_progress_report_counts_jobs_and_tables_and_job_progress_sums_up() {
 
     // Pausing shows in the next report.
     syncer.pause("continuous_a");
-    wait_until("a report with the job paused", Duration::from_secs(30), || {
-        let log = syncer.log();
-        match log
-            .lines()
-            .rev()
-            .find(|l| l.contains("progress report"))
-        {
-            Some(line) if line.contains("running=0 paused=1 done=1") => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    });
+    wait_until(
+        "a report with the job paused",
+        Duration::from_secs(30),
+        || {
+            let log = syncer.log();
+            match log.lines().rev().find(|l| l.contains("progress report")) {
+                Some(line) if line.contains("running=0 paused=1 done=1") => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    );
 }
 
 #[test]
@@ -212,8 +228,13 @@ fn a_one_time_database_job_copies_every_table_and_releases_them() {
     });
     for table in ["a", "b"] {
         let (src_table, dest_table) = (format!("src_db.{table}"), format!("dest_db.{table}"));
-        assert_eq!(replication.dest.rows(&dest_table), replication.src.rows(&src_table));
-        let ddl = replication.dest.sql(&format!("SHOW CREATE TABLE {dest_table}"));
+        assert_eq!(
+            replication.dest.rows(&dest_table),
+            replication.src.rows(&src_table)
+        );
+        let ddl = replication
+            .dest
+            .sql(&format!("SHOW CREATE TABLE {dest_table}"));
         assert!(ddl.contains(r#""is_being_synced" = "false""#), "{ddl}");
     }
     let status = syncer.job_status("migrate_db");
