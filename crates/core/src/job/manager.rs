@@ -37,6 +37,8 @@ use ccr_doris::cluster::{BinlogLag, ClientSettings, DorisCluster};
 use ccr_doris::rpc::RpcTimeouts;
 use ccr_doris::sql::quote_ident;
 
+/// How often the job summary line is logged (the reference's monitor interval).
+pub const SUMMARY_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for running steps to finish before abandoning them (every step
 /// checkpoints before it starts, so an abandoned step is resumed after restart).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -306,6 +308,7 @@ impl JobManager {
         let manager = Arc::clone(self);
         let mut stop = self.shutting_down.subscribe();
         tokio::spawn(async move {
+            let mut last_summary = std::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(manager.settings.heartbeat_interval) => {}
@@ -315,6 +318,10 @@ impl JobManager {
                     // Jobs hold (their lease lapses) until the store answers again.
                     *manager.store_up_since.lock() = None;
                     tracing::warn!(%error, "heartbeat round failed; jobs hold until the store answers");
+                }
+                if last_summary.elapsed() >= SUMMARY_LOG_INTERVAL {
+                    last_summary = std::time::Instant::now();
+                    manager.log_summary();
                 }
             }
         });
@@ -356,6 +363,27 @@ impl JobManager {
 
     fn encode(&self, info: &JobInfo) -> String {
         record::encode(info, &self.settings.secret_keys)
+    }
+
+    /// The periodic one-line account of every job this syncer runs, by state and phase (as
+    /// the reference's monitor logs it).
+    fn log_summary(&self) {
+        let jobs: Vec<JobStatus> = self
+            .jobs
+            .read()
+            .values()
+            .map(|handle| handle.status.lock().clone())
+            .collect();
+        let count = |f: &dyn Fn(&JobStatus) -> bool| jobs.iter().filter(|s| f(s)).count();
+        tracing::info!(
+            total = jobs.len(),
+            paused = count(&|s| s.state == "paused"),
+            full_sync = count(&|s| s.progress_state.contains("FullSync")),
+            partial_sync = count(&|s| s.progress_state.contains("PartialSync")),
+            incremental = count(&|s| s.progress_state.contains("IncrementalSync")),
+            failing = count(&|s| s.last_error.is_some()),
+            "job summary"
+        );
     }
 
     /// The `--report_interval` line: every job this syncer runs, by state; their tables
