@@ -41,6 +41,24 @@ fn a_one_time_job_copies_the_data_leaves_the_target_writable_and_stays_done() {
     assert_eq!(answer["success"], false, "{answer}");
     let message = answer["error_msg"].as_str().unwrap();
     assert!(message.contains(r#"unknown mode "one_time""#), "{message}");
+    let mut bad = once_body(&replication, "bad_mode", "t");
+    bad["mode"] = json!("one_time");
+    let report = replication.syncer.call("/validate", &bad);
+    assert_eq!(report["ok"], false, "{report}");
+    let spec = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "spec")
+        .unwrap();
+    assert!(
+        spec["message"].as_str().unwrap().contains("unknown mode"),
+        "{report}"
+    );
+    let good = replication
+        .syncer
+        .call("/validate", &once_body(&replication, "migrate_t", "t"));
+    assert_eq!(good["ok"], true, "{good}");
 
     let body = once_body(&replication, "migrate_t", "t");
     replication.syncer.create_ccr(&body);

@@ -673,6 +673,7 @@ impl JobManager {
             allow_table_exists: request.allow_table_exists,
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
+            mode: request.mode,
         };
         Ok(validate::validate(job_name, request, self.settings.connect_timeout, &self.http).await)
     }
