@@ -967,6 +967,7 @@ mod tests {
             allow_table_exists: false,
             include_tables: vec!["a".into(), "b".into()],
             exclude_tables: vec!["b".into()],
+            mode: String::new(),
         };
         assert!(request.replicates("a"));
         assert!(!request.replicates("b") && !request.replicates("c"));
