@@ -298,7 +298,7 @@ fn any_syncer_answers_for_any_job_and_shows_who_owns_what() {
     let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
         listed["jobs"],
-        json!([{"name": "fwd", "owner": format!("127.0.0.1:{}", a.port), "epoch": 1}]),
+        json!([{"name": "fwd", "owner": format!("127.0.0.1:{}", a.port), "epoch": 1, "state": "paused"}]),
         "{body}"
     );
     let (_, body) = b.post_raw("/list_jobs", "");

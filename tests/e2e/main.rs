@@ -12,6 +12,7 @@ mod db_sync;
 mod ha;
 mod ha_chaos;
 mod host_mapping;
+mod migration_ops;
 mod operator_routes;
 mod random_workload;
 mod replay_sim_fidelity;

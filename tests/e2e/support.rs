@@ -289,7 +289,7 @@ impl Syncer {
 /// envelope or failing calls use [`Syncer::post`] / [`Syncer::post_name`] instead.
 impl Syncer {
     /// POSTs `body` to `path`, expecting HTTP 200 and `"success": true`.
-    fn call(&self, path: &str, body: &Value) -> Value {
+    pub fn call(&self, path: &str, body: &Value) -> Value {
         let (status, answer) = self.post(path, &body.to_string());
         assert!(
             status == 200 && answer["success"] == true,
@@ -587,6 +587,17 @@ impl TestCluster {
         assert_eq!(status, 200, "{body}");
         let json: Value = serde_json::from_str(&body).unwrap();
         json["id"].as_u64().expect("rule id")
+    }
+
+    /// Makes SHOW BACKENDS report every BE's disk `percent` full (`MaxDiskUsedPct`), through
+    /// the FE's control API.
+    pub fn set_disk_usage(&self, percent: f64) {
+        let (status, body) = curl_post(
+            &self.control_url("/api/_sim/disk_usage"),
+            &json!({ "percent": percent }).to_string(),
+        )
+        .expect("control API");
+        assert_eq!(status, 200, "{body}");
     }
 
     /// Removes every fault rule (releasing held calls).

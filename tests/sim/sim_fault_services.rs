@@ -481,3 +481,93 @@ async fn sql_faults_reach_the_mariadb_client() {
     assert_eq!(stdout(&mariadb(&doris, &count).await).trim(), "1");
     doris.stop().await;
 }
+
+/// POSTs `body` to the FE http control API path with curl; the HTTP status and the body.
+async fn curl_control(doris: &SimDoris, path: &str, body: Value) -> (u16, Value) {
+    let url = format!("http://127.0.0.1:{}{path}", doris.topology().fe.http_port);
+    let output = tokio::process::Command::new("curl")
+        .args(["-sS", "-w", "\n%{http_code}", "-X", "POST"])
+        .args(["-H", "Content-Type: application/json"])
+        .args(["-d", &body.to_string(), &url])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("curl runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let (body, status) = text.rsplit_once('\n').expect("status line");
+    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    (status.parse().expect("numeric status"), json)
+}
+
+/// `MaxDiskUsedPct` of every BE, by BE id, as SHOW BACKENDS reports it.
+fn max_disk_used(doris: &SimDoris) -> Vec<(String, String)> {
+    let StatementResult::Rows { columns, rows } = root_sql(doris, "SHOW BACKENDS") else {
+        panic!("SHOW BACKENDS answers rows");
+    };
+    let column = |name: &str| columns.iter().position(|c| c.name == name).unwrap();
+    let (id, pct) = (column("BackendId"), column("MaxDiskUsedPct"));
+    let mut usage: Vec<(String, String)> = rows
+        .iter()
+        .map(|row| (row[id].clone().unwrap(), row[pct].clone().unwrap()))
+        .collect();
+    usage.sort();
+    usage
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_backends_reports_the_disk_usage_set_through_the_control_api() {
+    let doris = start().await;
+    let ids: Vec<String> = doris
+        .topology()
+        .backends
+        .iter()
+        .map(|be| be.id.to_string())
+        .collect();
+    let computed = max_disk_used(&doris);
+    assert!(
+        computed.iter().all(|(_, pct)| pct.ends_with(" %")),
+        "{computed:?}"
+    );
+
+    let (status, answer) =
+        curl_control(&doris, "/api/_sim/disk_usage", json!({"percent": 95})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["backends"].as_array().unwrap().len(), ids.len());
+    assert!(max_disk_used(&doris)
+        .iter()
+        .all(|(_, pct)| pct == "95.00 %"));
+
+    let one = doris.topology().backends[1].id;
+    let body = json!({"backend_id": one, "percent": 12.345});
+    let (status, _) = curl_control(&doris, "/api/_sim/disk_usage", body).await;
+    assert_eq!(status, 200);
+    for (id, pct) in max_disk_used(&doris) {
+        let want = if id == one.to_string() {
+            "12.35 %"
+        } else {
+            "95.00 %"
+        };
+        assert_eq!(pct, want, "BE {id}");
+    }
+
+    let (status, answer) =
+        curl_control(&doris, "/api/_sim/disk_usage", json!({"percent": 101})).await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = curl_control(
+        &doris,
+        "/api/_sim/disk_usage",
+        json!({"backend_id": 1, "percent": 5}),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let (status, _) = curl_control(&doris, "/api/_sim/disk_usage", json!({"percent": null})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        max_disk_used(&doris),
+        computed,
+        "back to the computed usage"
+    );
+    doris.stop().await;
+}

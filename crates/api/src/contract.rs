@@ -165,6 +165,11 @@ pub struct ProgressAnswer {
     /// Empty on failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_progress: Option<String>,
+    /// Ours: one line for people, e.g. `table job, incremental sync, 1 table synced, lag 0
+    /// binlogs (0 s), last full sync 2026-12-03 09:00:00 (the job was created)`. Absent on
+    /// failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// `/get_lag`: the fields of [`JobLag`] beside `success` (only `lag`, 0, on failure).

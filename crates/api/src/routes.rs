@@ -177,14 +177,28 @@ name_route!(
         ))]
     job_detail, detail, "job_detail", {"job_detail": ""}
 );
-name_route!(
-    #[utoipa::path(post, tag = "job", path = "/job_progress", summary = "The job's persisted progress",
+/// `/job_progress`: the stored progress document (in a string, as the reference answers)
+/// and beside it a line for people.
+#[utoipa::path(post, tag = "job", path = "/job_progress", summary = "The job's persisted progress and a summary",
         request_body(content = NameRequest, content_type = "application/json"),
         responses(
             (status = 200, description = "Done, or why not (success false)", body = ProgressAnswer),
         ))]
-    job_progress, progress, "job_progress", {"job_progress": ""}
-);
+pub(super) async fn job_progress(
+    State(app): AppStateRef,
+    uri: OriginalUri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(&uri, json!({"job_progress": ""}), async {
+        let request: NameRequest = decode(body, StatusCode::OK)?;
+        let progress = app.jobs.progress(&request.name).await?;
+        Ok(fields(json!({
+            "job_progress": progress.job_progress,
+            "summary": progress.summary,
+        })))
+    })
+    .await
+}
 
 #[utoipa::path(post, tag = "job", path = "/force_fullsync", summary = "Starts a new full sync of the job",
         request_body(content = NameRequest, content_type = "application/json"),

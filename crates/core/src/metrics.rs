@@ -33,6 +33,7 @@ pub const JOBS_NEEDING_OPERATOR: &str = "ccr_syncer_jobs_needing_operator";
 pub const JOB_NEEDS_OPERATOR: &str = "ccr_syncer_job_needs_operator";
 pub const JOB_VERIFY_MISMATCH_TABLES: &str = "ccr_syncer_job_verify_mismatch_tables";
 pub const JOB_LAST_VERIFY_TIMESTAMP_SECONDS: &str = "ccr_syncer_job_last_verify_timestamp_seconds";
+pub const JOB_TARGET_DISK_FULL: &str = "ccr_syncer_job_target_disk_full";
 pub const HTTP_REQUESTS_TOTAL: &str = "ccr_syncer_http_requests_total";
 pub const JOB_METADATA_WRITES_TOTAL: &str = "ccr_syncer_job_metadata_writes_total";
 pub const JOB_SOURCE_CALLS_TOTAL: &str = "ccr_syncer_job_source_calls_total";
@@ -112,6 +113,8 @@ pub struct JobMetrics {
     /// (Unix seconds; 0 before the first).
     pub verify_mismatch_tables: Gauge,
     pub last_verify_timestamp: Gauge,
+    /// 1 while the job holds because a target BE's disk is above the threshold.
+    pub target_disk_full: Gauge,
     /// Durable writes of the job's progress.
     pub metadata_writes: Counter,
     /// Calls to the source and target clusters and the time spent in them.
@@ -141,6 +144,7 @@ impl Default for JobMetrics {
             needs_operator: Gauge::default(),
             verify_mismatch_tables: Gauge::default(),
             last_verify_timestamp: Gauge::default(),
+            target_disk_full: Gauge::default(),
             metadata_writes: Counter::default(),
             source_calls: Arc::default(),
             target_calls: Arc::default(),
@@ -195,6 +199,7 @@ struct JobFamilies {
     needs_operator: Family<JobLabel, Gauge>,
     verify_mismatch_tables: Family<JobLabel, Gauge>,
     last_verify_timestamp: Family<JobLabel, Gauge>,
+    target_disk_full: Family<JobLabel, Gauge>,
     metadata_writes: Family<JobLabel, Counter>,
     source_calls: Family<JobLabel, Counter>,
     source_call_seconds: Family<JobLabel, SecondsCounter>,
@@ -215,6 +220,7 @@ impl JobFamilies {
             needs_operator: Family::default(),
             verify_mismatch_tables: Family::default(),
             last_verify_timestamp: Family::default(),
+            target_disk_full: Family::default(),
             metadata_writes: Family::default(),
             source_calls: Family::default(),
             source_call_seconds: Family::default(),
@@ -283,6 +289,11 @@ impl JobFamilies {
                 "When the job's last verification ended (Unix seconds; 0 before the first)",
                 &self.last_verify_timestamp,
             ),
+            (
+                JOB_TARGET_DISK_FULL,
+                "1 while the job holds because a target BE's disk is fuller than allowed",
+                &self.target_disk_full,
+            ),
         ];
         for (name, help, family) in gauges {
             registry.register(name, help, family.clone());
@@ -317,6 +328,7 @@ impl JobFamilies {
             needs_operator: self.needs_operator.get_or_create_owned(label),
             verify_mismatch_tables: self.verify_mismatch_tables.get_or_create_owned(label),
             last_verify_timestamp: self.last_verify_timestamp.get_or_create_owned(label),
+            target_disk_full: self.target_disk_full.get_or_create_owned(label),
             metadata_writes: self.metadata_writes.get_or_create_owned(label),
             source_calls: Arc::new(CallTime {
                 calls: self.source_calls.get_or_create_owned(label),
@@ -344,6 +356,7 @@ impl JobFamilies {
         self.needs_operator.remove(label);
         self.verify_mismatch_tables.remove(label);
         self.last_verify_timestamp.remove(label);
+        self.target_disk_full.remove(label);
         self.metadata_writes.remove(label);
         self.source_calls.remove(label);
         self.source_call_seconds.remove(label);

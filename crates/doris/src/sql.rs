@@ -321,6 +321,11 @@ impl SqlClient {
                     http_port: port(row, "HttpPort")?,
                     brpc_port: port(row, "BrpcPort")?,
                     alive: row.get("Alive")?.and_then(parse_bool).unwrap_or(true),
+                    max_disk_used_pct: row
+                        .get("MaxDiskUsedPct")
+                        .ok()
+                        .flatten()
+                        .and_then(parse_percent),
                 })
             })
             .collect()
@@ -479,14 +484,8 @@ impl SqlClient {
         key: &str,
         value: &str,
     ) -> Result<(), DorisError> {
-        let sql = format!(
-            "ALTER TABLE {}.{} SET ({} = {})",
-            quote_ident(db),
-            quote_ident(table),
-            quote_str(key),
-            quote_str(value)
-        );
-        self.exec(&sql).await?;
+        self.exec(&set_table_property_sql(db, table, key, value))
+            .await?;
         Ok(())
     }
 }
@@ -564,6 +563,17 @@ pub struct ColumnRow {
     pub column_type: String,
 }
 
+/// `ALTER TABLE db.t SET ("key" = "value")`, quoted.
+pub fn set_table_property_sql(db: &str, table: &str, key: &str, value: &str) -> String {
+    format!(
+        "ALTER TABLE {}.{} SET ({} = {})",
+        quote_ident(db),
+        quote_ident(table),
+        quote_str(key),
+        quote_str(value)
+    )
+}
+
 fn port(row: &SqlRow, column: &str) -> Result<u16, DorisError> {
     let value = row.int(column)?;
     u16::try_from(value).map_err(|_| {
@@ -589,7 +599,7 @@ pub struct TableRow {
 }
 
 /// One row of `show backends`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BackendRow {
     pub id: i64,
     pub host: String,
@@ -597,6 +607,15 @@ pub struct BackendRow {
     pub http_port: u16,
     pub brpc_port: u16,
     pub alive: bool,
+    /// `MaxDiskUsedPct`: how full the BE's fullest data disk is, in percent (`None` when
+    /// the FE does not say).
+    pub max_disk_used_pct: Option<f64>,
+}
+
+/// A `SHOW BACKENDS` percentage (`83.00 %`; the `%` optional).
+pub fn parse_percent(text: &str) -> Option<f64> {
+    let number = text.trim().trim_end_matches('%').trim();
+    number.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// One row of `SHOW GRANTS` (NULL lists read as empty).
@@ -654,6 +673,15 @@ mod tests {
         assert_eq!(quote_ident("my-db"), "`my-db`");
         assert_eq!(quote_str("it's"), r"'it\'s'");
         assert_eq!(quote_str(r"a\b"), r"'a\\b'");
+    }
+
+    #[test]
+    fn disk_percentages_are_read_with_or_without_the_sign() {
+        assert_eq!(parse_percent("83.00 %"), Some(83.0));
+        assert_eq!(parse_percent("12.5%"), Some(12.5));
+        assert_eq!(parse_percent(" 0 "), Some(0.0));
+        assert_eq!(parse_percent("N/A"), None);
+        assert_eq!(parse_percent(""), None);
     }
 
     #[test]

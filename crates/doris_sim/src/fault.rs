@@ -13,6 +13,7 @@
 //! (with its hit count) but no longer fires. Operators drive it through the FE http port
 //! (`sim::fe_http`); in-process tests call it directly.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -395,6 +396,10 @@ struct InjectorState {
     rules: Vec<RuleEntry>,
     paused: Vec<PausedCall>,
     master_redirect: Option<(String, u16)>,
+    /// Disk usage (percent) SHOW BACKENDS reports instead of the computed one: per BE, and
+    /// for every BE not named.
+    disk_used_pct: BTreeMap<i64, f64>,
+    disk_used_pct_all: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -530,6 +535,38 @@ impl FaultInjector {
     pub fn set_master_redirect(&self, master: Option<(String, u16)>) {
         tracing::info!(?master, "FE master redirect changed");
         self.inner.state.lock().master_redirect = master;
+    }
+
+    /// Makes SHOW BACKENDS report `percent` as `UsedPct` and `MaxDiskUsedPct` of BE
+    /// `backend_id` (every BE when `None`); `percent` `None` goes back to the usage the
+    /// catalog computes.
+    pub fn set_disk_used_pct(&self, backend_id: Option<i64>, percent: Option<f64>) {
+        tracing::info!(?backend_id, ?percent, "reported BE disk usage changed");
+        let mut state = self.inner.state.lock();
+        match backend_id {
+            Some(id) => match percent {
+                Some(p) => {
+                    state.disk_used_pct.insert(id, p);
+                }
+                None => {
+                    state.disk_used_pct.remove(&id);
+                }
+            },
+            None => {
+                state.disk_used_pct.clear();
+                state.disk_used_pct_all = percent;
+            }
+        }
+    }
+
+    /// The disk usage SHOW BACKENDS is told to report for BE `backend_id`, if any.
+    pub fn disk_used_pct(&self, backend_id: i64) -> Option<f64> {
+        let state = self.inner.state.lock();
+        state
+            .disk_used_pct
+            .get(&backend_id)
+            .copied()
+            .or(state.disk_used_pct_all)
     }
 
     /// Where the FE currently claims the master is, if it has been told it is not master.

@@ -14,6 +14,7 @@
 //! | `POST /api/_sim/restart_be/{id}`    | restart one BE likewise                           |
 //! | `POST /api/_sim/master`             | answer NOT_MASTER naming another FE               |
 //! | `DELETE /api/_sim/master`           | be master again                                   |
+//! | `POST /api/_sim/disk_usage`         | the disk usage SHOW BACKENDS reports              |
 //!
 //! Answers are JSON; failures are `{"error": "..."}` with status 400 (bad request), 404
 //! (unknown rule or BE) or 500 (a restart could not re-bind its ports).
@@ -214,6 +215,37 @@ async fn clear_master(State(cluster): State<SimClusterHandle>) -> Json<serde_jso
     Json(json!({}))
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiskUsageRequest {
+    /// One BE; every BE when absent.
+    #[serde(default)]
+    backend_id: Option<i64>,
+    /// 0 to 100; `null` (or absent) goes back to the computed usage.
+    #[serde(default)]
+    percent: Option<f64>,
+}
+
+async fn set_disk_usage(State(cluster): State<SimClusterHandle>, body: Bytes) -> ControlResult {
+    let request: DiskUsageRequest = parse_body(&body)?;
+    if let Some(percent) = request.percent {
+        if !(0.0..=100.0).contains(&percent) {
+            return Err(ControlError::bad_request(format!(
+                "`percent` must be from 0 to 100, not {percent}"
+            )));
+        }
+    }
+    let backends: Vec<i64> = match request.backend_id {
+        Some(id) if cluster.topology().backends.iter().any(|be| be.id == id) => vec![id],
+        Some(id) => return Err(ControlError::bad_request(format!("no backend {id}"))),
+        None => cluster.topology().backends.iter().map(|be| be.id).collect(),
+    };
+    cluster
+        .faults()
+        .set_disk_used_pct(request.backend_id, request.percent);
+    Ok(Json(json!({ "backends": backends })))
+}
+
 /// The FE http routes; anything else is 404.
 pub fn router(cluster: SimClusterHandle) -> Router {
     Router::new()
@@ -228,6 +260,7 @@ pub fn router(cluster: SimClusterHandle) -> Router {
         .route("/api/_sim/restart_fe", post(restart_fe))
         .route("/api/_sim/restart_be/{id}", post(restart_be))
         .route("/api/_sim/master", post(set_master).delete(clear_master))
+        .route("/api/_sim/disk_usage", post(set_disk_usage))
         .with_state(cluster)
 }
 

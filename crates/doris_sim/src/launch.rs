@@ -70,6 +70,7 @@ pub async fn launch(config: SimConfig) -> Result<SimDoris, SimError> {
             .expect("enable_feature_binlog is a known config");
     }
     catalog.write().binlog.set_flavor(config.binlog_flavor);
+    catalog.attach_faults(builder.faults().clone());
     let runtime = tokio::runtime::Handle::current();
     let mut backend_services = Vec::new();
     for backend in &builder.topology().backends {

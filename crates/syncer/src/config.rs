@@ -61,6 +61,14 @@ pub enum LogFormat {
 
 /// Parses a Go-style duration such as `10s`, `1500ms`, `2m`, `1h30m` or a bare number of
 /// seconds.
+/// A percentage from 0 to 100.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if (0.0..=100.0).contains(&value) => Ok(value),
+        _ => Err(format!("{text:?} is not a percentage from 0 to 100")),
+    }
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -197,6 +205,18 @@ pub struct SyncerArgs {
     /// (`needs_operator` in /job_status, one ERROR line, a metric); it keeps retrying.
     #[arg(long = "operator_after_failures", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
     pub operator_after_failures: u32,
+    /// A job holds (before a restore, and before applying binlogs) while any target BE's
+    /// fullest disk is above this percentage (`MaxDiskUsedPct` of `SHOW BACKENDS`), and
+    /// goes on by itself once it is not. 100 turns the guard off.
+    #[arg(long = "target_max_disk_used_percent", default_value_t = 80.0, value_parser = parse_percent)]
+    pub target_max_disk_used_percent: f64,
+    /// How long a job reuses its last reading of the target BEs' disk usage.
+    #[arg(long = "target_disk_check_interval", default_value = "30s", value_parser = parse_duration)]
+    pub target_disk_check_interval: Duration,
+    /// Seconds between two progress report lines (jobs by state, tables, lag; INFO);
+    /// 0 turns the report off. A duration (`5m`) is accepted too.
+    #[arg(long = "report_interval", default_value = "300", value_parser = parse_duration)]
+    pub report_interval: Duration,
     #[arg(long = "log_level", value_enum, default_value = "info")]
     pub log_level: LogLevel,
     #[arg(long = "log_format", value_enum, default_value = "text")]

@@ -25,7 +25,7 @@ use ccr_doris::cluster::{
 use ccr_doris::error::check_status;
 use ccr_doris::meta::{BackendMeta, DbMeta};
 use ccr_doris::rpc::RpcAddress;
-use ccr_doris::sql::TableRow;
+use ccr_doris::sql::{BackendRow, TableRow};
 use ccr_doris::DorisError;
 use ccr_wire::backend_service::TIngestBinlogRequest;
 use ccr_wire::types::{TTabletCommitInfo, TUniqueId};
@@ -148,6 +148,8 @@ pub trait TargetCluster: Send + Sync {
     async fn show_create_table(&self, db: &str, table: &str) -> Result<String, DorisError>;
     async fn table_meta(&self, db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError>;
     async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError>;
+    /// `SHOW BACKENDS`: every BE with how full its fullest disk is. Read-only.
+    async fn disk_usage(&self) -> Result<Vec<BackendRow>, DorisError>;
 
     /// Opens a transaction under `label`. Idempotent by label: while a transaction holds
     /// the label, a second begin answers [`BeginTxn::LabelExists`].
@@ -270,6 +272,10 @@ impl SourceCluster for DorisCluster {
 impl TargetCluster for DorisCluster {
     async fn exec(&self, sql: &str) -> Result<u64, DorisError> {
         self.sql().exec(sql).await
+    }
+
+    async fn disk_usage(&self) -> Result<Vec<BackendRow>, DorisError> {
+        self.sql().backends().await
     }
 
     async fn tables(&self, db_id: i64) -> Result<Vec<TableRow>, DorisError> {

@@ -33,7 +33,7 @@ use crate::job::error::JobError;
 use crate::job::first_run::{
     check_and_complete, check_cluster_pair, check_cluster_request, sql_client, CheckMappings,
 };
-use crate::job::spec::{JobInfo, RunState, SyncType};
+use crate::job::spec::{JobInfo, RunState, SyncMode, SyncType};
 use crate::job::status::{
     ClusterSummary, DatabaseJobStatus, DroppedDatabase, JobStatus, NeedsOperator, PendingDatabase,
 };
@@ -153,6 +153,8 @@ impl JobManager {
             exclude_tables: Vec::new(),
             cluster_job: Some(rules),
             parent_job: String::new(),
+            // Its database jobs take it: `once` copies every admitted database one time.
+            mode: SyncMode::parse(&request.mode).map_err(JobError::Invalid)?,
         };
         let owner = self.least_loaded_live_syncer().await?;
         match self
@@ -542,6 +544,7 @@ impl JobManager {
             exclude_tables: admitted.exclude_tables.clone(),
             cluster_job: None,
             parent_job: parent.name.clone(),
+            mode: parent.mode,
         };
         // On the parent's owner: a family lives on one syncer.
         let me = &self.settings.identity;

@@ -57,6 +57,9 @@ pub enum StepOutcome {
     Progressed,
     /// Nothing to do now (caught up); wait for the idle poll interval.
     Idle,
+    /// Nothing to do until the operator asks for something (a one-time job that is done):
+    /// wait for a command, polling nothing.
+    Finished,
 }
 
 /// Everything one job's task owns.

@@ -20,7 +20,7 @@ use super::context::{JobContext, JobControl};
 use super::features::FeatureFlags;
 use super::lease::{FencedTarget, JobFence, Lease};
 use super::settings::JobSettings;
-use super::spec::{ClusterSpec, JobInfo, RunState, SyncType};
+use super::spec::{ClusterSpec, JobInfo, RunState, SyncMode, SyncType};
 use super::status::JobStatus;
 use crate::metrics::JobMetrics;
 use crate::progress::Progress;
@@ -31,7 +31,7 @@ use ccr_doris::cluster::{
     Snapshot, SnapshotJobState, TxnState,
 };
 use ccr_doris::meta::{BackendMeta, DbMeta, IndexMeta, PartitionMeta, ReplicaMeta, TableMeta};
-use ccr_doris::sql::TableRow;
+use ccr_doris::sql::{BackendRow, TableRow};
 use ccr_doris::DorisError;
 use ccr_wire::types::TBinlog;
 use ccr_wire::Secret;
@@ -341,6 +341,8 @@ struct TargetState {
     lose_next_commit_answer: bool,
     /// Statements the target refuses until told otherwise.
     refuse_statements: bool,
+    /// `MaxDiskUsedPct` of the target BE.
+    disk_used_pct: f64,
 }
 
 /// A target cluster: database `dest_db` (id [`DEST_DB_ID`]), empty until a restore.
@@ -378,6 +380,11 @@ impl FakeTarget {
             .iter()
             .map(|info| String::from_utf8_lossy(info).into_owned())
             .collect()
+    }
+
+    /// How full the target BE's fullest disk says it is, in percent.
+    pub fn set_disk_used_pct(&self, percent: f64) {
+        self.state.lock().disk_used_pct = percent;
     }
 
     /// The next commit takes effect on the target, but its answer never arrives (a lost
@@ -460,6 +467,18 @@ impl TargetCluster for FakeTarget {
 
     async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError> {
         Ok(vec![backend(11, "target-be")])
+    }
+
+    async fn disk_usage(&self) -> Result<Vec<BackendRow>, DorisError> {
+        Ok(vec![BackendRow {
+            id: 11,
+            host: "target-be".into(),
+            be_port: 9060,
+            http_port: 8040,
+            brpc_port: 8060,
+            alive: true,
+            max_disk_used_pct: Some(self.state.lock().disk_used_pct),
+        }])
     }
 
     async fn begin_txn(
@@ -632,7 +651,7 @@ impl MemoryProgress {
         let phase = progress.phase();
         self.journal.push(format!(
             "save {}/{} seq={}",
-            phase.state().name(),
+            phase.name(),
             phase.sub_state().name(),
             progress.prev_commit_seq
         ));
@@ -721,6 +740,7 @@ impl FakeJob {
             exclude_tables: vec![],
             cluster_job: None,
             parent_job: String::new(),
+            mode: SyncMode::Continuous,
         };
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
         let lease = Lease::new(std::time::Duration::from_secs(3600));
@@ -740,6 +760,9 @@ impl FakeJob {
                 commit_txn_timeout: std::time::Duration::from_secs(1),
                 idle_poll_interval: std::time::Duration::from_millis(10),
                 operator_after_failures: 6,
+                target_max_disk_used_percent: 80.0,
+                target_disk_check_interval: std::time::Duration::ZERO,
+                report_interval: std::time::Duration::ZERO,
                 max_ingest_concurrency_per_backend: 4,
                 features: FeatureFlags::default(),
                 heartbeat_interval: std::time::Duration::from_secs(2),

@@ -19,7 +19,7 @@ use ccr_doris::cluster::{
     BeginTxn, CommitOutcome, RestoreRequest, RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
 };
 use ccr_doris::meta::{BackendMeta, DbMeta};
-use ccr_doris::sql::TableRow;
+use ccr_doris::sql::{BackendRow, TableRow};
 use ccr_doris::DorisError;
 use parking_lot::Mutex;
 
@@ -177,6 +177,10 @@ impl TargetCluster for FencedTarget {
 
     async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError> {
         self.inner.backends().await
+    }
+
+    async fn disk_usage(&self) -> Result<Vec<BackendRow>, DorisError> {
+        self.inner.disk_usage().await
     }
 
     async fn begin_txn(

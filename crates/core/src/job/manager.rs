@@ -25,9 +25,11 @@ use super::record;
 use super::runner;
 use super::settings::JobSettings;
 use super::spec::{
-    validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncType,
+    validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncMode, SyncType,
 };
-use super::status::{JobStatus, LastVerification, NeedsOperator};
+use super::status::{
+    JobActivity, JobStatus, LastVerification, NeedsOperator, TablesActivity, DONE_STATE,
+};
 use super::validate::{self, Check, ValidationReport, ValidationRequest};
 use super::verify::{self, CatchUp, Outcome, TableCheck, TablePair, VerifyOptions, VerifyReport};
 use crate::metrics::Metrics;
@@ -96,6 +98,11 @@ pub struct CreateJobRequest {
     /// its database job too (default: only report it).
     #[serde(default)]
     pub drop_target_databases: bool,
+    /// `continuous` (the default: replicate until deleted) or `once` (copy the data one
+    /// time, then the job is `done`).
+    #[serde(default)]
+    #[schema(example = "continuous")]
+    pub mode: String,
 }
 
 impl CreateJobRequest {
@@ -181,6 +188,67 @@ pub struct JobOwner {
     pub owner: String,
     /// The ownership epoch: up by one at every change of owner.
     pub epoch: i64,
+    /// `running` or `paused` (the operator's setting), or `done` (a one-time job whose copy
+    /// is finished).
+    pub state: &'static str,
+}
+
+/// The answer of `/job_progress`.
+#[derive(Debug, Clone)]
+pub struct JobProgress {
+    /// The stored progress document (the reference's JSON).
+    pub job_progress: String,
+    /// One line for people: kind, phase, tables, lag, last full sync.
+    pub summary: String,
+}
+
+/// The figures of one progress report line.
+struct ProgressReport {
+    jobs: Vec<JobActivity>,
+    tables: Vec<(TablesActivity, usize)>,
+    lag_binlogs: i64,
+    lag_seconds: i64,
+    /// `name (N binlogs, S s)` of the job with the most binlogs to apply, or `none`.
+    furthest_behind: String,
+}
+
+impl ProgressReport {
+    fn of(jobs: &[JobStatus]) -> Self {
+        let furthest = jobs
+            .iter()
+            .filter(|s| s.lag_binlogs > 0)
+            .max_by_key(|s| (s.lag_binlogs, s.lag_seconds));
+        ProgressReport {
+            jobs: jobs.iter().map(JobStatus::activity).collect(),
+            tables: jobs
+                .iter()
+                .map(|s| (s.tables_activity(), s.tables))
+                .collect(),
+            lag_binlogs: jobs.iter().map(|s| s.lag_binlogs).sum(),
+            lag_seconds: jobs.iter().map(|s| s.lag_seconds).sum(),
+            furthest_behind: furthest.map_or_else(
+                || "none".to_owned(),
+                |s| {
+                    format!(
+                        "{} ({} binlogs, {} s)",
+                        s.name, s.lag_binlogs, s.lag_seconds
+                    )
+                },
+            ),
+        }
+    }
+
+    fn jobs(&self, activity: JobActivity) -> usize {
+        self.jobs.iter().filter(|a| **a == activity).count()
+    }
+
+    fn tables(&self, activity: TablesActivity) -> usize {
+        self.tables
+            .iter()
+            .filter(|(a, _)| *a == activity)
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// One line of `/view`.
@@ -321,6 +389,20 @@ impl JobManager {
             let manager = Arc::clone(self);
             tokio::spawn(async move { manager.verify_periodically().await });
         }
+        let interval = self.settings.report_interval;
+        if !interval.is_zero() {
+            let manager = Arc::clone(self);
+            let mut stop = self.shutting_down.subscribe();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(interval) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                    manager.log_progress_report();
+                }
+            });
+        }
         Ok(())
     }
 
@@ -384,7 +466,8 @@ impl JobManager {
         record::encode(info, &self.settings.secret_keys)
     }
 
-    /// The periodic one-line account of every job this syncer runs, by state and phase.
+    /// The periodic one-line account of every job this syncer runs, by state and phase (as
+    /// the reference's monitor logs it).
     fn log_summary(&self) {
         let jobs: Vec<JobStatus> = self
             .jobs
@@ -401,6 +484,34 @@ impl JobManager {
             incremental = count(&|s| s.progress_state.contains("IncrementalSync")),
             failing = count(&|s| s.last_error.is_some()),
             "job summary"
+        );
+    }
+
+    /// The `--report_interval` line: every job this syncer runs, by state; their tables
+    /// by what they are doing; the total lag and the job furthest behind.
+    fn log_progress_report(&self) {
+        let jobs: Vec<JobStatus> = self
+            .jobs
+            .read()
+            .values()
+            .map(|handle| handle.status.lock().clone())
+            .collect();
+        let report = ProgressReport::of(&jobs);
+        tracing::info!(
+            jobs = jobs.len(),
+            running = report.jobs(JobActivity::Running),
+            paused = report.jobs(JobActivity::Paused),
+            done = report.jobs(JobActivity::Done),
+            failing = report.jobs(JobActivity::Failing),
+            needing_operator = report.jobs(JobActivity::NeedsOperator),
+            tables_synced = report.tables(TablesActivity::Synced),
+            tables_being_synced = report.tables(TablesActivity::BeingSynced),
+            tables_waiting = report.tables(TablesActivity::Waiting),
+            tables_copied = report.tables(TablesActivity::Copied),
+            lag_binlogs = report.lag_binlogs,
+            lag_seconds = report.lag_seconds,
+            furthest_behind = %report.furthest_behind,
+            "progress report"
         );
     }
 
@@ -575,6 +686,7 @@ impl JobManager {
                 .map_err(|e| JobError::Invalid(e.to_string()))?;
         }
         validate_job_name(&request.name).map_err(JobError::Invalid)?;
+        let mode = SyncMode::parse(&request.mode).map_err(JobError::Invalid)?;
         // An empty value means no mapping, as in /update_host_mapping.
         request.src.host_mapping.retain(|_, to| !to.is_empty());
         request.dest.host_mapping.retain(|_, to| !to.is_empty());
@@ -634,6 +746,7 @@ impl JobManager {
             exclude_tables: request.exclude_tables,
             cluster_job: None,
             parent_job: String::new(),
+            mode,
         };
         let owner = self.least_loaded_live_syncer().await?;
         match self
@@ -690,6 +803,7 @@ impl JobManager {
             allow_table_exists: request.allow_table_exists,
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
+            mode: request.mode,
         };
         Ok(validate::validate(job_name, request, self.settings.connect_timeout, &self.http).await)
     }
@@ -893,9 +1007,37 @@ impl JobManager {
             .await
     }
 
+    /// `/resume`. A one-time job that is done has nothing to resume: that is an error
+    /// (`/force_fullsync` copies again; a continuous job replicates).
     pub async fn resume(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
+        self.local(name).await?;
+        if let Some(progress) = self.stored_progress(name).await? {
+            if progress.phase().is_done() {
+                return Err(JobError::Invalid(format!(
+                    "job {name} is done: its one-time copy (mode once) finished at commit seq \
+                     {}, so there is nothing to resume; /force_fullsync copies the data again, \
+                     /delete removes the job, and a job created with mode continuous keeps \
+                     replicating",
+                    progress.prev_commit_seq
+                )));
+            }
+        }
         self.update_family(name, |info| info.state = RunState::Running)
             .await
+    }
+
+    /// The job's progress as stored (none before its first save).
+    async fn stored_progress(&self, name: &str) -> Result<Option<Progress>, JobError> {
+        match self.store.get_progress(name).await? {
+            Some(text) => progress_codec::decode(&text)
+                .map(Some)
+                .map_err(|e| JobError::Corrupt {
+                    name: name.to_owned(),
+                    what: "progress",
+                    message: e.to_string(),
+                }),
+            None => Ok(None),
+        }
     }
 
     pub async fn set_skip_error(
@@ -1132,26 +1274,43 @@ impl JobManager {
         Ok(info.redacted_json())
     }
 
-    /// `/job_progress`: the persisted progress record.
-    pub async fn progress(self: &Arc<Self>, name: &str) -> Result<String, JobError> {
-        self.local(name).await?;
-        Ok(self.store.get_progress(name).await?.unwrap_or_default())
+    /// `/job_progress`: the persisted progress record, and a line saying where the job is.
+    pub async fn progress(self: &Arc<Self>, name: &str) -> Result<JobProgress, JobError> {
+        let handle = self.local(name).await?;
+        let sync_type = handle.info.lock().await.sync_type;
+        let summary = handle.status.lock().summary(sync_type);
+        Ok(JobProgress {
+            job_progress: self.store.get_progress(name).await?.unwrap_or_default(),
+            summary,
+        })
     }
 
     /// `/list_jobs`: every job in the store, whichever syncer runs it.
     /// `/list_jobs {"detail": true}`: every job with its owner and ownership epoch.
     pub async fn list_owned(&self) -> Result<Vec<JobOwner>, JobError> {
-        Ok(self
-            .store
-            .list_jobs()
-            .await?
-            .into_iter()
-            .map(|row| JobOwner {
+        let mut jobs = Vec::new();
+        for row in self.store.list_jobs().await? {
+            // From the store, so every syncer answers the same for every job.
+            let done = self
+                .stored_progress(&row.name)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|p| p.phase().is_done());
+            let state = if done {
+                DONE_STATE
+            } else {
+                JobInfo::from_stored_json(&row.job_info)
+                    .map_or("unknown", |info| info.state.as_str())
+            };
+            jobs.push(JobOwner {
                 name: row.name,
                 owner: row.belong_to,
                 epoch: row.epoch,
-            })
-            .collect())
+                state,
+            });
+        }
+        Ok(jobs)
     }
 
     /// `/syncers`: every syncer of the metadata store, its last heartbeat (by the store's
@@ -1277,18 +1436,10 @@ impl JobManager {
     async fn database_lag(self: &Arc<Self>, name: &str) -> Result<JobLag, JobError> {
         let handle = self.local(name).await?;
         let src = handle.info.lock().await.src.clone();
-        let prev_commit_seq = match self.store.get_progress(name).await? {
-            Some(text) => {
-                progress_codec::decode(&text)
-                    .map_err(|e| JobError::Corrupt {
-                        name: name.to_owned(),
-                        what: "progress",
-                        message: e.to_string(),
-                    })?
-                    .prev_commit_seq
-            }
-            None => 0,
-        };
+        let prev_commit_seq = self
+            .stored_progress(name)
+            .await?
+            .map_or(0, |p| p.prev_commit_seq);
         let table = src
             .is_table_level()
             .then_some((src.table.as_str(), src.table_id));

@@ -42,6 +42,6 @@ pub mod verify;
 pub use error::JobError;
 pub use manager::{
     BinlogSkip, CreateJobRequest, DatabaseLag, JobLag, JobManager, JobOverview, JobOwner,
-    SyncerInfo,
+    JobProgress, SyncerInfo,
 };
 pub use settings::JobSettings;

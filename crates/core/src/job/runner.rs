@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::context::{JobContext, JobControl, StepOutcome};
 use super::error::{decide, FailureContext, JobError, Remedy, RETRY_BACKOFF_MAX};
 use super::spec::RunState;
-use super::status::NeedsOperator;
+use super::status::{NeedsOperator, DONE_STATE};
 use super::sync::{self, SyncCache};
 use crate::progress::Progress;
 
@@ -36,7 +36,22 @@ fn publish(
     // arrived during the step must not be shown as running again.
     status.state = ctx.control.borrow().run_state.as_str();
     if let Some(p) = progress {
-        status.progress_state = p.phase().state().name();
+        if p.phase().is_done() {
+            status.state = DONE_STATE;
+        }
+        status.progress_state = p.phase().name();
+        status.tables = if p.phase().is_table_level() {
+            1
+        } else {
+            p.table_mapping.as_ref().map_or_else(
+                || {
+                    p.phase()
+                        .snapshot()
+                        .map_or(0, |s| s.checkpoint.objects.len())
+                },
+                |mapping| mapping.len(),
+            )
+        };
         status.sub_state = p.phase().sub_state().name();
         status.prev_commit_seq = p.prev_commit_seq;
         status.commit_seq = p.commit_seq;
@@ -131,7 +146,7 @@ pub async fn run(mut ctx: JobContext) {
                     // the heartbeat round has renewed the lease and confirmed the job is
                     // still ours (else it stops this task).
                     tracing::info!("lease not held; the job waits for the next heartbeat round");
-                    ctx.status.lock().waiting_for = Some(WAITING_FOR_STORE);
+                    ctx.status.lock().waiting_for = Some(WAITING_FOR_STORE.to_owned());
                     tokio::select! {
                         _ = ctx.lease.wait_held() => {}
                         _ = ctx.control.changed() => {}
@@ -155,6 +170,15 @@ pub async fn run(mut ctx: JobContext) {
                 failures = 0;
                 idle_wait = IDLE_POLL_FIRST;
                 publish(&ctx, current, &control, None, None);
+            }
+            Ok(StepOutcome::Finished) => {
+                failures = 0;
+                publish(&ctx, current, &control, None, None);
+                // Done: nothing is polled until the operator sends a command (a full sync
+                // copies again) or the job is deleted.
+                if ctx.control.changed().await.is_err() {
+                    return;
+                }
             }
             Ok(StepOutcome::Idle) => {
                 failures = 0;

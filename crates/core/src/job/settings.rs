@@ -17,6 +17,12 @@ pub struct JobSettings {
     pub idle_poll_interval: Duration,
     /// Failed steps in a row after which a job is shown as needing an operator.
     pub operator_after_failures: u32,
+    /// A job holds while a target BE's fullest disk is above this percentage.
+    pub target_max_disk_used_percent: f64,
+    /// How long a job reuses its last reading of the target BEs' disk usage.
+    pub target_disk_check_interval: Duration,
+    /// Between two progress report lines of the manager; zero: no report.
+    pub report_interval: Duration,
     pub max_ingest_concurrency_per_backend: usize,
     pub features: FeatureFlags,
     /// How often this syncer renews its heartbeat and looks for dead peers.

@@ -330,6 +330,35 @@ impl TryFrom<i32> for RunState {
     }
 }
 
+/// How long a job runs: `continuous` replication (the default), or `once`: one full copy
+/// (backup on the source, restore on the target), then the job is done (a migration or an
+/// upgrade; the StarRocks migration tool's `one_time_run_mode`, Debezium's `initial_only`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    #[default]
+    Continuous,
+    Once,
+}
+
+impl SyncMode {
+    pub fn is_continuous(&self) -> bool {
+        *self == SyncMode::Continuous
+    }
+
+    /// Reads the `mode` of a `/create_ccr` body; anything else is named in the error.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "" | "continuous" => Ok(SyncMode::Continuous),
+            "once" => Ok(SyncMode::Once),
+            other => Err(format!(
+                "unknown mode {other:?}: \"continuous\" (the default) replicates until the job \
+                 is deleted, \"once\" copies the data one time and stops"
+            )),
+        }
+    }
+}
+
 /// The persisted job record (`jobs.job_info`). Keys and their order follow the reference;
 /// the keys after `state` are ours and are omitted while they hold their defaults.
 ///
@@ -376,6 +405,9 @@ pub struct JobInfo {
     /// Set on a database job a whole-cluster job runs: the name of that job.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub parent_job: String,
+    /// `once`: copy the data one time and stop (the job ends `done`).
+    #[serde(default, skip_serializing_if = "SyncMode::is_continuous")]
+    pub mode: SyncMode,
 }
 
 /// The JSON form of a [`JobInfo`]; see [`WrittenClusterSpec`].
@@ -403,6 +435,8 @@ struct WrittenJobInfo<'a> {
     cluster_job: &'a Option<ClusterJobSpec>,
     #[serde(skip_serializing_if = "str::is_empty")]
     parent_job: &'a str,
+    #[serde(skip_serializing_if = "SyncMode::is_continuous")]
+    mode: SyncMode,
 }
 
 impl JobInfo {
@@ -426,6 +460,7 @@ impl JobInfo {
             exclude_tables: &self.exclude_tables,
             cluster_job: &self.cluster_job,
             parent_job: &self.parent_job,
+            mode: self.mode,
         }
     }
 
@@ -617,6 +652,7 @@ mod tests {
             exclude_tables: Vec::new(),
             cluster_job: None,
             parent_job: String::new(),
+            mode: SyncMode::Continuous,
         };
         let json = info.to_stored_json(&SecretKeys::none());
         assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");
@@ -625,6 +661,24 @@ mod tests {
         let shown = info.redacted_json();
         assert!(!shown.contains("\"pw\""));
         assert!(shown.contains(REDACTED_PASSWORD));
+    }
+
+    #[test]
+    fn the_mode_is_stored_only_when_once() {
+        let mut info =
+            JobInfo::from_stored_json(r#"{"sync_type":1,"name":"j","src":{},"dest":{},"state":0}"#)
+                .unwrap();
+        assert_eq!(info.mode, SyncMode::Continuous);
+        assert!(!info.to_stored_json(&SecretKeys::none()).contains("mode"));
+        info.mode = SyncMode::Once;
+        let json = info.to_stored_json(&SecretKeys::none());
+        assert!(json.ends_with(r#""mode":"once"}"#), "{json}");
+        assert_eq!(JobInfo::from_stored_json(&json).unwrap(), info);
+        assert!(info.redacted_json().contains(r#""mode":"once""#));
+        assert_eq!(SyncMode::parse("once"), Ok(SyncMode::Once));
+        assert_eq!(SyncMode::parse(""), Ok(SyncMode::Continuous));
+        let error = SyncMode::parse("one_time").unwrap_err();
+        assert!(error.starts_with(r#"unknown mode "one_time""#), "{error}");
     }
 
     #[test]

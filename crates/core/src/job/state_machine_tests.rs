@@ -4,6 +4,7 @@
 
 use super::context::{JobContext, StepOutcome};
 use super::fake::{self, FakeJob, DEST_TABLE_ID, SNAPSHOT_SEQ};
+use super::spec::SyncMode;
 use super::sync::{self, SyncCache};
 use crate::progress::{Phase, Progress, SnapshotStep};
 
@@ -607,4 +608,132 @@ async fn replay_times_ingest_and_commit_and_counts_binlogs_per_fetch() {
     assert_eq!(metrics.binlog_batch_size.count() - before.2, 1);
     assert_eq!(metrics.binlog_batch_size.sum(), 5.0, "one fetch of five");
     assert_eq!(metrics.binlogs_handled(), 5);
+}
+
+/// A job of `mode: once`.
+fn one_time(mut job: FakeJob) -> FakeJob {
+    job.ctx.info.mode = SyncMode::Once;
+    job
+}
+
+async fn one_step(job: &FakeJob, cache: &mut SyncCache, progress: &mut Progress) -> StepOutcome {
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, cache, progress, &control, 0)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_one_time_table_job_copies_once_releases_its_table_and_stays_done() {
+    let job = one_time(FakeJob::table_job());
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| p.phase().is_done()).await;
+    assert_eq!(progress.phase(), &Phase::Done { table_level: true });
+    assert_eq!(
+        progress.prev_commit_seq, SNAPSHOT_SEQ,
+        "the snapshot's commit seq"
+    );
+    assert_eq!(job.journal.matching("backup ").len(), 1);
+    assert_eq!(job.journal.matching("restore ").len(), 1);
+    let released = job
+        .journal
+        .position("exec ALTER TABLE `dest_db`.`t` SET ('is_being_synced' = 'false')")
+        .unwrap_or_else(|| panic!("target table released: {:?}", job.journal.entries()));
+    assert!(released < job.journal.position("save Done").unwrap());
+    assert_eq!(job.store.stored().unwrap(), progress, "done is durable");
+
+    // New source data is not replayed: the job takes no more steps of its own.
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    assert_eq!(
+        one_step(&job, &mut cache, &mut progress).await,
+        StepOutcome::Finished
+    );
+    // A restarted task reads the job back as done.
+    let mut progress = job.store.stored().unwrap();
+    let mut cache = SyncCache::new();
+    assert_eq!(
+        one_step(&job, &mut cache, &mut progress).await,
+        StepOutcome::Finished
+    );
+    assert!(job.target.committed().is_empty(), "nothing replayed");
+    assert_eq!(job.journal.matching("backup ").len(), 1);
+
+    // A full sync asked for by the operator copies again, and ends done again.
+    job.control.send_modify(|c| c.fullsync_requests = 1);
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        p.phase().is_done() && p.fullsync_requests_done == 1
+    })
+    .await;
+    assert_eq!(job.journal.matching("backup ").len(), 2);
+    assert!(job.target.committed().is_empty());
+}
+
+#[tokio::test]
+async fn a_one_time_database_job_releases_every_table_it_restored() {
+    let job = one_time(FakeJob::db_job());
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| p.phase().is_done()).await;
+    assert_eq!(progress.phase(), &Phase::Done { table_level: false });
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
+    assert_eq!(
+        job.journal.matching("exec ALTER TABLE"),
+        vec!["exec ALTER TABLE `dest_db`.`t` SET ('is_being_synced' = 'false')".to_owned()],
+        "{:?}",
+        job.journal.entries()
+    );
+}
+
+#[tokio::test]
+async fn a_full_target_disk_holds_the_restore_and_the_replay_until_it_drains() {
+    let job = FakeJob::table_job();
+    job.target.set_disk_used_pct(95.0);
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        p.phase()
+            .snapshot()
+            .is_some_and(|s| s.step == SnapshotStep::RestoreSnapshot)
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            one_step(&job, &mut cache, &mut progress).await,
+            StepOutcome::Idle
+        );
+    }
+    assert!(job.journal.matching("restore ").is_empty(), "no restore");
+    let waiting = job.ctx.status.lock().waiting_for.clone().unwrap();
+    assert!(
+        waiting.contains("backend 11 (target-be)") && waiting.contains("95.00 %"),
+        "{waiting}"
+    );
+    assert!(waiting.contains("80"), "the threshold: {waiting}");
+    assert_eq!(job.ctx.metrics.target_disk_full.get(), 1);
+
+    job.target.set_disk_used_pct(10.0);
+    step_until(&job.ctx, &mut cache, &mut progress, incremental).await;
+    assert_eq!(job.journal.matching("restore ").len(), 1);
+    assert_eq!(job.ctx.status.lock().waiting_for, None);
+    assert_eq!(job.ctx.metrics.target_disk_full.get(), 0);
+
+    // During replay: a batch is held back while the disk is full.
+    job.target.set_disk_used_pct(81.0);
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    assert_eq!(
+        one_step(&job, &mut cache, &mut progress).await,
+        StepOutcome::Idle
+    );
+    assert!(job.target.committed().is_empty());
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
+    assert!(job.ctx.status.lock().waiting_for.is_some());
+    job.target.set_disk_used_pct(80.0);
+    assert_eq!(
+        one_step(&job, &mut cache, &mut progress).await,
+        StepOutcome::Progressed,
+        "at the threshold is not above it"
+    );
+    assert_eq!(job.target.committed().len(), 1);
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
 }

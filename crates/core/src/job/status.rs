@@ -2,15 +2,19 @@
 
 use serde::Serialize;
 
-use super::spec::JobInfo;
+use super::spec::{JobInfo, RunState, SyncType};
 use super::verify::VerifySummary;
 use crate::progress::Phase;
+
+/// What `/job_status` shows as `state` of a one-time job whose copy is finished.
+pub const DONE_STATE: &str = "done";
 
 /// What `/job_status` shows: a snapshot the task publishes after every change.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
     pub name: String,
-    /// `running` or `paused`, as the operator set it.
+    /// `running` or `paused`, as the operator set it; `done` once a one-time job
+    /// (`mode: once`) has finished its copy.
     pub state: &'static str,
     /// The phase (`TableFullSync`, `DBIncrementalSync`, ...).
     pub progress_state: &'static str,
@@ -18,6 +22,9 @@ pub struct JobStatus {
     pub sub_state: &'static str,
     pub prev_commit_seq: i64,
     pub commit_seq: i64,
+    /// Tables (and views) the job replicates: 1 for a table job; for a database job those
+    /// its last full sync restored (before that, those of the snapshot under way).
+    pub tables: usize,
     /// Source binlogs not yet applied and the seconds of source time they span, as the job
     /// last measured them (every few seconds while it replays; 0 when caught up).
     pub lag_binlogs: i64,
@@ -45,9 +52,10 @@ pub struct JobStatus {
     /// Set while the job cannot go on by itself; cleared by the next successful step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_operator: Option<NeedsOperator>,
-    /// Set while the job holds without an error of its own: what it waits for.
+    /// Set while the job holds without an error of its own: what it waits for (the
+    /// metadata store, or room on the target's disks).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiting_for: Option<&'static str>,
+    pub waiting_for: Option<String>,
     /// The outcome of the last verification (`/verify` or `--verify_interval`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_verification: Option<LastVerification>,
@@ -171,6 +179,7 @@ impl JobStatus {
             sub_state: initial.sub_state().name(),
             prev_commit_seq: 0,
             commit_seq: 0,
+            tables: usize::from(info.sync_type == super::spec::SyncType::Table),
             lag_binlogs: 0,
             lag_seconds: 0,
             last_full_sync_time: String::new(),
@@ -186,5 +195,162 @@ impl JobStatus {
             parent_job: info.parent_job.clone(),
             cluster: info.is_cluster_job().then(ClusterJobStatus::default),
         }
+    }
+}
+
+/// What a job is doing, as the progress report counts jobs: each job is in exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobActivity {
+    /// A one-time job whose copy is finished.
+    Done,
+    Paused,
+    /// Cannot go on by itself (`needs_operator`).
+    NeedsOperator,
+    /// Its last step failed; it retries.
+    Failing,
+    Running,
+}
+
+/// What a job's tables are doing, as the progress report counts tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TablesActivity {
+    /// Kept in sync: the job replays binlogs (incremental sync).
+    Synced,
+    /// Being copied: the job is in a full or partial sync.
+    BeingSynced,
+    /// Held: the job waits for something other than an operator (room on the target's
+    /// disks, the metadata store), or is paused.
+    Waiting,
+    /// Copied once: a one-time job that is done.
+    Copied,
+}
+
+impl JobStatus {
+    pub fn activity(&self) -> JobActivity {
+        if self.state == DONE_STATE {
+            JobActivity::Done
+        } else if self.state == RunState::Paused.as_str() {
+            JobActivity::Paused
+        } else if self.needs_operator.is_some() {
+            JobActivity::NeedsOperator
+        } else if self.last_error.is_some() {
+            JobActivity::Failing
+        } else {
+            JobActivity::Running
+        }
+    }
+
+    pub fn tables_activity(&self) -> TablesActivity {
+        if self.state == DONE_STATE {
+            TablesActivity::Copied
+        } else if self.waiting_for.is_some() || self.state == RunState::Paused.as_str() {
+            TablesActivity::Waiting
+        } else if self.progress_state.contains("FullSync")
+            || self.progress_state.contains("PartialSync")
+        {
+            TablesActivity::BeingSynced
+        } else {
+            TablesActivity::Synced
+        }
+    }
+
+    /// One human-readable line (`/job_progress` `summary`): `table job, incremental sync,
+    /// 1 table synced, lag 0 binlogs (0 s), last full sync 2026-12-03 09:00:00 (the job
+    /// was created)`.
+    pub fn summary(&self, sync_type: SyncType) -> String {
+        let kind = match sync_type {
+            SyncType::Table => "table job",
+            SyncType::Database => "database job",
+        };
+        let phase = if self.state == DONE_STATE {
+            format!(
+                "done (one-time copy up to commit seq {})",
+                self.prev_commit_seq
+            )
+        } else if self.progress_state.contains("FullSync") {
+            "full sync".to_owned()
+        } else if self.progress_state.contains("PartialSync") {
+            "partial sync".to_owned()
+        } else {
+            "incremental sync".to_owned()
+        };
+        let noun = if self.tables == 1 { "table" } else { "tables" };
+        let doing = match self.tables_activity() {
+            TablesActivity::Synced => "synced",
+            TablesActivity::BeingSynced => "being synced",
+            TablesActivity::Waiting => "waiting",
+            TablesActivity::Copied => "copied",
+        };
+        let mut line = format!("{kind}, {phase}");
+        if self.state == RunState::Paused.as_str() {
+            line.push_str(", paused");
+        }
+        line.push_str(&format!(", {} {noun} {doing}", self.tables));
+        if self.state != DONE_STATE {
+            line.push_str(&format!(
+                ", lag {} binlogs ({} s)",
+                self.lag_binlogs, self.lag_seconds
+            ));
+        }
+        if !self.last_full_sync_time.is_empty() {
+            line.push_str(&format!(", last full sync {}", self.last_full_sync_time));
+            if !self.last_full_sync_reason.is_empty() {
+                line.push_str(&format!(" ({})", self.last_full_sync_reason));
+            }
+        }
+        if let Some(waiting) = &self.waiting_for {
+            line.push_str(&format!(", waiting for {waiting}"));
+        }
+        match (&self.needs_operator, &self.last_error) {
+            (Some(n), _) => line.push_str(&format!(", needs an operator: {}", n.reason)),
+            (None, Some(error)) => line.push_str(&format!(", failing: {error}")),
+            (None, None) => {}
+        }
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status() -> JobStatus {
+        let info =
+            JobInfo::from_stored_json(r#"{"sync_type":1,"name":"j","src":{},"dest":{},"state":0}"#)
+                .unwrap();
+        let mut status = JobStatus::starting(&info);
+        status.progress_state = "TableIncrementalSync";
+        status.last_full_sync_time = "2026-12-03 09:00:00".into();
+        status.last_full_sync_reason = "the job was created".into();
+        status
+    }
+
+    #[test]
+    fn the_summary_says_kind_phase_tables_lag_and_last_full_sync() {
+        let mut s = status();
+        assert_eq!(
+            s.summary(SyncType::Table),
+            "table job, incremental sync, 1 table synced, lag 0 binlogs (0 s), last full sync \
+             2026-12-03 09:00:00 (the job was created)"
+        );
+        s.tables = 3;
+        s.progress_state = "DBFullSync";
+        s.waiting_for = Some("disk space on the target".into());
+        assert_eq!(
+            s.summary(SyncType::Database),
+            "database job, full sync, 3 tables waiting, lag 0 binlogs (0 s), last full sync \
+             2026-12-03 09:00:00 (the job was created), waiting for disk space on the target"
+        );
+        assert_eq!(s.activity(), JobActivity::Running);
+        s.waiting_for = None;
+        assert_eq!(s.tables_activity(), TablesActivity::BeingSynced);
+        s.state = DONE_STATE;
+        s.prev_commit_seq = 42;
+        assert_eq!(
+            s.summary(SyncType::Database),
+            "database job, done (one-time copy up to commit seq 42), 3 tables copied, last full \
+             sync 2026-12-03 09:00:00 (the job was created)"
+        );
+        assert_eq!(s.activity(), JobActivity::Done);
     }
 }

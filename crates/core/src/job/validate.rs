@@ -19,7 +19,7 @@ use super::first_run::{
     check_be_binlog, check_fe_binlog, check_request_specs, check_source_database,
     check_source_table, check_target_table, frontends, sql_client,
 };
-use super::spec::{table_selected, ClusterSpec};
+use super::spec::{table_selected, ClusterSpec, SyncMode};
 use ccr_doris::cluster::{ClientSettings, DorisCluster};
 use ccr_doris::rpc::RpcTimeouts;
 use ccr_doris::sql::{doris_release, BackendRow};
@@ -132,6 +132,8 @@ pub struct ValidationRequest {
     pub allow_table_exists: bool,
     pub include_tables: Vec<String>,
     pub exclude_tables: Vec<String>,
+    /// The `/create_ccr` `mode` as given (checked with the specs).
+    pub mode: String,
 }
 
 impl ValidationRequest {
@@ -150,17 +152,22 @@ pub async fn validate(
     http: &reqwest::Client,
 ) -> ValidationReport {
     let mut checks = vec![job_name];
-    if let Err(error) = check_request_specs(
-        &request.src,
-        &request.dest,
-        &request.include_tables,
-        &request.exclude_tables,
-    ) {
+    let specs = SyncMode::parse(&request.mode)
+        .map_err(JobError::Invalid)
+        .and_then(|_| {
+            check_request_specs(
+                &request.src,
+                &request.dest,
+                &request.include_tables,
+                &request.exclude_tables,
+            )
+        });
+    if let Err(error) = specs {
         checks.push(Check::failed(
             ids::SPEC,
             error.to_string(),
             "fix the request body: each of src and dest needs host, port, thrift_port, user \
-             and database; both name a table or neither does",
+             and database; both name a table or neither does; mode is continuous or once",
         ));
         checks.extend(
             cluster_check_ids(request.src.is_table_level())
@@ -914,6 +921,7 @@ mod tests {
             allow_table_exists: false,
             include_tables: Vec::new(),
             exclude_tables: Vec::new(),
+            mode: String::new(),
         };
         let report = validate(
             Check::passed(ids::JOB_NAME, "free"),
@@ -959,6 +967,7 @@ mod tests {
             allow_table_exists: false,
             include_tables: vec!["a".into(), "b".into()],
             exclude_tables: vec!["b".into()],
+            mode: String::new(),
         };
         assert!(request.replicates("a"));
         assert!(!request.replicates("b") && !request.replicates("c"));

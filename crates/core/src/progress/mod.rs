@@ -284,7 +284,8 @@ impl SnapshotProgress {
 /// Table jobs: `TableFullSync → TableIncremental ⇄ TablePartialSync`. Database jobs:
 /// `DbFullSync → DbTablesIncremental → DbIncremental`, with `DbPartialSync` of one table (or
 /// some of its partitions) from either incremental phase, returning to
-/// `DbTablesIncremental`.
+/// `DbTablesIncremental`. A one-time job (`mode: once`) ends in `Done` once its full sync
+/// is restored; only a new full sync leaves it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     TableFullSync(SnapshotProgress),
@@ -303,7 +304,16 @@ pub enum Phase {
         snapshot: SnapshotProgress,
         cut_points: BTreeMap<i64, i64>,
     },
+    /// Terminal: the one-time copy is on the target (up to `prev_commit_seq`) and the job
+    /// takes no more steps. The reference has no such phase: the store keeps the
+    /// incremental phase of the job's kind with our `done` key.
+    Done {
+        table_level: bool,
+    },
 }
+
+/// What `/job_status` shows as `progress_state` of a [`Phase::Done`] job.
+pub const DONE_STATE_NAME: &str = "Done";
 
 impl Phase {
     /// The phase a new job starts in.
@@ -326,7 +336,21 @@ impl Phase {
             Phase::DbTablesIncremental { .. } => SyncState::DbTablesIncrementalSync,
             Phase::DbIncremental => SyncState::DbIncrementalSync,
             Phase::DbPartialSync { .. } => SyncState::DbPartialSync,
+            Phase::Done { table_level: true } => SyncState::TableIncrementalSync,
+            Phase::Done { table_level: false } => SyncState::DbIncrementalSync,
         }
+    }
+
+    /// The phase's name as `/job_status` shows it: the reference's, or `Done`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::Done { .. } => DONE_STATE_NAME,
+            _ => self.state().name(),
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self, Phase::Done { .. })
     }
 
     /// The reference's sub-state: the snapshot step, or `Done` while replaying binlogs (a
@@ -339,7 +363,10 @@ impl Phase {
     pub fn is_table_level(&self) -> bool {
         matches!(
             self,
-            Phase::TableFullSync(_) | Phase::TableIncremental | Phase::TablePartialSync(_)
+            Phase::TableFullSync(_)
+                | Phase::TableIncremental
+                | Phase::TablePartialSync(_)
+                | Phase::Done { table_level: true }
         )
     }
 
@@ -350,9 +377,10 @@ impl Phase {
             | Phase::TablePartialSync(snapshot)
             | Phase::DbFullSync(snapshot)
             | Phase::DbPartialSync { snapshot, .. } => Some(snapshot),
-            Phase::TableIncremental | Phase::DbTablesIncremental { .. } | Phase::DbIncremental => {
-                None
-            }
+            Phase::TableIncremental
+            | Phase::DbTablesIncremental { .. }
+            | Phase::DbIncremental
+            | Phase::Done { .. } => None,
         }
     }
 

@@ -104,9 +104,10 @@ impl Progress {
             | Phase::TablePartialSync(snapshot)
             | Phase::DbFullSync(snapshot)
             | Phase::DbPartialSync { snapshot, .. } => Some(snapshot),
-            Phase::TableIncremental | Phase::DbTablesIncremental { .. } | Phase::DbIncremental => {
-                None
-            }
+            Phase::TableIncremental
+            | Phase::DbTablesIncremental { .. }
+            | Phase::DbIncremental
+            | Phase::Done { .. } => None,
         }
     }
 
@@ -130,6 +131,14 @@ impl Progress {
         };
         cut_points.extend(table_cut_points);
         self.phase = Phase::DbTablesIncremental { cut_points };
+    }
+
+    /// Incremental sync of a one-time job, right after its full sync → done. The cursor
+    /// stays at the snapshot's commit seq: what the copy holds.
+    pub fn finish_one_time_copy(&mut self) {
+        let table_level = self.phase.is_table_level();
+        self.phase = Phase::Done { table_level };
+        self.commit_seq = self.prev_commit_seq;
     }
 
     /// Filtered → plain incremental sync once the cursor has passed every table's cut-over
@@ -198,6 +207,23 @@ mod tests {
             progress.phase().cut_points(),
             Some(&BTreeMap::from([(1, 10), (2, 30)]))
         );
+    }
+
+    #[test]
+    fn a_finished_one_time_copy_is_done_and_only_a_full_sync_leaves_it() {
+        let mut progress =
+            Progress::new_full_sync("j", false, 1).with_phase(Phase::DbTablesIncremental {
+                cut_points: BTreeMap::from([(1, 10)]),
+            });
+        progress.prev_commit_seq = 10;
+        progress.finish_one_time_copy();
+        assert_eq!(progress.phase(), &Phase::Done { table_level: false });
+        assert!(!progress.phase().is_table_level());
+        assert_eq!(progress.phase().name(), "Done");
+        assert_eq!(progress.phase().state(), SyncState::DbIncrementalSync);
+        assert!(!progress.finish_tables_phase());
+        progress.restart_full_sync(7, "requested by the operator");
+        assert_eq!(progress.phase().state(), SyncState::DbFullSync);
     }
 
     #[test]

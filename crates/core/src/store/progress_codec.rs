@@ -59,6 +59,10 @@ struct ProgressJson {
     incremental_sync_start_at: i64,
     #[serde(default, skip_serializing_if = "is_zero")]
     ingest_binlog_at: i64,
+    /// Ours: a one-time job whose copy is finished (`sync_state` is then the incremental
+    /// phase of its kind, so a reference syncer reading it would replicate on from there).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    done: bool,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -105,6 +109,7 @@ pub fn encode(progress: &Progress) -> String {
         full_sync_reason: progress.full_sync_reason.clone(),
         incremental_sync_start_at: progress.incremental_sync_start_at,
         ingest_binlog_at: progress.ingest_binlog_at,
+        done: phase.is_done(),
     };
     serde_json::to_string(&json).expect("progress serialises")
 }
@@ -131,6 +136,14 @@ pub fn decode(text: &str) -> Result<Progress, ProgressDecodeError> {
     };
     let cut_points = || json.table_commit_seq_map.clone().unwrap_or_default();
     let phase = match json.sync_state {
+        state if json.done => Phase::Done {
+            table_level: matches!(
+                state,
+                SyncState::TableFullSync
+                    | SyncState::TableIncrementalSync
+                    | SyncState::TablePartialSync
+            ),
+        },
         SyncState::TableFullSync => Phase::TableFullSync(snapshot()?),
         SyncState::TableIncrementalSync => Phase::TableIncremental,
         SyncState::TablePartialSync => Phase::TablePartialSync(snapshot()?),
@@ -179,6 +192,15 @@ mod tests {
     }
 
     #[test]
+    fn a_done_job_is_stored_as_its_incremental_phase_with_the_done_key() {
+        let progress =
+            Progress::new_full_sync("j", true, 1).with_phase(Phase::Done { table_level: true });
+        let text = encode(&progress);
+        assert!(text.contains(r#""sync_state":501"#), "{text}");
+        assert!(text.ends_with(r#""done":true}"#), "{text}");
+    }
+
+    #[test]
     fn a_new_job_stores_an_empty_checkpoint() {
         let text = encode(&Progress::new_full_sync("j", false, 5));
         assert!(text.contains(r#""sync_state":0"#), "{text}");
@@ -216,6 +238,8 @@ mod tests {
                 snapshot: SnapshotProgress::begin(checkpoint),
                 cut_points: BTreeMap::new(),
             },
+            Phase::Done { table_level: true },
+            Phase::Done { table_level: false },
         ];
         for phase in phases {
             let progress = Progress::new_full_sync("j", false, 1).with_phase(phase.clone());

@@ -18,6 +18,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::backup::BackupRestoreJobs;
 use crate::binlog_journal::BinlogJournal;
+use crate::fault::FaultInjector;
 use crate::topology::ClusterTopology;
 use crate::txn::TxnTable;
 use ccr_wire::secret::Secret;
@@ -406,6 +407,9 @@ pub struct Catalog {
     /// heartbeat): getMasterToken returns it and BE downloads check it.
     cluster_token: Secret,
     state: RwLock<CatalogState>,
+    /// The cluster's control state, once attached: SHOW BACKENDS reports the disk usage
+    /// set through the control API (`POST /api/_sim/disk_usage`).
+    faults: std::sync::OnceLock<FaultInjector>,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -458,7 +462,18 @@ impl Catalog {
             started_at_ms: now_ms(),
             cluster_token: Secret::new(random_token()),
             state: RwLock::new(state),
+            faults: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Lets SHOW BACKENDS report the disk usage set in `faults` (the cluster's control API).
+    pub fn attach_faults(&self, faults: FaultInjector) {
+        let _ = self.faults.set(faults);
+    }
+
+    /// The disk usage the control API set for BE `backend_id`, if any.
+    pub fn reported_disk_used_pct(&self, backend_id: i64) -> Option<f64> {
+        self.faults.get()?.disk_used_pct(backend_id)
     }
 
     pub fn topology(&self) -> &ClusterTopology {

@@ -358,7 +358,10 @@ impl FeSession {
             .map(|be| {
                 let (tablets, rows) = backend_usage(&state, be.id);
                 let used = rows * BYTES_PER_ROW;
-                let pct = used as f64 * 100.0 / BACKEND_TOTAL_CAPACITY_BYTES as f64;
+                let pct = self
+                    .catalog
+                    .reported_disk_used_pct(be.id)
+                    .unwrap_or(used as f64 * 100.0 / BACKEND_TOTAL_CAPACITY_BYTES as f64);
                 vec![
                     be.id.to_string(),
                     be.host.clone(),

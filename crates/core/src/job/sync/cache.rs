@@ -21,6 +21,8 @@ pub(crate) struct SyncCache {
     pub dest_tables: Option<HashMap<i64, String>>,
     /// When the lag gauges were last refreshed (while replaying).
     pub lag_measured_at: Option<std::time::Instant>,
+    /// The last reading of the target BEs' disk usage (the disk guard).
+    pub disk: Option<DiskReading>,
 }
 
 impl SyncCache {
@@ -33,6 +35,7 @@ impl SyncCache {
             source_checked_at: None,
             dest_tables: None,
             lag_measured_at: None,
+            disk: None,
         }
     }
 
@@ -60,4 +63,19 @@ impl SyncCache {
             .as_ref()
             .and_then(|tables| tables.get(&dest_id).cloned()))
     }
+}
+
+/// The fullest BE above the threshold, as last read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FullBackend {
+    pub id: i64,
+    pub host: String,
+    pub percent: f64,
+}
+
+/// The last reading of the target's disks.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskReading {
+    pub at: std::time::Instant,
+    pub full: Option<FullBackend>,
 }

@@ -9,7 +9,7 @@ use super::ddl::TargetTable;
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_full_sync, start_partial_sync};
 use super::upsert::UpsertPlan;
-use super::{db, ddl, upsert};
+use super::{db, ddl, disk, upsert};
 use crate::job::context::{JobContext, JobControl, StepOutcome};
 use crate::job::error::{decide, FailureContext, JobError, Remedy};
 use crate::job::spec::SyncType;
@@ -83,6 +83,10 @@ async fn replay_batch(
         )
         .await?;
         return Ok(StepOutcome::Progressed);
+    }
+    if !disk::target_has_room(ctx, cache).await? {
+        // Nothing of the batch is applied: it is fetched again once there is room.
+        return Ok(StepOutcome::Idle);
     }
     let mut unsaved_skips = false;
     for wire in &binlogs {

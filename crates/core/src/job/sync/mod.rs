@@ -15,14 +15,18 @@
 //! DbFullSync → DbTablesIncrementalSync (binlogs a restored table already holds are
 //! filtered per table) → DbIncrementalSync, with DbPartialSync of one table (or some of
 //! its partitions) in between when a binlog cannot be replayed by SQL or transaction.
+//! A one-time job (`mode: once`) goes from its restored full sync to `Done` and stays
+//! there (a new full sync, asked for by the operator, copies again).
 
 //! Modules depend one way: `mod.rs` (the step) → `incremental` (the batch loop) → `db`
-//! (database replay) → `snapshot`, `upsert`, `ddl` → `cursor`, `cache`, `plan` (pure).
+//! (database replay) → `snapshot`, `upsert`, `ddl` → `disk` (the target disk guard) →
+//! `cursor`, `cache`, `plan` (pure).
 
 mod cache;
 mod cursor;
 mod db;
 mod ddl;
+mod disk;
 mod incremental;
 mod plan;
 mod snapshot;
@@ -34,7 +38,9 @@ pub(crate) use incremental::OPERATOR_SKIP_KEY;
 
 use super::context::{JobContext, JobControl, StepOutcome};
 use super::error::JobError;
+use super::spec::SyncMode;
 use crate::progress::{Phase, Progress};
+use ccr_doris::sql::set_table_property_sql;
 
 /// Takes one step. On success, everything the step changed on the target is durable and
 /// `progress` says so (persisted); on error nothing was recorded as done.
@@ -82,10 +88,69 @@ pub(crate) async fn step(
         Phase::TablePartialSync(_) | Phase::DbPartialSync { .. } => {
             snapshot::partial_sync_step(ctx, cache, progress).await
         }
+        Phase::TableIncremental | Phase::DbTablesIncremental { .. } | Phase::DbIncremental
+            if ctx.info.mode == SyncMode::Once =>
+        {
+            finish_one_time_copy(ctx, cache, progress).await
+        }
         Phase::TableIncremental | Phase::DbTablesIncremental { .. } | Phase::DbIncremental => {
             incremental::step(ctx, cache, progress, control, previous_failures).await
         }
+        Phase::Done { .. } => Ok(StepOutcome::Finished),
     }
+}
+
+/// A one-time job's full sync is restored: the target tables are released for writes
+/// (`is_being_synced` off, as `/desync` does; idempotent, so a crash before the save only
+/// repeats it) and the job is done.
+async fn finish_one_time_copy(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+) -> Result<StepOutcome, JobError> {
+    let dest = &ctx.info.dest;
+    let tables: Vec<String> = if ctx.is_table_job() {
+        vec![dest.table.clone()]
+    } else {
+        let db_id = ctx
+            .target
+            .database_id(&dest.database)
+            .await?
+            .ok_or_else(|| {
+                JobError::CheckFailed(format!("dest database {} not exists", dest.database))
+            })?;
+        let mapped: Vec<i64> = progress
+            .table_mapping
+            .iter()
+            .flat_map(|mapping| mapping.values().copied())
+            .collect();
+        ctx.target
+            .tables(db_id)
+            .await?
+            .into_iter()
+            .filter(|t| !t.is_view && mapped.contains(&t.id))
+            .map(|t| t.name)
+            .collect()
+    };
+    for table in &tables {
+        ctx.target
+            .exec(&set_table_property_sql(
+                &dest.database,
+                table,
+                "is_being_synced",
+                "false",
+            ))
+            .await?;
+    }
+    progress.finish_one_time_copy();
+    ctx.save(progress).await?;
+    *cache = SyncCache::new();
+    tracing::info!(
+        commit_seq = progress.prev_commit_seq,
+        tables = tables.len(),
+        "one-time copy finished; the job is done and its target tables are writable"
+    );
+    Ok(StepOutcome::Progressed)
 }
 
 /// Honours `/job_skip_binlog` `partialsync` of one table of a database job. A full sync

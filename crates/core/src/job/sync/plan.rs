@@ -511,6 +511,7 @@ mod tests {
             exclude_tables: exclude.iter().map(|s| s.to_string()).collect(),
             cluster_job: None,
             parent_job: String::new(),
+            mode: Default::default(),
         }
     }
 

@@ -22,6 +22,7 @@
 use std::collections::BTreeMap;
 
 use super::cache::SyncCache;
+use super::disk;
 use crate::job::context::{JobContext, StepOutcome};
 use crate::job::error::JobError;
 use crate::job::spec::SyncType;
@@ -684,7 +685,11 @@ async fn restore(
         Some(_) => return Ok(StepOutcome::Idle),
         None => {}
     }
-    // Not started yet (or lost before the target accepted it): start it.
+    // Not started yet (or lost before the target accepted it): start it, unless the target
+    // has no room for it now.
+    if !disk::target_has_room(ctx, cache).await? {
+        return Ok(StepOutcome::Idle);
+    }
     let table = snapshot_table(ctx, checkpoint, scope);
     let snapshot = match cache.snapshot.take() {
         Some((name, snapshot)) if name == checkpoint.snapshot_name => snapshot,
