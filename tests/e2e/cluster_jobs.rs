@@ -521,3 +521,48 @@ fn a_takeover_moves_a_whole_cluster_job_with_its_database_jobs_to_one_syncer() {
         owner.job_status("dr")
     );
 }
+
+#[test]
+fn a_one_time_whole_cluster_job_copies_each_admitted_database_once_and_ends_done() {
+    let src = TestCluster::start();
+    let dest = TestCluster::start();
+    for db in ["m1", "m2", "skipped"] {
+        src.sql(&format!("CREATE DATABASE {db} {DB_PROPS}"));
+        table_with_rows(&src, db, "t", 3);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = Syncer::start_replicating(dir.path(), &WATCH_FLAGS);
+    syncer.create_ccr(&cluster_job_body(
+        "move",
+        &src,
+        &dest,
+        json!({"mode": "once", "include": ["m1", "m2"]}),
+    ));
+    wait_until("both database jobs to be done", CATCH_UP, || {
+        let states: Vec<Value> = ["move/m1", "move/m2"]
+            .iter()
+            .map(|job| {
+                if syncer.list_jobs().iter().any(|j| j == job) {
+                    syncer.job_status(job)["state"].clone()
+                } else {
+                    Value::Null
+                }
+            })
+            .collect();
+        if states.iter().all(|s| s == "done") {
+            Ok(())
+        } else {
+            Err(format!("{states:?}"))
+        }
+    });
+    for db in ["m1", "m2"] {
+        assert_eq!(
+            dest.rows(&format!("{db}.t")),
+            src.rows(&format!("{db}.t")),
+            "{db}"
+        );
+        // A finished copy leaves the target writable, as /desync does.
+        dest.sql(&format!("INSERT INTO {db}.t VALUES (99, 'local')"));
+    }
+    assert!(!databases(&dest).contains(&"skipped".to_owned()));
+}
