@@ -124,12 +124,7 @@ impl JobManager {
         if self.store.get_job(&name).await?.is_some() {
             return Err(JobError::AlreadyExists(name));
         }
-        let mappings = CheckMappings {
-            src: request.src.dial_mapping(&self.settings.host_mapping.source),
-            dest: request
-                .dest
-                .dial_mapping(&self.settings.host_mapping.target),
-        };
+        let mappings = CheckMappings::of(&request.src, &request.dest, &self.settings.host_mapping);
         let checked = check_cluster_pair(
             request.src,
             request.dest,
@@ -139,22 +134,12 @@ impl JobManager {
         )
         .await?;
         let info = JobInfo {
-            sync_type: SyncType::Database,
-            name: name.clone(),
-            src: checked.src,
-            dest: checked.dest,
             skip_error: request.skip_error,
-            state: RunState::Running,
-            fullsync_requests: 0,
-            skip_commit_seq: 0,
-            partialsync_request: None,
             allow_table_exists: request.allow_table_exists,
-            include_tables: Vec::new(),
-            exclude_tables: Vec::new(),
             cluster_job: Some(rules),
-            parent_job: String::new(),
             // Its database jobs take it: `once` copies every admitted database one time.
             mode: SyncMode::parse(&request.mode).map_err(JobError::Invalid)?,
+            ..JobInfo::new(SyncType::Database, name.clone(), checked.src, checked.dest)
         };
         let owner = self.least_loaded_live_syncer().await?;
         match self
@@ -515,11 +500,7 @@ impl JobManager {
         src.database = admitted.source.clone();
         let mut dest = parent.dest.clone();
         dest.database = admitted.target.clone();
-        let wide = &self.settings.host_mapping;
-        let mappings = CheckMappings {
-            src: src.dial_mapping(&wide.source),
-            dest: dest.dial_mapping(&wide.target),
-        };
+        let mappings = CheckMappings::of(&src, &dest, &self.settings.host_mapping);
         let checked = check_and_complete(
             src,
             dest,
@@ -530,21 +511,14 @@ impl JobManager {
         )
         .await?;
         let info = JobInfo {
-            sync_type: SyncType::Database,
-            name: name.clone(),
-            src: checked.src,
-            dest: checked.dest,
             skip_error: parent.skip_error,
             state: parent.state,
-            fullsync_requests: 0,
-            skip_commit_seq: 0,
-            partialsync_request: None,
             allow_table_exists: parent.allow_table_exists,
             include_tables: admitted.include_tables.clone(),
             exclude_tables: admitted.exclude_tables.clone(),
-            cluster_job: None,
             parent_job: parent.name.clone(),
             mode: parent.mode,
+            ..JobInfo::new(SyncType::Database, name.clone(), checked.src, checked.dest)
         };
         // On the parent's owner: a family lives on one syncer.
         let me = &self.settings.identity;

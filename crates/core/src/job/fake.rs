@@ -20,7 +20,7 @@ use super::context::{JobContext, JobControl};
 use super::features::FeatureFlags;
 use super::lease::{FencedTarget, JobFence, Lease};
 use super::settings::JobSettings;
-use super::spec::{ClusterSpec, JobInfo, RunState, SyncMode, SyncType};
+use super::spec::{ClusterSpec, JobInfo, SyncType};
 use super::status::JobStatus;
 use crate::metrics::JobMetrics;
 use crate::progress::Progress;
@@ -725,23 +725,12 @@ impl FakeJob {
             table_id: if table.is_empty() { 0 } else { table_id },
             ..Default::default()
         };
-        let info = JobInfo {
+        let info = JobInfo::new(
             sync_type,
-            name: "orders_dr".into(),
-            src: spec("src_db", SRC_DB_ID, SRC_TABLE_ID),
-            dest: spec("dest_db", DEST_DB_ID, 0),
-            skip_error: false,
-            state: RunState::Running,
-            fullsync_requests: 0,
-            skip_commit_seq: 0,
-            partialsync_request: None,
-            allow_table_exists: false,
-            include_tables: vec![],
-            exclude_tables: vec![],
-            cluster_job: None,
-            parent_job: String::new(),
-            mode: SyncMode::Continuous,
-        };
+            "orders_dr".into(),
+            spec("src_db", SRC_DB_ID, SRC_TABLE_ID),
+            spec("dest_db", DEST_DB_ID, 0),
+        );
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
         let lease = Lease::new(std::time::Duration::from_secs(3600));
         lease.renew(std::time::Instant::now());

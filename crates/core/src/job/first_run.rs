@@ -31,6 +31,20 @@ pub struct CheckMappings {
     pub dest: HostMapping,
 }
 
+impl CheckMappings {
+    /// What `src` and `dest` dial through under the syncer-wide mappings `wide`.
+    pub fn of(
+        src: &ClusterSpec,
+        dest: &ClusterSpec,
+        wide: &super::host_mapping::SyncerHostMapping,
+    ) -> Self {
+        CheckMappings {
+            src: src.dial_mapping(&wide.source),
+            dest: dest.dial_mapping(&wide.target),
+        }
+    }
+}
+
 /// Runs every check; on success returns the specs completed with FE lists and ids.
 pub async fn check_and_complete(
     mut src: ClusterSpec,

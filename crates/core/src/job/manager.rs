@@ -711,12 +711,7 @@ impl JobManager {
         if self.store.get_job(&name).await?.is_some() {
             return Err(JobError::AlreadyExists(name));
         }
-        let mappings = CheckMappings {
-            src: request.src.dial_mapping(&self.settings.host_mapping.source),
-            dest: request
-                .dest
-                .dial_mapping(&self.settings.host_mapping.target),
-        };
+        let mappings = CheckMappings::of(&request.src, &request.dest, &self.settings.host_mapping);
         let checked = check_and_complete(
             request.src,
             request.dest,
@@ -732,21 +727,12 @@ impl JobManager {
             SyncType::Database
         };
         let info = JobInfo {
-            sync_type,
-            name: name.clone(),
-            src: checked.src,
-            dest: checked.dest,
             skip_error: request.skip_error,
-            state: RunState::Running,
-            fullsync_requests: 0,
-            skip_commit_seq: 0,
-            partialsync_request: None,
             allow_table_exists: request.allow_table_exists,
             include_tables: request.include_tables,
             exclude_tables: request.exclude_tables,
-            cluster_job: None,
-            parent_job: String::new(),
             mode,
+            ..JobInfo::new(sync_type, name.clone(), checked.src, checked.dest)
         };
         let owner = self.least_loaded_live_syncer().await?;
         match self

@@ -469,6 +469,27 @@ impl JobInfo {
         self.cluster_job.is_some()
     }
 
+    /// A new, running job record of `sync_type` with every operator setting at its default.
+    pub fn new(sync_type: SyncType, name: String, src: ClusterSpec, dest: ClusterSpec) -> Self {
+        JobInfo {
+            sync_type,
+            name,
+            src,
+            dest,
+            skip_error: false,
+            state: RunState::Running,
+            fullsync_requests: 0,
+            skip_commit_seq: 0,
+            partialsync_request: None,
+            allow_table_exists: false,
+            include_tables: Vec::new(),
+            exclude_tables: Vec::new(),
+            cluster_job: None,
+            parent_job: String::new(),
+            mode: SyncMode::Continuous,
+        }
+    }
+
     /// The record as the metadata store keeps it: each password sealed by `keys` (plain
     /// when the syncer has no key).
     pub fn to_stored_json(&self, keys: &SecretKeys) -> String {

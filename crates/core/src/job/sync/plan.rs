@@ -482,7 +482,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::job::spec::{ClusterSpec, RunState, SyncType};
+    use crate::job::spec::{ClusterSpec, SyncType};
     use crate::progress::Phase;
     use ccr_binlog::{parse, BinlogType};
 
@@ -497,21 +497,13 @@ mod tests {
             ..Default::default()
         };
         JobInfo {
-            sync_type,
-            name: "j".into(),
-            src: spec("s", "t", SRC_TABLE),
-            dest: spec("d", "t", DEST_TABLE),
-            skip_error: false,
-            state: RunState::Running,
-            fullsync_requests: 0,
-            skip_commit_seq: 0,
-            partialsync_request: None,
-            allow_table_exists: false,
-            include_tables: Vec::new(),
             exclude_tables: exclude.iter().map(|s| s.to_string()).collect(),
-            cluster_job: None,
-            parent_job: String::new(),
-            mode: Default::default(),
+            ..JobInfo::new(
+                sync_type,
+                "j".into(),
+                spec("s", "t", SRC_TABLE),
+                spec("d", "t", DEST_TABLE),
+            )
         }
     }
 
