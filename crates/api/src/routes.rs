@@ -87,11 +87,14 @@ fn fields(value: Value) -> Map<String, Value> {
     }
 }
 
-/// Handlers for `{"name": ...}` routes: success or failure only, or the manager's answer
-/// under one key (`$field`, with `$default` beside the error message on failure).
+/// Handlers for `{"name": ...}` routes, with their OpenAPI annotation: success or failure
+/// only, or the manager's answer under one key (`$field`, with `$default` beside the error
+/// message on failure).
 macro_rules! name_route {
-    ($(#[$doc:meta])* $handler:ident, $method:ident, $field:literal, $default:tt) => {
-        $(#[$doc])*
+    ($handler:ident => $method:ident, $path:literal, $summary:literal, $answer:ident, $field:literal, $default:tt) => {
+        #[utoipa::path(post, tag = "job", path = $path, summary = $summary,
+            request_body(content = NameRequest, content_type = "application/json"),
+            responses((status = 200, description = "Done, or why not (success false)", body = $answer)))]
         pub(super) async fn $handler(
             State(app): AppStateRef,
             uri: OriginalUri,
@@ -105,8 +108,10 @@ macro_rules! name_route {
             .await
         }
     };
-    ($(#[$doc:meta])* $handler:ident, $method:ident) => {
-        $(#[$doc])*
+    ($handler:ident => $method:ident, $path:literal, $summary:literal) => {
+        #[utoipa::path(post, tag = "job", path = $path, summary = $summary,
+            request_body(content = NameRequest, content_type = "application/json"),
+            responses((status = 200, description = "Done, or why not (success false)", body = Ack)))]
         pub(super) async fn $handler(
             State(app): AppStateRef,
             uri: OriginalUri,
@@ -122,60 +127,17 @@ macro_rules! name_route {
     };
 }
 
+name_route!(pause => pause, "/pause", "Pauses a job");
+name_route!(resume => resume, "/resume", "Resumes a paused job");
+name_route!(delete => delete, "/delete", "Stops a job and removes its metadata (target data stays)");
+name_route!(desync => desync, "/desync", "Deletes the job and makes the target tables writable");
 name_route!(
-    #[utoipa::path(post, tag = "job", path = "/pause", summary = "Pauses a job",
-        request_body(content = NameRequest, content_type = "application/json"),
-        responses(
-            (status = 200, description = "Done, or why not (success false)", body = Ack),
-        ))]
-    pause,
-    pause
+    job_status => status, "/job_status", "The job's state, phase, cursor, lag and last error",
+    StatusAnswer, "status", {}
 );
 name_route!(
-    #[utoipa::path(post, tag = "job", path = "/resume", summary = "Resumes a paused job",
-        request_body(content = NameRequest, content_type = "application/json"),
-        responses(
-            (status = 200, description = "Done, or why not (success false)", body = Ack),
-        ))]
-    resume,
-    resume
-);
-name_route!(
-    #[utoipa::path(post, tag = "job", path = "/delete", summary = "Stops a job and removes its metadata (target data stays)",
-        request_body(content = NameRequest, content_type = "application/json"),
-        responses(
-            (status = 200, description = "Done, or why not (success false)", body = Ack),
-        ))]
-    delete,
-    delete
-);
-name_route!(
-    #[utoipa::path(post, tag = "job", path = "/desync", summary = "Deletes the job and makes the target tables writable",
-        request_body(content = NameRequest, content_type = "application/json"),
-        responses(
-            (status = 200, description = "Done, or why not (success false)", body = Ack),
-        ))]
-    desync,
-    desync
-);
-name_route!(
-    #[utoipa::path(post, tag = "job", path = "/job_status", summary = "The job's state, phase, cursor, lag and last error",
-        request_body(content = NameRequest, content_type = "application/json"),
-        responses(
-            (status = 200, description = "Done, or why not (success false)", body = StatusAnswer),
-        ))]
-    job_status,
-    status,
-    "status",
-    {}
-);
-name_route!(
-    #[utoipa::path(post, tag = "job", path = "/job_detail", summary = "The job record, passwords redacted",
-        request_body(content = NameRequest, content_type = "application/json"),
-        responses(
-            (status = 200, description = "Done, or why not (success false)", body = DetailAnswer),
-        ))]
-    job_detail, detail, "job_detail", {"job_detail": ""}
+    job_detail => detail, "/job_detail", "The job record, passwords redacted",
+    DetailAnswer, "job_detail", {"job_detail": ""}
 );
 /// `/job_progress`: the stored progress document (in a string, as the reference answers)
 /// and beside it a line for people.

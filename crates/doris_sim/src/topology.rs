@@ -33,3 +33,27 @@ pub struct ClusterTopology {
     pub fe: FrontendAddr,
     pub backends: Vec<BackendAddr>,
 }
+
+#[cfg(test)]
+impl ClusterTopology {
+    /// One FE and one BE at made-up ports, for unit tests that never dial them.
+    pub(crate) fn for_unit_tests() -> Self {
+        ClusterTopology {
+            fe: FrontendAddr {
+                host: "127.0.0.1".into(),
+                query_port: 1,
+                rpc_port: 2,
+                http_port: 3,
+                edit_log_port: 4,
+            },
+            backends: vec![BackendAddr {
+                id: 10001,
+                host: "127.0.0.1".into(),
+                be_port: 5,
+                http_port: 6,
+                brpc_port: 7,
+                heartbeat_port: 8,
+            }],
+        }
+    }
+}

@@ -141,21 +141,9 @@ impl JobManager {
             mode: SyncMode::parse(&request.mode).map_err(JobError::Invalid)?,
             ..JobInfo::new(SyncType::Database, name.clone(), checked.src, checked.dest)
         };
-        let owner = self.least_loaded_live_syncer().await?;
-        match self
-            .store
-            .create_job(&name, &self.encode(&info), &owner)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::JobExists(_)) => return Err(JobError::AlreadyExists(name)),
-            Err(e) => return Err(e.into()),
-        }
-        self.metrics.jobs_created.inc();
-        tracing::info!(job = %name, %owner, rules = ?info.cluster_job, "whole-cluster job created");
-        if owner == self.settings.identity {
-            self.launch(info, 1);
-        }
+        let rules = format!("{:?}", info.cluster_job);
+        let owner = self.register_new_job(info, None).await?;
+        tracing::info!(job = %name, %owner, rules, "whole-cluster job created");
         Ok(())
     }
 

@@ -47,37 +47,44 @@ impl CheckMappings {
 
 /// Runs every check; on success returns the specs completed with FE lists and ids.
 pub async fn check_and_complete(
-    mut src: ClusterSpec,
-    mut dest: ClusterSpec,
+    src: ClusterSpec,
+    dest: ClusterSpec,
     mappings: CheckMappings,
     allow_table_exists: bool,
     connect_timeout: Duration,
     http: &reqwest::Client,
 ) -> Result<CheckedSpecs, JobError> {
-    let src_sql = sql_client(&src, &mappings.src, connect_timeout);
-    let dest_sql = sql_client(&dest, &mappings.dest, connect_timeout);
-    let result = async {
-        src.frontends = frontends(&src_sql).await?;
-        dest.frontends = frontends(&dest_sql).await?;
-        check_binlog_feature(&src_sql, &mappings.src, http, connect_timeout).await?;
-        check_binlog_feature(&dest_sql, &mappings.dest, http, connect_timeout).await?;
-        check_source(&src_sql, &mut src).await?;
-        prepare_target(&dest_sql, &mut dest, allow_table_exists).await?;
-        Ok(())
-    }
-    .await;
-    src_sql.close().await;
-    dest_sql.close().await;
-    result.map(|()| CheckedSpecs { src, dest })
+    check_pair(
+        src,
+        dest,
+        mappings,
+        Some(allow_table_exists),
+        connect_timeout,
+        http,
+    )
+    .await
 }
 
 /// The checks of a whole-cluster job at creation: both clusters answer, with the binlog
 /// feature on; gives the specs completed with their FE lists. Each database is checked
 /// when its database job is created.
 pub async fn check_cluster_pair(
+    src: ClusterSpec,
+    dest: ClusterSpec,
+    mappings: CheckMappings,
+    connect_timeout: Duration,
+    http: &reqwest::Client,
+) -> Result<CheckedSpecs, JobError> {
+    check_pair(src, dest, mappings, None, connect_timeout, http).await
+}
+
+/// Both clusters answer with the binlog feature on (their FE lists filled in); with
+/// `objects` (`Some(allow_table_exists)`) also the source objects and the target.
+async fn check_pair(
     mut src: ClusterSpec,
     mut dest: ClusterSpec,
     mappings: CheckMappings,
+    objects: Option<bool>,
     connect_timeout: Duration,
     http: &reqwest::Client,
 ) -> Result<CheckedSpecs, JobError> {
@@ -88,6 +95,10 @@ pub async fn check_cluster_pair(
         dest.frontends = frontends(&dest_sql).await?;
         check_binlog_feature(&src_sql, &mappings.src, http, connect_timeout).await?;
         check_binlog_feature(&dest_sql, &mappings.dest, http, connect_timeout).await?;
+        if let Some(allow_table_exists) = objects {
+            check_source(&src_sql, &mut src).await?;
+            prepare_target(&dest_sql, &mut dest, allow_table_exists).await?;
+        }
         Ok(())
     }
     .await;

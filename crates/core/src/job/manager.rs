@@ -734,6 +734,21 @@ impl JobManager {
             mode,
             ..JobInfo::new(sync_type, name.clone(), checked.src, checked.dest)
         };
+        let progress = Progress::new_full_sync(&name, sync_type == SyncType::Table, now_secs());
+        let owner = self.register_new_job(info, Some(&progress)).await?;
+        tracing::info!(job = %name, %owner, "job created");
+        Ok(())
+    }
+
+    /// Persists a new job record (with its first progress) on the least-loaded live syncer
+    /// and starts it when that is this one (else its owner does at its next heartbeat
+    /// round). Gives the owner.
+    pub(super) async fn register_new_job(
+        self: &Arc<Self>,
+        info: JobInfo,
+        progress: Option<&Progress>,
+    ) -> Result<String, JobError> {
+        let name = info.name.clone();
         let owner = self.least_loaded_live_syncer().await?;
         match self
             .store
@@ -744,18 +759,18 @@ impl JobManager {
             Err(StoreError::JobExists(_)) => return Err(JobError::AlreadyExists(name)),
             Err(e) => return Err(e.into()),
         }
-        let progress = Progress::new_full_sync(&name, sync_type == SyncType::Table, now_secs());
-        self.store
-            .put_progress(&name, &progress_codec::encode(&progress))
-            .await?;
+        if let Some(progress) = progress {
+            self.store
+                .put_progress(&name, &progress_codec::encode(progress))
+                .await?;
+        }
         self.metrics.jobs_created.inc();
-        tracing::info!(job = %name, %owner, src = ?info.src, dest = ?info.dest, "job created");
+        tracing::debug!(job = %name, src = ?info.src, dest = ?info.dest, "job record stored");
         if owner == self.settings.identity {
             // A new job record starts at epoch 1.
             self.launch(info, 1);
         }
-        // Else the owner starts it at its next heartbeat round.
-        Ok(())
+        Ok(owner)
     }
 
     /// `/validate`: every check of `/create_ccr` and more, each reported, nothing changed

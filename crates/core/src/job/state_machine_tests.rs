@@ -27,6 +27,16 @@ async fn step_until(
     panic!("not reached within 50 steps; at {:?}", progress.phase());
 }
 
+/// One step as the job's task takes it, with the newest operator commands.
+async fn step_once(
+    job: &FakeJob,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+) -> Result<StepOutcome, super::error::JobError> {
+    let control = job.ctx.control.borrow().clone();
+    sync::step(&job.ctx, cache, progress, &control, 0).await
+}
+
 fn incremental(progress: &Progress) -> bool {
     progress.phase() == &Phase::TableIncremental
 }
@@ -86,10 +96,7 @@ async fn a_restart_during_the_backup_waits_for_the_same_backup() {
             .is_some_and(|s| !s.checkpoint.snapshot_name.is_empty())
     })
     .await;
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(job.journal.matching("backup ").len(), 1);
 
     // The task dies; a new one starts from the store with empty caches.
@@ -109,10 +116,7 @@ async fn an_upsert_is_one_labelled_target_transaction_and_one_store_write() {
     let (job, mut cache, mut progress) = caught_up_job().await;
     let saves_before = job.journal.matching("save ").len();
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
-    let control = job.ctx.control.borrow().clone();
-    let outcome = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    let outcome = step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(outcome, StepOutcome::Progressed);
 
     let label = format!(
@@ -138,9 +142,7 @@ async fn an_upsert_is_one_labelled_target_transaction_and_one_store_write() {
         SNAPSHOT_SEQ + 1
     );
 
-    let next = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    let next = step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(next, StepOutcome::Idle, "caught up");
 }
 
@@ -186,8 +188,7 @@ async fn a_crash_between_commit_and_checkpoint_does_not_apply_the_binlog_twice()
     let (job, mut cache, mut progress) = caught_up_job().await;
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
     job.store.fail_next_save();
-    let control = job.ctx.control.borrow().clone();
-    let error = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+    let error = step_once(&job, &mut cache, &mut progress)
         .await
         .expect_err("the cursor write is lost");
     assert!(error.to_string().contains("lost"), "{error}");
@@ -197,9 +198,7 @@ async fn a_crash_between_commit_and_checkpoint_does_not_apply_the_binlog_twice()
     let mut progress = job.store.stored().unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ);
     let mut cache = SyncCache::new();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(
         job.journal.matching("commit ").len(),
         1,
@@ -218,10 +217,7 @@ async fn a_lost_commit_answer_is_resolved_by_asking_the_target() {
     let (job, mut cache, mut progress) = caught_up_job().await;
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
     job.target.lose_next_commit_answer();
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(job.journal.matching("commit ").len(), 1);
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
 }
@@ -230,10 +226,7 @@ async fn a_lost_commit_answer_is_resolved_by_asking_the_target() {
 async fn a_ddl_binlog_is_replayed_by_sql_on_the_target_table() {
     let (job, mut cache, mut progress) = caught_up_job().await;
     job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 1));
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     let statements = job.journal.matching("exec ");
     assert_eq!(statements.len(), 1, "{statements:?}");
     assert!(
@@ -252,10 +245,7 @@ async fn purged_binlogs_after_the_cursor_start_a_new_full_sync() {
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 2));
     job.source.purge_through(SNAPSHOT_SEQ + 1);
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert!(
         matches!(progress.phase(), Phase::TableFullSync(s) if s.step == SnapshotStep::BeginCreateSnapshot),
         "{:?}",
@@ -276,10 +266,7 @@ async fn purged_binlogs_after_the_cursor_start_a_new_full_sync() {
 async fn a_requested_full_sync_is_taken_once() {
     let (job, mut cache, mut progress) = caught_up_job().await;
     job.control.send_modify(|c| c.fullsync_requests = 1);
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.phase().state().name(), "TableFullSync");
     assert_eq!(progress.fullsync_requests_done, 1);
     step_until(&job.ctx, &mut cache, &mut progress, incremental).await;
@@ -312,10 +299,7 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
     for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 40 {
         job.source.push(&fake::upsert(seq));
     }
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 32);
     assert_eq!(job.ctx.metrics.lag_binlogs.get(), 8);
     assert_eq!(
@@ -327,9 +311,7 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
         p.prev_commit_seq == SNAPSHOT_SEQ + 40
     })
     .await;
-    let idle = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    let idle = step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(idle, StepOutcome::Idle);
     assert_eq!(job.ctx.metrics.lag_binlogs.get(), 0);
     assert_eq!(job.ctx.metrics.lag_seconds.get(), 0);
@@ -368,10 +350,7 @@ async fn a_database_job_restores_maps_its_tables_and_leaves_the_filtered_phase_a
     );
 
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     let label = format!(
         "ccrj-db_sync:{}:{}:{}",
         fake::SRC_DB_ID,
@@ -397,8 +376,7 @@ async fn a_statement_read_before_a_freeze_is_not_sent_after_the_lease_lapsed() {
     // The process freezes right after reading the binlog, past its lease.
     let lease = std::sync::Arc::clone(&job.lease);
     job.source.during_next_fetch(move || lease.lapse());
-    let control = job.ctx.control.borrow().clone();
-    let error = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+    let error = step_once(&job, &mut cache, &mut progress)
         .await
         .expect_err("withheld");
     assert!(error.to_string().contains("lease"), "{error}");
@@ -410,9 +388,7 @@ async fn a_statement_read_before_a_freeze_is_not_sent_after_the_lease_lapsed() {
 
     // The next heartbeat round finds the job still ours and renews: the statement goes out.
     job.lease.renew(std::time::Instant::now());
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(job.journal.matching("exec ").len(), 1);
 }
 
@@ -431,8 +407,7 @@ async fn a_job_handed_away_mid_step_writes_nothing_more_even_under_a_renewed_lea
         fence.revoke();
         lease.renew(std::time::Instant::now());
     });
-    let control = job.ctx.control.borrow().clone();
-    let error = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
+    let error = step_once(&job, &mut cache, &mut progress)
         .await
         .expect_err("withheld");
     assert!(error.to_string().contains("another syncer"), "{error}");
@@ -466,10 +441,7 @@ async fn an_operator_skip_passes_over_exactly_the_stuck_binlog_and_records_it() 
     let (job, mut cache, mut progress) = job_stuck_on_a_refused_statement().await;
     job.control
         .send_modify(|c| c.skip_commit_seq = SNAPSHOT_SEQ + 1);
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 2);
     assert_eq!(
         job.journal.matching("refused ").len(),
@@ -518,10 +490,7 @@ async fn an_operator_partial_sync_snapshots_the_one_table_once() {
             serial: 1,
         })
     });
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert!(
         matches!(progress.phase(), Phase::DbPartialSync { snapshot, .. } if snapshot.checkpoint.table_id == fake::SRC_TABLE_ID),
         "{:?}",
@@ -536,10 +505,7 @@ async fn an_operator_partial_sync_snapshots_the_one_table_once() {
     })
     .await;
     for _ in 0..3 {
-        let control = job.ctx.control.borrow().clone();
-        sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-            .await
-            .unwrap();
+        step_once(&job, &mut cache, &mut progress).await.unwrap();
     }
     assert_eq!(
         job.journal.matching("backup ").len(),
@@ -554,10 +520,7 @@ async fn a_full_sync_records_its_reason() {
     let (job, mut cache, mut progress) = caught_up_job().await;
     assert_eq!(progress.full_sync_reason, "the job was created");
     job.control.send_modify(|c| c.fullsync_requests = 1);
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.full_sync_reason, "requested by the operator");
     assert_eq!(
         job.store.stored().unwrap().full_sync_reason,
@@ -597,10 +560,7 @@ async fn replay_times_ingest_and_commit_and_counts_binlogs_per_fetch() {
     for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 5 {
         job.source.push(&fake::upsert(seq));
     }
-    let control = job.ctx.control.borrow().clone();
-    sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
-        .await
-        .unwrap();
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 5);
     let metrics = &job.ctx.metrics;
     assert_eq!(metrics.ingest_seconds.count() - before.0, 5);

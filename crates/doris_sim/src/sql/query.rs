@@ -1038,26 +1038,10 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::session::{SqlSession, StatementResult};
     use crate::sql::FeSqlEngine;
-    use crate::topology::{BackendAddr, ClusterTopology, FrontendAddr};
+    use crate::topology::ClusterTopology;
 
     fn engine() -> FeSqlEngine {
-        let topology = ClusterTopology {
-            fe: FrontendAddr {
-                host: "127.0.0.1".into(),
-                query_port: 1,
-                rpc_port: 2,
-                http_port: 3,
-                edit_log_port: 4,
-            },
-            backends: vec![BackendAddr {
-                id: 10001,
-                host: "127.0.0.1".into(),
-                be_port: 5,
-                http_port: 6,
-                brpc_port: 7,
-                heartbeat_port: 8,
-            }],
-        };
+        let topology = ClusterTopology::for_unit_tests();
         FeSqlEngine::new(Catalog::new(topology, ""))
     }
 
