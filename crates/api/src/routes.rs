@@ -559,14 +559,24 @@ pub(super) async fn forward_to_owner(
             (status = 400, description = "Unknown format", body = ErrorAnswer),
         ))]
 pub(super) async fn view(State(app): AppStateRef, uri: OriginalUri) -> Response {
-    let format = match super::view::ViewFormat::from_query(uri.0.query()) {
-        Ok(format) => format,
-        Err(message) => return super::view::bad_format(message),
+    let shown = async {
+        let format = super::view::ViewFormat::from_query(uri.0.query()).map_err(|message| {
+            ApiError::BadRequest {
+                message,
+                status: StatusCode::BAD_REQUEST,
+            }
+        })?;
+        let jobs = app.jobs.overview().await?;
+        Ok::<_, ApiError>(super::view::render(
+            format,
+            &jobs,
+            &app.jobs.settings().identity,
+        ))
     };
-    match app.jobs.overview().await {
-        Ok(jobs) => super::view::render(format, &jobs, &app.jobs.settings().identity),
+    match shown.await {
+        Ok(page) => page,
         Err(error) => RouteError {
-            error: error.into(),
+            error,
             defaults: Map::new(),
             path: String::new(),
         }

@@ -1,9 +1,8 @@
 //! `/view`: every job on one page, for a person. HTML by default (refreshing itself), or
 //! `?format=text|tsv|json`; the reference's `?type=html|table|raw` are accepted too.
 
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::contract::{ViewAnswer, ViewLine};
 
@@ -64,91 +63,87 @@ impl ViewFormat {
     }
 }
 
-/// The cells of one job's line, in [`COLUMNS`] order.
-fn cells(job: &JobOverview) -> [String; 11] {
+/// What another syncer's job shows as its state (its status lives there).
+const ELSEWHERE: &str = "elsewhere";
+
+/// One job's line, the JSON form; the other formats render its cells.
+fn line(job: &JobOverview) -> ViewLine {
     let kind = match job.sync_type {
         Some(SyncType::Table) => "table",
         Some(SyncType::Database) => "db",
         None => "",
     };
-    match &job.status {
-        Some(status) => [
-            job.name.clone(),
-            kind.to_owned(),
-            status.state.to_owned(),
-            format!("{}/{}", status.progress_state, status.sub_state),
-            status.lag_binlogs.to_string(),
-            status.lag_seconds.to_string(),
-            status.last_error.clone().unwrap_or_default(),
-            status.last_full_sync_time.clone(),
-            status.last_full_sync_reason.clone(),
-            job.host_mapping.to_string(),
-            job.owner.clone(),
-        ],
-        None => [
-            job.name.clone(),
-            kind.to_owned(),
-            "elsewhere".to_owned(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            job.owner.clone(),
-        ],
+    let mut line = ViewLine {
+        name: job.name.clone(),
+        kind: kind.to_owned(),
+        state: ELSEWHERE.to_owned(),
+        phase: String::new(),
+        lag: None,
+        lag_seconds: None,
+        last_error: String::new(),
+        last_full_sync_time: String::new(),
+        last_full_sync_reason: String::new(),
+        host_mapping: job.host_mapping,
+        owner: job.owner.clone(),
+    };
+    if let Some(status) = &job.status {
+        line.state = status.state.to_owned();
+        line.phase = format!("{}/{}", status.progress_state, status.sub_state);
+        line.lag = Some(status.lag_binlogs);
+        line.lag_seconds = Some(status.lag_seconds);
+        line.last_error = status.last_error.clone().unwrap_or_default();
+        line.last_full_sync_time
+            .clone_from(&status.last_full_sync_time);
+        line.last_full_sync_reason
+            .clone_from(&status.last_full_sync_reason);
     }
+    line
+}
+
+/// The cells of one line, in [`COLUMNS`] order; a job of another syncer shows only its
+/// name, kind, state and owner.
+fn cells(line: &ViewLine) -> [String; 11] {
+    let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+    let elsewhere = line.state == ELSEWHERE;
+    [
+        line.name.clone(),
+        line.kind.clone(),
+        line.state.clone(),
+        line.phase.clone(),
+        number(line.lag),
+        number(line.lag_seconds),
+        line.last_error.clone(),
+        line.last_full_sync_time.clone(),
+        line.last_full_sync_reason.clone(),
+        if elsewhere {
+            String::new()
+        } else {
+            line.host_mapping.to_string()
+        },
+        line.owner.clone(),
+    ]
 }
 
 pub fn render(format: ViewFormat, jobs: &[JobOverview], syncer: &str) -> Response {
+    let lines: Vec<ViewLine> = jobs.iter().map(line).collect();
     match format {
         ViewFormat::Html => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html(jobs, syncer),
+            html(&lines, syncer),
         )
             .into_response(),
-        ViewFormat::Text => text_response(aligned(jobs)),
-        ViewFormat::Tsv => text_response(tsv(jobs)),
-        ViewFormat::Json => {
-            let jobs = jobs.iter().map(json_line).collect();
-            axum::Json(ViewAnswer {
-                success: true,
-                jobs,
-            })
-            .into_response()
-        }
+        ViewFormat::Text => text_response(aligned(&lines)),
+        ViewFormat::Tsv => text_response(tsv(&lines)),
+        ViewFormat::Json => axum::Json(ViewAnswer {
+            success: true,
+            jobs: lines,
+        })
+        .into_response(),
     }
-}
-
-pub fn bad_format(message: String) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({"success": false, "error_msg": message})),
-    )
-        .into_response()
 }
 
 fn text_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
-}
-
-fn json_line(job: &JobOverview) -> ViewLine {
-    let [name, kind, state, phase, lag, lag_secs, error, fs_time, fs_reason, mapping, owner] =
-        cells(job);
-    ViewLine {
-        name,
-        kind,
-        state,
-        phase,
-        lag: lag.parse().ok(),
-        lag_seconds: lag_secs.parse().ok(),
-        last_error: error,
-        last_full_sync_time: fs_time,
-        last_full_sync_reason: fs_reason,
-        host_mapping: mapping == "true",
-        owner,
-    }
 }
 
 /// Tabs and line breaks inside a cell would break the line format.
@@ -156,7 +151,7 @@ fn one_line(cell: &str) -> String {
     cell.replace(['\t', '\n', '\r'], " ")
 }
 
-fn tsv(jobs: &[JobOverview]) -> String {
+fn tsv(jobs: &[ViewLine]) -> String {
     let mut out = COLUMNS.join("\t");
     out.push('\n');
     for job in jobs {
@@ -168,7 +163,7 @@ fn tsv(jobs: &[JobOverview]) -> String {
 }
 
 /// A table with aligned columns for a terminal.
-fn aligned(jobs: &[JobOverview]) -> String {
+fn aligned(jobs: &[ViewLine]) -> String {
     let rows: Vec<Vec<String>> = std::iter::once(COLUMNS.iter().map(|c| c.to_string()).collect())
         .chain(
             jobs.iter()
@@ -213,7 +208,7 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn html(jobs: &[JobOverview], syncer: &str) -> String {
+fn html(jobs: &[ViewLine], syncer: &str) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str(&format!(
@@ -248,10 +243,12 @@ fn html(jobs: &[JobOverview], syncer: &str) -> String {
     }
     out.push_str("</tr>\n");
     for job in jobs {
-        let class = match &job.status {
-            Some(s) if s.last_error.is_some() => "failing",
-            Some(s) if s.state == "paused" => "paused",
-            _ => "",
+        let class = if !job.last_error.is_empty() {
+            "failing"
+        } else if job.state == "paused" {
+            "paused"
+        } else {
+            ""
         };
         out.push_str(&format!(
             "<tr class=\"{class}\" data-job=\"{}\">",
@@ -306,14 +303,14 @@ mod tests {
             status: None,
             host_mapping: false,
         };
-        let page = html(std::slice::from_ref(&job), "127.0.0.1:9190");
+        let page = html(&[line(&job)], "127.0.0.1:9190");
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&lt;script&gt;"));
         let job = JobOverview {
             name: "a\tb\nc".into(),
             ..job
         };
-        let lines = tsv(&[job]);
+        let lines = tsv(&[line(&job)]);
         assert_eq!(lines.lines().count(), 2, "{lines}");
     }
 }

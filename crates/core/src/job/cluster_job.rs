@@ -319,6 +319,19 @@ impl JobManager {
         }
     }
 
+    /// Stops job `name` here and waits (up to the shutdown grace) for its task, marked as
+    /// being handed over so no heartbeat round relaunches it; the caller removes the mark.
+    async fn stop_for_removal(&self, name: &str, late: &'static str) {
+        self.handing_over
+            .lock()
+            .insert(name.to_owned(), self.settings.identity.clone());
+        if let Some(task) = self.unload(name) {
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                tracing::warn!(job = %name, "{late}");
+            }
+        }
+    }
+
     /// `/delete` of a whole-cluster job: its watcher stops first (so it creates nothing
     /// more), then every database job goes, then the parent. Target data stays.
     pub(super) async fn delete_cluster_job(self: &Arc<Self>, name: &str) -> Result<(), JobError> {
@@ -326,14 +339,8 @@ impl JobManager {
         // round, and it must see the stop and end.
         self.local(name).await?;
         // Not relaunched by a heartbeat round while its database jobs go.
-        self.handing_over
-            .lock()
-            .insert(name.to_owned(), self.settings.identity.clone());
-        if let Some(task) = self.unload(name) {
-            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
-                tracing::warn!(job = %name, "the watcher did not stop in time; deleting anyway");
-            }
-        }
+        self.stop_for_removal(name, "the watcher did not stop in time; deleting anyway")
+            .await;
         let deleted = async {
             // On a failure the parent stays, so the operator can try again.
             self.for_each_child(name, |manager, child| async move {
@@ -534,14 +541,11 @@ impl JobManager {
         target: &str,
     ) -> Result<(), JobError> {
         // Not relaunched by a heartbeat round meanwhile.
-        self.handing_over
-            .lock()
-            .insert(child.to_owned(), self.settings.identity.clone());
-        if let Some(task) = self.unload(child) {
-            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
-                tracing::warn!(job = %child, "the database job did not stop in time; dropping anyway");
-            }
-        }
+        self.stop_for_removal(
+            child,
+            "the database job did not stop in time; dropping anyway",
+        )
+        .await;
         let dropped = async {
             dest.sql().drop_database_if_exists(target).await?;
             self.store.delete_job(child).await?;

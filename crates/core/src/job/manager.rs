@@ -466,15 +466,19 @@ impl JobManager {
         record::encode(info, &self.settings.secret_keys)
     }
 
-    /// The periodic one-line account of every job this syncer runs, by state and phase (as
-    /// the reference's monitor logs it).
-    fn log_summary(&self) {
-        let jobs: Vec<JobStatus> = self
-            .jobs
+    /// What every job running here last published.
+    fn statuses(&self) -> Vec<JobStatus> {
+        self.jobs
             .read()
             .values()
             .map(|handle| handle.status.lock().clone())
-            .collect();
+            .collect()
+    }
+
+    /// The periodic one-line account of every job this syncer runs, by state and phase (as
+    /// the reference's monitor logs it).
+    fn log_summary(&self) {
+        let jobs = self.statuses();
         let count = |f: &dyn Fn(&JobStatus) -> bool| jobs.iter().filter(|s| f(s)).count();
         tracing::info!(
             total = jobs.len(),
@@ -490,12 +494,7 @@ impl JobManager {
     /// The `--report_interval` line: every job this syncer runs, by state; their tables
     /// by what they are doing; the total lag and the job furthest behind.
     fn log_progress_report(&self) {
-        let jobs: Vec<JobStatus> = self
-            .jobs
-            .read()
-            .values()
-            .map(|handle| handle.status.lock().clone())
-            .collect();
+        let jobs = self.statuses();
         let report = ProgressReport::of(&jobs);
         tracing::info!(
             jobs = jobs.len(),

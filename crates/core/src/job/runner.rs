@@ -56,10 +56,13 @@ fn publish(
         status.prev_commit_seq = p.prev_commit_seq;
         status.commit_seq = p.commit_seq;
         status.skipped_binlogs.clone_from(&p.unsupported_binlogs);
-        status.last_full_sync_time = chrono::DateTime::from_timestamp(p.full_sync_start_at, 0)
-            .filter(|_| p.full_sync_start_at > 0)
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        if status.last_full_sync_at != p.full_sync_start_at {
+            status.last_full_sync_at = p.full_sync_start_at;
+            status.last_full_sync_time = chrono::DateTime::from_timestamp(p.full_sync_start_at, 0)
+                .filter(|_| p.full_sync_start_at > 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default();
+        }
         status.last_full_sync_reason.clone_from(&p.full_sync_reason);
         ctx.metrics.prev_commit_seq.set(p.prev_commit_seq.max(0));
     }

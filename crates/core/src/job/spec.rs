@@ -659,21 +659,8 @@ mod tests {
     #[test]
     fn job_info_round_trips_in_reference_key_order() {
         let info = JobInfo {
-            sync_type: SyncType::Table,
-            name: "j".into(),
-            src: spec(),
-            dest: spec(),
-            skip_error: false,
             state: RunState::Paused,
-            fullsync_requests: 0,
-            skip_commit_seq: 0,
-            partialsync_request: None,
-            allow_table_exists: false,
-            include_tables: Vec::new(),
-            exclude_tables: Vec::new(),
-            cluster_job: None,
-            parent_job: String::new(),
-            mode: SyncMode::Continuous,
+            ..JobInfo::new(SyncType::Table, "j".into(), spec(), spec())
         };
         let json = info.to_stored_json(&SecretKeys::none());
         assert!(json.starts_with(r#"{"sync_type":1,"name":"j","src":{"host":"127.0.0.1","port":"9030","thrift_port":"9020","is_master":false,"frontends":[],"user":"root","password":"pw""#), "{json}");

@@ -32,6 +32,9 @@ pub struct JobStatus {
     /// When the last full sync started (UTC) and why.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub last_full_sync_time: String,
+    /// The Unix second `last_full_sync_time` shows, so it is formatted only when it moves.
+    #[serde(skip)]
+    pub last_full_sync_at: i64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub last_full_sync_reason: String,
     /// The last failure, until a step succeeds again.
@@ -183,6 +186,7 @@ impl JobStatus {
             lag_binlogs: 0,
             lag_seconds: 0,
             last_full_sync_time: String::new(),
+            last_full_sync_at: 0,
             last_full_sync_reason: String::new(),
             last_error: None,
             last_error_time: None,
