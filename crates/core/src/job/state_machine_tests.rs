@@ -697,3 +697,37 @@ async fn a_full_target_disk_holds_the_restore_and_the_replay_until_it_drains() {
     assert_eq!(job.target.committed().len(), 1);
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 1);
 }
+
+#[tokio::test]
+async fn an_operator_partial_sync_of_a_table_dropped_since_is_void_not_a_stuck_job() {
+    let job = FakeJob::db_job();
+    let mut cache = SyncCache::new();
+    let mut progress = job.ctx.load_progress().await.unwrap();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        matches!(p.phase(), Phase::DbTablesIncremental { .. })
+    })
+    .await;
+    job.control.send_modify(|c| {
+        c.partialsync_request = Some(super::spec::PartialSyncRequest {
+            table: "gone".into(),
+            serial: 1,
+        })
+    });
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
+    assert_eq!(progress.partialsync_requests_done, 1);
+    assert!(matches!(
+        progress.phase(),
+        Phase::DbTablesIncremental { .. }
+    ));
+    assert_eq!(
+        job.store.stored().unwrap(),
+        progress,
+        "the request is settled durably"
+    );
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
+    assert_eq!(
+        job.journal.matching("backup ").len(),
+        1,
+        "only the first full sync"
+    );
+}

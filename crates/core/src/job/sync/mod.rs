@@ -177,14 +177,19 @@ async fn operator_partial_sync(
         .await?
         .into_iter()
         .find(|row| row.name == request.table && !row.is_view)
-        .map(|row| row.id)
-        .ok_or_else(|| {
-            JobError::CheckFailed(format!(
-                "the partial sync the operator asked for cannot start: source table {:?} \
-                 does not exist",
-                request.table
-            ))
-        })?;
+        .map(|row| row.id);
+    let Some(table_id) = table_id else {
+        // Dropped since the operator asked (the manager checked it then): its DROP_TABLE
+        // binlog removes the target table too, so there is nothing to snapshot. Retrying
+        // would hold the job forever.
+        tracing::warn!(
+            table = request.table,
+            "the partial sync the operator asked for is void: the source table is gone"
+        );
+        progress.partialsync_requests_done = request.serial;
+        ctx.save(progress).await?;
+        return Ok(true);
+    };
     progress.partialsync_requests_done = request.serial;
     snapshot::start_db_partial_sync(
         ctx,
