@@ -195,3 +195,14 @@ fn help_documents_every_flag_and_bad_flags_are_refused() {
         assert!(output.stdout.is_empty(), "{bad:?} printed a cluster line");
     }
 }
+
+/// The SIGTERM handler is in place before the ready line: a caller that stops the cluster
+/// the moment it reads the line gets a clean exit, not a death by the signal. (Once the
+/// handler came after the line, and a loaded machine lost that race.)
+#[test]
+fn a_sigterm_right_after_the_ready_line_is_a_clean_stop() {
+    for _ in 0..10 {
+        let (process, _cluster, _stdout) = spawn(&["--backends", "1", "--log-level", "warn"]);
+        assert!(terminate(process).success());
+    }
+}

@@ -11,6 +11,7 @@ use clap::{Parser, ValueEnum};
 use doris_sim::binlog_journal::BinlogFlavor;
 use doris_sim::cluster::SimClusterOptions;
 use doris_sim::launch::{launch, SimConfig};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// The FE generation whose binlog behaviour the cluster imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +119,9 @@ async fn run(args: SimArgs) -> ExitCode {
         fe_binlog_enabled: args.fe_binlog,
         binlog_flavor: args.binlog_flavor.into(),
     };
+    // Installed before the ready line: a SIGTERM sent the moment a caller reads it must
+    // stop the cluster cleanly, not kill the process by the signal's default action.
+    let signals = [SignalKind::terminate(), SignalKind::interrupt()].map(signal);
     let cluster = match launch(config).await {
         Ok(cluster) => cluster,
         Err(error) => {
@@ -128,22 +132,25 @@ async fn run(args: SimArgs) -> ExitCode {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{}", cluster.topology().to_json_line());
     let _ = stdout.flush();
-    wait_for_signal().await;
+    wait_for_signal(signals).await;
     cluster.stop().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = interrupt => {}
-                _ = terminate.recv() => {}
+/// Returns at the first SIGTERM or SIGINT (a signal whose handler could not be installed
+/// keeps its default action).
+async fn wait_for_signal(signals: [std::io::Result<Signal>; 2]) {
+    let [terminate, interrupt] = signals;
+    let next = |signal: std::io::Result<Signal>| async move {
+        match signal {
+            Ok(mut signal) => {
+                signal.recv().await;
             }
+            Err(_) => std::future::pending::<()>().await,
         }
-        Err(_) => {
-            let _ = interrupt.await;
-        }
+    };
+    tokio::select! {
+        _ = next(terminate) => {}
+        _ = next(interrupt) => {}
     }
 }
