@@ -30,13 +30,21 @@ const ADDRESS_IN_USE: &str = "Address already in use";
 /// How long a stopped syncer may take to exit after SIGTERM.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(40);
 
-/// A port nobody listens on right now.
+/// Ports [`free_port`] picks from: below the kernel's ephemeral range (32768-60999 by
+/// default), so no outgoing connection and no port-0 listener of a concurrent test can take
+/// a stopped syncer's port before it restarts on it.
+const TEST_PORTS: std::ops::Range<u16> = 20000..32768;
+
+/// A port nobody listens on right now, from [`TEST_PORTS`].
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    loop {
+        let port = rng.gen_range(TEST_PORTS);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A running `ccr_syncer` process, stopped (SIGTERM, then SIGKILL) when dropped.
