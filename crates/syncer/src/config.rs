@@ -171,6 +171,10 @@ pub struct SyncerArgs {
     /// In-flight ingest_binlog calls per target BE per job.
     #[arg(long = "max_ingest_concurrency_per_backend", default_value_t = 48)]
     pub max_ingest_concurrency_per_backend: usize,
+    /// Transactions of one job that are opened and ingest their rowsets while an earlier
+    /// one commits; commits stay in source order. 1 replays one transaction at a time.
+    #[arg(long = "txn_pipeline_depth", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub txn_pipeline_depth: u16,
     /// Host mappings for every job, one `SOURCE_<advertised host>=<host to dial>` or
     /// `TARGET_<advertised host>=<host to dial>` per line (`#` comments allowed); a job's
     /// own `host_mapping` wins for the same host.

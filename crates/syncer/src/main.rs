@@ -189,6 +189,7 @@ async fn serve(
         target_disk_check_interval: args.target_disk_check_interval,
         report_interval: args.report_interval,
         max_ingest_concurrency_per_backend: args.max_ingest_concurrency_per_backend,
+        txn_pipeline_depth: usize::from(args.txn_pipeline_depth),
         features: args.features.clone(),
         heartbeat_interval: args.heartbeat_interval,
         dead_after: args.dead_after,

@@ -132,6 +132,8 @@ struct SourceState {
     /// Polls a backup answers RUNNING before FINISHED.
     backup_polls_running: u32,
     fail_get_binlogs: u32,
+    /// getMeta calls answered.
+    meta_calls: usize,
 }
 
 /// What happens while a getBinlog call is under way (a freeze, a takeover).
@@ -180,6 +182,11 @@ impl FakeSource {
     /// caller meets between reading a binlog and applying it.
     pub fn during_next_fetch(&self, hook: impl FnOnce() + Send + 'static) {
         *self.during_next_fetch.lock() = Some(Box::new(hook));
+    }
+
+    /// getMeta calls answered so far.
+    pub fn meta_calls(&self) -> usize {
+        self.state.lock().meta_calls
     }
 
     /// The next `calls` getBinlog calls fail as if the FE were unreachable.
@@ -241,6 +248,7 @@ impl SourceCluster for FakeSource {
     }
 
     async fn table_meta(&self, _db_id: i64, _table_ids: &[i64]) -> Result<DbMeta, DorisError> {
+        self.state.lock().meta_calls += 1;
         Ok(db_meta(
             SRC_DB_ID,
             one_tablet_table(SRC_TABLE_ID, "t", 100, 110, 1),
@@ -339,6 +347,13 @@ struct TargetState {
     committed: BTreeMap<String, usize>,
     /// The next commit takes effect but its answer is lost.
     lose_next_commit_answer: bool,
+    /// The commit of the transaction under this label is refused, once, and takes no
+    /// effect.
+    refuse_commit_of: Option<String>,
+    /// ingest calls that fail before any succeeds again.
+    fail_ingests: u32,
+    /// getMeta calls answered.
+    meta_calls: usize,
     /// Statements the target refuses until told otherwise.
     refuse_statements: bool,
     /// `MaxDiskUsedPct` of the target BE.
@@ -391,6 +406,23 @@ impl FakeTarget {
     /// connection).
     pub fn lose_next_commit_answer(&self) {
         self.state.lock().lose_next_commit_answer = true;
+    }
+
+    /// The commit of the transaction labelled `label` is refused once (it stays open,
+    /// nothing takes effect).
+    pub fn refuse_commit_of(&self, label: &str) {
+        self.state.lock().refuse_commit_of = Some(label.to_owned());
+    }
+
+    /// getMeta calls answered so far.
+    pub fn meta_calls(&self) -> usize {
+        self.state.lock().meta_calls
+    }
+
+    /// The next `calls` ingests fail as a BE does when the source replica lacks the
+    /// version.
+    pub fn fail_ingests(&self, calls: u32) {
+        self.state.lock().fail_ingests = calls;
     }
 
     /// Every statement is refused (as Doris refuses one it cannot run), until called
@@ -459,6 +491,7 @@ impl TargetCluster for FakeTarget {
     }
 
     async fn table_meta(&self, _db_id: i64, _table_ids: &[i64]) -> Result<DbMeta, DorisError> {
+        self.state.lock().meta_calls += 1;
         Ok(db_meta(
             DEST_DB_ID,
             one_tablet_table(DEST_TABLE_ID, "t", 200, 210, 11),
@@ -507,6 +540,14 @@ impl TargetCluster for FakeTarget {
     async fn ingest(&self, calls: &[IngestCall]) -> Result<(), DorisError> {
         self.journal.push(format!("ingest {}", calls.len()));
         let mut state = self.state.lock();
+        if state.fail_ingests > 0 {
+            state.fail_ingests -= 1;
+            return Err(DorisError::Status {
+                method: "ingest_binlog",
+                code: 6,
+                message: "injected: the source replica has no such version".into(),
+            });
+        }
         for call in calls {
             *state.ingested.entry(call.txn_id).or_default() += 1;
             state
@@ -532,6 +573,14 @@ impl TargetCluster for FakeTarget {
         else {
             return Err(unavailable("commit of an unknown transaction"));
         };
+        if state.refuse_commit_of.as_ref() == Some(&label) {
+            state.refuse_commit_of = None;
+            return Err(DorisError::Status {
+                method: "commitTxn",
+                code: 6,
+                message: "injected refusal".into(),
+            });
+        }
         let ingested = state.ingested.get(&txn_id).copied().unwrap_or(0);
         assert_eq!(
             ingested,
@@ -753,6 +802,7 @@ impl FakeJob {
                 target_disk_check_interval: std::time::Duration::ZERO,
                 report_interval: std::time::Duration::ZERO,
                 max_ingest_concurrency_per_backend: 4,
+                txn_pipeline_depth: 4,
                 features: FeatureFlags::default(),
                 heartbeat_interval: std::time::Duration::from_secs(2),
                 dead_after: std::time::Duration::from_secs(8),
@@ -783,6 +833,21 @@ impl FakeJob {
 pub fn upsert(seq: i64) -> Binlog {
     let data = format!(
         r#"{{"commitSeq": {seq}, "tableRecords": {{"{SRC_TABLE_ID}": {{"partitionRecords": [{{"partitionId": 100, "version": 2}}], "indexIds": [101]}}}}}}"#
+    );
+    Binlog::new(
+        seq,
+        seq * 1000,
+        SRC_DB_ID,
+        vec![SRC_TABLE_ID],
+        parse(BinlogType::Upsert, &data).expect("upsert parses"),
+    )
+}
+
+/// An UPSERT at `seq` of a partition `partition_id` of the fake source table that its
+/// getMeta does not know.
+pub fn upsert_of_partition(seq: i64, partition_id: i64) -> Binlog {
+    let data = format!(
+        r#"{{"commitSeq": {seq}, "tableRecords": {{"{SRC_TABLE_ID}": {{"partitionRecords": [{{"partitionId": {partition_id}, "version": 2}}], "indexIds": [101]}}}}}}"#
     );
     Binlog::new(
         seq,

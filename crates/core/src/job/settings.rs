@@ -24,6 +24,9 @@ pub struct JobSettings {
     /// Between two progress report lines of the manager; zero: no report.
     pub report_interval: Duration,
     pub max_ingest_concurrency_per_backend: usize,
+    /// `--txn_pipeline_depth`: transactions of one job opened and ingesting while an
+    /// earlier one commits (1: one at a time).
+    pub txn_pipeline_depth: usize,
     pub features: FeatureFlags,
     /// How often this syncer renews its heartbeat and looks for dead peers.
     pub heartbeat_interval: Duration,

@@ -295,12 +295,12 @@ async fn an_unreachable_source_fails_the_step_and_loses_nothing() {
 #[tokio::test]
 async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
     let (job, mut cache, mut progress) = caught_up_job().await;
-    // More than one getBinlog batch (32): the first step leaves 8 behind.
-    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 40 {
+    // More than one getBinlog batch (64): the first step leaves 8 behind.
+    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 72 {
         job.source.push(&fake::upsert(seq));
     }
     step_once(&job, &mut cache, &mut progress).await.unwrap();
-    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 32);
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 64);
     assert_eq!(job.ctx.metrics.lag_binlogs.get(), 8);
     assert_eq!(
         job.ctx.metrics.lag_seconds.get(),
@@ -308,14 +308,14 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
         "seconds between the oldest binlog not applied and the newest"
     );
     step_until(&job.ctx, &mut cache, &mut progress, |p| {
-        p.prev_commit_seq == SNAPSHOT_SEQ + 40
+        p.prev_commit_seq == SNAPSHOT_SEQ + 72
     })
     .await;
     let idle = step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(idle, StepOutcome::Idle);
     assert_eq!(job.ctx.metrics.lag_binlogs.get(), 0);
     assert_eq!(job.ctx.metrics.lag_seconds.get(), 0);
-    assert_eq!(job.target.committed().len(), 40);
+    assert_eq!(job.target.committed().len(), 72);
 }
 
 #[tokio::test]
@@ -532,11 +532,11 @@ async fn a_full_sync_records_its_reason() {
 async fn a_job_failing_on_a_binlog_still_refreshes_its_lag_gauges() {
     let (job, mut cache, mut progress) = caught_up_job().await;
     assert_eq!(job.ctx.metrics.lag_binlogs.get(), 0);
-    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + 3 {
-        job.source.push(&fake::upsert(seq));
-    }
-    // The first binlog's checkpoint is lost: the step fails before the batch is done.
-    job.store.fail_next_save();
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 2));
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 3));
+    // The comment change is refused: the step fails on the second binlog.
+    job.target.refuse_statements(true);
     let control = job.ctx.control.borrow().clone();
     assert!(sync::step(&job.ctx, &mut cache, &mut progress, &control, 0)
         .await
@@ -730,4 +730,123 @@ async fn an_operator_partial_sync_of_a_table_dropped_since_is_void_not_a_stuck_j
         1,
         "only the first full sync"
     );
+}
+
+/// The commit seqs of the committed transactions' labels, in commit order.
+fn commit_order(job: &FakeJob) -> Vec<String> {
+    job.journal.matching("commit ")
+}
+
+#[tokio::test]
+async fn a_burst_is_pipelined_from_cached_metadata_with_grouped_progress_writes() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    let burst = 200;
+    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + burst {
+        job.source.push(&fake::upsert(seq));
+    }
+    let (src_meta, dest_meta) = (job.source.meta_calls(), job.target.meta_calls());
+    let saves = job.journal.matching("save ").len();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        p.prev_commit_seq == SNAPSHOT_SEQ + burst
+    })
+    .await;
+    assert_eq!(job.target.committed().len(), burst as usize);
+    assert_eq!(commit_order(&job).len(), burst as usize, "one commit each");
+    // Metadata is read once for the burst, not per transaction.
+    assert!(job.source.meta_calls() - src_meta <= 1);
+    assert!(job.target.meta_calls() - dest_meta <= 1);
+    let writes = job.journal.matching("save ").len() - saves;
+    assert!(
+        writes * 20 <= burst as usize,
+        "{writes} progress writes for {burst} transactions"
+    );
+    // Pipelined: the next transaction was open before the previous one committed.
+    let entries = job.journal.entries();
+    let first_commit = entries.iter().position(|e| e.starts_with("commit ")).unwrap();
+    let begins_before = entries[..first_commit]
+        .iter()
+        .filter(|e| e.starts_with("begin "))
+        .count();
+    assert!(begins_before > 1, "{:?}", &entries[..first_commit + 1]);
+    // Committed strictly in source order: the target's transaction ids were handed out
+    // in begin order, which is the source order.
+    let ids: Vec<i64> = commit_order(&job)
+        .iter()
+        .map(|e| e["commit ".len()..].parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_failed_commit_in_a_pipelined_burst_loses_nothing_and_applies_nothing_twice() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    let burst = 50;
+    for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + burst {
+        job.source.push(&fake::upsert(seq));
+    }
+    // The eleventh is refused while later ones are in flight.
+    let refused_at = SNAPSHOT_SEQ + 11;
+    job.target.refuse_commit_of(&format!(
+        "ccrj-table_sync:{}_{}:{}_{DEST_TABLE_ID}:{refused_at}",
+        fake::SRC_DB_ID,
+        fake::SRC_TABLE_ID,
+        fake::DEST_DB_ID
+    ));
+    let control = job.ctx.control.borrow().clone();
+    let failed = sync::step(&job.ctx, &mut cache, &mut progress, &control, 0).await;
+    assert!(failed.is_err(), "the refused commit fails the step");
+    assert_eq!(progress.prev_commit_seq, refused_at - 1);
+    assert_eq!(
+        job.ctx.status.lock().failing_commit_seq,
+        Some(refused_at),
+        "the failure is the refused binlog's"
+    );
+    // The stored cursor may be older (grouped writes), never newer than what is applied.
+    let stored = job.store.stored().unwrap();
+    assert!(stored.prev_commit_seq < refused_at);
+    assert!(!job.journal.matching("rollback ").is_empty(), "later ones rolled back");
+
+    // A crash now: a new task resumes from the stored progress with nothing cached.
+    let mut progress = stored;
+    let mut cache = SyncCache::new();
+    step_until(&job.ctx, &mut cache, &mut progress, |p| {
+        p.prev_commit_seq == SNAPSHOT_SEQ + burst
+    })
+    .await;
+    assert_eq!(job.target.committed().len(), burst as usize);
+    // Each binlog committed once: the replayed ones were found committed by label.
+    assert_eq!(commit_order(&job).len(), burst as usize + 1, "plus the refused one");
+}
+
+#[tokio::test]
+async fn cached_metadata_is_read_again_after_a_failed_ingest_and_for_an_unknown_partition() {
+    let (job, mut cache, mut progress) = caught_up_job().await;
+    // Warm the cache.
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
+    let (src_meta, dest_meta) = (job.source.meta_calls(), job.target.meta_calls());
+
+    // An ingest planned from the cache fails: planned again from fresh metadata and
+    // committed in the same step, without failing it.
+    job.target.fail_ingests(1);
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 2));
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 2);
+    assert_eq!(job.source.meta_calls(), src_meta + 1);
+    assert_eq!(job.target.meta_calls(), dest_meta + 1);
+    assert_eq!(job.target.committed().len(), 2);
+
+    // A partition the cache does not know is looked up before it is judged gone.
+    job.source
+        .push(&fake::upsert_of_partition(SNAPSHOT_SEQ + 3, 999));
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 3);
+    assert_eq!(job.source.meta_calls(), src_meta + 2);
+
+    // A DDL forgets the cache: the next load reads metadata again.
+    job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 4));
+    job.source.push(&fake::upsert(SNAPSHOT_SEQ + 5));
+    step_once(&job, &mut cache, &mut progress).await.unwrap();
+    assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 5);
+    assert_eq!(job.source.meta_calls(), src_meta + 3);
 }

@@ -11,6 +11,10 @@ use ccr_doris::meta::{BackendMeta, DbMeta};
 pub(crate) struct SyncCache {
     /// Target tables' partition/tablet trees; dropped after every DDL and restore.
     pub dest_meta: Option<DbMeta>,
+    /// Source tables' partition/tablet trees, kept across transactions: replica versions
+    /// in it age with every load, so ingest planning treats it as a hint and refreshes it
+    /// on a miss or a failed ingest; dropped after every DDL and restore.
+    pub src_meta: Option<DbMeta>,
     pub src_backends: Option<HashMap<i64, BackendMeta>>,
     pub dest_backends: Option<HashMap<i64, BackendMeta>>,
     /// The snapshot being restored (by name), with extra info added.
@@ -29,6 +33,7 @@ impl SyncCache {
     pub fn new() -> Self {
         SyncCache {
             dest_meta: None,
+            src_meta: None,
             src_backends: None,
             dest_backends: None,
             snapshot: None,
@@ -39,10 +44,18 @@ impl SyncCache {
         }
     }
 
-    /// Forgets everything that a DDL or a restore may have changed.
-    pub fn invalidate_target(&mut self) {
+    /// Forgets the table metadata of both clusters: everything a DDL or a restore may
+    /// have changed.
+    pub fn invalidate_metadata(&mut self) {
         self.dest_meta = None;
+        self.src_meta = None;
         self.dest_tables = None;
+    }
+
+    /// Forgets the cached backends of both clusters (a BE unknown to the cache was met).
+    pub fn invalidate_backends(&mut self) {
+        self.src_backends = None;
+        self.dest_backends = None;
     }
 }
 

@@ -14,6 +14,8 @@ use crate::progress::Progress;
 pub(crate) enum Replayed {
     /// The binlog's effect is durable on the target; the cursor moved and was persisted.
     Applied,
+    /// The binlog's transaction is in the pipeline: the cursor moves when it commits.
+    Submitted,
     /// Nothing to do on the target for this binlog; the cursor moved in memory only (a
     /// restart simply skips it again).
     Skipped,
@@ -54,7 +56,7 @@ pub(crate) async fn applied(
     progress: &mut Progress,
     seq: i64,
 ) -> Result<Replayed, JobError> {
-    cache.invalidate_target();
+    cache.invalidate_metadata();
     advance(progress, seq);
     ctx.save(progress).await?;
     Ok(Replayed::Applied)

@@ -23,6 +23,7 @@ use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes
 use super::ddl::{self, TargetTable};
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_db_partial_sync, start_full_sync};
+use super::pipeline::TxnPipeline;
 use super::upsert::{self, UpsertPlan};
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
@@ -70,6 +71,7 @@ pub(super) async fn replay(
     ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
+    pipeline: &mut TxnPipeline,
     binlog: &Binlog,
 ) -> Result<Replayed, JobError> {
     let seq = binlog.commit_seq;
@@ -82,6 +84,9 @@ pub(super) async fn replay(
         binlog,
     );
     tracing::debug!(commit_seq = seq, kind = %binlog.record.binlog_type(), ?plan, "planned");
+    if !matches!(plan, Plan::Transaction { .. }) {
+        pipeline.drain(ctx, cache, progress).await?;
+    }
     let record = &binlog.record;
     match plan {
         Plan::Transaction { tables } => {
@@ -95,15 +100,14 @@ pub(super) async fn replay(
                 .collect();
             let upsert = UpsertPlan {
                 commit_seq: seq,
-                record: upsert_record,
+                record: upsert_record.clone(),
                 tables,
                 label: upsert::db_txn_label(ctx.info.src.db_id, ctx.info.dest.db_id, seq),
-                shadow_indexes: &progress.shadow_index_map,
+                shadow_indexes: progress.shadow_index_map.clone(),
                 covered_partitions: progress.partitions_covered(&partitions, seq),
             };
-            upsert::apply(ctx, cache, &upsert).await?;
-            progress.ingest_binlog_at = ctx.now_secs();
-            applied(ctx, cache, progress, seq).await
+            pipeline.submit(ctx, cache, progress, upsert).await?;
+            Ok(Replayed::Submitted)
         }
         Plan::TableDdl { dest_table_id } => {
             let table_id = record.table_id().unwrap_or_default();
@@ -484,7 +488,7 @@ async fn alter_view(
             ctx.target
                 .exec(&format!("DROP VIEW IF EXISTS {target}"))
                 .await?;
-            cache.invalidate_target();
+            cache.invalidate_metadata();
             return partial_sync(
                 ctx,
                 progress,

@@ -8,6 +8,7 @@ use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes
 use super::ddl::TargetTable;
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_full_sync, start_partial_sync};
+use super::pipeline::TxnPipeline;
 use super::upsert::UpsertPlan;
 use super::{db, ddl, disk, upsert};
 use crate::job::context::{JobContext, JobControl, StepOutcome};
@@ -20,7 +21,7 @@ use ccr_doris::{BinlogUnavailable, DorisError};
 
 /// Binlogs asked for per getBinlog call (FEs that know `num_acquired` return up to this
 /// many; older ones return one).
-const BINLOG_BATCH: i64 = 32;
+const BINLOG_BATCH: i64 = 64;
 
 pub(crate) async fn step(
     ctx: &JobContext,
@@ -89,65 +90,42 @@ async fn replay_batch(
         return Ok(StepOutcome::Idle);
     }
     let mut unsaved_skips = false;
+    let mut pipeline = TxnPipeline::new(ctx.settings.txn_pipeline_depth);
     for wire in &binlogs {
         let commit_seq = wire.commit_seq.unwrap_or_default();
         if commit_seq <= progress.prev_commit_seq {
             continue;
         }
-        if commit_seq == control.skip_commit_seq {
-            tracing::warn!(
-                commit_seq,
-                "binlog skipped by the operator (job_skip_binlog)"
-            );
-            progress
-                .unsupported_binlogs
-                .insert(OPERATOR_SKIP_KEY.to_owned(), commit_seq);
-            advance(progress, commit_seq);
-            ctx.save(progress).await?;
-            unsaved_skips = false;
-            continue;
-        }
-        let replayed = match Binlog::decode(wire) {
-            Ok(binlog) if table_level => replay(ctx, cache, progress, &binlog).await,
-            Ok(binlog) => db::replay(ctx, cache, progress, &binlog).await,
-            Err(e) => Err(JobError::CheckFailed(e.to_string())),
+        let replayed = if commit_seq == control.skip_commit_seq {
+            skip_by_operator(ctx, cache, progress, &mut pipeline, commit_seq).await
+        } else {
+            match Binlog::decode(wire) {
+                Ok(binlog) if table_level => {
+                    replay(ctx, cache, progress, &mut pipeline, &binlog).await
+                }
+                Ok(binlog) => db::replay(ctx, cache, progress, &mut pipeline, &binlog).await,
+                Err(e) => match pipeline.drain(ctx, cache, progress).await {
+                    Ok(()) => Err(JobError::CheckFailed(e.to_string())),
+                    Err(error) => Err(error),
+                },
+            }
         };
         let replayed = match replayed {
             Ok(replayed) => replayed,
             Err(error) => {
-                let context = FailureContext {
-                    skip_error: control.skip_error,
-                    replaying_binlog: true,
+                // A pipelined transaction fails after later binlogs were planned: the
+                // error is that binlog's, and the cursor stands right before it.
+                let commit_seq = pipeline.take_failed_seq().unwrap_or(commit_seq);
+                unsaved_skips |= pipeline.take_unsaved();
+                return settle_failure(
+                    ctx,
+                    progress,
+                    control,
                     previous_failures,
-                    operator_after: ctx.settings.operator_after_failures,
-                };
-                match decide(&error, context) {
-                    Remedy::FullSync => {
-                        start_full_sync(ctx, progress, &error.to_string()).await?;
-                        return Ok(StepOutcome::Progressed);
-                    }
-                    Remedy::PartialSync(table_id) => {
-                        tracing::warn!(commit_seq, %error, "partial sync of the table instead");
-                        resync_table(ctx, progress, table_id, &error.to_string()).await?;
-                        return Ok(StepOutcome::Progressed);
-                    }
-                    Remedy::Skip => {
-                        tracing::error!(commit_seq, %error, "binlog failed; skipped because skip_error is set");
-                        progress
-                            .unsupported_binlogs
-                            .insert(format!("skipped after error: {error}"), commit_seq);
-                        advance(progress, commit_seq);
-                        ctx.save(progress).await?;
-                        continue;
-                    }
-                    Remedy::Retry(_) | Remedy::NeedsOperator { .. } | Remedy::Stop => {
-                        ctx.status.lock().failing_commit_seq = Some(commit_seq);
-                        if unsaved_skips {
-                            ctx.save(progress).await?;
-                        }
-                        return Err(error);
-                    }
-                }
+                    (commit_seq, error),
+                    unsaved_skips,
+                )
+                .await;
             }
         };
         match replayed {
@@ -155,10 +133,25 @@ async fn replay_batch(
                 unsaved_skips = false;
                 ctx.metrics.binlog_applied();
             }
+            Replayed::Submitted => {}
             Replayed::Skipped => unsaved_skips = true,
             Replayed::PhaseChanged => return Ok(StepOutcome::Progressed),
         }
     }
+    if let Err(error) = pipeline.drain(ctx, cache, progress).await {
+        let commit_seq = pipeline.take_failed_seq().unwrap_or(progress.prev_commit_seq);
+        unsaved_skips |= pipeline.take_unsaved();
+        return settle_failure(
+            ctx,
+            progress,
+            control,
+            previous_failures,
+            (commit_seq, error),
+            unsaved_skips,
+        )
+        .await;
+    }
+    unsaved_skips |= pipeline.take_unsaved();
     if !table_level {
         // Folded into the batch's last write when there are unsaved skips anyway.
         unsaved_skips |= progress.finish_tables_phase();
@@ -168,6 +161,74 @@ async fn replay_batch(
     }
     measure_lag(ctx, cache, progress).await;
     Ok(StepOutcome::Progressed)
+}
+
+/// `/job_skip_binlog`: the binlog at `commit_seq` is passed over, noted and persisted.
+async fn skip_by_operator(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    pipeline: &mut TxnPipeline,
+    commit_seq: i64,
+) -> Result<Replayed, JobError> {
+    pipeline.drain(ctx, cache, progress).await?;
+    tracing::warn!(
+        commit_seq,
+        "binlog skipped by the operator (job_skip_binlog)"
+    );
+    progress
+        .unsupported_binlogs
+        .insert(OPERATOR_SKIP_KEY.to_owned(), commit_seq);
+    advance(progress, commit_seq);
+    ctx.save(progress).await?;
+    // Persisted, like a skip noted by the planner.
+    Ok(Replayed::Applied)
+}
+
+/// Carries out the policy's remedy for the failure of binlog `commit_seq`; the cursor
+/// stands right before it, and every binlog before it is applied.
+async fn settle_failure(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    control: &JobControl,
+    previous_failures: u32,
+    (commit_seq, error): (i64, JobError),
+    unsaved: bool,
+) -> Result<StepOutcome, JobError> {
+    let context = FailureContext {
+        skip_error: control.skip_error,
+        replaying_binlog: true,
+        previous_failures,
+        operator_after: ctx.settings.operator_after_failures,
+    };
+    match decide(&error, context) {
+        Remedy::FullSync => {
+            start_full_sync(ctx, progress, &error.to_string()).await?;
+            Ok(StepOutcome::Progressed)
+        }
+        Remedy::PartialSync(table_id) => {
+            tracing::warn!(commit_seq, %error, "partial sync of the table instead");
+            resync_table(ctx, progress, table_id, &error.to_string()).await?;
+            Ok(StepOutcome::Progressed)
+        }
+        Remedy::Skip => {
+            tracing::error!(commit_seq, %error, "binlog failed; skipped because skip_error is set");
+            progress
+                .unsupported_binlogs
+                .insert(format!("skipped after error: {error}"), commit_seq);
+            advance(progress, commit_seq);
+            ctx.save(progress).await?;
+            // The binlogs after it (possibly planned already) are fetched again.
+            Ok(StepOutcome::Progressed)
+        }
+        Remedy::Retry(_) | Remedy::NeedsOperator { .. } | Remedy::Stop => {
+            ctx.status.lock().failing_commit_seq = Some(commit_seq);
+            if unsaved {
+                ctx.save(progress).await?;
+            }
+            Err(error)
+        }
+    }
 }
 
 /// The `skipped_binlogs` key of binlogs skipped by `/job_skip_binlog`.
@@ -267,6 +328,7 @@ async fn replay(
     ctx: &JobContext,
     cache: &mut SyncCache,
     progress: &mut Progress,
+    pipeline: &mut TxnPipeline,
     binlog: &Binlog,
 ) -> Result<Replayed, JobError> {
     let plan = plan::plan_table_binlog(
@@ -279,6 +341,9 @@ async fn replay(
     );
     let seq = binlog.commit_seq;
     tracing::debug!(commit_seq = seq, kind = %binlog.record.binlog_type(), ?plan, "planned");
+    if !matches!(plan, Plan::Transaction { .. }) {
+        pipeline.drain(ctx, cache, progress).await?;
+    }
     match plan {
         Plan::Transaction { tables } => {
             let BinlogRecord::Upsert(record) = &binlog.record else {
@@ -292,7 +357,7 @@ async fn replay(
                 .collect();
             let upsert = UpsertPlan {
                 commit_seq: seq,
-                record,
+                record: record.clone(),
                 tables,
                 label: upsert::table_txn_label(
                     src.db_id,
@@ -301,12 +366,11 @@ async fn replay(
                     progress.dest_table_id,
                     seq,
                 ),
-                shadow_indexes: &progress.shadow_index_map,
+                shadow_indexes: progress.shadow_index_map.clone(),
                 covered_partitions: progress.partitions_covered(&partitions, seq),
             };
-            upsert::apply(ctx, cache, &upsert).await?;
-            progress.ingest_binlog_at = ctx.now_secs();
-            applied(ctx, cache, progress, seq).await
+            pipeline.submit(ctx, cache, progress, upsert).await?;
+            Ok(Replayed::Submitted)
         }
         Plan::TableDdl { .. } => {
             let dest = &ctx.info.dest;

@@ -28,6 +28,7 @@ mod db;
 mod ddl;
 mod disk;
 mod incremental;
+mod pipeline;
 mod plan;
 mod snapshot;
 mod upsert;

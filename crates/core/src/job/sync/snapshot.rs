@@ -646,7 +646,7 @@ async fn restore(
         Some(state) if state.is_finished() => {
             tracing::info!(label = %checkpoint.restore_label, "restore finished");
             progress.set_snapshot_step(SnapshotStep::PersistRestoreInfo);
-            cache.invalidate_target();
+            cache.invalidate_metadata();
             return Ok(StepOutcome::Progressed);
         }
         Some(state) if state.is_cancelled() => {
@@ -893,7 +893,7 @@ async fn finish(
     for (table, alias) in &checkpoint.aliases {
         swap_alias_in(ctx, alias, table).await?;
     }
-    cache.invalidate_target();
+    cache.invalidate_metadata();
     cache.snapshot = None;
     let db_id = sql.database_id(&dest.database).await?.ok_or_else(|| {
         JobError::CheckFailed(format!("dest database {} not exists", dest.database))

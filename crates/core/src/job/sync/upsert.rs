@@ -4,8 +4,11 @@
 //! The transaction label is derived from the commit seq and the table ids, never random.
 //! That makes the target the judge of whether a binlog was applied: after a crash the same
 //! label is met again, and a committed transaction under it means "done" (no second
-//! ingest), a pending one is rolled back and redone. So the only durable write per binlog is
-//! the progress after the commit.
+//! ingest), a pending one is rolled back and redone. So the progress need not be written
+//! after every commit: [`super::pipeline`] writes it once per group of transactions.
+//!
+//! Ingests are planned from metadata cached across transactions (no getMeta per
+//! binlog); what the cache lacks or gets wrong is fetched again before anything is judged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -15,9 +18,10 @@ use super::plan::TablePair;
 use crate::job::cluster::{IngestCall, TabletCommit, TargetCluster};
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
+use crate::metrics::JobMetrics;
 use ccr_binlog::UpsertRecord;
 use ccr_doris::cluster::{BeginTxn, CommitOutcome, RollbackOutcome};
-use ccr_doris::meta::{BackendMeta, DbMeta, PartitionMeta, TableMeta};
+use ccr_doris::meta::{BackendMeta, DbMeta, PartitionMeta, ReplicaMeta, TableMeta, TabletMeta};
 use ccr_doris::rpc::RpcAddress;
 use ccr_doris::DorisError;
 
@@ -30,9 +34,9 @@ const PUBLISH_POLL: Duration = Duration::from_millis(200);
 /// One ingest call (a target replica pulling a source tablet's rowset) and the replica
 /// the commit then lists.
 #[derive(Debug, Clone)]
-struct IngestTask {
-    call: IngestCall,
-    commit: TabletCommit,
+pub(crate) struct IngestTask {
+    pub call: IngestCall,
+    pub commit: TabletCommit,
 }
 
 /// The label of the transaction that applies binlog `commit_seq` of a table job.
@@ -52,77 +56,44 @@ pub(crate) fn db_txn_label(src_db: i64, dest_db: i64, commit_seq: i64) -> String
     format!("ccrj-db_sync:{src_db}:{dest_db}:{commit_seq}")
 }
 
-/// What one replayed UPSERT writes, and under which label.
-pub(crate) struct UpsertPlan<'a> {
+/// What one replayed UPSERT writes, and under which label. Owned, so the transaction
+/// pipeline can keep it while later binlogs are planned.
+pub(crate) struct UpsertPlan {
     pub commit_seq: i64,
-    pub record: &'a UpsertRecord,
+    pub record: UpsertRecord,
     /// The tables to replay (a subset of the record's, already filtered by the caller).
     pub tables: Vec<TablePair>,
     pub label: String,
     /// Shadow index id → origin index id of schema changes running on the source.
-    pub shadow_indexes: &'a BTreeMap<i64, i64>,
+    pub shadow_indexes: BTreeMap<i64, i64>,
     /// Source partitions whose share of the binlog the target already has (a partial
     /// snapshot of them covered it).
     pub covered_partitions: Vec<i64>,
 }
 
-/// Applies one UPSERT to the target tables of `plan` in one target transaction. On `Ok`
-/// the data is committed on the target (now or by an earlier attempt).
-pub(crate) async fn apply(
-    ctx: &JobContext,
-    cache: &mut SyncCache,
-    plan: &UpsertPlan<'_>,
-) -> Result<(), JobError> {
-    let dest = &ctx.info.dest;
-    let commit_seq = plan.commit_seq;
-    if plan.tables.is_empty() {
-        return Ok(());
+impl UpsertPlan {
+    pub(crate) fn dest_table_ids(&self) -> Vec<i64> {
+        self.tables.iter().map(|p| p.dest_table_id).collect()
     }
-    let label = plan.label.as_str();
-    let dest_ids: Vec<i64> = plan.tables.iter().map(|p| p.dest_table_id).collect();
-    let Some(txn_id) = begin(ctx, label, dest_ids).await? else {
-        tracing::info!(commit_seq, %label, "binlog was already applied before a restart");
-        return Ok(());
-    };
-    let result = ingest_and_commit(ctx, cache, plan, txn_id).await;
-    if let Err(error) = &result {
-        tracing::warn!(commit_seq, txn_id, %error, "replaying the binlog failed; rolling back");
-        match ctx
-            .target
-            .rollback_txn(
-                &dest.database,
-                txn_id,
-                &format!("ccr replay failed: {error}"),
-            )
-            .await
-        {
-            Ok(RollbackOutcome::AlreadyCommitted) => return Ok(()),
-            Ok(RollbackOutcome::RolledBack) => {}
-            // The transaction times out on the target anyway; the retry rolls it back by label.
-            Err(rollback_error) => tracing::warn!(txn_id, %rollback_error, "rollback failed"),
-        }
-    }
-    result
 }
 
 /// Opens the transaction, or learns that an earlier attempt already committed it
 /// (`None`). A pending transaction of an earlier attempt is rolled back first.
-async fn begin(
-    ctx: &JobContext,
+pub(crate) async fn begin(
+    target: &dyn TargetCluster,
+    db: &str,
     label: &str,
     dest_table_ids: Vec<i64>,
 ) -> Result<Option<i64>, JobError> {
-    let dest = &ctx.info.dest;
     for _ in 0..2 {
-        match ctx
-            .target
-            .begin_txn(&dest.database, dest_table_ids.clone(), label)
+        match target
+            .begin_txn(db, dest_table_ids.clone(), label)
             .await
             .map_err(target_table_lost)?
         {
             BeginTxn::Started { txn_id } => return Ok(Some(txn_id)),
             BeginTxn::LabelExists { .. } => {
-                let Some(existing) = ctx.target.txn_by_label(&dest.database, label).await? else {
+                let Some(existing) = target.txn_by_label(db, label).await? else {
                     return Err(JobError::CheckFailed(format!(
                         "label {label} is taken but no transaction holds it"
                     )));
@@ -135,9 +106,8 @@ async fn begin(
                     label,
                     "rolling back the pending transaction of an earlier attempt"
                 );
-                if ctx
-                    .target
-                    .rollback_txn(&dest.database, existing.txn_id, "ccr retry")
+                if target
+                    .rollback_txn(db, existing.txn_id, "ccr retry")
                     .await?
                     == RollbackOutcome::AlreadyCommitted
                 {
@@ -161,34 +131,36 @@ fn target_table_lost(error: DorisError) -> JobError {
     }
 }
 
-async fn ingest_and_commit(
-    ctx: &JobContext,
-    cache: &mut SyncCache,
-    upsert: &UpsertPlan<'_>,
+/// Has the target BEs ingest `tasks` into transaction `txn_id`, timed for the metrics.
+pub(crate) async fn ingest(
+    target: &dyn TargetCluster,
+    metrics: &JobMetrics,
+    tasks: &[IngestTask],
     txn_id: i64,
-) -> Result<(), JobError> {
-    let commit_seq = upsert.commit_seq;
-    let plan = match plan_ingest(ctx, cache, upsert, txn_id).await {
-        Ok(plan) => plan,
-        Err(PlanError::Meta { message, .. }) => {
-            // The cached target tree may be stale: one fresh look before giving up.
-            tracing::debug!(%message, "metadata mismatch; refreshing the target's metadata");
-            cache.invalidate_target();
-            plan_ingest(ctx, cache, upsert, txn_id)
-                .await
-                .map_err(|e| e.into_job_error(commit_seq))?
-        }
-        Err(e) => return Err(e.into_job_error(commit_seq)),
-    };
-    let dest = &ctx.info.dest;
-    let calls: Vec<IngestCall> = plan.iter().map(|task| task.call.clone()).collect();
+) -> Result<(), DorisError> {
+    let calls: Vec<IngestCall> = tasks
+        .iter()
+        .map(|task| IngestCall {
+            txn_id,
+            ..task.call.clone()
+        })
+        .collect();
     let started = Instant::now();
-    let ingested = ctx.target.ingest(&calls).await;
-    ctx.metrics
+    let ingested = target.ingest(&calls).await;
+    metrics
         .ingest_seconds
         .observe(started.elapsed().as_secs_f64());
-    ingested?;
-    let commit_infos = plan.iter().map(|task| task.commit).collect();
+    ingested
+}
+
+/// Commits an ingested transaction. On `Ok` the data is durable on the target.
+pub(crate) async fn commit(
+    ctx: &JobContext,
+    txn_id: i64,
+    tasks: &[IngestTask],
+) -> Result<(), JobError> {
+    let dest = &ctx.info.dest;
+    let commit_infos = tasks.iter().map(|task| task.commit).collect();
     let started = Instant::now();
     let committed = ctx
         .target
@@ -210,6 +182,34 @@ async fn ingest_and_commit(
             }
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+/// Rolls back a transaction that failed before its commit; `Ok(true)` if it had committed
+/// after all (the commit answer was lost), so the binlog counts as applied.
+pub(crate) async fn roll_back(
+    ctx: &JobContext,
+    commit_seq: i64,
+    txn_id: i64,
+    error: &JobError,
+) -> bool {
+    tracing::warn!(commit_seq, txn_id, %error, "replaying the binlog failed; rolling back");
+    match ctx
+        .target
+        .rollback_txn(
+            &ctx.info.dest.database,
+            txn_id,
+            &format!("ccr replay failed: {error}"),
+        )
+        .await
+    {
+        Ok(RollbackOutcome::AlreadyCommitted) => true,
+        Ok(RollbackOutcome::RolledBack) => false,
+        // The transaction times out on the target anyway; the retry rolls it back by label.
+        Err(rollback_error) => {
+            tracing::warn!(txn_id, %rollback_error, "rollback failed");
+            false
+        }
     }
 }
 
@@ -237,10 +237,10 @@ async fn wait_visible(dest: &dyn TargetCluster, db: &str, txn_id: i64) -> Result
 enum PlanError {
     /// Source and target metadata of source table `table` do not match (partition, index
     /// or tablet missing, tablet counts differ): only a new snapshot of it can fix that.
-    Meta {
-        table: i64,
-        message: String,
-    },
+    Meta { table: i64, message: String },
+    /// The cached metadata does not know something the binlog names (a partition, an
+    /// index, a replica at the binlog's version): look again before judging.
+    Stale(String),
     Doris(DorisError),
 }
 
@@ -257,149 +257,134 @@ impl PlanError {
                 src_table_id: table,
                 message: format!("binlog {commit_seq}: {message}"),
             },
+            PlanError::Stale(message) => JobError::CheckFailed(format!(
+                "binlog {commit_seq}: {message} even after refreshing the metadata"
+            )),
             PlanError::Doris(e) => e.into(),
         }
     }
 }
 
+/// How far the metadata an ingest plan is made from can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    /// Cached since earlier binlogs: what it lacks may merely be new.
+    Cached,
+    /// Fetched for this plan: what it lacks is gone.
+    Fresh,
+}
+
+/// Plans the ingest of `upsert` from the cached metadata of both clusters, looking at
+/// the clusters again only if the cache lacks something (a new partition, a missing
+/// tablet, a mismatch). In a steady stream of loads this makes no metadata call at all.
+pub(crate) async fn plan_ingest(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+    upsert: &UpsertPlan,
+) -> Result<Vec<IngestTask>, JobError> {
+    match plan_from_cache(ctx, cache, upsert, Freshness::Cached).await {
+        Ok(tasks) => Ok(tasks),
+        Err(PlanError::Doris(e)) => Err(e.into()),
+        Err(PlanError::Meta { message, .. } | PlanError::Stale(message)) => {
+            tracing::debug!(commit_seq = upsert.commit_seq, %message, "cached metadata is stale; refreshing it");
+            plan_fresh(ctx, cache, upsert).await
+        }
+    }
+}
+
+/// Plans the ingest of `upsert` from metadata fetched now (after a failed ingest, or when
+/// the cache was found stale).
+pub(crate) async fn plan_fresh(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+    upsert: &UpsertPlan,
+) -> Result<Vec<IngestTask>, JobError> {
+    cache.src_meta = None;
+    cache.dest_meta = None;
+    cache.invalidate_backends();
+    plan_from_cache(ctx, cache, upsert, Freshness::Fresh)
+        .await
+        .map_err(|e| e.into_job_error(upsert.commit_seq))
+}
+
 async fn backends(
     list: impl std::future::Future<Output = Result<Vec<BackendMeta>, DorisError>>,
     cached: &mut Option<HashMap<i64, BackendMeta>>,
-) -> Result<HashMap<i64, BackendMeta>, DorisError> {
-    if let Some(map) = cached {
-        return Ok(map.clone());
+) -> Result<(), DorisError> {
+    if cached.is_none() {
+        *cached = Some(list.await?.into_iter().map(|be| (be.id, be)).collect());
     }
-    let map: HashMap<i64, BackendMeta> = list.await?.into_iter().map(|be| (be.id, be)).collect();
-    *cached = Some(map.clone());
-    Ok(map)
+    Ok(())
 }
 
-/// Target metadata covering every table of `ids`: the cached tree if it has them all,
-/// else the cache extended with a fresh getMeta of the missing ones.
-async fn dest_meta<'c>(
-    ctx: &JobContext,
-    cache: &'c mut SyncCache,
-    ids: &[i64],
-) -> Result<&'c DbMeta, DorisError> {
-    let missing: Vec<i64> = ids
-        .iter()
+/// The tables of `ids` that `cached` knows nothing of.
+fn uncovered(cached: &Option<DbMeta>, ids: &[i64]) -> Vec<i64> {
+    ids.iter()
         .copied()
         .filter(|id| {
-            !cache
-                .dest_meta
-                .as_ref()
-                .is_some_and(|meta| meta.tables.contains_key(id))
+            !cached.as_ref().is_some_and(|meta| {
+                meta.tables.contains_key(id) || meta.dropped_tables.contains(id)
+            })
         })
-        .collect();
-    if !missing.is_empty() {
-        let fetched = ctx.target.table_meta(ctx.info.dest.db_id, &missing).await?;
-        match &mut cache.dest_meta {
-            Some(meta) => meta.tables.extend(fetched.tables),
-            None => cache.dest_meta = Some(fetched),
-        }
-    }
-    Ok(cache.dest_meta.as_ref().expect("filled above"))
+        .collect()
 }
 
-/// Pairs every target replica of every written tablet with a source replica that has the
-/// binlog's version.
-async fn plan_ingest(
+/// Adds a getMeta answer for more tables to the cached tree.
+fn merge(cached: &mut Option<DbMeta>, fetched: DbMeta) {
+    match cached {
+        Some(meta) => {
+            meta.tables.extend(fetched.tables);
+            meta.dropped_tables.extend(fetched.dropped_tables);
+            meta.dropped_partitions.extend(fetched.dropped_partitions);
+            meta.dropped_indexes.extend(fetched.dropped_indexes);
+        }
+        None => *cached = Some(fetched),
+    }
+}
+
+/// Pairs every target replica of every written tablet with a source replica that has (or,
+/// from a cached tree, presumably has) the binlog's version.
+async fn plan_from_cache(
     ctx: &JobContext,
     cache: &mut SyncCache,
-    upsert: &UpsertPlan<'_>,
-    txn_id: i64,
+    upsert: &UpsertPlan,
+    freshness: Freshness,
 ) -> Result<Vec<IngestTask>, PlanError> {
     let src = &ctx.info.src;
     let src_ids: Vec<i64> = upsert.tables.iter().map(|p| p.src_table_id).collect();
-    let dest_ids: Vec<i64> = upsert.tables.iter().map(|p| p.dest_table_id).collect();
-    let src_meta = ctx.source.table_meta(src.db_id, &src_ids).await?;
-    let mut src_backends = backends(ctx.source.backends(), &mut cache.src_backends).await?;
+    let dest_ids = upsert.dest_table_ids();
+    let missing = uncovered(&cache.src_meta, &src_ids);
+    if !missing.is_empty() {
+        let fetched = ctx.source.table_meta(src.db_id, &missing).await?;
+        merge(&mut cache.src_meta, fetched);
+    }
+    let missing = uncovered(&cache.dest_meta, &dest_ids);
+    if !missing.is_empty() {
+        let fetched = ctx.target.table_meta(ctx.info.dest.db_id, &missing).await?;
+        merge(&mut cache.dest_meta, fetched);
+    }
+    backends(ctx.source.backends(), &mut cache.src_backends).await?;
+    backends(ctx.target.backends(), &mut cache.dest_backends).await?;
     // Target BEs download from these: they get the source's host mapping as it is now
     // (the cache keeps the advertised hosts, so a mapping change applies at once).
-    for backend in src_backends.values_mut() {
-        backend.host = ctx.source.download_host(&backend.host);
-    }
-    let dest_backends = backends(ctx.target.backends(), &mut cache.dest_backends).await?;
-    let dest_meta: &DbMeta = dest_meta(ctx, cache, &dest_ids).await?;
-    let mut plan = Vec::new();
-    let mut round_robin = 0usize;
-    for pair in &upsert.tables {
-        let Some(src_table) = src_meta
-            .tables
-            .get(&pair.src_table_id)
-            .filter(|_| !src_meta.dropped_tables.contains(&pair.src_table_id))
-        else {
-            // Dropped on the source since: its rowsets can no longer be read, and its
-            // DROP_TABLE binlog (later in the stream) removes the target table too.
-            tracing::warn!(
-                commit_seq = upsert.commit_seq,
-                src_table_id = pair.src_table_id,
-                "source table no longer exists; its share of the binlog is skipped"
-            );
-            continue;
-        };
-        let mismatch = |message: String| PlanError::Meta {
-            table: pair.src_table_id,
-            message,
-        };
-        let dest_table = dest_meta.tables.get(&pair.dest_table_id).ok_or_else(|| {
-            mismatch(format!(
-                "target table {} not in getMeta",
-                pair.dest_table_id
-            ))
-        })?;
-        let Some(table_record) = upsert.record.table_records.get(&pair.src_table_id) else {
-            continue;
-        };
-        for partition_record in &table_record.partition_records {
-            if partition_record.is_temp_partition
-                || upsert
-                    .covered_partitions
-                    .contains(&partition_record.partition_id)
-                || src_meta
-                    .dropped_partitions
-                    .contains(&partition_record.partition_id)
-            {
-                continue;
-            }
-            let Some(src_partition) = src_table.partition(partition_record.partition_id) else {
-                // Dropped on the source since: its later DROP_PARTITION binlog removes it on
-                // the target too, and its rowsets can no longer be read.
-                continue;
-            };
-            let dest_partition = dest_table
-                .partition_by_range(&src_partition.range)
-                .ok_or_else(|| {
-                    mismatch(format!(
-                        "no partition with range {:?} in target table {}",
-                        src_partition.range, dest_table.name
-                    ))
-                })?;
-            for index_id in &table_record.index_ids {
-                if upsert.shadow_indexes.contains_key(index_id)
-                    || src_meta.dropped_indexes.contains(index_id)
-                {
-                    continue;
-                }
-                plan_index(
-                    IndexPair {
-                        src_table_id: pair.src_table_id,
-                        src_table,
-                        dest_table,
-                        src_partition,
-                        dest_partition,
-                        index_id: *index_id,
-                    },
-                    partition_record.version,
-                    txn_id,
-                    (&src_backends, &dest_backends),
-                    &mut round_robin,
-                    &mut plan,
-                )?;
-            }
-        }
-    }
-    Ok(plan)
+    let src_backends: HashMap<i64, BackendMeta> = cache
+        .src_backends
+        .iter()
+        .flatten()
+        .map(|(id, backend)| {
+            let mut backend = backend.clone();
+            backend.host = ctx.source.download_host(&backend.host);
+            (*id, backend)
+        })
+        .collect();
+    let meta = Metadata {
+        src: cache.src_meta.as_ref().expect("filled above"),
+        dest: cache.dest_meta.as_ref().expect("filled above"),
+        src_backends: &src_backends,
+        dest_backends: cache.dest_backends.as_ref().expect("filled above"),
+        freshness,
+    };
+    meta.plan(upsert)
 }
 
 struct IndexPair<'a> {
@@ -411,82 +396,222 @@ struct IndexPair<'a> {
     index_id: i64,
 }
 
-fn plan_index(
-    pair: IndexPair<'_>,
-    version: i64,
-    txn_id: i64,
-    (src_backends, dest_backends): (&HashMap<i64, BackendMeta>, &HashMap<i64, BackendMeta>),
-    round_robin: &mut usize,
-    plan: &mut Vec<IngestTask>,
-) -> Result<(), PlanError> {
-    let mismatch = |message: String| PlanError::Meta {
-        table: pair.src_table_id,
-        message,
-    };
-    let src_index = pair.src_partition.index(pair.index_id).ok_or_else(|| {
-        mismatch(format!(
-            "source index {} not in partition {}",
-            pair.index_id, pair.src_partition.name
-        ))
-    })?;
-    // The base index carries the table's name, which may differ between the clusters.
-    let dest_index_name = if src_index.name == pair.src_table.name {
-        pair.dest_table.name.as_str()
-    } else {
-        src_index.name.as_str()
-    };
-    let dest_index = pair
-        .dest_partition
-        .index_by_name(dest_index_name)
-        .ok_or_else(|| mismatch(format!("no target index {dest_index_name:?}")))?;
-    let src_tablets = src_index.tablets_in_bucket_order();
-    let dest_tablets = dest_index.tablets_in_bucket_order();
-    if src_tablets.len() != dest_tablets.len() {
-        return Err(mismatch(format!(
-            "index {dest_index_name:?}: {} source tablets but {} target tablets",
-            src_tablets.len(),
-            dest_tablets.len()
-        )));
+/// The metadata one ingest plan is made from.
+struct Metadata<'m> {
+    src: &'m DbMeta,
+    dest: &'m DbMeta,
+    src_backends: &'m HashMap<i64, BackendMeta>,
+    dest_backends: &'m HashMap<i64, BackendMeta>,
+    freshness: Freshness,
+}
+
+impl Metadata<'_> {
+    /// What the source tree lacks: stale if cached (look again), gone if fresh.
+    fn lacks(&self, what: impl FnOnce() -> String) -> Result<(), PlanError> {
+        match self.freshness {
+            Freshness::Cached => Err(PlanError::Stale(what())),
+            Freshness::Fresh => Ok(()),
+        }
     }
-    for (src_tablet, dest_tablet) in src_tablets.iter().zip(&dest_tablets) {
-        let sources: Vec<&BackendMeta> = src_tablet
-            .replicas
-            .iter()
-            .filter(|r| r.version >= version)
-            .filter_map(|r| src_backends.get(&r.backend_id))
-            .collect();
-        if sources.is_empty() {
+
+    fn plan(&self, upsert: &UpsertPlan) -> Result<Vec<IngestTask>, PlanError> {
+        let (src_meta, dest_meta) = (self.src, self.dest);
+        let mut plan = Vec::new();
+        let mut round_robin = 0usize;
+        for pair in &upsert.tables {
+            let Some(src_table) = src_meta
+                .tables
+                .get(&pair.src_table_id)
+                .filter(|_| !src_meta.dropped_tables.contains(&pair.src_table_id))
+            else {
+                // Dropped on the source since: its rowsets can no longer be read, and its
+                // DROP_TABLE binlog (later in the stream) removes the target table too.
+                tracing::warn!(
+                    commit_seq = upsert.commit_seq,
+                    src_table_id = pair.src_table_id,
+                    "source table no longer exists; its share of the binlog is skipped"
+                );
+                continue;
+            };
+            let mismatch = |message: String| PlanError::Meta {
+                table: pair.src_table_id,
+                message,
+            };
+            let dest_table = dest_meta.tables.get(&pair.dest_table_id).ok_or_else(|| {
+                mismatch(format!(
+                    "target table {} not in getMeta",
+                    pair.dest_table_id
+                ))
+            })?;
+            let Some(table_record) = upsert.record.table_records.get(&pair.src_table_id) else {
+                continue;
+            };
+            for partition_record in &table_record.partition_records {
+                if partition_record.is_temp_partition
+                    || upsert
+                        .covered_partitions
+                        .contains(&partition_record.partition_id)
+                    || src_meta
+                        .dropped_partitions
+                        .contains(&partition_record.partition_id)
+                {
+                    continue;
+                }
+                let Some(src_partition) = src_table.partition(partition_record.partition_id)
+                else {
+                    // New since the cache was filled, or dropped on the source since: then
+                    // its later DROP_PARTITION binlog removes it on the target too, and its
+                    // rowsets can no longer be read.
+                    self.lacks(|| {
+                        format!("source partition {}", partition_record.partition_id)
+                    })?;
+                    continue;
+                };
+                let dest_partition = dest_table
+                    .partition_by_range(&src_partition.range)
+                    .ok_or_else(|| {
+                        mismatch(format!(
+                            "no partition with range {:?} in target table {}",
+                            src_partition.range, dest_table.name
+                        ))
+                    })?;
+                for index_id in &table_record.index_ids {
+                    if upsert.shadow_indexes.contains_key(index_id)
+                        || src_meta.dropped_indexes.contains(index_id)
+                    {
+                        continue;
+                    }
+                    self.plan_index(
+                        IndexPair {
+                            src_table_id: pair.src_table_id,
+                            src_table,
+                            dest_table,
+                            src_partition,
+                            dest_partition,
+                            index_id: *index_id,
+                        },
+                        partition_record.version,
+                        &mut round_robin,
+                        &mut plan,
+                    )?;
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    fn plan_index(
+        &self,
+        pair: IndexPair<'_>,
+        version: i64,
+        round_robin: &mut usize,
+        plan: &mut Vec<IngestTask>,
+    ) -> Result<(), PlanError> {
+        let mismatch = |message: String| PlanError::Meta {
+            table: pair.src_table_id,
+            message,
+        };
+        let Some(src_index) = pair.src_partition.index(pair.index_id) else {
+            // A rollup added since the cache was filled is merely new.
+            self.lacks(|| format!("source index {}", pair.index_id))?;
             return Err(mismatch(format!(
-                "no source replica of tablet {} has version {version}",
-                src_tablet.id
+                "source index {} not in partition {}",
+                pair.index_id, pair.src_partition.name
+            )));
+        };
+        // The base index carries the table's name, which may differ between the clusters.
+        let dest_index_name = if src_index.name == pair.src_table.name {
+            pair.dest_table.name.as_str()
+        } else {
+            src_index.name.as_str()
+        };
+        let dest_index = pair
+            .dest_partition
+            .index_by_name(dest_index_name)
+            .ok_or_else(|| mismatch(format!("no target index {dest_index_name:?}")))?;
+        let src_tablets = src_index.tablets_in_bucket_order();
+        let dest_tablets = dest_index.tablets_in_bucket_order();
+        if src_tablets.len() != dest_tablets.len() {
+            return Err(mismatch(format!(
+                "index {dest_index_name:?}: {} source tablets but {} target tablets",
+                src_tablets.len(),
+                dest_tablets.len()
             )));
         }
-        for replica in &dest_tablet.replicas {
-            let target_backend = dest_backends
-                .get(&replica.backend_id)
-                .ok_or_else(|| mismatch(format!("target backend {} unknown", replica.backend_id)))?
-                .clone();
-            let source = sources[*round_robin % sources.len()];
-            *round_robin += 1;
-            plan.push(IngestTask {
-                call: IngestCall {
-                    backend: RpcAddress::new(target_backend.host.clone(), target_backend.be_port),
-                    txn_id,
-                    source_tablet: src_tablet.id,
-                    binlog_version: version,
-                    source_host: source.host.clone(),
-                    source_http_port: source.http_port,
-                    target_partition: pair.dest_partition.id,
-                    target_tablet: dest_tablet.id,
-                },
-                commit: TabletCommit {
-                    tablet_id: dest_tablet.id,
-                    backend_id: target_backend.id,
-                },
-            });
+        for (src_tablet, dest_tablet) in src_tablets.iter().zip(&dest_tablets) {
+            let sources = self.source_replicas(src_tablet, version);
+            if sources.is_empty() {
+                self.lacks(|| {
+                    format!(
+                        "a source replica of tablet {} at version {version}",
+                        src_tablet.id
+                    )
+                })?;
+                return Err(mismatch(format!(
+                    "no source replica of tablet {} has version {version}",
+                    src_tablet.id
+                )));
+            }
+            for replica in &dest_tablet.replicas {
+                let Some(target_backend) = self.dest_backends.get(&replica.backend_id) else {
+                    self.lacks(|| format!("target backend {}", replica.backend_id))?;
+                    return Err(mismatch(format!(
+                        "target backend {} unknown",
+                        replica.backend_id
+                    )));
+                };
+                let source = sources[*round_robin % sources.len()];
+                *round_robin += 1;
+                plan.push(IngestTask {
+                    call: IngestCall {
+                        backend: RpcAddress::new(
+                            target_backend.host.clone(),
+                            target_backend.be_port,
+                        ),
+                        // Filled in once the transaction is open.
+                        txn_id: 0,
+                        source_tablet: src_tablet.id,
+                        binlog_version: version,
+                        source_host: source.host.clone(),
+                        source_http_port: source.http_port,
+                        target_partition: pair.dest_partition.id,
+                        target_tablet: dest_tablet.id,
+                    },
+                    commit: TabletCommit {
+                        tablet_id: dest_tablet.id,
+                        backend_id: target_backend.id,
+                    },
+                });
+            }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// The source replicas to download version `version` of `tablet` from. A fresh tree
+    /// says exactly which have it. A cached one is older than the binlog, so no replica
+    /// shows its version yet: those that were current when it was read (at the tablet's
+    /// highest version then) are presumed to have kept up; an ingest from one that did not
+    /// fails and is planned again from a fresh tree.
+    fn source_replicas(&self, tablet: &TabletMeta, version: i64) -> Vec<&BackendMeta> {
+        let known = |r: &&ReplicaMeta| self.src_backends.contains_key(&r.backend_id);
+        let current_then = match self.freshness {
+            Freshness::Fresh => version,
+            Freshness::Cached => tablet
+                .replicas
+                .iter()
+                .filter(known)
+                .map(|r| r.version)
+                .max()
+                .unwrap_or(version)
+                .min(version),
+        };
+        tablet
+            .replicas
+            .iter()
+            .filter(|r| r.version >= current_then)
+            .filter_map(|r| self.src_backends.get(&r.backend_id))
+            .collect()
+    }
 }
 
 #[cfg(test)]
