@@ -762,7 +762,10 @@ async fn a_burst_is_pipelined_from_cached_metadata_with_grouped_progress_writes(
     );
     // Pipelined: the next transaction was open before the previous one committed.
     let entries = job.journal.entries();
-    let first_commit = entries.iter().position(|e| e.starts_with("commit ")).unwrap();
+    let first_commit = entries
+        .iter()
+        .position(|e| e.starts_with("commit "))
+        .unwrap();
     let begins_before = entries[..first_commit]
         .iter()
         .filter(|e| e.starts_with("begin "))
@@ -804,7 +807,10 @@ async fn a_failed_commit_in_a_pipelined_burst_loses_nothing_and_applies_nothing_
     // The stored cursor may be older (grouped writes), never newer than what is applied.
     let stored = job.store.stored().unwrap();
     assert!(stored.prev_commit_seq < refused_at);
-    assert!(!job.journal.matching("rollback ").is_empty(), "later ones rolled back");
+    assert!(
+        !job.journal.matching("rollback ").is_empty(),
+        "later ones rolled back"
+    );
 
     // A crash now: a new task resumes from the stored progress with nothing cached.
     let mut progress = stored;
@@ -815,7 +821,11 @@ async fn a_failed_commit_in_a_pipelined_burst_loses_nothing_and_applies_nothing_
     .await;
     assert_eq!(job.target.committed().len(), burst as usize);
     // Each binlog committed once: the replayed ones were found committed by label.
-    assert_eq!(commit_order(&job).len(), burst as usize + 1, "plus the refused one");
+    assert_eq!(
+        commit_order(&job).len(),
+        burst as usize + 1,
+        "plus the refused one"
+    );
 }
 
 #[tokio::test]

@@ -6,9 +6,9 @@
 use super::cache::SyncCache;
 use super::cursor::{advance, applied, skip_binlog, skipped, track_shadow_indexes, Replayed};
 use super::ddl::TargetTable;
+use super::pipeline::TxnPipeline;
 use super::plan::{self, plan_mismatch, Plan};
 use super::snapshot::{start_full_sync, start_partial_sync};
-use super::pipeline::TxnPipeline;
 use super::upsert::UpsertPlan;
 use super::{db, ddl, disk, upsert};
 use crate::job::context::{JobContext, JobControl, StepOutcome};
@@ -139,7 +139,9 @@ async fn replay_batch(
         }
     }
     if let Err(error) = pipeline.drain(ctx, cache, progress).await {
-        let commit_seq = pipeline.take_failed_seq().unwrap_or(progress.prev_commit_seq);
+        let commit_seq = pipeline
+            .take_failed_seq()
+            .unwrap_or(progress.prev_commit_seq);
         unsaved_skips |= pipeline.take_unsaved();
         return settle_failure(
             ctx,

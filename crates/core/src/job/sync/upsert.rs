@@ -237,7 +237,10 @@ async fn wait_visible(dest: &dyn TargetCluster, db: &str, txn_id: i64) -> Result
 enum PlanError {
     /// Source and target metadata of source table `table` do not match (partition, index
     /// or tablet missing, tablet counts differ): only a new snapshot of it can fix that.
-    Meta { table: i64, message: String },
+    Meta {
+        table: i64,
+        message: String,
+    },
     /// The cached metadata does not know something the binlog names (a partition, an
     /// index, a replica at the binlog's version): look again before judging.
     Stale(String),
@@ -457,14 +460,11 @@ impl Metadata<'_> {
                 {
                     continue;
                 }
-                let Some(src_partition) = src_table.partition(partition_record.partition_id)
-                else {
+                let Some(src_partition) = src_table.partition(partition_record.partition_id) else {
                     // New since the cache was filled, or dropped on the source since: then
                     // its later DROP_PARTITION binlog removes it on the target too, and its
                     // rowsets can no longer be read.
-                    self.lacks(|| {
-                        format!("source partition {}", partition_record.partition_id)
-                    })?;
+                    self.lacks(|| format!("source partition {}", partition_record.partition_id))?;
                     continue;
                 };
                 let dest_partition = dest_table
