@@ -130,7 +130,9 @@ async fn replay_batch(
         };
         match replayed {
             Replayed::Applied => {
+                // Its write carried every cursor move before it, the pipeline's included.
                 unsaved_skips = false;
+                pipeline.take_unsaved();
                 ctx.metrics.binlog_applied();
             }
             Replayed::Submitted => {}
