@@ -143,7 +143,7 @@ async fn an_upsert_is_one_labelled_target_transaction_and_one_store_write() {
     );
 
     let next = step_once(&job, &mut cache, &mut progress).await.unwrap();
-    assert_eq!(next, StepOutcome::Idle, "caught up");
+    assert_eq!(next, StepOutcome::CaughtUp, "caught up");
 }
 
 #[tokio::test]
@@ -312,7 +312,7 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
     })
     .await;
     let idle = step_once(&job, &mut cache, &mut progress).await.unwrap();
-    assert_eq!(idle, StepOutcome::Idle);
+    assert_eq!(idle, StepOutcome::CaughtUp);
     assert_eq!(job.ctx.metrics.lag_binlogs.get(), 0);
     assert_eq!(job.ctx.metrics.lag_seconds.get(), 0);
     assert_eq!(job.target.committed().len(), 40);
