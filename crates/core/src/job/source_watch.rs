@@ -619,3 +619,143 @@ async fn watch_stream(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: i64 = 7;
+    const OTHER: i64 = 8;
+
+    fn watch(cursor: i64) -> Watch {
+        Watch {
+            key: WatchKey {
+                frontend: "fe:9020".into(),
+                database: "db".into(),
+                user: "root".into(),
+            },
+            state: Mutex::new(WatchState::new(cursor)),
+            stop: Notify::new(),
+        }
+    }
+
+    fn binlog(seq: i64, kind: TBinlogType, tables: Option<Vec<i64>>) -> TBinlog {
+        TBinlog::new(seq, 0, kind, 1, tables, None::<String>, None)
+    }
+
+    fn upsert(seq: i64, table: i64) -> TBinlog {
+        binlog(seq, TBinlogType::UPSERT, Some(vec![table]))
+    }
+
+    /// A subscriber of `interest` whose first registration (answered at once) is behind
+    /// it.
+    fn synced(watch: &Watch, interest: Interest, after: i64) -> u64 {
+        let mut state = watch.state.lock();
+        let id = state.add(interest);
+        assert!(matches!(
+            state.register(id, after),
+            Registration::Now(Wake::News)
+        ));
+        id
+    }
+
+    fn register(watch: &Watch, id: u64, after: i64) -> Registration {
+        watch.state.lock().register(id, after)
+    }
+
+    fn woken(registration: Registration) -> oneshot::Receiver<Wake> {
+        match registration {
+            Registration::Wait(woken) => woken,
+            Registration::Now(wake) => panic!("answered at once: {wake:?}"),
+            Registration::Unwatched => panic!("unwatched"),
+        }
+    }
+
+    #[test]
+    fn a_commit_seen_before_a_job_registers_wakes_it_at_once_and_only_once() {
+        let watch = watch(100);
+        let id = synced(&watch, Interest::Table(TABLE), 100);
+        // Committed after the job's fetch, seen by the watcher before the job registered.
+        watch.saw(&[upsert(101, TABLE)]);
+        assert!(matches!(
+            register(&watch, id, 100),
+            Registration::Now(Wake::News)
+        ));
+        // The fetch it made found nothing for it after all: no second wake for 101.
+        woken(register(&watch, id, 100));
+    }
+
+    #[test]
+    fn a_commit_wakes_the_jobs_of_its_tables_and_a_database_level_record_every_job() {
+        let watch = watch(100);
+        let table_job = synced(&watch, Interest::Table(TABLE), 100);
+        let other_job = synced(&watch, Interest::Table(OTHER), 100);
+        let db_job = synced(&watch, Interest::Database, 100);
+        let mut table_woken = woken(register(&watch, table_job, 100));
+        let mut other_woken = woken(register(&watch, other_job, 100));
+        let mut db_woken = woken(register(&watch, db_job, 100));
+
+        watch.saw(&[upsert(101, TABLE)]);
+        assert_eq!(table_woken.try_recv(), Ok(Wake::News));
+        assert_eq!(db_woken.try_recv(), Ok(Wake::News));
+        assert!(other_woken.try_recv().is_err(), "not its table");
+
+        let mut table_woken = woken(register(&watch, table_job, 101));
+        let mut db_woken = woken(register(&watch, db_job, 101));
+        watch.saw(&[binlog(102, TBinlogType::ALTER_DATABASE_PROPERTY, None)]);
+        for woken in [&mut table_woken, &mut other_woken, &mut db_woken] {
+            assert_eq!(woken.try_recv(), Ok(Wake::News));
+        }
+        // A table job's cursor does not move past a database-level record (its stream
+        // lacks it): it is not woken for it again.
+        woken(register(&watch, table_job, 101));
+    }
+
+    #[test]
+    fn a_drop_asks_only_the_dropped_tables_job_to_check_its_table() {
+        let watch = watch(100);
+        let dropped = synced(&watch, Interest::Table(TABLE), 100);
+        let other = synced(&watch, Interest::Table(OTHER), 100);
+        let mut dropped_woken = woken(register(&watch, dropped, 100));
+        let mut other_woken = woken(register(&watch, other, 100));
+        watch.saw(&[binlog(101, TBinlogType::DROP_TABLE, Some(vec![TABLE]))]);
+        assert_eq!(dropped_woken.try_recv(), Ok(Wake::CheckTable));
+        assert!(other_woken.try_recv().is_err());
+        // Checked once (a table recovered since stays quiet).
+        woken(register(&watch, dropped, 100));
+    }
+
+    #[test]
+    fn a_purged_cursor_has_every_job_fetch_and_check_again() {
+        let watch = watch(100);
+        let waiting = synced(&watch, Interest::Table(TABLE), 100);
+        let busy = synced(&watch, Interest::Table(OTHER), 100);
+        let mut waiting_woken = woken(register(&watch, waiting, 100));
+        watch.restart_after_purge(&[binlog(500, TBinlogType::DUMMY, None)]);
+        assert_eq!(watch.state.lock().cursor, 500, "goes on from the head");
+        assert_eq!(waiting_woken.try_recv(), Ok(Wake::CheckTable));
+        // Woken after the restart, its fetch is covered: it waits now.
+        woken(register(&watch, waiting, 500));
+        // A job that was fetching meanwhile may have fetched before: once more.
+        assert!(matches!(
+            register(&watch, busy, 100),
+            Registration::Now(Wake::CheckTable)
+        ));
+    }
+
+    #[test]
+    fn a_failing_watcher_hands_its_jobs_back_to_their_own_polling() {
+        let watch = watch(100);
+        let id = synced(&watch, Interest::Table(TABLE), 100);
+        let mut woken_by = woken(register(&watch, id, 100));
+        let error = DorisError::Connect {
+            addr: "fe:9020".into(),
+            message: "refused".into(),
+        };
+        watch.poll_failed(&error);
+        assert_eq!(woken_by.try_recv(), Ok(Wake::OwnPoll));
+        assert!(matches!(register(&watch, id, 100), Registration::Unwatched));
+        watch.poll_worked();
+        woken(register(&watch, id, 100));
+    }
+}
