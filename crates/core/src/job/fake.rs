@@ -313,6 +313,7 @@ impl SourceCluster for FakeSource {
             .collect();
         Ok(BinlogLag {
             lag: behind.len() as i64,
+            last_commit_seq: state.binlogs.last().and_then(|b| b.commit_seq),
             next_binlog_timestamp: behind.first().and_then(|b| b.timestamp),
             last_binlog_timestamp: behind.last().and_then(|b| b.timestamp),
             ..Default::default()

@@ -3,10 +3,11 @@
 //! job polling its own stream, and wakes only the jobs whose tables have new commits.
 //!
 //! Why no wake-up is lost and no job spins:
-//! * A watcher reads the database stream forward from its cursor and remembers the newest
-//!   commit seq it has seen of each table id, of database-level records (no table ids) and
-//!   of DROP_TABLE records. Whatever is committed after the watcher started has a commit
-//!   seq above its first cursor, so it sees all of it.
+//! * A watcher starts at the stream's newest commit seq (it never reads the history),
+//!   reads forward from there and remembers the newest commit seq it has seen of each
+//!   table id, of database-level records (no table ids) and of DROP_TABLE records.
+//!   Whatever is committed after the watcher started has a commit seq above its first
+//!   cursor, so it sees all of it.
 //! * A caught-up job registers "idle after S" and is due once a commit seq above S and
 //!   above the last one it was woken for has been seen for its table (or, for a database
 //!   job, anywhere in the database). Each seen commit wakes a job at most once.
@@ -243,7 +244,10 @@ impl SourceWatch {
     pub async fn wait(&self, after: i64, own_poll: Duration) -> Wake {
         let registration = match &self.watching {
             None => Registration::Unwatched,
-            Some(watching) => watching.register(after),
+            Some(watching) => {
+                let start = watching.start_cursor(after).await;
+                watching.register(after, start)
+            }
         };
         let wake = match registration {
             Registration::Now(wake) => wake,
@@ -278,11 +282,33 @@ impl SourceWatch {
 }
 
 impl Watching {
-    fn register(&self, after: i64) -> Registration {
+    /// Where a watcher this job starts reads from: the newest commit seq of the stream
+    /// (one getBinlogLag), so it never reads the history before it. Anything committed
+    /// since is above it, and every job fetches once more after joining a watcher, which
+    /// covers what came before. FEs that do not report the newest seq: `after`.
+    async fn start_cursor(&self, after: i64) -> i64 {
+        if self.subscription.lock().is_some()
+            || self.registry.watches.lock().contains_key(&self.key)
+        {
+            return after;
+        }
+        self.registry.metrics.polls.inc();
+        match self
+            .source
+            .binlog_lag(&self.key.database, None, after)
+            .await
+        {
+            Ok(lag) => lag.last_commit_seq.map_or(after, |last| last.max(after)),
+            // The watcher's first poll meets the same failure and says so.
+            Err(_) => after,
+        }
+    }
+
+    fn register(&self, after: i64, start: i64) -> Registration {
         let mut subscription = self.subscription.lock();
         let subscription = subscription.get_or_insert_with(|| {
             self.registry
-                .subscribe(&self.key, &self.source, self.interest, after)
+                .subscribe(&self.key, &self.source, self.interest, start)
         });
         let registration = subscription
             .watch

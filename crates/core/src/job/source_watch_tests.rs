@@ -168,7 +168,11 @@ async fn twenty_idle_jobs_of_one_database_cost_one_call_per_idle_interval() {
             "no periodic existence check while the watcher reports drops"
         );
     }
-    assert_eq!(metrics.polls.get(), source.binlog_calls(None));
+    assert_eq!(
+        metrics.polls.get(),
+        source.binlog_calls(None) + 1,
+        "its getBinlog calls and the look at the stream's head it started with"
+    );
     for job in jobs {
         job.stop().await;
     }
@@ -285,4 +289,33 @@ async fn the_watcher_ends_with_its_last_job() {
     let polls = source.binlog_calls(None);
     run_for(Duration::from_secs(10)).await;
     assert_eq!(source.binlog_calls(None), polls, "its task ended");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watcher_starts_at_the_head_of_the_stream_not_at_an_old_cursor() {
+    let source = FakeSource::new(Journal::default());
+    // A busy table no job replicates: 10,000 binlogs after the jobs' cursors.
+    let busy = 5;
+    source.add_table(busy, "busy");
+    for seq in START_SEQ + 1..=START_SEQ + 10_000 {
+        source.push(&fake::modify_comment_of(busy, seq));
+    }
+    let (registry, _) = registry();
+    let jobs = RunningJob::start_many(&source, &registry, 2).await;
+    run_for(Duration::from_secs(10)).await;
+    assert!(
+        source.binlog_calls(None) < 30,
+        "not the 100 calls reading the history would take: {}",
+        source.binlog_calls(None)
+    );
+    // And it sees what comes next.
+    source.push(&fake::modify_comment_of(
+        jobs[0].table_id,
+        START_SEQ + 10_001,
+    ));
+    run_for(Duration::from_secs(3)).await;
+    assert_eq!(jobs[0].applied_seq(), START_SEQ + 10_001);
+    for job in jobs {
+        job.stop().await;
+    }
 }
