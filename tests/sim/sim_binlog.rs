@@ -876,6 +876,35 @@ fn only_tables_with_binlog_get_streams_when_the_database_has_none() {
     assert!(tail.is_empty());
 }
 
+/// What a source watcher relies on (Doris `DBBinlog.getBinlog` serves the database stream
+/// for a request without a table whatever the database's own `binlog.enable`): with
+/// binlog on for some tables only, the database stream holds their binlogs, their
+/// DROP_TABLE included, and nothing of the other tables.
+#[test]
+fn the_database_stream_serves_table_level_binlogs_and_their_drops() {
+    let mut f = fixture();
+    f.exec("CREATE DATABASE tables_only");
+    f.exec("USE tables_only");
+    f.exec("CREATE TABLE on_t (k INT) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\", \"binlog.enable\" = \"true\")");
+    f.exec("CREATE TABLE off_t (k INT) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")");
+    let on_t = f.table_id("tables_only", "on_t");
+    f.exec("INSERT INTO on_t VALUES (1)");
+    f.exec("INSERT INTO off_t VALUES (1)");
+    f.exec("DROP TABLE on_t");
+    let db_stream = f.all_after("tables_only", None, -1);
+    assert_eq!(
+        types(&db_stream),
+        [
+            BinlogType::CreateTable,
+            BinlogType::Upsert,
+            BinlogType::DropTable
+        ]
+    );
+    for binlog in &db_stream {
+        assert_eq!(binlog.table_ids.as_deref(), Some(&[on_t][..]));
+    }
+}
+
 #[test]
 fn ttl_expiry_answers_too_old_with_the_dummy_head() {
     let mut f = fixture();

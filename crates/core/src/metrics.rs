@@ -46,6 +46,8 @@ pub const COMMIT_TXN_DURATION_SECONDS: &str = "ccr_syncer_commit_txn_duration_se
 pub const BINLOG_BATCH_SIZE: &str = "ccr_syncer_binlog_batch_size";
 pub const JOB_TAKEOVERS_TOTAL: &str = "ccr_syncer_job_takeovers_total";
 pub const LAST_HEARTBEAT_TIMESTAMP_SECONDS: &str = "ccr_syncer_last_heartbeat_timestamp_seconds";
+pub const SOURCE_WATCHERS: &str = "ccr_syncer_source_watchers";
+pub const SOURCE_WATCHER_POLLS_TOTAL: &str = "ccr_syncer_source_watcher_polls_total";
 
 /// Upper bounds of a job step's duration: one binlog applied takes milliseconds, a
 /// snapshot poll or a large ingest up to minutes.
@@ -416,6 +418,10 @@ pub struct Metrics {
     pub takeovers: Counter,
     /// Unix time (this host's clock) of the last heartbeat that reached the store.
     pub last_heartbeat: Gauge,
+    /// Source watchers running (one per source database stream with caught-up jobs), and
+    /// their getBinlog calls.
+    pub source_watchers: Gauge,
+    pub source_watcher_polls: Counter,
     shared: SyncerWide,
     families: JobFamilies,
     jobs: JobMap,
@@ -428,6 +434,8 @@ impl Default for Metrics {
         let http_requests = Counter::default();
         let takeovers = Counter::default();
         let last_heartbeat = Gauge::default();
+        let source_watchers = Gauge::default();
+        let source_watcher_polls = Counter::default();
         let shared = SyncerWide {
             binlogs_handled: Counter::default(),
             ingest_seconds: call_histogram(),
@@ -460,6 +468,16 @@ impl Default for Metrics {
             last_heartbeat.clone(),
         );
         registry.register(
+            SOURCE_WATCHERS,
+            "Source watchers running: one per source database whose caught-up jobs it wakes",
+            source_watchers.clone(),
+        );
+        registry.register(
+            counter_name(SOURCE_WATCHER_POLLS_TOTAL),
+            "getBinlog calls of the source watchers (one database stream each)",
+            source_watcher_polls.clone(),
+        );
+        registry.register(
             INGEST_BINLOG_DURATION_SECONDS,
             "Time from a binlog's first ingest_binlog call until all of them (concurrent, one per tablet) answered",
             shared.ingest_seconds.clone(),
@@ -484,6 +502,8 @@ impl Default for Metrics {
             http_requests,
             takeovers,
             last_heartbeat,
+            source_watchers,
+            source_watcher_polls,
             shared,
             families,
             jobs,
@@ -586,6 +606,8 @@ mod tests {
             JOB_TARGET_CALL_SECONDS_TOTAL,
             JOB_TAKEOVERS_TOTAL,
             LAST_HEARTBEAT_TIMESTAMP_SECONDS,
+            SOURCE_WATCHERS,
+            SOURCE_WATCHER_POLLS_TOTAL,
         ];
         for name in names {
             assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");

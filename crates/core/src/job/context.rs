@@ -13,6 +13,7 @@ use super::cluster::{SourceCluster, TargetCluster};
 use super::error::JobError;
 use super::lease::Lease;
 use super::settings::JobSettings;
+use super::source_watch::SourceWatch;
 use super::spec::{JobInfo, RunState, SyncType};
 use super::status::JobStatus;
 use crate::metrics::JobMetrics;
@@ -55,8 +56,12 @@ impl JobControl {
 pub enum StepOutcome {
     /// Work was done; take the next step at once.
     Progressed,
-    /// Nothing to do now (caught up); wait for the idle poll interval.
+    /// Nothing to do now (a backup or restore still running, no room on the target): ask
+    /// again after the idle poll interval.
     Idle,
+    /// The source has nothing after the cursor: wait for news of it (the source watcher's
+    /// wake-up; the idle poll interval while no watcher serves the job).
+    CaughtUp,
     /// Nothing to do until the operator asks for something (a one-time job that is done):
     /// wait for a command, polling nothing.
     Finished,
@@ -76,6 +81,8 @@ pub struct JobContext {
     pub metrics: Arc<JobMetrics>,
     pub status: Arc<parking_lot::Mutex<JobStatus>>,
     pub control: watch::Receiver<JobControl>,
+    /// The watcher of the source database that wakes the job when it is caught up.
+    pub source_watch: SourceWatch,
 }
 
 impl JobContext {

@@ -20,6 +20,7 @@ use super::context::{JobContext, JobControl};
 use super::features::FeatureFlags;
 use super::lease::{FencedTarget, JobFence, Lease};
 use super::settings::JobSettings;
+use super::source_watch::SourceWatch;
 use super::spec::{ClusterSpec, JobInfo, SyncType};
 use super::status::JobStatus;
 use crate::metrics::JobMetrics;
@@ -123,17 +124,38 @@ fn db_meta(id: i64, table: TableMeta) -> DbMeta {
     }
 }
 
-#[derive(Default)]
 struct SourceState {
     binlogs: Vec<TBinlog>,
+    /// The source tables by id (one, `t`, unless a test adds or drops some).
+    tables: BTreeMap<i64, String>,
+    /// getBinlog calls per stream (`None`: the database stream).
+    binlog_calls: HashMap<Option<i64>, u64>,
+    /// getMeta calls per table asked for.
+    meta_calls: HashMap<i64, u64>,
+    /// The database stream answers BINLOG_NOT_FOUND_DB while set.
+    db_stream_missing: bool,
     /// Binlogs up to this seq were purged.
     purged_through: i64,
     backups: HashMap<String, SnapshotJobState>,
     /// Polls a backup answers RUNNING before FINISHED.
     backup_polls_running: u32,
     fail_get_binlogs: u32,
-    /// getMeta calls answered.
-    meta_calls: usize,
+}
+
+impl Default for SourceState {
+    fn default() -> Self {
+        SourceState {
+            binlogs: Vec::new(),
+            tables: BTreeMap::from([(SRC_TABLE_ID, "t".to_owned())]),
+            binlog_calls: HashMap::new(),
+            meta_calls: HashMap::new(),
+            db_stream_missing: false,
+            purged_through: 0,
+            backups: HashMap::new(),
+            backup_polls_running: 0,
+            fail_get_binlogs: 0,
+        }
+    }
 }
 
 /// What happens while a getBinlog call is under way (a freeze, a takeover).
@@ -184,14 +206,42 @@ impl FakeSource {
         *self.during_next_fetch.lock() = Some(Box::new(hook));
     }
 
-    /// getMeta calls answered so far.
-    pub fn meta_calls(&self) -> usize {
-        self.state.lock().meta_calls
-    }
-
     /// The next `calls` getBinlog calls fail as if the FE were unreachable.
     pub fn fail_get_binlogs(&self, calls: u32) {
         self.state.lock().fail_get_binlogs = calls;
+    }
+
+    /// Adds source table `name` with id `id` (one partition, index and tablet).
+    pub fn add_table(&self, id: i64, name: &str) {
+        self.state.lock().tables.insert(id, name.to_owned());
+    }
+
+    /// Drops source table `id`: gone from the metadata, a DROP_TABLE in the database
+    /// stream at `seq`.
+    pub fn drop_table(&self, id: i64, seq: i64) {
+        self.state.lock().tables.remove(&id);
+        self.push(&drop_table(id, seq));
+    }
+
+    /// While `missing`, the database stream answers BINLOG_NOT_FOUND_DB (table streams
+    /// still answer).
+    pub fn set_db_stream_missing(&self, missing: bool) {
+        self.state.lock().db_stream_missing = missing;
+    }
+
+    /// getBinlog calls so far on the stream of `table` (`None`: the database stream).
+    pub fn binlog_calls(&self, table: Option<i64>) -> u64 {
+        self.state
+            .lock()
+            .binlog_calls
+            .get(&table)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// getMeta calls so far that asked for table `id`.
+    pub fn meta_calls(&self, id: i64) -> u64 {
+        self.state.lock().meta_calls.get(&id).copied().unwrap_or(0)
     }
 }
 
@@ -200,19 +250,41 @@ impl SourceCluster for FakeSource {
     async fn get_binlogs(
         &self,
         _db: &str,
-        _table: Option<(&str, i64)>,
+        table: Option<(&str, i64)>,
         after: i64,
         max: i64,
     ) -> Result<BinlogBatch, DorisError> {
         let mut state = self.state.lock();
+        let stream = table.map(|(_, id)| id);
+        *state.binlog_calls.entry(stream).or_default() += 1;
         if state.fail_get_binlogs > 0 {
             state.fail_get_binlogs -= 1;
             return Err(unavailable("getBinlog"));
         }
+        if stream.is_none() && state.db_stream_missing {
+            return Err(DorisError::Status {
+                method: "getBinlog",
+                code: ccr_wire::status::TStatusCode::BINLOG_NOT_FOUND_DB.0,
+                message: String::new(),
+            });
+        }
+        // A table's stream: the binlogs naming it, but CREATE_TABLE and DROP_TABLE, which
+        // only the database stream holds.
+        let in_stream = |b: &TBinlog| match stream {
+            None => true,
+            Some(id) => {
+                b.table_ids.as_ref().is_some_and(|ids| ids.contains(&id))
+                    && !matches!(
+                        b.type_,
+                        Some(ccr_wire::types::TBinlogType::CREATE_TABLE)
+                            | Some(ccr_wire::types::TBinlogType::DROP_TABLE)
+                    )
+            }
+        };
         let binlogs: Vec<TBinlog> = state
             .binlogs
             .iter()
-            .filter(|b| b.commit_seq.unwrap_or(0) > after)
+            .filter(|b| b.commit_seq.unwrap_or(0) > after && in_stream(b))
             .take(max as usize)
             .cloned()
             .collect();
@@ -241,26 +313,43 @@ impl SourceCluster for FakeSource {
             .collect();
         Ok(BinlogLag {
             lag: behind.len() as i64,
+            last_commit_seq: state.binlogs.last().and_then(|b| b.commit_seq),
             next_binlog_timestamp: behind.first().and_then(|b| b.timestamp),
             last_binlog_timestamp: behind.last().and_then(|b| b.timestamp),
             ..Default::default()
         })
     }
 
-    async fn table_meta(&self, _db_id: i64, _table_ids: &[i64]) -> Result<DbMeta, DorisError> {
-        self.state.lock().meta_calls += 1;
-        Ok(db_meta(
-            SRC_DB_ID,
-            one_tablet_table(SRC_TABLE_ID, "t", 100, 110, 1),
-        ))
+    async fn table_meta(&self, _db_id: i64, table_ids: &[i64]) -> Result<DbMeta, DorisError> {
+        let mut state = self.state.lock();
+        for id in table_ids {
+            *state.meta_calls.entry(*id).or_default() += 1;
+        }
+        let tables = state
+            .tables
+            .iter()
+            .filter(|(id, _)| table_ids.is_empty() || table_ids.contains(id))
+            .map(|(id, name)| (*id, one_tablet_table(*id, name, 100, 110, 1)))
+            .collect();
+        Ok(DbMeta {
+            id: SRC_DB_ID,
+            tables,
+            ..Default::default()
+        })
     }
 
     async fn tables(&self, _db_id: i64) -> Result<Vec<TableRow>, DorisError> {
-        Ok(vec![TableRow {
-            id: SRC_TABLE_ID,
-            name: "t".into(),
-            is_view: false,
-        }])
+        Ok(self
+            .state
+            .lock()
+            .tables
+            .iter()
+            .map(|(id, name)| TableRow {
+                id: *id,
+                name: name.clone(),
+                is_view: false,
+            })
+            .collect())
     }
 
     async fn backends(&self) -> Result<Vec<BackendMeta>, DorisError> {
@@ -760,13 +849,38 @@ impl FakeJob {
     fn new(sync_type: SyncType) -> Self {
         let journal = Journal::default();
         let source = FakeSource::new(journal.clone());
-        let target = FakeTarget::new(journal.clone());
-        let store = MemoryProgress::new(journal.clone());
         let table = if sync_type == SyncType::Table {
             "t"
         } else {
             ""
         };
+        Self::on_source(sync_type, source, journal, "orders_dr", table, SRC_TABLE_ID)
+    }
+
+    /// A table job `name` of source table `table` (id `table_id`) of `source`, which
+    /// other jobs may share; its target, store and journal are its own.
+    pub fn table_job_on(source: &Arc<FakeSource>, name: &str, table: &str, table_id: i64) -> Self {
+        source.add_table(table_id, table);
+        Self::on_source(
+            SyncType::Table,
+            Arc::clone(source),
+            Journal::default(),
+            name,
+            table,
+            table_id,
+        )
+    }
+
+    fn on_source(
+        sync_type: SyncType,
+        source: Arc<FakeSource>,
+        journal: Journal,
+        name: &str,
+        table: &str,
+        table_id: i64,
+    ) -> Self {
+        let target = FakeTarget::new(journal.clone());
+        let store = MemoryProgress::new(journal.clone());
         let spec = |db: &str, db_id: i64, table_id: i64| ClusterSpec {
             database: db.into(),
             db_id,
@@ -776,8 +890,8 @@ impl FakeJob {
         };
         let info = JobInfo::new(
             sync_type,
-            "orders_dr".into(),
-            spec("src_db", SRC_DB_ID, SRC_TABLE_ID),
+            name.into(),
+            spec("src_db", SRC_DB_ID, table_id),
             spec("dest_db", DEST_DB_ID, 0),
         );
         let (control, control_rx) = watch::channel(JobControl::from_info(&info));
@@ -815,6 +929,7 @@ impl FakeJob {
             lease: Arc::clone(&lease),
             metrics: Arc::new(JobMetrics::default()),
             control: control_rx,
+            source_watch: SourceWatch::unwatched(),
         };
         FakeJob {
             ctx,
@@ -860,14 +975,31 @@ pub fn upsert_of_partition(seq: i64, partition_id: i64) -> Binlog {
 
 /// A comment change of the fake source table at `seq` (replayed by SQL).
 pub fn modify_comment(seq: i64) -> Binlog {
+    modify_comment_of(SRC_TABLE_ID, seq)
+}
+
+/// A comment change of source table `table_id` at `seq` (replayed by SQL).
+pub fn modify_comment_of(table_id: i64, seq: i64) -> Binlog {
     let data = format!(
-        r#"{{"type": "TABLE", "dbId": {SRC_DB_ID}, "tblId": {SRC_TABLE_ID}, "colToComment": {{}}, "tblComment": "orders of the day"}}"#
+        r#"{{"type": "TABLE", "dbId": {SRC_DB_ID}, "tblId": {table_id}, "colToComment": {{}}, "tblComment": "orders of the day"}}"#
     );
     Binlog::new(
         seq,
         0,
         SRC_DB_ID,
-        vec![SRC_TABLE_ID],
+        vec![table_id],
         parse(BinlogType::ModifyComment, &data).expect("comment change parses"),
+    )
+}
+
+/// The DROP_TABLE of source table `table_id` at `seq` (only in the database stream).
+pub fn drop_table(table_id: i64, seq: i64) -> Binlog {
+    let data = format!(r#"{{"dbId": {SRC_DB_ID}, "tableId": {table_id}}}"#);
+    Binlog::new(
+        seq,
+        0,
+        SRC_DB_ID,
+        vec![table_id],
+        parse(BinlogType::DropTable, &data).expect("drop table parses"),
     )
 }

@@ -24,6 +24,7 @@ use super::lease::{FencedTarget, JobFence, Lease};
 use super::record;
 use super::runner;
 use super::settings::JobSettings;
+use super::source_watch::{Interest, SourceWatch, SourceWatches, WatchKey, WatchMetrics};
 use super::spec::{
     validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncMode, SyncType,
 };
@@ -306,6 +307,8 @@ pub struct JobManager {
     jobs: RwLock<HashMap<String, Arc<JobHandle>>>,
     /// The lease every job's target writes are fenced by.
     lease: Arc<Lease>,
+    /// One watcher per source database stream, shared by the jobs reading it.
+    source_watches: Arc<SourceWatches>,
     /// Jobs being handed to another syncer: stopped here, not yet renamed in the store.
     handing_over: parking_lot::Mutex<HashMap<String, String>>,
     /// Since when every heartbeat round has reached the store (`None` after a failure).
@@ -325,6 +328,13 @@ impl JobManager {
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let lease = Lease::new(settings.lease_term());
+        let source_watches = SourceWatches::new(
+            settings.idle_poll_interval,
+            WatchMetrics {
+                watchers: metrics.source_watchers.clone(),
+                polls: metrics.source_watcher_polls.clone(),
+            },
+        );
         Arc::new(JobManager {
             store,
             settings: Arc::new(settings),
@@ -332,6 +342,7 @@ impl JobManager {
             http: reqwest::Client::new(),
             jobs: RwLock::new(HashMap::new()),
             lease,
+            source_watches,
             handing_over: parking_lot::Mutex::new(Default::default()),
             store_up_since: parking_lot::Mutex::new(None),
             unreadable: parking_lot::Mutex::new(HashMap::new()),
@@ -612,6 +623,7 @@ impl JobManager {
         )
         .with_observer(metrics.target_calls.clone());
         let fence = JobFence::new(Arc::clone(&self.lease));
+        let source_watch = self.source_watch(&info, &src);
         let cluster_job = info.is_cluster_job();
         let pinned = cluster_job || !info.parent_job.is_empty();
         let ctx = JobContext {
@@ -633,6 +645,7 @@ impl JobManager {
             metrics: Arc::clone(&metrics),
             status: Arc::clone(&status),
             control: control_rx,
+            source_watch,
         };
         let handle = Arc::new(JobHandle {
             epoch,
@@ -662,6 +675,35 @@ impl JobManager {
         };
         *handle.task.lock() = Some(join);
         jobs.insert(name, handle);
+    }
+
+    /// The job's handle on the watcher of its source database stream. The watcher reads
+    /// through a clone of the job's client whose calls are not the job's (they serve every
+    /// job of the database; `ccr_syncer_source_watcher_polls_total` counts them).
+    fn source_watch(&self, info: &JobInfo, src: &DorisCluster) -> SourceWatch {
+        let key = WatchKey {
+            frontend: format!("{}:{}", info.src.host, info.src.thrift_port),
+            database: info.src.database.clone(),
+            user: info.src.user.clone(),
+        };
+        let interest = match info.sync_type {
+            SyncType::Table => Interest::Table(info.src.table_id),
+            SyncType::Database => Interest::Database,
+        };
+        let client = src
+            .clone()
+            .with_observer(Arc::new(crate::metrics::CallTime::default()));
+        SourceWatch::new(
+            Arc::clone(&self.source_watches),
+            key,
+            Arc::new(client),
+            interest,
+        )
+    }
+
+    /// Source watchers running now (one per source database stream with subscribed jobs).
+    pub fn source_watchers(&self) -> usize {
+        self.source_watches.len()
     }
 
     /// Stops a job's task (it finishes its current step) and forgets it.

@@ -5,7 +5,8 @@
 //! * `runner` — one job's task: steps, retries, status;
 //! * `sync` — one step of the state machine (replay planner, executors, snapshots);
 //! * `context` — what a step works with; `cluster` — the source and target traits, with
-//!   `fake` in-memory stand-ins for tests;
+//!   `fake` in-memory stand-ins for tests; `source_watch` — one watcher per source
+//!   database that wakes its caught-up jobs (the registry is the manager's);
 //! * `record` — the job record at the store boundary (passwords sealed and opened);
 //! * `manager::cluster_job` (file `cluster_job.rs`) — whole-cluster jobs: one database job
 //!   per admitted source database, kept by a watcher; its rules are `cluster_filter`;
@@ -31,6 +32,9 @@ pub mod manager;
 pub mod record;
 pub mod runner;
 pub mod settings;
+pub mod source_watch;
+#[cfg(test)]
+mod source_watch_tests;
 pub mod spec;
 #[cfg(test)]
 mod state_machine_tests;

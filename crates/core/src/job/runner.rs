@@ -115,6 +115,23 @@ async fn wait(ctx: &mut JobContext, delay: Duration) -> bool {
     }
 }
 
+/// Waits, caught up after commit seq `after`, for the source watcher to report news (or
+/// for `own_poll` while no watcher serves the job), returning early if the control
+/// changes.
+async fn wait_for_news(ctx: &mut JobContext, after: i64, own_poll: Duration) {
+    let JobContext {
+        source_watch,
+        control,
+        ..
+    } = ctx;
+    tokio::select! {
+        wake = source_watch.wait(after, own_poll) => {
+            tracing::trace!(?wake, "woken for news of the source");
+        }
+        _ = control.changed() => {}
+    }
+}
+
 /// The task body. Returns only when the job is stopped.
 pub async fn run(mut ctx: JobContext) {
     let mut failures: u32 = 0;
@@ -159,7 +176,7 @@ pub async fn run(mut ctx: JobContext) {
                 }
                 let started = std::time::Instant::now();
                 let outcome = sync::step(&ctx, &mut cache, current, &control, failures).await;
-                if !matches!(outcome, Ok(StepOutcome::Idle)) {
+                if !matches!(outcome, Ok(StepOutcome::Idle | StepOutcome::CaughtUp)) {
                     ctx.metrics
                         .step_seconds
                         .observe(started.elapsed().as_secs_f64());
@@ -191,6 +208,15 @@ pub async fn run(mut ctx: JobContext) {
                 let delay = idle_wait.min(ctx.settings.idle_poll_interval);
                 idle_wait = (idle_wait * 2).min(ctx.settings.idle_poll_interval);
                 wait(&mut ctx, delay).await;
+            }
+            Ok(StepOutcome::CaughtUp) => {
+                failures = 0;
+                publish(&ctx, current, &control, None, None);
+                // The job's own backoff, for when no watcher serves it.
+                let own_poll = idle_wait.min(ctx.settings.idle_poll_interval);
+                idle_wait = (idle_wait * 2).min(ctx.settings.idle_poll_interval);
+                let after = current.map_or(0, |p| p.prev_commit_seq);
+                wait_for_news(&mut ctx, after, own_poll).await;
             }
             Err(error) => {
                 let context = FailureContext {

@@ -143,7 +143,7 @@ async fn an_upsert_is_one_labelled_target_transaction_and_one_store_write() {
     );
 
     let next = step_once(&job, &mut cache, &mut progress).await.unwrap();
-    assert_eq!(next, StepOutcome::Idle, "caught up");
+    assert_eq!(next, StepOutcome::CaughtUp, "caught up");
 }
 
 #[tokio::test]
@@ -312,7 +312,7 @@ async fn the_lag_gauges_move_while_replaying_and_zero_when_caught_up() {
     })
     .await;
     let idle = step_once(&job, &mut cache, &mut progress).await.unwrap();
-    assert_eq!(idle, StepOutcome::Idle);
+    assert_eq!(idle, StepOutcome::CaughtUp);
     assert_eq!(job.ctx.metrics.lag_binlogs.get(), 0);
     assert_eq!(job.ctx.metrics.lag_seconds.get(), 0);
     assert_eq!(job.target.committed().len(), 72);
@@ -744,7 +744,10 @@ async fn a_burst_is_pipelined_from_cached_metadata_with_grouped_progress_writes(
     for seq in SNAPSHOT_SEQ + 1..=SNAPSHOT_SEQ + burst {
         job.source.push(&fake::upsert(seq));
     }
-    let (src_meta, dest_meta) = (job.source.meta_calls(), job.target.meta_calls());
+    let (src_meta, dest_meta) = (
+        job.source.meta_calls(fake::SRC_TABLE_ID),
+        job.target.meta_calls(),
+    );
     let saves = job.journal.matching("save ").len();
     step_until(&job.ctx, &mut cache, &mut progress, |p| {
         p.prev_commit_seq == SNAPSHOT_SEQ + burst
@@ -753,7 +756,7 @@ async fn a_burst_is_pipelined_from_cached_metadata_with_grouped_progress_writes(
     assert_eq!(job.target.committed().len(), burst as usize);
     assert_eq!(commit_order(&job).len(), burst as usize, "one commit each");
     // Metadata is read once for the burst, not per transaction.
-    assert!(job.source.meta_calls() - src_meta <= 1);
+    assert!(job.source.meta_calls(fake::SRC_TABLE_ID) - src_meta <= 1);
     assert!(job.target.meta_calls() - dest_meta <= 1);
     let writes = job.journal.matching("save ").len() - saves;
     assert!(
@@ -834,7 +837,10 @@ async fn cached_metadata_is_read_again_after_a_failed_ingest_and_for_an_unknown_
     // Warm the cache.
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 1));
     step_once(&job, &mut cache, &mut progress).await.unwrap();
-    let (src_meta, dest_meta) = (job.source.meta_calls(), job.target.meta_calls());
+    let (src_meta, dest_meta) = (
+        job.source.meta_calls(fake::SRC_TABLE_ID),
+        job.target.meta_calls(),
+    );
 
     // An ingest planned from the cache fails: planned again from fresh metadata and
     // committed in the same step, without failing it.
@@ -842,7 +848,7 @@ async fn cached_metadata_is_read_again_after_a_failed_ingest_and_for_an_unknown_
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 2));
     step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 2);
-    assert_eq!(job.source.meta_calls(), src_meta + 1);
+    assert_eq!(job.source.meta_calls(fake::SRC_TABLE_ID), src_meta + 1);
     assert_eq!(job.target.meta_calls(), dest_meta + 1);
     assert_eq!(job.target.committed().len(), 2);
 
@@ -851,12 +857,12 @@ async fn cached_metadata_is_read_again_after_a_failed_ingest_and_for_an_unknown_
         .push(&fake::upsert_of_partition(SNAPSHOT_SEQ + 3, 999));
     step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 3);
-    assert_eq!(job.source.meta_calls(), src_meta + 2);
+    assert_eq!(job.source.meta_calls(fake::SRC_TABLE_ID), src_meta + 2);
 
     // A DDL forgets the cache: the next load reads metadata again.
     job.source.push(&fake::modify_comment(SNAPSHOT_SEQ + 4));
     job.source.push(&fake::upsert(SNAPSHOT_SEQ + 5));
     step_once(&job, &mut cache, &mut progress).await.unwrap();
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 5);
-    assert_eq!(job.source.meta_calls(), src_meta + 3);
+    assert_eq!(job.source.meta_calls(fake::SRC_TABLE_ID), src_meta + 3);
 }

@@ -69,7 +69,7 @@ async fn replay_batch(
                 ctx.save(progress).await?;
                 return Ok(StepOutcome::Progressed);
             }
-            return Ok(StepOutcome::Idle);
+            return Ok(StepOutcome::CaughtUp);
         }
         BinlogBatch::Binlogs { binlogs, too_old } => (binlogs, too_old),
     };
@@ -266,17 +266,25 @@ async fn measure_lag(ctx: &JobContext, cache: &mut SyncCache, progress: &Progres
 }
 
 /// A dropped source table's binlog stream stays readable (and silent) until GC, so a
-/// caught-up job looks at the table itself now and then.
+/// caught-up job looks at the table itself: once, then when the source watcher saw its
+/// DROP_TABLE (only the database stream has it), and every
+/// [`SOURCE_TABLE_CHECK_INTERVAL`] while no watcher reports drops.
 async fn check_source_table_exists(
     ctx: &JobContext,
     cache: &mut SyncCache,
 ) -> Result<(), JobError> {
-    if cache
-        .source_checked_at
-        .is_some_and(|at| at.elapsed() < SOURCE_TABLE_CHECK_INTERVAL)
-    {
+    let requested = ctx.source_watch.take_table_check();
+    let due = match cache.source_checked_at {
+        None => true,
+        Some(_) if requested => true,
+        Some(_) if ctx.source_watch.reports_drops() => false,
+        Some(at) => at.elapsed() >= SOURCE_TABLE_CHECK_INTERVAL,
+    };
+    if !due {
         return Ok(());
     }
+    // Until a check passes, every caught-up step checks again.
+    cache.source_checked_at = None;
     let src = &ctx.info.src;
     let meta = ctx.source.table_meta(src.db_id, &[src.table_id]).await?;
     if !meta.tables.contains_key(&src.table_id) || meta.dropped_tables.contains(&src.table_id) {
@@ -289,7 +297,8 @@ async fn check_source_table_exists(
     Ok(())
 }
 
-/// How often a caught-up table job checks that its source table still exists.
+/// How often a caught-up table job checks that its source table still exists while no
+/// source watcher reports drops.
 const SOURCE_TABLE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Names the likely cause of the binlog statuses an operator must act on.
