@@ -13,6 +13,7 @@ use super::cluster::{SourceCluster, TargetCluster};
 use super::error::JobError;
 use super::lease::Lease;
 use super::settings::JobSettings;
+use super::snapshot_slots::{SlotKey, SnapshotSlots};
 use super::spec::{JobInfo, RunState, SyncType};
 use super::status::JobStatus;
 use crate::metrics::JobMetrics;
@@ -76,11 +77,26 @@ pub struct JobContext {
     pub metrics: Arc<JobMetrics>,
     pub status: Arc<parking_lot::Mutex<JobStatus>>,
     pub control: watch::Receiver<JobControl>,
+    /// The syncer's snapshot coordinator: backups queue (and are batched) per source
+    /// database, restores per target database.
+    pub snapshot_slots: Arc<SnapshotSlots>,
 }
 
 impl JobContext {
     pub fn is_table_job(&self) -> bool {
         self.info.sync_type == SyncType::Table
+    }
+
+    /// The source database, as the snapshot coordinator knows it.
+    pub fn source_slot(&self) -> SlotKey {
+        let src = &self.info.src;
+        SlotKey::new(&src.host, &src.port, &src.database)
+    }
+
+    /// The target database, as the snapshot coordinator knows it.
+    pub fn target_slot(&self) -> SlotKey {
+        let dest = &self.info.dest;
+        SlotKey::new(&dest.host, &dest.port, &dest.database)
     }
 
     pub fn now_secs(&self) -> i64 {

@@ -31,6 +31,7 @@ pub mod manager;
 pub mod record;
 pub mod runner;
 pub mod settings;
+pub mod snapshot_slots;
 pub mod spec;
 #[cfg(test)]
 mod state_machine_tests;

@@ -30,6 +30,7 @@ mod disk;
 mod incremental;
 mod plan;
 mod snapshot;
+mod snapshot_queue;
 mod upsert;
 
 pub(crate) use cache::SyncCache;
