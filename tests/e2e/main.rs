@@ -19,6 +19,7 @@ mod replay_sim_fidelity;
 mod scripts;
 mod security;
 mod sim_replication_path;
+mod snapshot_slots;
 mod source_watch;
 mod store_suite;
 mod table_sync;

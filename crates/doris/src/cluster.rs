@@ -192,6 +192,21 @@ impl SnapshotJobState {
     }
 }
 
+/// A backup (by snapshot name) or restore (by label) as `SHOW BACKUP` / `SHOW RESTORE`
+/// lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedSnapshotJob {
+    pub name: String,
+    pub state: SnapshotJobState,
+}
+
+impl NamedSnapshotJob {
+    /// Neither finished nor cancelled: it holds its database.
+    pub fn is_running(&self) -> bool {
+        !self.state.is_finished() && !self.state.is_cancelled()
+    }
+}
+
 /// What Doris says when a restored object exists on the target with another schema.
 const SIGNATURE_MISMATCH: &str = "already exist but with different schema";
 
@@ -669,6 +684,37 @@ impl DorisCluster {
             quote_str(snapshot)
         );
         self.snapshot_job_state(&sql).await
+    }
+
+    /// Every backup job `SHOW BACKUP` keeps for `db`, oldest first.
+    pub async fn backup_jobs(&self, db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        let sql = format!("SHOW BACKUP FROM {}", quote_ident(db));
+        self.snapshot_jobs(&sql, "SnapshotName").await
+    }
+
+    /// Every restore job `SHOW RESTORE` keeps for `db`, oldest first.
+    pub async fn restore_jobs(&self, db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        let sql = format!("SHOW RESTORE FROM {}", quote_ident(db));
+        self.snapshot_jobs(&sql, "Label").await
+    }
+
+    async fn snapshot_jobs(
+        &self,
+        sql: &str,
+        name_column: &str,
+    ) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        let rows = self.timed(self.sql.query(sql)).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(NamedSnapshotJob {
+                    name: row.text(name_column)?,
+                    state: SnapshotJobState {
+                        state: row.text("State")?,
+                        status: row.text("Status")?,
+                    },
+                })
+            })
+            .collect()
     }
 
     pub async fn cancel_backup(&self, db: &str) -> Result<(), DorisError> {

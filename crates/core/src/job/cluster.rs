@@ -20,7 +20,7 @@
 use async_trait::async_trait;
 use ccr_doris::cluster::{
     BackupTarget, BeginTxn, BinlogBatch, BinlogLag, CallObserver, CommitOutcome, DorisCluster,
-    RestoreRequest, RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
+    NamedSnapshotJob, RestoreRequest, RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
 };
 use ccr_doris::error::check_status;
 use ccr_doris::meta::{BackendMeta, DbMeta};
@@ -86,6 +86,13 @@ pub trait SourceCluster: Send + Sync {
         db: &str,
         snapshot: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError>;
+
+    /// Every backup the cluster keeps for `db` (read-only): what holds the database when a
+    /// backup is refused as busy.
+    async fn backup_jobs(&self, db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError>;
+
+    /// Cancels the running backup of `db` (`feature_cancel_conflict_backup_restore_job`).
+    async fn cancel_backup(&self, db: &str) -> Result<(), DorisError>;
 
     /// A finished backup's meta and job info (read-only).
     async fn get_snapshot(
@@ -198,6 +205,12 @@ pub trait TargetCluster: Send + Sync {
         db: &str,
         label: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError>;
+
+    /// Every restore the cluster keeps for `db` (read-only).
+    async fn restore_jobs(&self, db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError>;
+
+    /// Cancels the running restore of `db` (`feature_cancel_conflict_backup_restore_job`).
+    async fn cancel_restore(&self, db: &str) -> Result<(), DorisError>;
 }
 
 #[async_trait]
@@ -256,6 +269,14 @@ impl SourceCluster for DorisCluster {
         snapshot: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError> {
         DorisCluster::backup_state(self, db, snapshot).await
+    }
+
+    async fn backup_jobs(&self, db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        DorisCluster::backup_jobs(self, db).await
+    }
+
+    async fn cancel_backup(&self, db: &str) -> Result<(), DorisError> {
+        DorisCluster::cancel_backup(self, db).await
     }
 
     async fn get_snapshot(
@@ -380,6 +401,14 @@ impl TargetCluster for DorisCluster {
         label: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError> {
         DorisCluster::restore_state(self, db, label).await
+    }
+
+    async fn restore_jobs(&self, db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        DorisCluster::restore_jobs(self, db).await
+    }
+
+    async fn cancel_restore(&self, db: &str) -> Result<(), DorisError> {
+        DorisCluster::cancel_restore(self, db).await
     }
 }
 

@@ -13,6 +13,7 @@ use super::cluster::{SourceCluster, TargetCluster};
 use super::error::JobError;
 use super::lease::Lease;
 use super::settings::JobSettings;
+use super::snapshot_slots::{SlotKey, SnapshotSlots};
 use super::source_watch::SourceWatch;
 use super::spec::{JobInfo, RunState, SyncType};
 use super::status::JobStatus;
@@ -83,11 +84,26 @@ pub struct JobContext {
     pub control: watch::Receiver<JobControl>,
     /// The watcher of the source database that wakes the job when it is caught up.
     pub source_watch: SourceWatch,
+    /// The syncer's snapshot coordinator: backups queue (and are batched) per source
+    /// database, restores per target database.
+    pub snapshot_slots: Arc<SnapshotSlots>,
 }
 
 impl JobContext {
     pub fn is_table_job(&self) -> bool {
         self.info.sync_type == SyncType::Table
+    }
+
+    /// The source database, as the snapshot coordinator knows it.
+    pub fn source_slot(&self) -> SlotKey {
+        let src = &self.info.src;
+        SlotKey::new(&src.host, &src.port, &src.database)
+    }
+
+    /// The target database, as the snapshot coordinator knows it.
+    pub fn target_slot(&self) -> SlotKey {
+        let dest = &self.info.dest;
+        SlotKey::new(&dest.host, &dest.port, &dest.database)
     }
 
     pub fn now_secs(&self) -> i64 {

@@ -20,6 +20,7 @@ use super::context::{JobContext, JobControl};
 use super::features::FeatureFlags;
 use super::lease::{FencedTarget, JobFence, Lease};
 use super::settings::JobSettings;
+use super::snapshot_slots::SnapshotSlots;
 use super::source_watch::SourceWatch;
 use super::spec::{ClusterSpec, JobInfo, SyncType};
 use super::status::JobStatus;
@@ -28,8 +29,8 @@ use crate::progress::Progress;
 use crate::store::{progress_codec, ProgressStore, StoreError};
 use ccr_binlog::{parse, Binlog, BinlogType};
 use ccr_doris::cluster::{
-    BackupTarget, BeginTxn, BinlogBatch, BinlogLag, CommitOutcome, RestoreRequest, RollbackOutcome,
-    Snapshot, SnapshotJobState, TxnState,
+    BackupTarget, BeginTxn, BinlogBatch, BinlogLag, CommitOutcome, NamedSnapshotJob,
+    RestoreRequest, RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
 };
 use ccr_doris::meta::{BackendMeta, DbMeta, IndexMeta, PartitionMeta, ReplicaMeta, TableMeta};
 use ccr_doris::sql::{BackendRow, TableRow};
@@ -124,6 +125,23 @@ fn db_meta(id: i64, table: TableMeta) -> DbMeta {
     }
 }
 
+/// A backup the fake source keeps.
+struct FakeBackup {
+    state: SnapshotJobState,
+    /// What it covers (empty: every table).
+    targets: Vec<BackupTarget>,
+    /// Polls it answers RUNNING before FINISHED.
+    polls_left: u32,
+    /// Started by someone else than a job (the test): finishes only when told.
+    alien: bool,
+}
+
+impl FakeBackup {
+    fn is_running(&self) -> bool {
+        !self.state.is_finished() && !self.state.is_cancelled()
+    }
+}
+
 struct SourceState {
     binlogs: Vec<TBinlog>,
     /// The source tables by id (one, `t`, unless a test adds or drops some).
@@ -136,9 +154,11 @@ struct SourceState {
     db_stream_missing: bool,
     /// Binlogs up to this seq were purged.
     purged_through: i64,
-    backups: HashMap<String, SnapshotJobState>,
-    /// Polls a backup answers RUNNING before FINISHED.
+    backups: Vec<(String, FakeBackup)>,
+    /// Polls each new backup answers RUNNING before FINISHED.
     backup_polls_running: u32,
+    /// Backups answer RUNNING while this is set, whatever their polls.
+    hold_backups: bool,
     fail_get_binlogs: u32,
 }
 
@@ -151,10 +171,31 @@ impl Default for SourceState {
             meta_calls: HashMap::new(),
             db_stream_missing: false,
             purged_through: 0,
-            backups: HashMap::new(),
+            backups: Vec::new(),
             backup_polls_running: 0,
+            hold_backups: false,
             fail_get_binlogs: 0,
         }
+    }
+}
+
+impl SourceState {
+    fn backup(&mut self, name: &str) -> Option<&mut FakeBackup> {
+        self.backups
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b)
+    }
+}
+
+/// Doris's refusal of a second backup or restore of one database.
+fn busy(addr: &str, sql: &str) -> DorisError {
+    DorisError::Sql {
+        addr: addr.into(),
+        sql: sql.into(),
+        message: "errCode = 2, detailMessage = Can only run one backup or restore job of a \
+                  database at same time"
+            .into(),
     }
 }
 
@@ -198,6 +239,58 @@ impl FakeSource {
     /// Backups answer RUNNING this many times before FINISHED.
     pub fn backups_take_polls(&self, polls: u32) {
         self.state.lock().backup_polls_running = polls;
+    }
+
+    /// While `hold` is set, every backup answers RUNNING.
+    pub fn hold_backups(&self, hold: bool) {
+        self.state.lock().hold_backups = hold;
+    }
+
+    /// Starts a backup as a user (or another syncer) would: it runs until
+    /// [`FakeSource::finish_alien_backup`] or a cancel.
+    pub fn start_alien_backup(&self, name: &str) {
+        self.state.lock().backups.push((
+            name.to_owned(),
+            FakeBackup {
+                state: SnapshotJobState {
+                    state: "SNAPSHOTING".into(),
+                    status: "[OK]".into(),
+                },
+                targets: Vec::new(),
+                polls_left: 0,
+                alien: true,
+            },
+        ));
+    }
+
+    pub fn finish_alien_backup(&self, name: &str) {
+        if let Some(backup) = self.state.lock().backup(name) {
+            backup.state.state = "FINISHED".into();
+        }
+    }
+
+    /// The state of backup `name` without polling it.
+    pub fn backup_state_now(&self, name: &str) -> Option<String> {
+        self.state
+            .lock()
+            .backup(name)
+            .map(|b| b.state.state.clone())
+    }
+
+    /// The tables each backup covered, by snapshot name, in the order they started.
+    pub fn backups(&self) -> Vec<(String, Vec<String>)> {
+        self.state
+            .lock()
+            .backups
+            .iter()
+            .filter(|(_, b)| !b.alien)
+            .map(|(name, b)| {
+                (
+                    name.clone(),
+                    b.targets.iter().map(|t| t.table.clone()).collect(),
+                )
+            })
+            .collect()
     }
 
     /// Runs `hook` inside the next getBinlog call, after the binlogs are read: what the
@@ -325,11 +418,18 @@ impl SourceCluster for FakeSource {
         for id in table_ids {
             *state.meta_calls.entry(*id).or_default() += 1;
         }
+        // Table `t` keeps the partition ids the tests know; others get their own.
         let tables = state
             .tables
             .iter()
             .filter(|(id, _)| table_ids.is_empty() || table_ids.contains(id))
-            .map(|(id, name)| (*id, one_tablet_table(*id, name, 100, 110, 1)))
+            .map(|(id, name)| {
+                let partition = if *id == SRC_TABLE_ID { 100 } else { id * 100 };
+                (
+                    *id,
+                    one_tablet_table(*id, name, partition, partition + 10, 1),
+                )
+            })
             .collect();
         Ok(DbMeta {
             id: SRC_DB_ID,
@@ -368,16 +468,30 @@ impl SourceCluster for FakeSource {
         &self,
         _db: &str,
         snapshot: &str,
-        _targets: &[BackupTarget],
+        targets: &[BackupTarget],
     ) -> Result<(), DorisError> {
-        self.journal.push(format!("backup {snapshot}"));
-        self.state.lock().backups.insert(
+        let mut state = self.state.lock();
+        // Doris: one backup or restore per database at a time.
+        if state.backups.iter().any(|(_, b)| b.is_running()) {
+            self.journal.push(format!("backup refused {snapshot}"));
+            return Err(busy("source-fe", "BACKUP"));
+        }
+        let tables: Vec<&str> = targets.iter().map(|t| t.table.as_str()).collect();
+        self.journal
+            .push(format!("backup {snapshot} ON ({})", tables.join(", ")));
+        let polls_left = state.backup_polls_running;
+        state.backups.push((
             snapshot.to_owned(),
-            SnapshotJobState {
-                state: "PENDING".into(),
-                status: "[OK]".into(),
+            FakeBackup {
+                state: SnapshotJobState {
+                    state: "PENDING".into(),
+                    status: "[OK]".into(),
+                },
+                targets: targets.to_vec(),
+                polls_left,
+                alien: false,
             },
-        );
+        ));
         Ok(())
     }
 
@@ -387,14 +501,45 @@ impl SourceCluster for FakeSource {
         snapshot: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError> {
         let mut state = self.state.lock();
-        let running = state.backup_polls_running > 0;
-        if running {
-            state.backup_polls_running -= 1;
-        }
-        Ok(state.backups.get_mut(snapshot).map(|job| {
-            job.state = if running { "RUNNING" } else { "FINISHED" }.into();
-            job.clone()
+        let held = state.hold_backups;
+        Ok(state.backup(snapshot).map(|job| {
+            if held && job.is_running() {
+                job.state.state = "RUNNING".into();
+            } else if job.is_running() && !job.alien {
+                if job.polls_left > 0 {
+                    job.polls_left -= 1;
+                    job.state.state = "RUNNING".into();
+                } else {
+                    job.state.state = "FINISHED".into();
+                }
+            }
+            job.state.clone()
         }))
+    }
+
+    async fn backup_jobs(&self, _db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        Ok(self
+            .state
+            .lock()
+            .backups
+            .iter()
+            .map(|(name, b)| NamedSnapshotJob {
+                name: name.clone(),
+                state: b.state.clone(),
+            })
+            .collect())
+    }
+
+    async fn cancel_backup(&self, _db: &str) -> Result<(), DorisError> {
+        let mut state = self.state.lock();
+        let Some((name, backup)) = state.backups.iter_mut().rev().find(|(_, b)| b.is_running())
+        else {
+            return Err(unavailable("No backup job is currently running"));
+        };
+        self.journal.push(format!("cancel backup {name}"));
+        backup.state.state = "CANCELLED".into();
+        backup.state.status = "[CANCELLED, msg: user cancelled]".into();
+        Ok(())
     }
 
     async fn get_snapshot(
@@ -403,13 +548,33 @@ impl SourceCluster for FakeSource {
         _table: &str,
         snapshot: &str,
     ) -> Result<Snapshot, DorisError> {
-        if !self.state.lock().backups.contains_key(snapshot) {
+        let mut state = self.state.lock();
+        let all_tables = state.tables.clone();
+        let Some(backup) = state.backup(snapshot).filter(|b| b.state.is_finished()) else {
             return Err(unavailable("getSnapshot of an unknown snapshot"));
-        }
+        };
+        // The whole snapshot, whatever table the caller names (only its privilege check
+        // reads it).
+        let covered: Vec<(i64, String)> = all_tables
+            .into_iter()
+            .filter(|(_, name)| {
+                backup.targets.is_empty() || backup.targets.iter().any(|t| &t.table == name)
+            })
+            .collect();
+        let objects: Vec<String> = covered
+            .iter()
+            .map(|(id, name)| format!(r#""{name}":{{"id":{id},"partitions":{{}}}}"#))
+            .collect();
+        let cut_points: Vec<String> = covered
+            .iter()
+            .map(|(id, _)| format!(r#""{id}":{SNAPSHOT_SEQ}"#))
+            .collect();
         Ok(Snapshot {
             meta: b"{}".to_vec(),
             job_info: format!(
-                r#"{{"backup_objects":{{"t":{{"id":{SRC_TABLE_ID},"partitions":{{}}}}}},"new_backup_objects":{{"views":[]}},"table_commit_seq_map":{{"{SRC_TABLE_ID}":{SNAPSHOT_SEQ}}}}}"#
+                r#"{{"backup_objects":{{{}}},"new_backup_objects":{{"views":[]}},"table_commit_seq_map":{{{}}}}}"#,
+                objects.join(","),
+                cut_points.join(",")
             )
             .into_bytes(),
             expired_at: None,
@@ -447,6 +612,10 @@ struct TargetState {
     refuse_statements: bool,
     /// `MaxDiskUsedPct` of the target BE.
     disk_used_pct: f64,
+    /// The restore that holds the database: accepted, not yet seen finished.
+    running_restore: Option<String>,
+    /// A restore someone else runs on the database, until the test ends it.
+    alien_restore: Option<String>,
 }
 
 /// A target cluster: database `dest_db` (id [`DEST_DB_ID`]), empty until a restore.
@@ -484,6 +653,29 @@ impl FakeTarget {
             .iter()
             .map(|info| String::from_utf8_lossy(info).into_owned())
             .collect()
+    }
+
+    /// Every restore request accepted, in order.
+    pub fn restore_requests(&self) -> Vec<RestoreRequest> {
+        let state = self.state.lock();
+        let mut requests: Vec<RestoreRequest> = state.restores.values().cloned().collect();
+        requests.sort_by(|a, b| a.label.cmp(&b.label));
+        requests
+    }
+
+    /// Target table names, as restores made them.
+    pub fn table_names(&self) -> Vec<String> {
+        self.state.lock().tables.keys().cloned().collect()
+    }
+
+    /// Starts a restore as someone else would: it holds the database until
+    /// [`FakeTarget::finish_alien_restore`] or a cancel.
+    pub fn start_alien_restore(&self, label: &str) {
+        self.state.lock().alien_restore = Some(label.to_owned());
+    }
+
+    pub fn finish_alien_restore(&self) {
+        self.state.lock().alien_restore = None;
     }
 
     /// How full the target BE's fullest disk says it is, in percent.
@@ -725,13 +917,41 @@ impl TargetCluster for FakeTarget {
         request: &RestoreRequest,
         snapshot: &Snapshot,
     ) -> Result<(), DorisError> {
-        self.journal.push(format!("restore {}", request.label));
         let mut state = self.state.lock();
+        if state.running_restore.is_some() || state.alien_restore.is_some() {
+            self.journal
+                .push(format!("restore refused {}", request.label));
+            return Err(busy("target-fe", "restoreSnapshot"));
+        }
+        self.journal.push(format!("restore {}", request.label));
         state.restored_job_infos.push(snapshot.job_info.clone());
         state
             .restores
             .insert(request.label.clone(), request.clone());
-        state.tables.insert("t".into(), DEST_TABLE_ID);
+        state.running_restore = Some(request.label.clone());
+        // Listing tables restores only those; none listed, the whole snapshot. The fake
+        // creates each under its source name (aliases are not modelled).
+        let names: Vec<String> = if request.table_refs.is_empty() {
+            serde_json::from_slice::<serde_json::Value>(&snapshot.job_info)
+                .ok()
+                .and_then(|info| {
+                    info.get("backup_objects")
+                        .and_then(|o| o.as_object())
+                        .map(|o| o.keys().cloned().collect())
+                })
+                .unwrap_or_default()
+        } else {
+            request.table_refs.iter().map(|(t, _)| t.clone()).collect()
+        };
+        for name in names {
+            let next = DEST_TABLE_ID + state.tables.len() as i64;
+            let id = if name == "t" {
+                DEST_TABLE_ID
+            } else {
+                next + 100
+            };
+            state.tables.entry(name).or_insert(id);
+        }
         Ok(())
     }
 
@@ -740,15 +960,57 @@ impl TargetCluster for FakeTarget {
         _db: &str,
         label: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError> {
-        Ok(self
-            .state
-            .lock()
+        let mut state = self.state.lock();
+        if state.running_restore.as_deref() == Some(label) {
+            // A restore finishes when first polled.
+            state.running_restore = None;
+        }
+        Ok(state
             .restores
             .contains_key(label)
             .then(|| SnapshotJobState {
                 state: "FINISHED".into(),
                 status: "[OK]".into(),
             }))
+    }
+
+    async fn restore_jobs(&self, _db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        let state = self.state.lock();
+        let running = |label: &str| state.running_restore.as_deref() == Some(label);
+        let mut jobs: Vec<NamedSnapshotJob> = state
+            .restores
+            .keys()
+            .map(|label| NamedSnapshotJob {
+                name: label.clone(),
+                state: SnapshotJobState {
+                    state: if running(label) {
+                        "DOWNLOADING"
+                    } else {
+                        "FINISHED"
+                    }
+                    .into(),
+                    status: "[OK]".into(),
+                },
+            })
+            .collect();
+        if let Some(label) = &state.alien_restore {
+            jobs.push(NamedSnapshotJob {
+                name: label.clone(),
+                state: SnapshotJobState {
+                    state: "DOWNLOADING".into(),
+                    status: "[OK]".into(),
+                },
+            });
+        }
+        Ok(jobs)
+    }
+
+    async fn cancel_restore(&self, _db: &str) -> Result<(), DorisError> {
+        let mut state = self.state.lock();
+        let cancelled = state.alien_restore.take();
+        self.journal
+            .push(format!("cancel restore {}", cancelled.unwrap_or_default()));
+        Ok(())
     }
 }
 
@@ -848,40 +1110,79 @@ impl FakeJob {
 
     fn new(sync_type: SyncType) -> Self {
         let journal = Journal::default();
-        let source = FakeSource::new(journal.clone());
         let table = if sync_type == SyncType::Table {
             "t"
         } else {
             ""
         };
-        Self::on_source(sync_type, source, journal, "orders_dr", table, SRC_TABLE_ID)
-    }
-
-    /// A table job `name` of source table `table` (id `table_id`) of `source`, which
-    /// other jobs may share; its target, store and journal are its own.
-    pub fn table_job_on(source: &Arc<FakeSource>, name: &str, table: &str, table_id: i64) -> Self {
-        source.add_table(table_id, table);
-        Self::on_source(
-            SyncType::Table,
-            Arc::clone(source),
-            Journal::default(),
-            name,
-            table,
-            table_id,
+        Self::on(
+            sync_type,
+            "orders_dr",
+            (table, SRC_TABLE_ID),
+            FakeSource::new(journal.clone()),
+            FakeTarget::new(journal.clone()),
+            SnapshotSlots::new(),
+            journal,
         )
     }
 
-    fn on_source(
-        sync_type: SyncType,
-        source: Arc<FakeSource>,
-        journal: Journal,
-        name: &str,
-        table: &str,
-        table_id: i64,
-    ) -> Self {
+    /// A table job `name` of source table `table` (id `table_id`) of `source`, which
+    /// other jobs may share; its target, store, journal and snapshot coordinator are its
+    /// own.
+    pub fn table_job_on(source: &Arc<FakeSource>, name: &str, table: &str, table_id: i64) -> Self {
+        source.add_table(table_id, table);
+        let journal = Journal::default();
+        Self::on(
+            SyncType::Table,
+            name,
+            (table, table_id),
+            Arc::clone(source),
+            FakeTarget::new(journal.clone()),
+            SnapshotSlots::new(),
+            journal,
+        )
+    }
+
+    /// `count` table jobs `job_<i>` of source tables `t1`, `t2`, ... (added to the source)
+    /// of one source database into one target database, sharing the fakes and one
+    /// snapshot coordinator, as jobs of one syncer do.
+    pub fn table_jobs_of_one_database(count: usize) -> Vec<FakeJob> {
+        let journal = Journal::default();
+        let source = FakeSource::new(journal.clone());
         let target = FakeTarget::new(journal.clone());
+        let slots = SnapshotSlots::new();
+        (1..=count)
+            .map(|i| {
+                let table_id = SRC_TABLE_ID + i as i64;
+                let table = format!("t{i}");
+                source.add_table(table_id, &table);
+                Self::on(
+                    SyncType::Table,
+                    &format!("job_{i}"),
+                    (&table, table_id),
+                    source.clone(),
+                    target.clone(),
+                    Arc::clone(&slots),
+                    journal.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// A job named `name` over the given fakes; `table` empty for a database job.
+    fn on(
+        sync_type: SyncType,
+        name: &str,
+        (table, table_id): (&str, i64),
+        source: Arc<FakeSource>,
+        target: Arc<FakeTarget>,
+        snapshot_slots: Arc<SnapshotSlots>,
+        journal: Journal,
+    ) -> Self {
         let store = MemoryProgress::new(journal.clone());
         let spec = |db: &str, db_id: i64, table_id: i64| ClusterSpec {
+            host: "127.0.0.1".into(),
+            port: if db_id == SRC_DB_ID { "9030" } else { "9031" }.into(),
             database: db.into(),
             db_id,
             table: table.into(),
@@ -930,6 +1231,7 @@ impl FakeJob {
             metrics: Arc::new(JobMetrics::default()),
             control: control_rx,
             source_watch: SourceWatch::unwatched(),
+            snapshot_slots,
         };
         FakeJob {
             ctx,
@@ -941,6 +1243,42 @@ impl FakeJob {
             lease,
             fence,
         }
+    }
+}
+
+impl FakeJob {
+    /// A context for a task of this job that shares its fakes, store, status and commands
+    /// but not its coordinator: `slots` stands for the syncer process the task runs in (a
+    /// restarted syncer has a new, empty one).
+    pub fn task_context(&self, slots: &Arc<SnapshotSlots>) -> JobContext {
+        let ctx = &self.ctx;
+        JobContext {
+            name: ctx.name.clone(),
+            info: ctx.info.clone(),
+            source: Arc::clone(&ctx.source),
+            target: Arc::clone(&ctx.target),
+            store: Arc::clone(&ctx.store),
+            settings: Arc::clone(&ctx.settings),
+            clock: Arc::clone(&ctx.clock),
+            lease: Arc::clone(&ctx.lease),
+            metrics: Arc::clone(&ctx.metrics),
+            status: Arc::clone(&ctx.status),
+            control: self.control.subscribe(),
+            source_watch: SourceWatch::unwatched(),
+            snapshot_slots: Arc::clone(slots),
+        }
+    }
+
+    /// The coordinator this job's own context was built with.
+    pub fn slots(&self) -> Arc<SnapshotSlots> {
+        Arc::clone(&self.ctx.snapshot_slots)
+    }
+
+    /// Sets feature flags of this job's settings.
+    pub fn set_features(&mut self, change: impl FnOnce(&mut FeatureFlags)) {
+        let mut settings = (*self.ctx.settings).clone();
+        change(&mut settings.features);
+        self.ctx.settings = Arc::new(settings);
     }
 }
 

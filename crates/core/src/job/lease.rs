@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ccr_doris::cluster::{
-    BeginTxn, CommitOutcome, RestoreRequest, RollbackOutcome, Snapshot, SnapshotJobState, TxnState,
+    BeginTxn, CommitOutcome, NamedSnapshotJob, RestoreRequest, RollbackOutcome, Snapshot,
+    SnapshotJobState, TxnState,
 };
 use ccr_doris::meta::{BackendMeta, DbMeta};
 use ccr_doris::sql::{BackendRow, TableRow};
@@ -241,6 +242,15 @@ impl TargetCluster for FencedTarget {
         label: &str,
     ) -> Result<Option<SnapshotJobState>, DorisError> {
         self.inner.restore_state(db, label).await
+    }
+
+    async fn restore_jobs(&self, db: &str) -> Result<Vec<NamedSnapshotJob>, DorisError> {
+        self.inner.restore_jobs(db).await
+    }
+
+    async fn cancel_restore(&self, db: &str) -> Result<(), DorisError> {
+        self.fence.check()?;
+        self.inner.cancel_restore(db).await
     }
 }
 

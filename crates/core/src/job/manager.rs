@@ -24,6 +24,7 @@ use super::lease::{FencedTarget, JobFence, Lease};
 use super::record;
 use super::runner;
 use super::settings::JobSettings;
+use super::snapshot_slots::SnapshotSlots;
 use super::source_watch::{Interest, SourceWatch, SourceWatches, WatchKey, WatchMetrics};
 use super::spec::{
     validate_job_name, ClusterSpec, JobInfo, PartialSyncRequest, RunState, SyncMode, SyncType,
@@ -319,6 +320,8 @@ pub struct JobManager {
     /// Serialises creations so two requests for one name cannot both pass the checks.
     create_lock: AsyncMutex<()>,
     shutting_down: watch::Sender<bool>,
+    /// Orders the backups and restores of this syncer's jobs per database.
+    snapshot_slots: Arc<SnapshotSlots>,
 }
 
 impl JobManager {
@@ -348,6 +351,7 @@ impl JobManager {
             unreadable: parking_lot::Mutex::new(HashMap::new()),
             create_lock: AsyncMutex::new(()),
             shutting_down: watch::channel(false).0,
+            snapshot_slots: SnapshotSlots::new(),
         })
     }
 
@@ -646,6 +650,7 @@ impl JobManager {
             status: Arc::clone(&status),
             control: control_rx,
             source_watch,
+            snapshot_slots: Arc::clone(&self.snapshot_slots),
         };
         let handle = Arc::new(JobHandle {
             epoch,

@@ -11,7 +11,8 @@
 //! * `manager::cluster_job` (file `cluster_job.rs`) — whole-cluster jobs: one database job
 //!   per admitted source database, kept by a watcher; its rules are `cluster_filter`;
 //! * leaves: `spec`, `cluster_filter`, `settings`, `features`, `clock`, `status`, `error`,
-//!   `first_run`, `host_mapping`; `validate` (the `/validate` report, built on
+//!   `first_run`, `host_mapping`, `snapshot_slots` (the snapshot coordinator the manager owns:
+//!   backups batched per source database, restores one at a time per target database); `validate` (the `/validate` report, built on
 //!   `first_run`'s checks); `verify` (the `/verify` comparison of source and target).
 //!
 //! The progress a job persists (its phase and cursor) is `crate::progress`; its JSON form
@@ -32,6 +33,7 @@ pub mod manager;
 pub mod record;
 pub mod runner;
 pub mod settings;
+pub mod snapshot_slots;
 pub mod source_watch;
 #[cfg(test)]
 mod source_watch_tests;

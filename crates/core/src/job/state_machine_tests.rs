@@ -866,3 +866,328 @@ async fn cached_metadata_is_read_again_after_a_failed_ingest_and_for_an_unknown_
     assert_eq!(progress.prev_commit_seq, SNAPSHOT_SEQ + 5);
     assert_eq!(job.source.meta_calls(fake::SRC_TABLE_ID), src_meta + 3);
 }
+
+// ---- the snapshot coordinator: several jobs of one database -------------------------
+
+mod snapshot_slots {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::job::fake::FakeJob;
+    use crate::job::runner;
+    use crate::job::snapshot_slots::{SlotKey, SnapshotSlots, MAX_BATCH_TABLES};
+    use crate::job::spec::RunState;
+    use crate::progress::Phase;
+
+    /// Longest a test waits for a condition before it fails.
+    const PATIENCE: Duration = Duration::from_secs(20);
+
+    async fn wait_for(what: &str, done: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < PATIENCE, "not reached: {what}");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    fn source_slot() -> SlotKey {
+        SlotKey::new("127.0.0.1", "9030", "src_db")
+    }
+
+    /// Runs each job's task, as the syncer does, in the process `slots` stands for.
+    fn start_tasks(
+        jobs: &[FakeJob],
+        slots: &Arc<SnapshotSlots>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        jobs.iter()
+            .map(|job| tokio::spawn(runner::run(job.task_context(slots))))
+            .collect()
+    }
+
+    /// Stops every task (the syncer stops or dies) and waits for them to end.
+    async fn stop_tasks(jobs: &[FakeJob], tasks: Vec<tokio::task::JoinHandle<()>>) {
+        for job in jobs {
+            job.control.send_modify(|c| c.stop = true);
+        }
+        for task in tasks {
+            task.await.expect("task ends");
+        }
+        for job in jobs {
+            job.control.send_modify(|c| c.stop = false);
+        }
+    }
+
+    fn incremental(job: &FakeJob) -> bool {
+        job.store
+            .stored()
+            .is_some_and(|p| p.phase() == &Phase::TableIncremental)
+    }
+
+    fn recorded_snapshot(job: &FakeJob) -> String {
+        job.store
+            .stored()
+            .and_then(|p| {
+                p.phase()
+                    .snapshot()
+                    .map(|s| s.checkpoint.snapshot_name.clone())
+            })
+            .unwrap_or_default()
+    }
+
+    fn waiting_for(job: &FakeJob) -> String {
+        job.ctx
+            .status
+            .lock()
+            .waiting_for
+            .clone()
+            .unwrap_or_default()
+    }
+
+    /// Occupies the source database as a running backup of this syncer does, so the jobs
+    /// started next all queue behind it.
+    fn occupy(slots: &SnapshotSlots) {
+        slots.running(&source_slot(), "ccrs_src_db_t0_1", || {
+            "backup ccrs_src_db_t0_1 of this syncer (job job_0)".into()
+        });
+    }
+
+    #[tokio::test]
+    async fn jobs_queued_on_one_database_share_backups_in_batches_and_none_fails() {
+        const JOBS: usize = MAX_BATCH_TABLES + 6;
+        let jobs = FakeJob::table_jobs_of_one_database(JOBS);
+        let (source, target) = (jobs[0].source.clone(), jobs[0].target.clone());
+        let slots = jobs[0].slots();
+        occupy(&slots);
+        let tasks = start_tasks(&jobs, &slots);
+        wait_for("every job queued", || {
+            slots.queued_backups(&source_slot()) == JOBS
+        })
+        .await;
+        assert!(
+            jobs.iter().all(|j| waiting_for(j).starts_with(
+                "snapshot slot of source database src_db (127.0.0.1:9030): behind backup \
+                 ccrs_src_db_t0_1 of this syncer"
+            )),
+            "{}",
+            waiting_for(&jobs[0])
+        );
+        slots.finished(&source_slot(), "ccrs_src_db_t0_1");
+        wait_for("every job in incremental sync", || {
+            jobs.iter().all(incremental)
+        })
+        .await;
+        stop_tasks(&jobs, tasks).await;
+
+        let backups = source.backups();
+        let sizes: Vec<usize> = backups.iter().map(|(_, tables)| tables.len()).collect();
+        assert_eq!(sizes, vec![MAX_BATCH_TABLES, 6], "two batches: {backups:?}");
+        let mut covered: Vec<String> = backups.iter().flat_map(|(_, t)| t.clone()).collect();
+        covered.sort();
+        let mut tables: Vec<String> = (1..=JOBS).map(|i| format!("t{i}")).collect();
+        tables.sort();
+        assert_eq!(covered, tables, "every table backed up once");
+        assert!(
+            backups
+                .iter()
+                .all(|(name, _)| name.starts_with("ccrs_src_db_batch_")),
+            "shared names name no table: {backups:?}"
+        );
+        let journal = jobs[0].journal.entries();
+        assert!(
+            !journal.iter().any(|e| e.contains("refused")),
+            "the jobs never collided with each other: {journal:?}"
+        );
+        for (i, job) in jobs.iter().enumerate() {
+            assert_eq!(
+                job.ctx.metrics.errors.get(),
+                0,
+                "{} failed no step",
+                job.ctx.name
+            );
+            assert!(waiting_for(job).is_empty());
+            let table = format!("t{}", i + 1);
+            let restore = target
+                .restore_requests()
+                .into_iter()
+                .find(|r| r.table == table)
+                .expect("restored");
+            assert_eq!(
+                restore.table_refs,
+                vec![(table.clone(), Some(table.clone()))],
+                "only its own table from the shared snapshot"
+            );
+            let batch = backups
+                .iter()
+                .find(|(_, tables)| tables.contains(&table))
+                .map(|(name, _)| name.clone())
+                .unwrap();
+            assert!(
+                restore.label.starts_with(&batch),
+                "{} from {batch}",
+                restore.label
+            );
+        }
+        assert_eq!(target.table_names().len(), JOBS);
+    }
+
+    #[tokio::test]
+    async fn after_a_restart_every_job_that_recorded_a_shared_backup_is_served_by_it() {
+        let jobs = FakeJob::table_jobs_of_one_database(3);
+        let source = jobs[0].source.clone();
+        let slots = jobs[0].slots();
+        occupy(&slots);
+        let tasks = start_tasks(&jobs, &slots);
+        wait_for("every job queued", || {
+            slots.queued_backups(&source_slot()) == 3
+        })
+        .await;
+        source.hold_backups(true);
+        slots.finished(&source_slot(), "ccrs_src_db_t0_1");
+        wait_for("the shared backup runs", || {
+            source.backups().iter().any(|(_, t)| t.len() == 3)
+        })
+        .await;
+        // The syncer dies while the shared backup runs.
+        stop_tasks(&jobs, tasks).await;
+        let (shared, _) = source.backups().remove(0);
+        for job in &jobs {
+            assert_eq!(
+                recorded_snapshot(job),
+                shared,
+                "saved before the backup started"
+            );
+        }
+
+        source.hold_backups(false);
+        let restarted = SnapshotSlots::new();
+        let tasks = start_tasks(&jobs, &restarted);
+        wait_for("every job in incremental sync", || {
+            jobs.iter().all(incremental)
+        })
+        .await;
+        stop_tasks(&jobs, tasks).await;
+        assert_eq!(source.backups().len(), 1, "no second backup");
+        let labels: Vec<String> = jobs[0]
+            .target
+            .restore_requests()
+            .into_iter()
+            .map(|r| r.label)
+            .collect();
+        assert_eq!(labels.len(), 3);
+        assert!(labels.iter().all(|l| l.starts_with(&shared)), "{labels:?}");
+    }
+
+    #[tokio::test]
+    async fn a_queued_job_shows_what_it_waits_for_and_leaves_the_queue_when_paused() {
+        let jobs = FakeJob::table_jobs_of_one_database(1);
+        let job = &jobs[0];
+        let slots = job.slots();
+        occupy(&slots);
+        let tasks = start_tasks(&jobs, &slots);
+        wait_for("queued", || slots.queued_backups(&source_slot()) == 1).await;
+        assert_eq!(
+            waiting_for(job),
+            "snapshot slot of source database src_db (127.0.0.1:9030): behind backup \
+             ccrs_src_db_t0_1 of this syncer (job job_0)"
+        );
+        let status_line = job
+            .ctx
+            .status
+            .lock()
+            .summary(crate::job::spec::SyncType::Table);
+        assert!(
+            status_line.contains("waiting for snapshot slot"),
+            "{status_line}"
+        );
+
+        job.control.send_modify(|c| c.run_state = RunState::Paused);
+        wait_for("left the queue", || {
+            slots.queued_backups(&source_slot()) == 0
+        })
+        .await;
+        job.control.send_modify(|c| c.run_state = RunState::Running);
+        wait_for("queued again", || slots.queued_backups(&source_slot()) == 1).await;
+
+        slots.finished(&source_slot(), "ccrs_src_db_t0_1");
+        wait_for("incremental sync", || incremental(job)).await;
+        stop_tasks(&jobs, tasks).await;
+        assert!(waiting_for(job).is_empty());
+        assert_eq!(job.source.backups().len(), 1);
+    }
+
+    /// A table job started while the source runs backup `alien` (not this syncer's).
+    fn job_behind_an_alien_backup(alien: &str, cancel_flag: bool) -> FakeJob {
+        let mut job = FakeJob::table_job();
+        job.set_features(|f| f.cancel_conflict_backup_restore_job = cancel_flag);
+        job.source.start_alien_backup(alien);
+        job
+    }
+
+    #[tokio::test]
+    async fn an_alien_backup_is_waited_for_and_never_cancelled_without_the_flag() {
+        for (alien, flag) in [("ccrs_src_db_t_1_0000", false), ("nightly_full", true)] {
+            let job = job_behind_an_alien_backup(alien, flag);
+            let jobs = [job];
+            let job = &jobs[0];
+            let tasks = start_tasks(&jobs, &job.slots());
+            wait_for("waiting behind the alien backup", || {
+                waiting_for(job).contains(&format!(
+                    "behind backup {alien}, which this syncer did not start"
+                ))
+            })
+            .await;
+            assert!(waiting_for(job).starts_with("snapshot slot of source database src_db"));
+            job.source.finish_alien_backup(alien);
+            wait_for("incremental sync", || incremental(job)).await;
+            stop_tasks(&jobs, tasks).await;
+            assert!(
+                job.journal.matching("cancel ").is_empty(),
+                "{alien}: nothing cancelled"
+            );
+            assert_eq!(
+                job.source.backup_state_now(alien).as_deref(),
+                Some("FINISHED")
+            );
+            assert_eq!(job.ctx.metrics.errors.get(), 0, "waiting is no failure");
+        }
+    }
+
+    #[tokio::test]
+    async fn with_the_flag_a_syncers_conflicting_backup_is_cancelled() {
+        let alien = "ccrs_src_db_t_1_0000";
+        let job = job_behind_an_alien_backup(alien, true);
+        let jobs = [job];
+        let job = &jobs[0];
+        let tasks = start_tasks(&jobs, &job.slots());
+        wait_for("incremental sync", || incremental(job)).await;
+        stop_tasks(&jobs, tasks).await;
+        assert_eq!(
+            job.journal.matching("cancel backup"),
+            vec![format!("cancel backup {alien}")]
+        );
+        assert_eq!(
+            job.source.backup_state_now(alien).as_deref(),
+            Some("CANCELLED")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restore_waits_for_one_the_target_database_runs_for_someone_else() {
+        let jobs = [FakeJob::table_job()];
+        let job = &jobs[0];
+        job.target.start_alien_restore("someone_else_r_1");
+        let tasks = start_tasks(&jobs, &job.slots());
+        wait_for("waiting behind the alien restore", || {
+            waiting_for(job).starts_with(
+                "snapshot slot of target database dest_db (127.0.0.1:9031): behind restore \
+                 someone_else_r_1, which this syncer did not start",
+            )
+        })
+        .await;
+        job.target.finish_alien_restore();
+        wait_for("incremental sync", || incremental(job)).await;
+        stop_tasks(&jobs, tasks).await;
+        assert!(job.journal.matching("cancel ").is_empty());
+        assert!(waiting_for(job).is_empty());
+    }
+}

@@ -27,6 +27,8 @@ pub(crate) struct SyncCache {
     pub lag_measured_at: Option<std::time::Instant>,
     /// The last reading of the target BEs' disk usage (the disk guard).
     pub disk: Option<DiskReading>,
+    /// The job's last shared backup was refused: its next backup is one of its own.
+    pub backup_alone: bool,
 }
 
 impl SyncCache {
@@ -41,6 +43,7 @@ impl SyncCache {
             dest_tables: None,
             lag_measured_at: None,
             disk: None,
+            backup_alone: false,
         }
     }
 

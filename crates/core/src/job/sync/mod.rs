@@ -19,7 +19,8 @@
 //! there (a new full sync, asked for by the operator, copies again).
 
 //! Modules depend one way: `mod.rs` (the step) → `incremental` (the batch loop) → `db`
-//! (database replay) → `snapshot`, `upsert`, `ddl` → `disk` (the target disk guard) →
+//! (database replay) → `snapshot`, `upsert`, `ddl` → `snapshot_queue` (a job's turn at the
+//! snapshot coordinator), `disk` (the target disk guard) →
 //! `cursor`, `cache`, `plan` (pure).
 
 mod cache;
@@ -31,6 +32,7 @@ mod incremental;
 mod pipeline;
 mod plan;
 mod snapshot;
+mod snapshot_queue;
 mod upsert;
 
 pub(crate) use cache::SyncCache;

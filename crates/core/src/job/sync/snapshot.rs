@@ -23,8 +23,10 @@ use std::collections::BTreeMap;
 
 use super::cache::SyncCache;
 use super::disk;
+use super::snapshot_queue::{self, BackupOutcome};
 use crate::job::context::{JobContext, StepOutcome};
 use crate::job::error::JobError;
+use crate::job::snapshot_slots::{BackupRequest, BackupTicket};
 use crate::job::spec::SyncType;
 use crate::progress::{Progress, SnapshotCheckpoint, SnapshotStep};
 use ccr_binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
@@ -33,7 +35,7 @@ use ccr_doris::sql::quote_ident;
 use ccr_doris::DorisErrorKind;
 
 /// Characters Doris accepts in labels and snapshot names; anything else becomes `_`.
-fn label_safe(text: &str) -> String {
+pub(super) fn label_safe(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
@@ -175,7 +177,8 @@ fn snapshot_table(ctx: &JobContext, checkpoint: &SnapshotCheckpoint, scope: Scop
     }
 }
 
-/// Starts the backup (after checkpointing its name) or waits for it.
+/// Queues the backup at the snapshot coordinator (the job saves the name its batch's
+/// backup runs under before that starts), or waits for the backup it saved.
 async fn backup(
     ctx: &JobContext,
     cache: &mut SyncCache,
@@ -185,19 +188,19 @@ async fn backup(
     scope: Scope,
 ) -> Result<StepOutcome, JobError> {
     let src = &ctx.info.src;
+    let slot = ctx.source_slot();
     if !checkpoint.snapshot_name.is_empty() {
-        match ctx
-            .source
-            .backup_state(&src.database, &checkpoint.snapshot_name)
-            .await?
-        {
+        let name = checkpoint.snapshot_name.clone();
+        match ctx.source.backup_state(&src.database, &name).await? {
             Some(state) if state.is_finished() => {
-                tracing::info!(snapshot = %checkpoint.snapshot_name, "backup finished");
+                tracing::info!(snapshot = %name, "backup finished");
+                ctx.snapshot_slots.finished(&slot, &name);
                 progress.set_snapshot_step(SnapshotStep::GetSnapshotInfo);
                 return Ok(StepOutcome::Progressed);
             }
             Some(state) if state.is_cancelled() => {
-                let name = std::mem::take(&mut checkpoint.snapshot_name);
+                ctx.snapshot_slots.finished(&slot, &name);
+                checkpoint.snapshot_name.clear();
                 checkpoint.failed_attempts += 1;
                 progress.set_checkpoint(checkpoint);
                 ctx.save(progress).await?;
@@ -206,36 +209,51 @@ async fn backup(
                     message: format!("backup {name} was cancelled: {}", state.status),
                 });
             }
-            Some(_) => return Ok(StepOutcome::Idle),
-            None => {} // Never started (or lost): start it below under the same name.
+            Some(_) => {
+                // Running (perhaps started before a restart): the jobs queued on this
+                // database wait behind it.
+                ctx.snapshot_slots.running(&slot, &name, || {
+                    format!("backup {name} of this syncer (job {})", ctx.name)
+                });
+                return Ok(StepOutcome::Idle);
+            }
+            None => {
+                // The batch that was to start it may still be waiting (the job was paused
+                // and resumed): wait with it. Else it never started (a restart before it
+                // did, or its batch broke up): queue again under a new name.
+                if let Some(ticket) = ctx.snapshot_slots.rejoin_backup(&slot, &name, &ctx.name) {
+                    return backup_turn(ctx, cache, progress, checkpoint, scope, ticket).await;
+                }
+                tracing::info!(snapshot = %name, "the backup recorded never started; queueing again");
+                checkpoint.snapshot_name.clear();
+                progress.set_checkpoint(checkpoint);
+                ctx.save(progress).await?;
+                return Ok(StepOutcome::Progressed);
+            }
         }
-    } else {
-        let mapped = progress
-            .table_mapping
-            .as_ref()
-            .and_then(|mapping| mapping.get(&checkpoint.table_id))
-            .copied();
-        if scope == Scope::DatabaseTable
-            && !resolve_partial_table(ctx, cache, mapped, checkpoint).await?
-        {
-            return abandon_partial_sync(ctx, progress, checkpoint).await;
-        }
-        if !checkpoint.partitions.is_empty() {
-            let table_id = match scope {
-                Scope::Table => src.table_id,
-                _ => checkpoint.table_id,
-            };
-            check_partitions_exist(ctx, table_id, checkpoint).await?;
-        }
-        let table = match scope {
-            Scope::Table => src.table.as_str(),
-            Scope::Database => "",
-            Scope::DatabaseTable => checkpoint.src_table.as_str(),
-        };
-        checkpoint.snapshot_name = snapshot_name(flow, &src.database, table);
-        progress.set_checkpoint(checkpoint);
-        ctx.save(progress).await?;
     }
+    let mapped = progress
+        .table_mapping
+        .as_ref()
+        .and_then(|mapping| mapping.get(&checkpoint.table_id))
+        .copied();
+    if scope == Scope::DatabaseTable
+        && !resolve_partial_table(ctx, cache, mapped, checkpoint).await?
+    {
+        return abandon_partial_sync(ctx, progress, checkpoint).await;
+    }
+    if !checkpoint.partitions.is_empty() {
+        let table_id = match scope {
+            Scope::Table => src.table_id,
+            _ => checkpoint.table_id,
+        };
+        check_partitions_exist(ctx, table_id, checkpoint).await?;
+    }
+    let table = match scope {
+        Scope::Table => src.table.as_str(),
+        Scope::Database => "",
+        Scope::DatabaseTable => checkpoint.src_table.as_str(),
+    };
     let targets = match scope {
         Scope::Table => vec![BackupTarget {
             table: src.table.clone(),
@@ -247,17 +265,59 @@ async fn backup(
         }],
         Scope::Database => database_backup_targets(ctx).await?,
     };
-    tracing::info!(snapshot = %checkpoint.snapshot_name, objects = targets.len(), "starting backup");
-    match ctx
-        .source
-        .backup(&src.database, &checkpoint.snapshot_name, &targets)
-        .await
-    {
-        Ok(()) => Ok(StepOutcome::Idle),
+    let request = BackupRequest {
+        // A database's full sync is a backup of its own; a job whose shared backup was
+        // refused goes alone once, so one job's bad table cannot fail a batch again.
+        alone: scope == Scope::Database || cache.backup_alone,
+        own_name: snapshot_name(flow, &src.database, table),
+        shared_name: shared_snapshot_name(flow, &src.database),
+        targets,
+    };
+    let ticket = ctx.snapshot_slots.queue_backup(slot, &ctx.name, request);
+    backup_turn(ctx, cache, progress, checkpoint, scope, ticket).await
+}
+
+/// The job's turn at the backup queue, and what follows from it.
+async fn backup_turn(
+    ctx: &JobContext,
+    cache: &mut SyncCache,
+    progress: &mut Progress,
+    checkpoint: &mut SnapshotCheckpoint,
+    scope: Scope,
+    ticket: BackupTicket,
+) -> Result<StepOutcome, JobError> {
+    match snapshot_queue::take_backup_turn(ctx, progress, checkpoint, ticket).await? {
+        BackupOutcome::Started => {
+            cache.backup_alone = false;
+            Ok(StepOutcome::Progressed)
+        }
+        BackupOutcome::Left => Ok(StepOutcome::Idle),
+        BackupOutcome::BackUpAlone => {
+            cache.backup_alone = true;
+            checkpoint.snapshot_name.clear();
+            progress.set_checkpoint(checkpoint);
+            ctx.save(progress).await?;
+            Ok(StepOutcome::Progressed)
+        }
+        BackupOutcome::Refused(error) => {
+            backup_refused(ctx, progress, checkpoint, scope, error).await
+        }
+    }
+}
+
+/// The source refused the job's own backup.
+async fn backup_refused(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    checkpoint: &mut SnapshotCheckpoint,
+    scope: Scope,
+    error: ccr_doris::DorisError,
+) -> Result<StepOutcome, JobError> {
+    match error {
         // The table (or a partition) was renamed or dropped between resolving its name and
         // the backup: resolve again (a partial sync of a database job follows the table by
         // id, and abandons it once it is gone).
-        Err(error)
+        error
             if error.kind() == DorisErrorKind::ObjectMissing
                 && (scope == Scope::DatabaseTable || !checkpoint.partitions.is_empty()) =>
         {
@@ -279,7 +339,7 @@ async fn backup(
             ctx.save(progress).await?;
             Ok(StepOutcome::Progressed)
         }
-        Err(error) => Err(error.into()),
+        error => Err(error.into()),
     }
 }
 
@@ -435,6 +495,15 @@ async fn abandon_partial_sync(
     Ok(StepOutcome::Progressed)
 }
 
+/// The name of a snapshot shared by several jobs' tables: `<prefix>_<db>_batch_<suffix>`,
+/// naming no table (so it is no single job's) and unique by its suffix.
+fn shared_snapshot_name(flow: Flow, db: &str) -> String {
+    snapshot_name(flow, db, SHARED_SNAPSHOT_MARK)
+}
+
+/// Stands where a single job's snapshot name has its table.
+const SHARED_SNAPSHOT_MARK: &str = "batch";
+
 fn snapshot_name(flow: Flow, db: &str, table: &str) -> String {
     let suffix = format!("_{}", unique_suffix());
     let mut name = if table.is_empty() {
@@ -508,6 +577,20 @@ async fn prepare_restore(
     let name = checkpoint.snapshot_name.clone();
     let table = snapshot_table(ctx, checkpoint, scope);
     let (snapshot, job_info) = fetch_snapshot(ctx, cache, &name, &table).await?;
+    if scope != Scope::Database {
+        let objects = snapshot_objects(&job_info)
+            .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: {e}")))?;
+        if !objects.contains_key(&table) {
+            // A shared backup started without this job's table (the job saved the name
+            // but had left its batch): back up again.
+            tracing::warn!(snapshot = %name, %table, "the snapshot does not hold the table; backing up again");
+            checkpoint.snapshot_name.clear();
+            progress.set_snapshot_step(SnapshotStep::BeginCreateSnapshot);
+            progress.set_checkpoint(checkpoint);
+            ctx.save(progress).await?;
+            return Ok(StepOutcome::Progressed);
+        }
+    }
     let map = job_info
         .table_commit_seq_map()
         .map_err(|e| JobError::CheckFailed(format!("snapshot {name}: {e}")))?;
@@ -638,11 +721,16 @@ async fn restore(
     scope: Scope,
 ) -> Result<StepOutcome, JobError> {
     let dest = &ctx.info.dest;
-    match ctx
-        .target
-        .restore_state(&dest.database, &checkpoint.restore_label)
-        .await?
+    let slot = ctx.target_slot();
+    let label = checkpoint.restore_label.clone();
+    let state = ctx.target.restore_state(&dest.database, &label).await?;
+    if state
+        .as_ref()
+        .is_some_and(|s| s.is_finished() || s.is_cancelled())
     {
+        ctx.snapshot_slots.finished(&slot, &label);
+    }
+    match state {
         Some(state) if state.is_finished() => {
             tracing::info!(label = %checkpoint.restore_label, "restore finished");
             progress.set_snapshot_step(SnapshotStep::PersistRestoreInfo);
@@ -682,7 +770,15 @@ async fn restore(
                 message: format!("restore was cancelled: {}", state.status),
             });
         }
-        Some(_) => return Ok(StepOutcome::Idle),
+        Some(_) => {
+            // Running (perhaps since before a restart): it holds the target database, so
+            // the restores queued there wait behind it, and it is watched closely so the
+            // next starts soon after it is done.
+            ctx.snapshot_slots.running(&slot, &label, || {
+                format!("restore {label} of job {}", ctx.name)
+            });
+            return snapshot_queue::watch_restore(ctx, &label).await;
+        }
         None => {}
     }
     // Not started yet (or lost before the target accepted it): start it, unless the target
@@ -715,12 +811,10 @@ async fn restore(
                 progress.set_checkpoint(checkpoint);
                 ctx.save(progress).await?;
             }
+            // Always listed: a snapshot may hold other jobs' tables too (a shared
+            // backup), and listing restores only what is listed.
             let target_name = checkpoint.alias.clone().unwrap_or(dest_table);
-            if scope == Scope::DatabaseTable || target_name != src_table {
-                vec![(src_table, Some(target_name))]
-            } else {
-                Vec::new()
-            }
+            vec![(src_table, Some(target_name))]
         }
         Scope::Database => {
             if checkpoint.aliases.is_empty() {
@@ -748,11 +842,34 @@ async fn restore(
         clean_partitions: flow == Flow::Full && features.clean_table_and_partitions,
         atomic_restore: flow == Flow::Full && features.atomic_restore,
     };
-    tracing::info!(label = %request.label, "starting restore");
-    let started = ctx.target.restore_snapshot(&request, &snapshot).await;
+    // One restore at a time per target database: wait for this job's turn.
+    let mut ticket = ctx
+        .snapshot_slots
+        .queue_restore(slot.clone(), &ctx.name, &label);
+    loop {
+        if !snapshot_queue::wait_restore_turn(ctx, &mut ticket).await {
+            cache.snapshot = Some((checkpoint.snapshot_name.clone(), snapshot));
+            return Ok(StepOutcome::Idle);
+        }
+        tracing::info!(label = %request.label, "starting restore");
+        match ctx.target.restore_snapshot(&request, &snapshot).await {
+            Ok(()) => {
+                ticket.started();
+                break;
+            }
+            Err(error) if error.kind() == DorisErrorKind::Busy => {
+                let behind = snapshot_queue::conflicting_restore(ctx, &slot).await;
+                tracing::info!(%error, %behind, "the target database is busy; the restore waits");
+                ticket.blocked(behind);
+            }
+            Err(error) => {
+                cache.snapshot = Some((checkpoint.snapshot_name.clone(), snapshot));
+                return Err(error.into());
+            }
+        }
+    }
     cache.snapshot = Some((checkpoint.snapshot_name.clone(), snapshot));
-    started?;
-    Ok(StepOutcome::Idle)
+    snapshot_queue::watch_restore(ctx, &label).await
 }
 
 fn alias_name(table: &str) -> String {

@@ -1,0 +1,272 @@
+//! A job's turn at the snapshot coordinator ([`crate::job::snapshot_slots`]): it waits in
+//! its step, with `/job_status` `waiting_for` saying `snapshot slot of ... database ...:
+//! behind ...`, until its batch's backup or its restore may start, or until an operator
+//! command (pause, delete, stop) arrives, which ends the step and drops its place.
+//!
+//! A refusal because the database is busy is never an error here: the job waits behind
+//! the job that holds the database. One this syncer did not start is cancelled only with
+//! `feature_cancel_conflict_backup_restore_job`, and only if its name says a syncer issued
+//! it (`ccrs_<db>` / `ccrp_<db>`, as the reference recognises its own); a user's backup is
+//! always waited for.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::snapshot::label_safe;
+use crate::job::context::{JobContext, StepOutcome};
+use crate::job::error::JobError;
+use crate::job::snapshot_slots::{
+    BackupTicket, BackupTurn, RestoreTicket, RestoreTurn, SlotKey, RECHECK,
+};
+use crate::progress::{Progress, SnapshotCheckpoint};
+use ccr_doris::DorisError;
+
+/// What `waiting_for` starts with while a job is queued at the coordinator.
+pub(crate) const WAITING_FOR_SLOT: &str = "snapshot slot";
+
+/// How often a job whose restore holds the target database asks whether it finished, so
+/// the restore queued behind it starts right after.
+const RESTORE_WATCH_POLL: Duration = Duration::from_millis(50);
+
+/// Longest a step watches a running restore; then the usual polling between steps goes on.
+const RESTORE_WATCH_MAX: Duration = Duration::from_secs(10);
+
+fn set_waiting(ctx: &JobContext, side: &str, key: &SlotKey, behind: &str) {
+    let text = format!("{WAITING_FOR_SLOT} of {side} database {key}: {behind}");
+    let mut status = ctx.status.lock();
+    if status.waiting_for.as_deref() != Some(text.as_str()) {
+        tracing::info!(waiting_for = %text, "queued for a snapshot slot");
+        status.waiting_for = Some(text);
+    }
+}
+
+fn clear_waiting(ctx: &JobContext) {
+    let mut status = ctx.status.lock();
+    if status
+        .waiting_for
+        .as_deref()
+        .is_some_and(|w| w.starts_with(WAITING_FOR_SLOT))
+    {
+        status.waiting_for = None;
+    }
+}
+
+/// Waits for a change of the queue, for `timeout`, or for an operator command; `false` on
+/// the command (the step ends and the job's place is given up).
+async fn wait_change(
+    mut changes: watch::Receiver<()>,
+    control: &mut watch::Receiver<crate::job::context::JobControl>,
+    timeout: Duration,
+) -> bool {
+    tokio::select! {
+        _ = changes.changed() => true,
+        _ = tokio::time::sleep(timeout) => true,
+        _ = control.changed() => false,
+    }
+}
+
+/// How a job's turn at the backup queue ended.
+pub(super) enum BackupOutcome {
+    /// Its batch's backup runs under the name the job saved: poll it.
+    Started,
+    /// An operator command arrived while it waited.
+    Left,
+    /// The shared backup was refused: the job backs up alone next.
+    BackUpAlone,
+    /// The job's own backup was refused.
+    Refused(DorisError),
+}
+
+/// Waits for the job's batch, saves the batch's snapshot name (before the backup starts),
+/// and starts the backup if it is this job's to start.
+pub(super) async fn take_backup_turn(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    checkpoint: &mut SnapshotCheckpoint,
+    ticket: BackupTicket,
+) -> Result<BackupOutcome, JobError> {
+    let outcome = backup_turn(ctx, progress, checkpoint, &ticket).await;
+    drop(ticket);
+    clear_waiting(ctx);
+    outcome
+}
+
+async fn backup_turn(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    checkpoint: &mut SnapshotCheckpoint,
+    ticket: &BackupTicket,
+) -> Result<BackupOutcome, JobError> {
+    let key = ctx.source_slot();
+    let db = &ctx.info.src.database;
+    let mut control = ctx.control.clone();
+    loop {
+        let changes = ticket.changes();
+        match ticket.turn() {
+            BackupTurn::Wait { behind } => set_waiting(ctx, "source", &key, &behind),
+            BackupTurn::Save { name } => {
+                checkpoint.snapshot_name = name;
+                progress.set_checkpoint(checkpoint);
+                ctx.save(progress).await?;
+                ticket.saved();
+                continue;
+            }
+            BackupTurn::Start {
+                name,
+                targets,
+                jobs,
+            } => {
+                tracing::info!(snapshot = %name, objects = targets.len(), jobs, "starting backup");
+                match ctx.source.backup(db, &name, &targets).await {
+                    Ok(()) => {
+                        ticket.started();
+                        return Ok(BackupOutcome::Started);
+                    }
+                    Err(error) if error.kind() == ccr_doris::DorisErrorKind::Busy => {
+                        let behind = conflicting_backup(ctx, &key).await;
+                        tracing::info!(%error, %behind, "the source database is busy; the backup waits");
+                        set_waiting(ctx, "source", &key, &behind);
+                        ticket.blocked(behind);
+                    }
+                    Err(error) => {
+                        if ticket.refused() {
+                            tracing::warn!(%error, snapshot = %name, jobs, "a shared backup was refused; its jobs back up alone");
+                            return Ok(BackupOutcome::BackUpAlone);
+                        }
+                        return Ok(BackupOutcome::Refused(error));
+                    }
+                }
+            }
+            BackupTurn::Started { .. } => return Ok(BackupOutcome::Started),
+            BackupTurn::Refused => return Ok(BackupOutcome::BackUpAlone),
+        }
+        if !wait_change(changes, &mut control, RECHECK).await {
+            return Ok(BackupOutcome::Left);
+        }
+    }
+}
+
+/// Whether a syncer issued snapshot or restore `name` of source database `db` (the
+/// reference's rule: its names start with `ccrs_<db>` or `ccrp_<db>`).
+fn issued_by_a_syncer(name: &str, src_db: &str) -> bool {
+    let db = label_safe(src_db);
+    ["ccrs", "ccrp"]
+        .iter()
+        .any(|prefix| name.starts_with(&format!("{prefix}_{db}")))
+}
+
+/// What holds the source database, in words; with
+/// `feature_cancel_conflict_backup_restore_job`, a syncer's backup this syncer does not
+/// run is cancelled.
+async fn conflicting_backup(ctx: &JobContext, key: &SlotKey) -> String {
+    let db = &ctx.info.src.database;
+    let running = match ctx.source.backup_jobs(db).await {
+        Ok(jobs) => jobs.into_iter().rev().find(|j| j.is_running()),
+        Err(error) => {
+            tracing::warn!(%error, "cannot list the source database's backups");
+            None
+        }
+    };
+    let Some(running) = running else {
+        return "behind a restore or backup this syncer did not start".to_owned();
+    };
+    let cancel = ctx.settings.features.cancel_conflict_backup_restore_job
+        && issued_by_a_syncer(&running.name, db)
+        && !ctx.snapshot_slots.is_ours(key, &running.name);
+    if cancel {
+        tracing::warn!(snapshot = %running.name, "cancelling a conflicting backup (feature_cancel_conflict_backup_restore_job)");
+        match ctx.source.cancel_backup(db).await {
+            Ok(()) => return format!("behind backup {}, cancelled", running.name),
+            Err(error) => tracing::warn!(%error, "cannot cancel the conflicting backup"),
+        }
+    }
+    format!(
+        "behind backup {}, which this syncer did not start",
+        running.name
+    )
+}
+
+/// What holds the target database, in words; with
+/// `feature_cancel_conflict_backup_restore_job`, a syncer's restore this syncer does not
+/// run is cancelled.
+pub(super) async fn conflicting_restore(ctx: &JobContext, key: &SlotKey) -> String {
+    let db = &ctx.info.dest.database;
+    let running = match ctx.target.restore_jobs(db).await {
+        Ok(jobs) => jobs.into_iter().rev().find(|j| j.is_running()),
+        Err(error) => {
+            tracing::warn!(%error, "cannot list the target database's restores");
+            None
+        }
+    };
+    let Some(running) = running else {
+        return "behind a backup or restore this syncer did not start".to_owned();
+    };
+    let cancel = ctx.settings.features.cancel_conflict_backup_restore_job
+        && issued_by_a_syncer(&running.name, &ctx.info.src.database)
+        && !ctx.snapshot_slots.is_ours(key, &running.name);
+    if cancel {
+        tracing::warn!(label = %running.name, "cancelling a conflicting restore (feature_cancel_conflict_backup_restore_job)");
+        match ctx.target.cancel_restore(db).await {
+            Ok(()) => return format!("behind restore {}, cancelled", running.name),
+            Err(error) => tracing::warn!(%error, "cannot cancel the conflicting restore"),
+        }
+    }
+    format!(
+        "behind restore {}, which this syncer did not start",
+        running.name
+    )
+}
+
+/// Waits until the target database is this ticket's; `false` if an operator command
+/// arrived first.
+pub(super) async fn wait_restore_turn(ctx: &JobContext, ticket: &mut RestoreTicket) -> bool {
+    let key = ctx.target_slot();
+    let mut control = ctx.control.clone();
+    let granted = loop {
+        let changes = ticket.changes();
+        match ticket.turn() {
+            RestoreTurn::Start => break true,
+            RestoreTurn::Wait { behind } => set_waiting(ctx, "target", &key, &behind),
+        }
+        if !wait_change(changes, &mut control, RECHECK).await {
+            break false;
+        }
+    };
+    clear_waiting(ctx);
+    granted
+}
+
+/// Watches the running restore `label` for a while: `Progressed` once it is finished or
+/// cancelled (the next step takes it from there), `Idle` if it still runs.
+pub(super) async fn watch_restore(ctx: &JobContext, label: &str) -> Result<StepOutcome, JobError> {
+    let mut control = ctx.control.clone();
+    let db = &ctx.info.dest.database;
+    let started = std::time::Instant::now();
+    while started.elapsed() < RESTORE_WATCH_MAX {
+        tokio::select! {
+            _ = tokio::time::sleep(RESTORE_WATCH_POLL) => {}
+            _ = control.changed() => return Ok(StepOutcome::Idle),
+        }
+        match ctx.target.restore_state(db, label).await? {
+            Some(state) if state.is_finished() || state.is_cancelled() => {
+                return Ok(StepOutcome::Progressed)
+            }
+            _ => {}
+        }
+    }
+    Ok(StepOutcome::Idle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syncer_names_are_recognised_by_their_database_prefix() {
+        assert!(issued_by_a_syncer("ccrs_shop_orders_1_ab", "shop"));
+        assert!(issued_by_a_syncer("ccrp_shop_batch_1_ab_r_2", "shop"));
+        assert!(!issued_by_a_syncer("nightly_shop", "shop"));
+        assert!(!issued_by_a_syncer("ccrs_other_t_1", "shop"));
+    }
+}
