@@ -706,11 +706,6 @@ impl JobManager {
         )
     }
 
-    /// Source watchers running now (one per source database stream with subscribed jobs).
-    pub fn source_watchers(&self) -> usize {
-        self.source_watches.len()
-    }
-
     /// Stops a job's task (it finishes its current step) and forgets it.
     fn unload(&self, name: &str) -> Option<JoinHandle<()>> {
         let handle = self.jobs.write().remove(name)?;

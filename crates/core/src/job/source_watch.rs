@@ -367,6 +367,11 @@ impl Seen {
         }
     }
 
+    /// Whether a DROP_TABLE of the table of `interest` was seen.
+    fn was_dropped(&self, interest: Interest) -> bool {
+        matches!(interest, Interest::Table(table) if self.dropped.contains_key(&table))
+    }
+
     fn note(&mut self, binlog: &TBinlog) {
         let seq = binlog.commit_seq.unwrap_or(NOTHING_SEEN);
         self.any = self.any.max(seq);
@@ -456,8 +461,9 @@ impl WatchState {
             return Registration::Unwatched;
         };
         if subscriber.synced != generation {
-            // Its last fetch may predate what this watcher knows: fetch once more.
-            let wake = if subscriber.synced == 0 {
+            // Its last fetch (and existence check) may predate what this watcher knows:
+            // fetch once more, and check the table if the watcher saw it dropped.
+            let wake = if subscriber.synced == 0 && !self.seen.was_dropped(subscriber.interest) {
                 Wake::News
             } else {
                 Wake::CheckTable
@@ -749,6 +755,23 @@ mod tests {
         assert!(other_woken.try_recv().is_err());
         // Checked once (a table recovered since stays quiet).
         woken(register(&watch, dropped, 100));
+    }
+
+    #[test]
+    fn a_job_joining_after_its_tables_drop_was_seen_checks_its_table() {
+        let watch = watch(100);
+        watch.saw(&[binlog(101, TBinlogType::DROP_TABLE, Some(vec![TABLE]))]);
+        let mut state = watch.state.lock();
+        let late = state.add(Interest::Table(TABLE));
+        assert!(matches!(
+            state.register(late, 100),
+            Registration::Now(Wake::CheckTable)
+        ));
+        let other = state.add(Interest::Table(OTHER));
+        assert!(matches!(
+            state.register(other, 100),
+            Registration::Now(Wake::News)
+        ));
     }
 
     #[test]

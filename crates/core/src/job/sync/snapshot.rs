@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use super::cache::SyncCache;
 use super::disk;
-use super::snapshot_queue::{self, BackupOutcome};
+use super::snapshot_queue::{self, label_safe, BackupOutcome};
 use crate::job::context::{JobContext, StepOutcome};
 use crate::job::error::JobError;
 use crate::job::snapshot_slots::{BackupRequest, BackupTicket};
@@ -33,19 +33,6 @@ use ccr_binlog::snapshot::{BackupJobInfo, BeNetworkAddress, ExtraInfo};
 use ccr_doris::cluster::{BackupTarget, MismatchedObject, ObjectKind, RestoreRequest, Snapshot};
 use ccr_doris::sql::quote_ident;
 use ccr_doris::DorisErrorKind;
-
-/// Characters Doris accepts in labels and snapshot names; anything else becomes `_`.
-pub(super) fn label_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
 
 /// Longest label Doris accepts for snapshots and restores.
 const MAX_LABEL_LEN: usize = 128;

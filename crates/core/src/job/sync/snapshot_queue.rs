@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::snapshot::label_safe;
 use crate::job::context::{JobContext, StepOutcome};
 use crate::job::error::JobError;
 use crate::job::snapshot_slots::{
@@ -21,6 +20,19 @@ use crate::job::snapshot_slots::{
 };
 use crate::progress::{Progress, SnapshotCheckpoint};
 use ccr_doris::DorisError;
+
+/// Characters Doris accepts in labels and snapshot names; anything else becomes `_`.
+pub(super) fn label_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
 
 /// What `waiting_for` starts with while a job is queued at the coordinator.
 pub(crate) const WAITING_FOR_SLOT: &str = "snapshot slot";
@@ -35,10 +47,15 @@ const RESTORE_WATCH_MAX: Duration = Duration::from_secs(10);
 fn set_waiting(ctx: &JobContext, side: &str, key: &SlotKey, behind: &str) {
     let text = format!("{WAITING_FOR_SLOT} of {side} database {key}: {behind}");
     let mut status = ctx.status.lock();
-    if status.waiting_for.as_deref() != Some(text.as_str()) {
+    let queued_already = status
+        .waiting_for
+        .as_deref()
+        .is_some_and(|w| w.starts_with(WAITING_FOR_SLOT));
+    if !queued_already {
+        // Once per wait: the text itself changes as the queue moves.
         tracing::info!(waiting_for = %text, "queued for a snapshot slot");
-        status.waiting_for = Some(text);
     }
+    status.waiting_for = Some(text);
 }
 
 fn clear_waiting(ctx: &JobContext) {
