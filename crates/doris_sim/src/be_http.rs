@@ -568,6 +568,7 @@ async fn binlog_download(
     State(source): State<BinlogDownloads>,
     Query(params): Query<DownloadParams>,
 ) -> Result<Response, DownloadError> {
+    source.catalog.calls().count_be("binlog_download");
     if let Some(token) = &params.token {
         if token != source.catalog.cluster_token().expose() {
             return Err(DownloadError(

@@ -419,6 +419,7 @@ impl BackendServiceSyncHandler for SimBackendService {
         &self,
         request: TIngestBinlogRequest,
     ) -> thrift::Result<TIngestBinlogResult> {
+        self.catalog.calls().count_be("ingest_binlog");
         if let Err(fault) = self
             .faults
             .before_rpc("ingest_binlog", Some(self.backend_id))
@@ -445,6 +446,7 @@ impl BackendServiceSyncHandler for SimBackendService {
         &self,
         request: TQueryIngestBinlogRequest,
     ) -> thrift::Result<TQueryIngestBinlogResult> {
+        self.catalog.calls().count_be("query_ingest_binlog");
         if let Err(fault) = self
             .faults
             .before_rpc("query_ingest_binlog", Some(self.backend_id))
