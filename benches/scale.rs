@@ -268,6 +268,30 @@ fn clock_ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
+/// CPU time and RSS of process `pid` (`self` for this one, i.e. the simulators).
+fn proc_sample(pid: &str) -> ProcSample {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("process stat");
+    // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat has a command")
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    let rss_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    ProcSample {
+        cpu: Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second() as f64),
+        rss_kib,
+    }
+}
+
 impl Syncer {
     async fn start() -> Syncer {
         let dir = tempfile::tempdir().unwrap();
@@ -329,27 +353,7 @@ impl Syncer {
     }
 
     fn sample(&self) -> ProcSample {
-        let pid = self.child.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("syncer stat");
-        // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .expect("stat has a command")
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("syncer status");
-        let rss_kib = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        ProcSample {
-            cpu: Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second() as f64),
-            rss_kib,
-        }
+        proc_sample(&self.child.id().to_string())
     }
 
     /// Phase of every job, from one `/view?format=json` (the syncer's own status, no
@@ -764,6 +768,7 @@ async fn burst_part(
     let (src_before, dest_before) = clusters.calls();
     let metrics_before = syncer.metrics().await;
     let proc_before = syncer.sample();
+    let sims_before = proc_sample("self");
     let started = Instant::now();
     let resumed = syncer
         .post("/resume", serde_json::json!({"name": TABLE_JOB}))
@@ -786,6 +791,7 @@ async fn burst_part(
     }
     let wall = started.elapsed().as_secs_f64();
     let proc_after = syncer.sample();
+    let sims_after = proc_sample("self");
     let metrics_after = syncer.metrics().await;
     let (src_after, dest_after) = clusters.calls();
     if !caught_up {
@@ -817,6 +823,14 @@ async fn burst_part(
             per_txn((proc_after.cpu - proc_before.cpu).as_secs_f64() * 1e3)
         ),
         "<= 0.5 ms",
+    );
+    report.add(
+        "burst: simulators' CPU per txn (both clusters)",
+        format!(
+            "{:.3} ms",
+            per_txn((sims_after.cpu - sims_before.cpu).as_secs_f64() * 1e3)
+        ),
+        "(informative)",
     );
     report.add(
         "burst: FE metadata calls per txn (src+dest)",
@@ -991,6 +1005,7 @@ async fn db_part(args: &Args, report: &mut Report) {
     let syncer = Syncer::start().await;
     let metrics_before = syncer.metrics().await;
     let proc_before = syncer.sample();
+    let sims_before = proc_sample("self");
     let (src_before, dest_before) = clusters.calls();
     let started = Instant::now();
     create_jobs(&syncer, vec![job_body(&clusters, "big", db, "")], 1).await;
@@ -1004,6 +1019,7 @@ async fn db_part(args: &Args, report: &mut Report) {
         .await;
     let wall = started.elapsed().as_secs_f64();
     let proc_after = syncer.sample();
+    let sims_after = proc_sample("self");
     let metrics_after = syncer.metrics().await;
     let (src_after, dest_after) = clusters.calls();
     println!(
@@ -1043,6 +1059,15 @@ async fn db_part(args: &Args, report: &mut Report) {
         report.add(
             "db: syncer CPU during the full sync",
             format!("{cpu:.2} s ({:.1}% of wall time)", 100.0 * cpu / wall),
+            "(informative)",
+        );
+        let sims_cpu = (sims_after.cpu - sims_before.cpu).as_secs_f64();
+        report.add(
+            "db: simulators' CPU during the full sync",
+            format!(
+                "{sims_cpu:.2} s ({:.1}% of wall time)",
+                100.0 * sims_cpu / wall
+            ),
             "(informative)",
         );
     }
