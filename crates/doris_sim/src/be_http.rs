@@ -459,15 +459,30 @@ fn int_param(value: &Option<String>, name: &str) -> Result<i64, DownloadError> {
         .map_err(|_| bad_request(format!("invalid {name}: {text}")))
 }
 
-/// A copy of what a download needs from one tablet, taken under the catalog lock.
+/// Which rowset of a tablet a download asks about.
+#[derive(Clone, Copy)]
+enum WantedRowset<'a> {
+    /// The one a load at this partition version wrote.
+    Version(i64),
+    /// The one with this id (as the download names it).
+    Id(&'a str),
+}
+
+/// A copy of what a download needs from one tablet, taken under the catalog lock: only the
+/// rowset asked about (a tablet holds one rowset per load; copying them all made every
+/// download cost as much as the tablet's whole history).
 struct TabletSnapshot {
     visible_version: i64,
-    rowsets: Vec<Rowset>,
+    rowset: Option<Rowset>,
     columns: Vec<Column>,
 }
 
 impl BinlogDownloads {
-    fn tablet(&self, tablet_id: i64) -> Result<TabletSnapshot, DownloadError> {
+    fn tablet(
+        &self,
+        tablet_id: i64,
+        wanted: WantedRowset<'_>,
+    ) -> Result<TabletSnapshot, DownloadError> {
         let missing = || {
             DownloadError(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -494,9 +509,17 @@ impl BinlogDownloads {
             .partitions
             .get(&location.partition_id)
             .ok_or_else(missing)?;
+        let rowset = tablet
+            .rowsets
+            .iter()
+            .find(|r| match wanted {
+                WantedRowset::Version(version) => r.version == version,
+                WantedRowset::Id(id) => r.id.to_string() == id,
+            })
+            .cloned();
         Ok(TabletSnapshot {
             visible_version: partition.visible_version,
-            rowsets: tablet.rowsets.clone(),
+            rowset,
             columns: olap.columns.clone(),
         })
     }
@@ -504,7 +527,8 @@ impl BinlogDownloads {
 
 impl TabletSnapshot {
     /// The rowset load version `version` wrote (an empty one if it wrote nothing here).
-    /// Version 1 is the initial empty version, not a load.
+    /// Version 1 is the initial empty version, not a load. The snapshot must have been
+    /// taken for that version.
     fn rowset_at(&self, tablet_id: i64, version: i64) -> Result<Option<&Rowset>, DownloadError> {
         if version < 2 || version > self.visible_version {
             return Err(DownloadError(
@@ -512,7 +536,7 @@ impl TabletSnapshot {
                 format!("binlog version {version} of tablet {tablet_id} not found"),
             ));
         }
-        Ok(self.rowsets.iter().find(|r| r.version == version))
+        Ok(self.rowset.as_ref().filter(|r| r.version == version))
     }
 
     fn rowset_id_at(&self, tablet_id: i64, version: i64) -> Result<String, DownloadError> {
@@ -539,7 +563,8 @@ impl TabletSnapshot {
         })
     }
 
-    /// Segment `index` of rowset `rowset_id`: every stored column, by unique id.
+    /// Segment `index` of rowset `rowset_id`: every stored column, by unique id. The
+    /// snapshot must have been taken for that rowset id.
     fn segment(&self, rowset_id: &str, index: i64) -> Result<SegmentDoc, DownloadError> {
         let not_found = || {
             DownloadError(
@@ -548,9 +573,9 @@ impl TabletSnapshot {
             )
         };
         let rowset = self
-            .rowsets
-            .iter()
-            .find(|r| r.id.to_string() == rowset_id)
+            .rowset
+            .as_ref()
+            .filter(|r| r.id.to_string() == rowset_id)
             .ok_or_else(not_found)?;
         if index < 0 || index as usize >= segment_count(rowset) {
             return Err(not_found());
@@ -568,6 +593,7 @@ async fn binlog_download(
     State(source): State<BinlogDownloads>,
     Query(params): Query<DownloadParams>,
 ) -> Result<Response, DownloadError> {
+    source.catalog.calls().count_be("binlog_download");
     if let Some(token) = &params.token {
         if token != source.catalog.cluster_token().expose() {
             return Err(DownloadError(
@@ -584,7 +610,7 @@ async fn binlog_download(
     match method {
         "get_binlog_info" => {
             let version = int_param(&params.binlog_version, "binlog_version")?;
-            let tablet = source.tablet(tablet_id)?;
+            let tablet = source.tablet(tablet_id, WantedRowset::Version(version))?;
             let rowset = tablet.rowset_at(tablet_id, version)?;
             let body = format!(
                 "{}:{}",
@@ -599,7 +625,9 @@ async fn binlog_download(
                 .rowset_id
                 .as_deref()
                 .ok_or_else(|| bad_request("missing parameter: rowset_id"))?;
-            let meta = source.tablet(tablet_id)?.meta(tablet_id, version)?;
+            let meta = source
+                .tablet(tablet_id, WantedRowset::Version(version))?
+                .meta(tablet_id, version)?;
             if meta.rowset_id != rowset_id {
                 return Err(DownloadError(
                     StatusCode::NOT_FOUND,
@@ -614,7 +642,9 @@ async fn binlog_download(
                 .as_deref()
                 .ok_or_else(|| bad_request("missing parameter: rowset_id"))?;
             let index = int_param(&params.segment_index, "segment_index")?;
-            let segment = source.tablet(tablet_id)?.segment(rowset_id, index)?;
+            let segment = source
+                .tablet(tablet_id, WantedRowset::Id(rowset_id))?
+                .segment(rowset_id, index)?;
             Ok(json_file(serde_json::to_vec(&segment)))
         }
         "get_segment_index_file" => Err(DownloadError(

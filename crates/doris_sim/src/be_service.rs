@@ -219,6 +219,11 @@ impl SimBackendService {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        // Thrift handlers run on plain threads: block this one on the future (a spawned
+        // task and a channel cost two more thread switches per download request).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(self.runtime.block_on(future));
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         self.runtime.spawn(async move {
             let _ = tx.send(future.await);
@@ -419,6 +424,7 @@ impl BackendServiceSyncHandler for SimBackendService {
         &self,
         request: TIngestBinlogRequest,
     ) -> thrift::Result<TIngestBinlogResult> {
+        self.catalog.calls().count_be("ingest_binlog");
         if let Err(fault) = self
             .faults
             .before_rpc("ingest_binlog", Some(self.backend_id))
@@ -445,6 +451,7 @@ impl BackendServiceSyncHandler for SimBackendService {
         &self,
         request: TQueryIngestBinlogRequest,
     ) -> thrift::Result<TQueryIngestBinlogResult> {
+        self.catalog.calls().count_be("query_ingest_binlog");
         if let Err(fault) = self
             .faults
             .before_rpc("query_ingest_binlog", Some(self.backend_id))

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::backup::service as backup_service;
 use crate::binlog_service;
+use crate::call_counts::NO_DATABASE;
 use crate::catalog::table::Table;
 use crate::catalog::user::{Privilege, User};
 use crate::catalog::{Catalog, CatalogState};
@@ -186,6 +187,14 @@ impl SimFrontendService {
             Ok(()) => Ok(None),
             Err(fault) => Ok(Some(R::from_fault_reply(fault.into_reply()?))),
         }
+    }
+
+    /// Counts one call of `method` naming database `db` (before any fault: an injected
+    /// failure is still a call the client sent).
+    fn count(&self, method: &str, db: Option<&String>) {
+        self.catalog
+            .calls()
+            .count_fe(method, db.map_or(NO_DATABASE, String::as_str));
     }
 
     /// Password plus `privilege` on every named table (Doris' checkPasswordAndPrivs).
@@ -364,6 +373,21 @@ impl SimFrontendService {
         })
     }
 
+    /// The database a getMeta request names, by name or by id.
+    fn meta_db_name(&self, request: &TGetMetaRequest) -> Option<String> {
+        let db = request.db.as_ref()?;
+        match (&db.name, db.id) {
+            (Some(name), _) => Some(name.clone()),
+            (None, Some(id)) => self
+                .catalog
+                .read()
+                .databases
+                .get(&id)
+                .map(|db| db.name.clone()),
+            (None, None) => None,
+        }
+    }
+
     fn get_meta(&self, request: &TGetMetaRequest) -> Result<TGetMetaResult, FeCallError> {
         let user = required(&request.user, "user")?;
         let passwd = required(&request.passwd, "passwd")?;
@@ -490,6 +514,7 @@ impl SimFrontendService {
     /// The fault hook runs after the flavor check: a 2.1 FE's Thrift server refuses the
     /// unknown method before any handler (and so any fault) is reached.
     fn lock_binlog(&self, request: &TLockBinlogRequest) -> thrift::Result<TLockBinlogResult> {
+        self.count("lockBinlog", request.db.as_ref());
         if !binlog_service::lock_binlog_supported(&self.catalog) {
             return Err(thrift::Error::Application(thrift::ApplicationError::new(
                 thrift::ApplicationErrorKind::UnknownMethod,
@@ -515,6 +540,7 @@ impl SimFrontendService {
 
 impl FrontendServiceSyncHandler for SimFrontendService {
     fn handle_begin_txn(&self, request: TBeginTxnRequest) -> thrift::Result<TBeginTxnResult> {
+        self.count("beginTxn", request.db.as_ref());
         if let Some(reply) = self.injected_fault("beginTxn")? {
             return Ok(reply);
         }
@@ -532,6 +558,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
     }
 
     fn handle_commit_txn(&self, request: TCommitTxnRequest) -> thrift::Result<TCommitTxnResult> {
+        self.count("commitTxn", request.db.as_ref());
         if let Some(reply) = self.injected_fault("commitTxn")? {
             return Ok(reply);
         }
@@ -547,6 +574,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TRollbackTxnRequest,
     ) -> thrift::Result<TRollbackTxnResult> {
+        self.count("rollbackTxn", request.db.as_ref());
         if let Some(reply) = self.injected_fault("rollbackTxn")? {
             return Ok(reply);
         }
@@ -559,6 +587,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
     }
 
     fn handle_get_binlog(&self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogResult> {
+        self.count("getBinlog", request.db.as_ref());
         if let Some(reply) = self.injected_fault("getBinlog")? {
             return Ok(reply);
         }
@@ -569,6 +598,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetBinlogRequest,
     ) -> thrift::Result<TGetBinlogLagResult> {
+        self.count("getBinlogLag", request.db.as_ref());
         if let Some(reply) = self.injected_fault("getBinlogLag")? {
             return Ok(reply);
         }
@@ -583,6 +613,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetSnapshotRequest,
     ) -> thrift::Result<TGetSnapshotResult> {
+        self.count("getSnapshot", request.db.as_ref());
         if let Some(reply) = self.injected_fault("getSnapshot")? {
             return Ok(reply);
         }
@@ -593,6 +624,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TRestoreSnapshotRequest,
     ) -> thrift::Result<TRestoreSnapshotResult> {
+        self.count("restoreSnapshot", request.db.as_ref());
         if let Some(reply) = self.injected_fault("restoreSnapshot")? {
             return Ok(reply);
         }
@@ -603,6 +635,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetMasterTokenRequest,
     ) -> thrift::Result<TGetMasterTokenResult> {
+        self.count("getMasterToken", None);
         if let Some(reply) = self.injected_fault("getMasterToken")? {
             return Ok(reply);
         }
@@ -615,6 +648,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
     }
 
     fn handle_get_meta(&self, request: TGetMetaRequest) -> thrift::Result<TGetMetaResult> {
+        self.count("getMeta", self.meta_db_name(&request).as_ref());
         if let Some(reply) = self.injected_fault("getMeta")? {
             return Ok(reply);
         }
@@ -629,6 +663,7 @@ impl FrontendServiceSyncHandler for SimFrontendService {
         &self,
         request: TGetBackendMetaRequest,
     ) -> thrift::Result<TGetBackendMetaResult> {
+        self.count("getBackendMeta", None);
         if let Some(reply) = self.injected_fault("getBackendMeta")? {
             return Ok(reply);
         }

@@ -9,6 +9,7 @@ pub mod be_http;
 pub mod be_service;
 pub mod binlog_journal;
 pub mod binlog_service;
+pub mod call_counts;
 pub mod catalog;
 pub mod cluster;
 pub mod fault;

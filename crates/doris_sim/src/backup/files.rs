@@ -182,6 +182,7 @@ async fn tablet_download(
     State(source): State<SnapshotDownloads>,
     Query(params): Query<DownloadParams>,
 ) -> Response {
+    source.catalog.calls().count_be("snapshot_download");
     match params.token.as_deref() {
         None | Some("") => {
             return (StatusCode::UNAUTHORIZED, "token is not specified.").into_response()

@@ -18,6 +18,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::backup::BackupRestoreJobs;
 use crate::binlog_journal::BinlogJournal;
+use crate::call_counts::CallCounters;
 use crate::fault::FaultInjector;
 use crate::topology::ClusterTopology;
 use crate::txn::TxnTable;
@@ -410,6 +411,9 @@ pub struct Catalog {
     /// The cluster's control state, once attached: SHOW BACKENDS reports the disk usage
     /// set through the control API (`POST /api/_sim/disk_usage`).
     faults: std::sync::OnceLock<FaultInjector>,
+    /// Calls the cluster's services answered (outside the state lock: counting must not
+    /// contend with the work it counts).
+    calls: CallCounters,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -463,7 +467,13 @@ impl Catalog {
             cluster_token: Secret::new(random_token()),
             state: RwLock::new(state),
             faults: std::sync::OnceLock::new(),
+            calls: CallCounters::default(),
         })
+    }
+
+    /// The call counters of this cluster's FE and BE services.
+    pub fn calls(&self) -> &CallCounters {
+        &self.calls
     }
 
     /// Lets SHOW BACKENDS report the disk usage set in `faults` (the cluster's control API).

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::ast::{Expr, SetAssignment, Statement};
-use super::lexer::{split_statements, tokenize};
+use super::lexer::{split_statements, tokenize, TokenKind};
 use super::parser::parse_statement;
 use super::vars::{self, SESSION_VARIABLES};
 use crate::catalog::types::Value;
@@ -103,6 +103,11 @@ impl SqlSession for FeSession {
         }
         let mut results = Vec::new();
         for range in ranges {
+            let first_word = match &tokens[range.start].kind {
+                TokenKind::Word(word) => word.as_str(),
+                _ => "",
+            };
+            self.catalog.calls().count_sql(first_word);
             let result = parse_statement(sql, &tokens[range])
                 .map_err(|e| SqlError::analysis(e.0))
                 .and_then(|stmt| self.execute_statement(stmt));
