@@ -87,6 +87,25 @@ impl Lease {
         ))
     }
 
+    /// Waits until the lease lapses (never, for an unlimited one). A caught-up job waits
+    /// for news with this too, so its status says it holds for the store when the store
+    /// is cut off while nothing happens.
+    pub async fn wait_lapsed(&self) {
+        loop {
+            let expires = match *self.renewed_at.lock() {
+                None => return,
+                Some(at) => at.checked_add(self.term),
+            };
+            let Some(expires) = expires else {
+                return std::future::pending().await;
+            };
+            tokio::time::sleep_until(tokio::time::Instant::from_std(expires)).await;
+            if !self.is_held() {
+                return;
+            }
+        }
+    }
+
     /// Waits until the lease is held again.
     pub async fn wait_held(&self) {
         loop {
@@ -301,5 +320,26 @@ mod tests {
             .expect("the renewal wakes the waiter")
             .unwrap();
         assert!(lease.check().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_held_lease_is_waited_out_until_it_lapses_and_an_unlimited_one_never() {
+        let lease = Lease::new(Duration::from_millis(200));
+        lease.renew(Instant::now());
+        tokio::time::timeout(Duration::from_secs(30), lease.wait_lapsed())
+            .await
+            .expect("the lease lapses after its term");
+        assert!(!lease.is_held());
+        // Lapsed already: no wait.
+        tokio::time::timeout(Duration::from_secs(30), lease.wait_lapsed())
+            .await
+            .expect("at once");
+        let unlimited = Lease::unlimited();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), unlimited.wait_lapsed())
+                .await
+                .is_err(),
+            "an unlimited lease never lapses"
+        );
     }
 }

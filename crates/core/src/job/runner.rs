@@ -122,6 +122,7 @@ async fn wait_for_news(ctx: &mut JobContext, after: i64, own_poll: Duration) {
     let JobContext {
         source_watch,
         control,
+        lease,
         ..
     } = ctx;
     tokio::select! {
@@ -129,6 +130,8 @@ async fn wait_for_news(ctx: &mut JobContext, after: i64, own_poll: Duration) {
             tracing::trace!(?wake, "woken for news of the source");
         }
         _ = control.changed() => {}
+        // The next round of the loop shows the job holding for the store.
+        _ = lease.wait_lapsed() => {}
     }
 }
 
