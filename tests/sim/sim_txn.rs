@@ -763,6 +763,16 @@ async fn replayed_load_is_counted_per_database_method_and_call() {
     // Every ingest asks the source BE for the binlog info and the rowset meta at least.
     assert!(on_source.be["binlog_download"] >= 2 * planned.len() as u64);
     assert_eq!(on_source.fe_method("beginTxn"), 0);
+    // The same counts on the FE's HTTP port.
+    let url = format!(
+        "http://127.0.0.1:{}/api/_sim/calls",
+        target.doris.topology().fe.http_port
+    );
+    let served: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        served["fe"][DB]["commitTxn"],
+        target.doris.catalog.calls().snapshot().fe[DB]["commitTxn"]
+    );
     source.stop().await;
     target.stop().await;
 }
