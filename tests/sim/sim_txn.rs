@@ -723,6 +723,60 @@ async fn replaying_source_loads_reproduces_the_rows() {
     target.stop().await;
 }
 
+/// The call counters a bench reads (`doris_sim::call_counts`): one replayed load is counted
+/// per FE method under its database, per SQL statement kind, and per BE call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_load_is_counted_per_database_method_and_call() {
+    let source = Cluster::start().await;
+    let target = Cluster::start().await;
+    let source_before = source.doris.catalog.calls().snapshot();
+    let target_before = target.doris.catalog.calls().snapshot();
+    let changed = run_on_source(
+        &source,
+        &format!("INSERT INTO {DB}.{TABLE} VALUES (1, 'eu', 10), (150, 'us', 20)"),
+    )
+    .await;
+    let txn = target.begin("counted").await;
+    let planned = plan(&source, &target, txn, &changed).await;
+    let infos = ingest_all(&target, &planned).await;
+    assert_eq!(target.commit(txn, infos).await.status_code, TStatusCode::OK);
+    let on_source = source
+        .doris
+        .catalog
+        .calls()
+        .snapshot()
+        .since(&source_before);
+    let on_target = target
+        .doris
+        .catalog
+        .calls()
+        .snapshot()
+        .since(&target_before);
+
+    assert_eq!(on_source.sql.get("INSERT"), Some(&1), "{on_source:?}");
+    // getMeta named the database by id: it is counted under the database's name.
+    assert!(on_source.fe[DB]["getMeta"] >= 1, "{on_source:?}");
+    assert_eq!(on_target.fe[DB]["beginTxn"], 1, "{on_target:?}");
+    assert_eq!(on_target.fe[DB]["commitTxn"], 1, "{on_target:?}");
+    assert_eq!(on_target.fe_method("rollbackTxn"), 0);
+    assert_eq!(on_target.be["ingest_binlog"], planned.len() as u64);
+    // Every ingest asks the source BE for the binlog info and the rowset meta at least.
+    assert!(on_source.be["binlog_download"] >= 2 * planned.len() as u64);
+    assert_eq!(on_source.fe_method("beginTxn"), 0);
+    // The same counts on the FE's HTTP port.
+    let url = format!(
+        "http://127.0.0.1:{}/api/_sim/calls",
+        target.doris.topology().fe.http_port
+    );
+    let served: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        served["fe"][DB]["commitTxn"],
+        target.doris.catalog.calls().snapshot().fe[DB]["commitTxn"]
+    );
+    source.stop().await;
+    target.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_ingests_commits_and_rollbacks() {
     let source = Cluster::start().await;

@@ -11,7 +11,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
 use parking_lot::RwLock;
+
+use crate::catalog::Catalog;
 
 /// FrontendService methods, by their wire names.
 pub const FE_METHODS: [&str; 11] = [
@@ -219,6 +224,18 @@ impl CallCounts {
     pub fn sql_total(&self) -> u64 {
         self.sql.values().sum()
     }
+}
+
+/// `GET /api/_sim/calls` on the FE's HTTP port: the cluster's [`CallCounts`] as JSON
+/// (`{"fe": {db: {method: n}}, "sql": {kind: n}, "be": {call: n}}`, the FE calls naming no
+/// database under `""`), for clients outside the simulator's process.
+pub fn call_count_routes(catalog: Arc<Catalog>) -> Router {
+    async fn calls(State(catalog): State<Arc<Catalog>>) -> Json<CallCounts> {
+        Json(catalog.calls().snapshot())
+    }
+    Router::new()
+        .route("/api/_sim/calls", get(calls))
+        .with_state(catalog)
 }
 
 #[cfg(test)]

@@ -271,6 +271,7 @@ pub struct SimClusterBuilder {
     fe_rpc_service: Option<ListenerService>,
     be_rpc_services: HashMap<i64, ListenerService>,
     be_http_routes: HashMap<i64, axum::Router>,
+    fe_http_routes: axum::Router,
 }
 
 impl SimClusterBuilder {
@@ -318,6 +319,12 @@ impl SimClusterBuilder {
         self
     }
 
+    /// Adds `routes` to the FE's HTTP port, beside the control API (e.g. the call counts).
+    pub fn serve_fe_http_routes(mut self, routes: axum::Router) -> Self {
+        self.fe_http_routes = routes;
+        self
+    }
+
     /// Starts every server. Must run inside a Tokio runtime.
     pub fn start(self, engine: Arc<dyn SqlEngine>) -> SimCluster {
         let shared = Arc::new(ClusterShared {
@@ -346,10 +353,13 @@ impl SimClusterBuilder {
         let http_shutdown = control_http.control.signals().shutdown;
         let http_handle = handle.clone();
         let fe_http_listener = self.fe_http;
+        let fe_http_routes = self.fe_http_routes;
         control_http.spawn(
             "FE http port".into(),
             Box::pin(async move {
-                if let Err(e) = fe_http::serve(fe_http_listener, http_handle, http_shutdown).await {
+                let served =
+                    fe_http::serve(fe_http_listener, http_handle, fe_http_routes, http_shutdown);
+                if let Err(e) = served.await {
                     tracing::warn!(error = %e, "FE http server failed");
                 }
             }),
@@ -785,6 +795,7 @@ impl SimCluster {
             fe_rpc_service: None,
             be_rpc_services: HashMap::new(),
             be_http_routes: HashMap::new(),
+            fe_http_routes: axum::Router::new(),
         })
     }
 

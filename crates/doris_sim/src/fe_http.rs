@@ -15,6 +15,7 @@
 //! | `POST /api/_sim/master`             | answer NOT_MASTER naming another FE               |
 //! | `DELETE /api/_sim/master`           | be master again                                   |
 //! | `POST /api/_sim/disk_usage`         | the disk usage SHOW BACKENDS reports              |
+//! | `GET /api/_sim/calls`               | calls answered so far ([`crate::call_counts`])    |
 //!
 //! Answers are JSON; failures are `{"error": "..."}` with status 400 (bad request), 404
 //! (unknown rule or BE) or 500 (a restart could not re-bind its ports).
@@ -264,13 +265,15 @@ pub fn router(cluster: SimClusterHandle) -> Router {
         .with_state(cluster)
 }
 
-/// Serves the FE http port until `shutdown` becomes `true` (or its sender is dropped).
+/// Serves the FE http port (the control API and `extra` routes) until `shutdown` becomes
+/// `true` (or its sender is dropped).
 pub async fn serve(
     listener: TcpListener,
     cluster: SimClusterHandle,
+    extra: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(cluster))
+    axum::serve(listener, router(cluster).merge(extra))
         .with_graceful_shutdown(async move { shutdown_requested(&mut shutdown).await })
         .await
 }

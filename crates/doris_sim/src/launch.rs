@@ -8,6 +8,7 @@ use super::backup::files::{snapshot_download_routes, SnapshotDownloads};
 use super::be_http::{binlog_download_routes, BinlogDownloads};
 use super::be_service::SimBackendService;
 use super::binlog_journal::BinlogFlavor;
+use super::call_counts::call_count_routes;
 use super::catalog::Catalog;
 use super::cluster::{SimCluster, SimClusterOptions, SimError};
 use super::fe_service::SimFrontendService;
@@ -109,6 +110,7 @@ pub async fn launch(config: SimConfig) -> Result<SimDoris, SimError> {
                 backend_id: backend.id,
             }))
         })
+        .serve_fe_http_routes(call_count_routes(Arc::clone(&catalog)))
         .start(engine);
     Ok(SimDoris { cluster, catalog })
 }
