@@ -113,19 +113,13 @@ async fn replay_batch(
         let replayed = match replayed {
             Ok(replayed) => replayed,
             Err(error) => {
-                // A pipelined transaction fails after later binlogs were planned: the
-                // error is that binlog's, and the cursor stands right before it.
-                let commit_seq = pipeline.take_failed_seq().unwrap_or(commit_seq);
-                unsaved_skips |= pipeline.take_unsaved();
-                return settle_failure(
-                    ctx,
-                    progress,
-                    control,
-                    previous_failures,
-                    (commit_seq, error),
-                    unsaved_skips,
-                )
-                .await;
+                let failed = Failed {
+                    error,
+                    commit_seq,
+                    unsaved: unsaved_skips,
+                };
+                return settle_failure(ctx, progress, control, previous_failures, pipeline, failed)
+                    .await;
             }
         };
         match replayed {
@@ -141,19 +135,12 @@ async fn replay_batch(
         }
     }
     if let Err(error) = pipeline.drain(ctx, cache, progress).await {
-        let commit_seq = pipeline
-            .take_failed_seq()
-            .unwrap_or(progress.prev_commit_seq);
-        unsaved_skips |= pipeline.take_unsaved();
-        return settle_failure(
-            ctx,
-            progress,
-            control,
-            previous_failures,
-            (commit_seq, error),
-            unsaved_skips,
-        )
-        .await;
+        let failed = Failed {
+            error,
+            commit_seq: progress.prev_commit_seq,
+            unsaved: unsaved_skips,
+        };
+        return settle_failure(ctx, progress, control, previous_failures, pipeline, failed).await;
     }
     unsaved_skips |= pipeline.take_unsaved();
     if !table_level {
@@ -189,16 +176,30 @@ async fn skip_by_operator(
     Ok(Replayed::Applied)
 }
 
-/// Carries out the policy's remedy for the failure of binlog `commit_seq`; the cursor
-/// stands right before it, and every binlog before it is applied.
+/// A failure met while replaying a batch.
+struct Failed {
+    error: JobError,
+    /// The binlog being replayed when it was met.
+    commit_seq: i64,
+    /// Cursor moves of the batch not yet written.
+    unsaved: bool,
+}
+
+/// Carries out the policy's remedy for a failure: that of the pipelined transaction that
+/// failed if it came from the pipeline (its later binlogs were planned already), else that
+/// of the binlog being replayed. The cursor stands right before that binlog, and every
+/// binlog before it is applied.
 async fn settle_failure(
     ctx: &JobContext,
     progress: &mut Progress,
     control: &JobControl,
     previous_failures: u32,
-    (commit_seq, error): (i64, JobError),
-    unsaved: bool,
+    mut pipeline: TxnPipeline,
+    failed: Failed,
 ) -> Result<StepOutcome, JobError> {
+    let commit_seq = pipeline.take_failed_seq().unwrap_or(failed.commit_seq);
+    let unsaved = failed.unsaved | pipeline.take_unsaved();
+    let error = failed.error;
     let context = FailureContext {
         skip_error: control.skip_error,
         replaying_binlog: true,
