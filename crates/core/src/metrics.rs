@@ -40,6 +40,7 @@ pub const JOB_SOURCE_CALLS_TOTAL: &str = "ccr_syncer_job_source_calls_total";
 pub const JOB_SOURCE_CALL_SECONDS_TOTAL: &str = "ccr_syncer_job_source_call_seconds_total";
 pub const JOB_TARGET_CALLS_TOTAL: &str = "ccr_syncer_job_target_calls_total";
 pub const JOB_TARGET_CALL_SECONDS_TOTAL: &str = "ccr_syncer_job_target_call_seconds_total";
+pub const JOB_CLUSTER_WAIT_SECONDS_TOTAL: &str = "ccr_syncer_job_cluster_wait_seconds_total";
 pub const JOB_STEP_DURATION_SECONDS: &str = "ccr_syncer_job_step_duration_seconds";
 pub const INGEST_BINLOG_DURATION_SECONDS: &str = "ccr_syncer_ingest_binlog_duration_seconds";
 pub const COMMIT_TXN_DURATION_SECONDS: &str = "ccr_syncer_commit_txn_duration_seconds";
@@ -122,6 +123,9 @@ pub struct JobMetrics {
     /// Calls to the source and target clusters and the time spent in them.
     pub source_calls: Arc<CallTime>,
     pub target_calls: Arc<CallTime>,
+    /// Time the job waited for work running on a cluster between its calls: a backup or
+    /// restore (its own, or the one it queues behind), a full target disk.
+    pub cluster_wait_seconds: SecondsCounter,
     /// Durations of the job's steps that did work or failed (idle polls are left out).
     pub step_seconds: Histogram,
     /// Syncer-wide: one binlog's ingest_binlog calls (concurrent) until all answered.
@@ -150,6 +154,7 @@ impl Default for JobMetrics {
             metadata_writes: Counter::default(),
             source_calls: Arc::default(),
             target_calls: Arc::default(),
+            cluster_wait_seconds: SecondsCounter::default(),
             step_seconds: step_histogram(),
             ingest_seconds: call_histogram(),
             commit_seconds: call_histogram(),
@@ -207,6 +212,7 @@ struct JobFamilies {
     source_call_seconds: Family<JobLabel, SecondsCounter>,
     target_calls: Family<JobLabel, Counter>,
     target_call_seconds: Family<JobLabel, SecondsCounter>,
+    cluster_wait_seconds: Family<JobLabel, SecondsCounter>,
     step_seconds: Family<JobLabel, Histogram, fn() -> Histogram>,
 }
 
@@ -228,6 +234,7 @@ impl JobFamilies {
             source_call_seconds: Family::default(),
             target_calls: Family::default(),
             target_call_seconds: Family::default(),
+            cluster_wait_seconds: Family::default(),
             step_seconds: Family::new_with_constructor(step_histogram),
         }
     }
@@ -311,6 +318,11 @@ impl JobFamilies {
             self.target_call_seconds.clone(),
         );
         registry.register(
+            counter_name(JOB_CLUSTER_WAIT_SECONDS_TOTAL),
+            "Time spent waiting for work running on a cluster (a backup or restore, a full target disk) between calls",
+            self.cluster_wait_seconds.clone(),
+        );
+        registry.register(
             JOB_STEP_DURATION_SECONDS,
             "Duration of a job's sync steps that did work or failed (idle polls left out)",
             self.step_seconds.clone(),
@@ -340,6 +352,7 @@ impl JobFamilies {
                 calls: self.target_calls.get_or_create_owned(label),
                 seconds: self.target_call_seconds.get_or_create_owned(label),
             }),
+            cluster_wait_seconds: self.cluster_wait_seconds.get_or_create_owned(label),
             step_seconds: self.step_seconds.get_or_create_owned(label),
             ingest_seconds: shared.ingest_seconds.clone(),
             commit_seconds: shared.commit_seconds.clone(),
@@ -364,6 +377,7 @@ impl JobFamilies {
         self.source_call_seconds.remove(label);
         self.target_calls.remove(label);
         self.target_call_seconds.remove(label);
+        self.cluster_wait_seconds.remove(label);
         self.step_seconds.remove(label);
     }
 }
@@ -604,6 +618,7 @@ mod tests {
             JOB_SOURCE_CALL_SECONDS_TOTAL,
             JOB_TARGET_CALLS_TOTAL,
             JOB_TARGET_CALL_SECONDS_TOTAL,
+            JOB_CLUSTER_WAIT_SECONDS_TOTAL,
             JOB_TAKEOVERS_TOTAL,
             LAST_HEARTBEAT_TIMESTAMP_SECONDS,
             SOURCE_WATCHERS,

@@ -210,7 +210,12 @@ pub async fn run(mut ctx: JobContext) {
                 // the configured idle interval.
                 let delay = idle_wait.min(ctx.settings.idle_poll_interval);
                 idle_wait = (idle_wait * 2).min(ctx.settings.idle_poll_interval);
+                let waited = std::time::Instant::now();
                 wait(&mut ctx, delay).await;
+                // Idle but not caught up: a backup or restore runs, or the disk is full.
+                ctx.metrics
+                    .cluster_wait_seconds
+                    .inc_by(waited.elapsed().as_secs_f64());
             }
             Ok(StepOutcome::CaughtUp) => {
                 failures = 0;

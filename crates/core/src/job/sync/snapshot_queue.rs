@@ -70,17 +70,24 @@ fn clear_waiting(ctx: &JobContext) {
 }
 
 /// Waits for a change of the queue, for `timeout`, or for an operator command; `false` on
-/// the command (the step ends and the job's place is given up).
+/// the command (the step ends and the job's place is given up). The wait is the job's
+/// wait for a cluster: its turn comes when a backup or restore ends.
 async fn wait_change(
+    ctx: &JobContext,
     mut changes: watch::Receiver<()>,
     control: &mut watch::Receiver<crate::job::context::JobControl>,
     timeout: Duration,
 ) -> bool {
-    tokio::select! {
+    let waited = std::time::Instant::now();
+    let changed = tokio::select! {
         _ = changes.changed() => true,
         _ = tokio::time::sleep(timeout) => true,
         _ = control.changed() => false,
-    }
+    };
+    ctx.metrics
+        .cluster_wait_seconds
+        .inc_by(waited.elapsed().as_secs_f64());
+    changed
 }
 
 /// How a job's turn at the backup queue ended.
@@ -158,7 +165,7 @@ async fn backup_turn(
             BackupTurn::Started { .. } => return Ok(BackupOutcome::Started),
             BackupTurn::Refused => return Ok(BackupOutcome::BackUpAlone),
         }
-        if !wait_change(changes, &mut control, RECHECK).await {
+        if !wait_change(ctx, changes, &mut control, RECHECK).await {
             return Ok(BackupOutcome::Left);
         }
     }
@@ -246,7 +253,7 @@ pub(super) async fn wait_restore_turn(ctx: &JobContext, ticket: &mut RestoreTick
             RestoreTurn::Start => break true,
             RestoreTurn::Wait { behind } => set_waiting(ctx, "target", &key, &behind),
         }
-        if !wait_change(changes, &mut control, RECHECK).await {
+        if !wait_change(ctx, changes, &mut control, RECHECK).await {
             break false;
         }
     };
@@ -261,9 +268,16 @@ pub(super) async fn watch_restore(ctx: &JobContext, label: &str) -> Result<StepO
     let db = &ctx.info.dest.database;
     let started = std::time::Instant::now();
     while started.elapsed() < RESTORE_WATCH_MAX {
-        tokio::select! {
-            _ = tokio::time::sleep(RESTORE_WATCH_POLL) => {}
-            _ = control.changed() => return Ok(StepOutcome::Idle),
+        let waited = std::time::Instant::now();
+        let command = tokio::select! {
+            _ = tokio::time::sleep(RESTORE_WATCH_POLL) => false,
+            _ = control.changed() => true,
+        };
+        ctx.metrics
+            .cluster_wait_seconds
+            .inc_by(waited.elapsed().as_secs_f64());
+        if command {
+            return Ok(StepOutcome::Idle);
         }
         match ctx.target.restore_state(db, label).await? {
             Some(state) if state.is_finished() || state.is_cancelled() => {
