@@ -626,7 +626,7 @@ async fn idle_part(args: &Args, report: &mut Report) {
     report.add(
         "idle: source FE calls/s per job",
         format!("{:.3}", total / args.idle_jobs.max(1) as f64),
-        "(today ~1.1)",
+        "(before the watcher: ~1.1)",
     );
     report.add(
         "idle: syncer RSS",
@@ -950,7 +950,7 @@ async fn paced_part(
     report.add(
         format!("paced: lag p50 at {rate} txn/s"),
         format!("{:.1} ms{note}", percentile(0.50)),
-        "(today ~50 ms)",
+        "(before the pipeline: ~50 ms)",
     );
     report.add(
         format!("paced: lag p99 at {rate} txn/s"),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Table-sync benchmark: two simulated clusters, the ccr_syncer binary between them, and a
-# stream of small transactions. Prints lag p50/p99, sustained txns/s, metadata writes per
-# txn and the share of time spent waiting for the clusters. Knobs: BENCH_PACED_TXNS,
-# BENCH_PACED_RATE, BENCH_BURST_TXNS (see benches/table_sync.rs).
+# Table-sync figures of one job: paced lag p50/p99 and burst throughput with CPU, FE calls
+# and durable writes per transaction. The scale harness measures them (its burst and paced
+# parts); this keeps the older command and its knobs: BENCH_PACED_TXNS (300),
+# BENCH_PACED_RATE (10 per second), BENCH_BURST_TXNS (1000). Extra flags go to the harness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The bench runs the ccr_syncer binary of the bench (release) profile: build it first.
-cargo build --release --quiet --bins
-exec cargo bench -p ccr_tests --bench table_sync "$@"
+exec scripts/bench_scale.sh --only burst,paced \
+    --paced "${BENCH_PACED_TXNS:-300}" --paced-rate "${BENCH_PACED_RATE:-10}" \
+    --burst "${BENCH_BURST_TXNS:-1000}" "$@"
