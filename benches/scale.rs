@@ -180,6 +180,17 @@ async fn connect(cluster: &SimDoris) -> MySqlConnection {
         .expect("connect to the simulated FE")
 }
 
+/// Creates and fills the source's tables before anything is measured, saying how long it
+/// took.
+async fn load_source(clusters: &Clusters, statements: &[String]) {
+    let started = Instant::now();
+    run_batched(&mut connect(&clusters.src).await, statements).await;
+    println!(
+        "  source loaded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// Runs `statements` in batches of `;`-joined queries (fewer round trips while loading).
 async fn run_batched(conn: &mut MySqlConnection, statements: &[String]) {
     for chunk in statements.chunks(50) {
@@ -566,12 +577,7 @@ async fn idle_part(args: &Args, report: &mut Report) {
         statements.push(create_table_sql(db, table, 1));
         statements.push(format!("INSERT INTO {db}.{table} VALUES (1, 1), (2, 2)"));
     }
-    let load_started = Instant::now();
-    run_batched(&mut connect(&clusters.src).await, &statements).await;
-    println!(
-        "  source loaded in {:.1} s",
-        load_started.elapsed().as_secs_f64()
-    );
+    load_source(&clusters, &statements).await;
     let syncer = Syncer::start().await;
     let created = Instant::now();
     let bodies = jobs
@@ -996,12 +1002,7 @@ async fn db_part(args: &Args, report: &mut Report) {
             statements.push(format!("INSERT INTO {db}.{name} VALUES (1, 1)"));
         }
     }
-    let load_started = Instant::now();
-    run_batched(&mut connect(&clusters.src).await, &statements).await;
-    println!(
-        "  source loaded in {:.1} s",
-        load_started.elapsed().as_secs_f64()
-    );
+    load_source(&clusters, &statements).await;
     let syncer = Syncer::start().await;
     let metrics_before = syncer.metrics().await;
     let proc_before = syncer.sample();

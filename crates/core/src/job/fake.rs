@@ -1284,20 +1284,11 @@ impl FakeJob {
 
 /// An UPSERT of the fake source table's one partition at `seq`, committed at second `seq`.
 pub fn upsert(seq: i64) -> Binlog {
-    let data = format!(
-        r#"{{"commitSeq": {seq}, "tableRecords": {{"{SRC_TABLE_ID}": {{"partitionRecords": [{{"partitionId": 100, "version": 2}}], "indexIds": [101]}}}}}}"#
-    );
-    Binlog::new(
-        seq,
-        seq * 1000,
-        SRC_DB_ID,
-        vec![SRC_TABLE_ID],
-        parse(BinlogType::Upsert, &data).expect("upsert parses"),
-    )
+    upsert_of_partition(seq, 100)
 }
 
-/// An UPSERT at `seq` of a partition `partition_id` of the fake source table that its
-/// getMeta does not know.
+/// An UPSERT at `seq` of partition `partition_id` of the fake source table (one its
+/// getMeta does not know, for any id but 100).
 pub fn upsert_of_partition(seq: i64, partition_id: i64) -> Binlog {
     let data = format!(
         r#"{{"commitSeq": {seq}, "tableRecords": {{"{SRC_TABLE_ID}": {{"partitionRecords": [{{"partitionId": {partition_id}, "version": 2}}], "indexIds": [101]}}}}}}"#
