@@ -481,6 +481,31 @@ fn job_body(clusters: &Clusters, name: &str, db: &str, table: &str) -> serde_jso
         "dest": cluster_spec(&clusters.dest, db, table)})
 }
 
+/// Creates the table jobs of `bodies` (named `names`) at once and waits until all are in
+/// incremental sync, timed from the first creation.
+async fn create_until_incremental(
+    syncer: &Syncer,
+    names: &[String],
+    bodies: Vec<serde_json::Value>,
+    args: &Args,
+) -> Reached {
+    let created = Instant::now();
+    create_jobs(syncer, bodies, args.create_parallelism).await;
+    println!(
+        "  {} jobs created in {:.1} s",
+        names.len(),
+        created.elapsed().as_secs_f64()
+    );
+    syncer
+        .wait_for_phase(
+            names,
+            "TableIncrementalSync",
+            created,
+            Duration::from_secs(args.deadline_secs),
+        )
+        .await
+}
+
 /// POSTs every body to /create_ccr, `parallelism` at a time; panics on a refusal.
 async fn create_jobs(syncer: &Syncer, bodies: Vec<serde_json::Value>, parallelism: usize) {
     let limit = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
@@ -579,21 +604,12 @@ async fn idle_part(args: &Args, report: &mut Report) {
     }
     load_source(&clusters, &statements).await;
     let syncer = Syncer::start().await;
-    let created = Instant::now();
     let bodies = jobs
         .iter()
         .map(|(name, db, table)| job_body(&clusters, name, db, table))
         .collect();
-    create_jobs(&syncer, bodies, args.create_parallelism).await;
     let names: Vec<String> = jobs.iter().map(|(n, ..)| n.clone()).collect();
-    let reached = syncer
-        .wait_for_phase(
-            &names,
-            "TableIncrementalSync",
-            created,
-            Duration::from_secs(args.deadline_secs),
-        )
-        .await;
+    let reached = create_until_incremental(&syncer, &names, bodies, args).await;
     println!("  all jobs incremental: {}", reached.describe());
     // Let the jobs' pollers settle into their idle rhythm before the window.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -667,20 +683,7 @@ async fn many_part(args: &Args, report: &mut Report) {
     let bodies = (0..n)
         .map(|t| job_body(&clusters, &names[t], db, &format!("t{t:04}")))
         .collect();
-    let created = Instant::now();
-    create_jobs(&syncer, bodies, args.create_parallelism).await;
-    println!(
-        "  {n} jobs created in {:.1} s",
-        created.elapsed().as_secs_f64()
-    );
-    let reached = syncer
-        .wait_for_phase(
-            &names,
-            "TableIncrementalSync",
-            created,
-            Duration::from_secs(args.deadline_secs),
-        )
-        .await;
+    let reached = create_until_incremental(&syncer, &names, bodies, args).await;
     report.add(
         format!("many: {n} jobs on one db created -> all incremental"),
         reached.describe(),

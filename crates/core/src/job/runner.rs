@@ -115,6 +115,13 @@ async fn wait(ctx: &mut JobContext, delay: Duration) -> bool {
     }
 }
 
+/// The next idle wait: `idle_wait`, which then doubles up to `max`.
+fn back_off(idle_wait: &mut Duration, max: Duration) -> Duration {
+    let delay = (*idle_wait).min(max);
+    *idle_wait = (*idle_wait * 2).min(max);
+    delay
+}
+
 /// Waits, caught up after commit seq `after`, for the source watcher to report news (or
 /// for `own_poll` while no watcher serves the job), returning early if the control
 /// changes.
@@ -208,8 +215,7 @@ pub async fn run(mut ctx: JobContext) {
                 publish(&ctx, current, &control, None, None);
                 // Right after activity more is likely: ask again soon, then back off to
                 // the configured idle interval.
-                let delay = idle_wait.min(ctx.settings.idle_poll_interval);
-                idle_wait = (idle_wait * 2).min(ctx.settings.idle_poll_interval);
+                let delay = back_off(&mut idle_wait, ctx.settings.idle_poll_interval);
                 let waited = std::time::Instant::now();
                 wait(&mut ctx, delay).await;
                 // Idle but not caught up: a backup or restore runs, or the disk is full.
@@ -221,8 +227,7 @@ pub async fn run(mut ctx: JobContext) {
                 failures = 0;
                 publish(&ctx, current, &control, None, None);
                 // The job's own backoff, for when no watcher serves it.
-                let own_poll = idle_wait.min(ctx.settings.idle_poll_interval);
-                idle_wait = (idle_wait * 2).min(ctx.settings.idle_poll_interval);
+                let own_poll = back_off(&mut idle_wait, ctx.settings.idle_poll_interval);
                 let after = current.map_or(0, |p| p.prev_commit_seq);
                 wait_for_news(&mut ctx, after, own_poll).await;
             }

@@ -220,6 +220,11 @@ impl Slot {
             .is_none_or(|b| now.duration_since(b.seen) > BUSY_STALE)
     }
 
+    /// This syncer's backup or restore `name` is what is known to run on the database.
+    fn busy_with(&self, name: &str) -> bool {
+        self.busy.as_ref().is_some_and(|b| b.name == name)
+    }
+
     fn behind(&self) -> String {
         if let Some(busy) = &self.busy {
             return format!("behind {}", busy.what);
@@ -418,18 +423,15 @@ impl SnapshotSlots {
     /// A job saw its backup or restore `name` running on the database: the jobs queued
     /// there wait behind it (`what` says so in words).
     pub fn running(&self, key: &SlotKey, name: &str, what: impl FnOnce() -> String) {
-        self.with_slot(key, |slot| {
-            let known = slot.busy.as_ref().is_some_and(|b| b.name == name);
-            match &mut slot.busy {
-                Some(busy) if known => busy.seen = Instant::now(),
-                _ => {
-                    slot.busy = Some(Busy {
-                        name: name.to_owned(),
-                        what: what(),
-                        seen: Instant::now(),
-                    });
-                    slot.wake();
-                }
+        self.with_slot(key, |slot| match &mut slot.busy {
+            Some(busy) if busy.name == name => busy.seen = Instant::now(),
+            _ => {
+                slot.busy = Some(Busy {
+                    name: name.to_owned(),
+                    what: what(),
+                    seen: Instant::now(),
+                });
+                slot.wake();
             }
         });
     }
@@ -437,7 +439,7 @@ impl SnapshotSlots {
     /// A job saw its backup or restore `name` finished or cancelled: the next may start.
     pub fn finished(&self, key: &SlotKey, name: &str) {
         self.with_slot(key, |slot| {
-            if slot.busy.as_ref().is_some_and(|b| b.name == name) {
+            if slot.busy_with(name) {
                 slot.busy = None;
                 slot.wake();
             }
@@ -448,8 +450,7 @@ impl SnapshotSlots {
     /// start) on the database: never one to cancel as a conflict.
     pub fn is_ours(&self, key: &SlotKey, name: &str) -> bool {
         self.with_slot(key, |slot| {
-            slot.busy.as_ref().is_some_and(|b| b.name == name)
-                || slot.batch.as_ref().is_some_and(|b| b.name == name)
+            slot.busy_with(name) || slot.batch.as_ref().is_some_and(|b| b.name == name)
         })
     }
 
@@ -703,7 +704,7 @@ impl RestoreTicket {
         self.claimed = false;
         let label = self.label.clone();
         self.slots.with_slot(&self.key, |slot| {
-            if slot.busy.as_ref().is_some_and(|b| b.name == label) {
+            if slot.busy_with(&label) {
                 slot.busy = None;
             }
             slot.restore_retry_at = Some((Instant::now() + RECHECK, behind));
@@ -721,7 +722,7 @@ impl Drop for RestoreTicket {
             if was_first {
                 slot.restore_retry_at = None;
             }
-            if claimed && slot.busy.as_ref().is_some_and(|b| b.name == label) {
+            if claimed && slot.busy_with(&label) {
                 slot.busy = None;
             }
             slot.wake();

@@ -402,6 +402,16 @@ struct Subscriber {
     waiting: Option<Waiting>,
 }
 
+impl Subscriber {
+    /// What the subscriber, caught up after `after`, is due for; a wake-up due covers
+    /// everything up to `cursor`.
+    fn wake_if_due(&mut self, seen: &Seen, after: i64, cursor: i64) -> Option<Wake> {
+        let wake = seen.due(self.interest, after.max(self.woken_through))?;
+        self.woken_through = cursor;
+        Some(wake)
+    }
+}
+
 struct Waiting {
     after: i64,
     wake: oneshot::Sender<Wake>,
@@ -473,11 +483,7 @@ impl WatchState {
             subscriber.waiting = None;
             return Registration::Now(wake);
         }
-        if let Some(wake) = self
-            .seen
-            .due(subscriber.interest, after.max(subscriber.woken_through))
-        {
-            subscriber.woken_through = cursor;
+        if let Some(wake) = subscriber.wake_if_due(&self.seen, after, cursor) {
             subscriber.waiting = None;
             return Registration::Now(wake);
         }
@@ -490,18 +496,25 @@ impl WatchState {
     fn wake_due(&mut self) {
         let cursor = self.cursor;
         for subscriber in self.subscribers.values_mut() {
-            let Some(waiting) = &subscriber.waiting else {
+            let Some(waiting) = subscriber.waiting.take() else {
                 continue;
             };
-            let handled = waiting.after.max(subscriber.woken_through);
-            if let Some(wake) = self.seen.due(subscriber.interest, handled) {
-                subscriber.woken_through = cursor;
-                if let Some(waiting) = subscriber.waiting.take() {
-                    // A receiver gone means the job's control changed: it fetches anyway.
+            match subscriber.wake_if_due(&self.seen, waiting.after, cursor) {
+                // A receiver gone means the job's control changed: it fetches anyway.
+                Some(wake) => {
                     let _ = waiting.wake.send(wake);
                 }
+                None => subscriber.waiting = Some(waiting),
             }
         }
+    }
+
+    /// The watcher cannot serve its jobs: hands every waiting one back to its own polling.
+    /// Returns whether it was working until now.
+    fn stop_working(&mut self) -> bool {
+        let was_working = std::mem::replace(&mut self.working, false);
+        self.wake_all(Wake::OwnPoll);
+        was_working
     }
 
     /// Wakes every waiting subscriber with `wake`.
@@ -555,12 +568,9 @@ impl Watch {
     }
 
     fn poll_failed(&self, error: &DorisError) {
-        let mut state = self.state.lock();
-        if state.working {
-            state.working = false;
+        if self.state.lock().stop_working() {
             tracing::warn!(frontend = %self.key.frontend, database = %self.key.database, %error, "source watcher cannot read the database's binlog stream; its jobs poll their own streams until it can");
         }
-        state.wake_all(Wake::OwnPoll);
     }
 }
 
@@ -572,8 +582,7 @@ impl Drop for TaskEnd {
     fn drop(&mut self) {
         let mut state = self.0.state.lock();
         if !state.closed {
-            state.working = false;
-            state.wake_all(Wake::OwnPoll);
+            state.stop_working();
             tracing::error!(frontend = %self.0.key.frontend, database = %self.0.key.database, "source watcher task ended unexpectedly; its jobs poll by themselves");
         }
     }
@@ -604,10 +613,12 @@ async fn watch_stream(
         let answer = source
             .get_binlogs(&watch.key.database, None, cursor, WATCH_BATCH)
             .await;
+        if answer.is_ok() {
+            watch.poll_worked();
+            retry = idle_interval;
+        }
         let delay = match answer {
             Ok(BinlogBatch::CaughtUp) => {
-                watch.poll_worked();
-                retry = idle_interval;
                 if last_news.elapsed() < HOT_WINDOW {
                     hot
                 } else {
@@ -619,14 +630,10 @@ async fn watch_stream(
                 binlogs,
                 too_old: true,
             }) => {
-                watch.poll_worked();
-                retry = idle_interval;
                 watch.restart_after_purge(&binlogs);
                 Duration::ZERO
             }
             Ok(BinlogBatch::Binlogs { binlogs, .. }) => {
-                watch.poll_worked();
-                retry = idle_interval;
                 watch.saw(&binlogs);
                 last_news = Instant::now();
                 quiet = hot;
@@ -703,6 +710,12 @@ mod tests {
         }
     }
 
+    /// A [`synced`] subscriber now waiting after `after`, and its wake-up.
+    fn waiting(watch: &Watch, interest: Interest, after: i64) -> (u64, oneshot::Receiver<Wake>) {
+        let id = synced(watch, interest, after);
+        (id, woken(register(watch, id, after)))
+    }
+
     #[test]
     fn a_commit_seen_before_a_job_registers_wakes_it_at_once_and_only_once() {
         let watch = watch(100);
@@ -720,12 +733,9 @@ mod tests {
     #[test]
     fn a_commit_wakes_the_jobs_of_its_tables_and_a_database_level_record_every_job() {
         let watch = watch(100);
-        let table_job = synced(&watch, Interest::Table(TABLE), 100);
-        let other_job = synced(&watch, Interest::Table(OTHER), 100);
-        let db_job = synced(&watch, Interest::Database, 100);
-        let mut table_woken = woken(register(&watch, table_job, 100));
-        let mut other_woken = woken(register(&watch, other_job, 100));
-        let mut db_woken = woken(register(&watch, db_job, 100));
+        let (table_job, mut table_woken) = waiting(&watch, Interest::Table(TABLE), 100);
+        let (_, mut other_woken) = waiting(&watch, Interest::Table(OTHER), 100);
+        let (db_job, mut db_woken) = waiting(&watch, Interest::Database, 100);
 
         watch.saw(&[upsert(101, TABLE)]);
         assert_eq!(table_woken.try_recv(), Ok(Wake::News));
@@ -746,10 +756,8 @@ mod tests {
     #[test]
     fn a_drop_asks_only_the_dropped_tables_job_to_check_its_table() {
         let watch = watch(100);
-        let dropped = synced(&watch, Interest::Table(TABLE), 100);
-        let other = synced(&watch, Interest::Table(OTHER), 100);
-        let mut dropped_woken = woken(register(&watch, dropped, 100));
-        let mut other_woken = woken(register(&watch, other, 100));
+        let (dropped, mut dropped_woken) = waiting(&watch, Interest::Table(TABLE), 100);
+        let (_, mut other_woken) = waiting(&watch, Interest::Table(OTHER), 100);
         watch.saw(&[binlog(101, TBinlogType::DROP_TABLE, Some(vec![TABLE]))]);
         assert_eq!(dropped_woken.try_recv(), Ok(Wake::CheckTable));
         assert!(other_woken.try_recv().is_err());
@@ -777,14 +785,13 @@ mod tests {
     #[test]
     fn a_purged_cursor_has_every_job_fetch_and_check_again() {
         let watch = watch(100);
-        let waiting = synced(&watch, Interest::Table(TABLE), 100);
+        let (waiting_job, mut waiting_woken) = waiting(&watch, Interest::Table(TABLE), 100);
         let busy = synced(&watch, Interest::Table(OTHER), 100);
-        let mut waiting_woken = woken(register(&watch, waiting, 100));
         watch.restart_after_purge(&[binlog(500, TBinlogType::DUMMY, None)]);
         assert_eq!(watch.state.lock().cursor, 500, "goes on from the head");
         assert_eq!(waiting_woken.try_recv(), Ok(Wake::CheckTable));
         // Woken after the restart, its fetch is covered: it waits now.
-        woken(register(&watch, waiting, 500));
+        woken(register(&watch, waiting_job, 500));
         // A job that was fetching meanwhile may have fetched before: once more.
         assert!(matches!(
             register(&watch, busy, 100),
@@ -795,8 +802,7 @@ mod tests {
     #[test]
     fn a_failing_watcher_hands_its_jobs_back_to_their_own_polling() {
         let watch = watch(100);
-        let id = synced(&watch, Interest::Table(TABLE), 100);
-        let mut woken_by = woken(register(&watch, id, 100));
+        let (id, mut woken_by) = waiting(&watch, Interest::Table(TABLE), 100);
         let error = DorisError::Connect {
             addr: "fe:9020".into(),
             message: "refused".into(),

@@ -113,6 +113,12 @@ impl RunningJob {
     }
 }
 
+async fn stop_all(jobs: Vec<RunningJob>) {
+    for job in jobs {
+        job.stop().await;
+    }
+}
+
 fn registry() -> (Arc<SourceWatches>, WatchMetrics) {
     let metrics = WatchMetrics::default();
     (SourceWatches::new(IDLE, metrics.clone()), metrics)
@@ -173,9 +179,7 @@ async fn twenty_idle_jobs_of_one_database_cost_one_call_per_idle_interval() {
         source.binlog_calls(None) + 1,
         "its getBinlog calls and the look at the stream's head it started with"
     );
-    for job in jobs {
-        job.stop().await;
-    }
+    stop_all(jobs).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -202,9 +206,7 @@ async fn a_commit_to_one_table_wakes_only_that_tables_job() {
         assert_eq!(job.applied_seq(), START_SEQ);
     }
 
-    for job in jobs {
-        job.stop().await;
-    }
+    stop_all(jobs).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -229,9 +231,7 @@ async fn a_dropped_table_wakes_its_job_which_reports_the_source_gone() {
             "the other jobs were not woken to check"
         );
     }
-    for job in jobs {
-        job.stop().await;
-    }
+    stop_all(jobs).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -266,9 +266,7 @@ async fn jobs_poll_by_themselves_while_the_database_stream_cannot_be_read() {
         before,
         "the watcher serves them again"
     );
-    for job in jobs {
-        job.stop().await;
-    }
+    stop_all(jobs).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -315,7 +313,5 @@ async fn a_watcher_starts_at_the_head_of_the_stream_not_at_an_old_cursor() {
     ));
     run_for(Duration::from_secs(3)).await;
     assert_eq!(jobs[0].applied_seq(), START_SEQ + 10_001);
-    for job in jobs {
-        job.stop().await;
-    }
+    stop_all(jobs).await;
 }

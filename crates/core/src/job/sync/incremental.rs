@@ -104,10 +104,11 @@ async fn replay_batch(
                     replay(ctx, cache, progress, &mut pipeline, &binlog).await
                 }
                 Ok(binlog) => db::replay(ctx, cache, progress, &mut pipeline, &binlog).await,
-                Err(e) => match pipeline.drain(ctx, cache, progress).await {
-                    Ok(()) => Err(JobError::CheckFailed(e.to_string())),
-                    Err(error) => Err(error),
-                },
+                // The binlogs before it come first: they commit, or their error wins.
+                Err(e) => pipeline
+                    .drain(ctx, cache, progress)
+                    .await
+                    .and(Err(JobError::CheckFailed(e.to_string()))),
             }
         };
         let replayed = match replayed {

@@ -21,8 +21,8 @@ use tokio::task::JoinHandle;
 
 use super::cache::SyncCache;
 use super::cursor::advance;
-use super::upsert::{self, IngestTask, UpsertPlan};
-use crate::job::cluster::TargetCluster;
+use super::upsert::{self, UpsertPlan};
+use crate::job::cluster::{IngestCall, TabletCommit, TargetCluster};
 use crate::job::context::JobContext;
 use crate::job::error::JobError;
 use crate::progress::Progress;
@@ -46,7 +46,8 @@ enum Staged {
 /// One binlog's transaction on its way.
 struct InFlight {
     plan: UpsertPlan,
-    tasks: Vec<IngestTask>,
+    /// The replicas its commit lists.
+    commits: Vec<TabletCommit>,
     /// `None`: the binlog writes nothing on the target; only the cursor moves.
     stage: Option<JoinHandle<Result<Staged, JobError>>>,
 }
@@ -85,12 +86,12 @@ impl TxnPipeline {
         if plan.tables.is_empty() {
             self.in_flight.push_back(InFlight {
                 plan,
-                tasks: Vec::new(),
+                commits: Vec::new(),
                 stage: None,
             });
         } else {
-            let tasks = match upsert::plan_ingest(ctx, cache, &plan).await {
-                Ok(tasks) => tasks,
+            let ingest = match upsert::plan_ingest(ctx, cache, &plan).await {
+                Ok(ingest) => ingest,
                 Err(error) => {
                     // The binlogs before it come first: they commit, or their error wins.
                     self.drain(ctx, cache, progress).await?;
@@ -104,11 +105,11 @@ impl TxnPipeline {
                 ctx.info.dest.database.clone(),
                 plan.label.clone(),
                 plan.dest_table_ids(),
-                tasks.clone(),
+                ingest.calls,
             ));
             self.in_flight.push_back(InFlight {
                 plan,
-                tasks,
+                commits: ingest.commits,
                 stage: Some(stage),
             });
         }
@@ -203,12 +204,12 @@ async fn open_and_ingest(
     db: String,
     label: String,
     dest_table_ids: Vec<i64>,
-    tasks: Vec<IngestTask>,
+    calls: Vec<IngestCall>,
 ) -> Result<Staged, JobError> {
     let Some(txn_id) = upsert::begin(target.as_ref(), &db, &label, dest_table_ids).await? else {
         return Ok(Staged::AlreadyApplied);
     };
-    let ingested = upsert::ingest(target.as_ref(), &metrics, &tasks, txn_id).await;
+    let ingested = upsert::ingest(target.as_ref(), &metrics, calls, txn_id).await;
     Ok(Staged::Open { txn_id, ingested })
 }
 
@@ -234,7 +235,7 @@ async fn commit_one(
         Staged::Open { txn_id, ingested } => (txn_id, ingested),
     };
     let result = match ingested {
-        Ok(()) => upsert::commit(ctx, txn_id, &entry.tasks).await,
+        Ok(()) => upsert::commit(ctx, txn_id, entry.commits).await,
         Err(error) => {
             // Planned from cached metadata: a replica presumed current may not be, or a
             // tablet moved. One fresh plan before the error counts.
@@ -259,7 +260,7 @@ async fn reingest_and_commit(
     plan: &UpsertPlan,
     txn_id: i64,
 ) -> Result<(), JobError> {
-    let tasks = upsert::plan_fresh(ctx, cache, plan).await?;
-    upsert::ingest(ctx.target.as_ref(), &ctx.metrics, &tasks, txn_id).await?;
-    upsert::commit(ctx, txn_id, &tasks).await
+    let ingest = upsert::plan_fresh(ctx, cache, plan).await?;
+    upsert::ingest(ctx.target.as_ref(), &ctx.metrics, ingest.calls, txn_id).await?;
+    upsert::commit(ctx, txn_id, ingest.commits).await
 }

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use super::cache::SyncCache;
 use super::disk;
-use super::snapshot_queue::{self, label_safe, BackupOutcome};
+use super::snapshot_queue::{self, label_safe, BackupOutcome, SnapshotJobKind};
 use crate::job::context::{JobContext, StepOutcome};
 use crate::job::error::JobError;
 use crate::job::snapshot_slots::{BackupRequest, BackupTicket};
@@ -833,29 +833,29 @@ async fn restore(
     let mut ticket = ctx
         .snapshot_slots
         .queue_restore(slot.clone(), &ctx.name, &label);
-    loop {
+    let started = loop {
         if !snapshot_queue::wait_restore_turn(ctx, &mut ticket).await {
-            cache.snapshot = Some((checkpoint.snapshot_name.clone(), snapshot));
-            return Ok(StepOutcome::Idle);
+            break Ok(false);
         }
         tracing::info!(label = %request.label, "starting restore");
         match ctx.target.restore_snapshot(&request, &snapshot).await {
             Ok(()) => {
                 ticket.started();
-                break;
+                break Ok(true);
             }
             Err(error) if error.kind() == DorisErrorKind::Busy => {
-                let behind = snapshot_queue::conflicting_restore(ctx, &slot).await;
+                let behind =
+                    snapshot_queue::conflicting(ctx, &slot, SnapshotJobKind::Restore).await;
                 tracing::info!(%error, %behind, "the target database is busy; the restore waits");
                 ticket.blocked(behind);
             }
-            Err(error) => {
-                cache.snapshot = Some((checkpoint.snapshot_name.clone(), snapshot));
-                return Err(error.into());
-            }
+            Err(error) => break Err(error),
         }
-    }
+    };
     cache.snapshot = Some((checkpoint.snapshot_name.clone(), snapshot));
+    if !started? {
+        return Ok(StepOutcome::Idle);
+    }
     snapshot_queue::watch_restore(ctx, &label).await
 }
 

@@ -47,11 +47,7 @@ const RESTORE_WATCH_MAX: Duration = Duration::from_secs(10);
 fn set_waiting(ctx: &JobContext, side: &str, key: &SlotKey, behind: &str) {
     let text = format!("{WAITING_FOR_SLOT} of {side} database {key}: {behind}");
     let mut status = ctx.status.lock();
-    let queued_already = status
-        .waiting_for
-        .as_deref()
-        .is_some_and(|w| w.starts_with(WAITING_FOR_SLOT));
-    if !queued_already {
+    if !waiting_for_slot(&status.waiting_for) {
         // Once per wait: the text itself changes as the queue moves.
         tracing::info!(waiting_for = %text, "queued for a snapshot slot");
     }
@@ -60,13 +56,15 @@ fn set_waiting(ctx: &JobContext, side: &str, key: &SlotKey, behind: &str) {
 
 fn clear_waiting(ctx: &JobContext) {
     let mut status = ctx.status.lock();
-    if status
-        .waiting_for
-        .as_deref()
-        .is_some_and(|w| w.starts_with(WAITING_FOR_SLOT))
-    {
+    if waiting_for_slot(&status.waiting_for) {
         status.waiting_for = None;
     }
+}
+
+fn waiting_for_slot(waiting_for: &Option<String>) -> bool {
+    waiting_for
+        .as_deref()
+        .is_some_and(|w| w.starts_with(WAITING_FOR_SLOT))
 }
 
 /// Waits for a change of the queue, for `timeout`, or for an operator command; `false` on
@@ -78,16 +76,24 @@ async fn wait_change(
     control: &mut watch::Receiver<crate::job::context::JobControl>,
     timeout: Duration,
 ) -> bool {
+    cluster_wait(ctx, async {
+        tokio::select! {
+            _ = changes.changed() => true,
+            _ = tokio::time::sleep(timeout) => true,
+            _ = control.changed() => false,
+        }
+    })
+    .await
+}
+
+/// Runs `wait`, counting its time as the job's wait for a cluster.
+async fn cluster_wait<T>(ctx: &JobContext, wait: impl std::future::Future<Output = T>) -> T {
     let waited = std::time::Instant::now();
-    let changed = tokio::select! {
-        _ = changes.changed() => true,
-        _ = tokio::time::sleep(timeout) => true,
-        _ = control.changed() => false,
-    };
+    let output = wait.await;
     ctx.metrics
         .cluster_wait_seconds
         .inc_by(waited.elapsed().as_secs_f64());
-    changed
+    output
 }
 
 /// How a job's turn at the backup queue ended.
@@ -148,7 +154,7 @@ async fn backup_turn(
                         return Ok(BackupOutcome::Started);
                     }
                     Err(error) if error.kind() == ccr_doris::DorisErrorKind::Busy => {
-                        let behind = conflicting_backup(ctx, &key).await;
+                        let behind = conflicting(ctx, &key, SnapshotJobKind::Backup).await;
                         tracing::info!(%error, %behind, "the source database is busy; the backup waits");
                         set_waiting(ctx, "source", &key, &behind);
                         ticket.blocked(behind);
@@ -180,64 +186,63 @@ fn issued_by_a_syncer(name: &str, src_db: &str) -> bool {
         .any(|prefix| name.starts_with(&format!("{prefix}_{db}")))
 }
 
-/// What holds the source database, in words; with
-/// `feature_cancel_conflict_backup_restore_job`, a syncer's backup this syncer does not
-/// run is cancelled.
-async fn conflicting_backup(ctx: &JobContext, key: &SlotKey) -> String {
-    let db = &ctx.info.src.database;
-    let running = match ctx.source.backup_jobs(db).await {
-        Ok(jobs) => jobs.into_iter().rev().find(|j| j.is_running()),
-        Err(error) => {
-            tracing::warn!(%error, "cannot list the source database's backups");
-            None
-        }
-    };
-    let Some(running) = running else {
-        return "behind a restore or backup this syncer did not start".to_owned();
-    };
-    let cancel = ctx.settings.features.cancel_conflict_backup_restore_job
-        && issued_by_a_syncer(&running.name, db)
-        && !ctx.snapshot_slots.is_ours(key, &running.name);
-    if cancel {
-        tracing::warn!(snapshot = %running.name, "cancelling a conflicting backup (feature_cancel_conflict_backup_restore_job)");
-        match ctx.source.cancel_backup(db).await {
-            Ok(()) => return format!("behind backup {}, cancelled", running.name),
-            Err(error) => tracing::warn!(%error, "cannot cancel the conflicting backup"),
-        }
-    }
-    format!(
-        "behind backup {}, which this syncer did not start",
-        running.name
-    )
+/// Which of a database's snapshot jobs holds it: a backup (source) or a restore (target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SnapshotJobKind {
+    Backup,
+    Restore,
 }
 
-/// What holds the target database, in words; with
-/// `feature_cancel_conflict_backup_restore_job`, a syncer's restore this syncer does not
-/// run is cancelled.
-pub(super) async fn conflicting_restore(ctx: &JobContext, key: &SlotKey) -> String {
-    let db = &ctx.info.dest.database;
-    let running = match ctx.target.restore_jobs(db).await {
+impl SnapshotJobKind {
+    fn word(self) -> &'static str {
+        match self {
+            SnapshotJobKind::Backup => "backup",
+            SnapshotJobKind::Restore => "restore",
+        }
+    }
+}
+
+/// What holds the database of `kind` (the source's for a backup, the target's for a
+/// restore), in words; with `feature_cancel_conflict_backup_restore_job`, a syncer's job
+/// this syncer does not run is cancelled.
+pub(super) async fn conflicting(ctx: &JobContext, key: &SlotKey, kind: SnapshotJobKind) -> String {
+    let (db, listed, other) = match kind {
+        SnapshotJobKind::Backup => {
+            let db = &ctx.info.src.database;
+            (db, ctx.source.backup_jobs(db).await, "restore or backup")
+        }
+        SnapshotJobKind::Restore => {
+            let db = &ctx.info.dest.database;
+            (db, ctx.target.restore_jobs(db).await, "backup or restore")
+        }
+    };
+    let what = kind.word();
+    let running = match listed {
         Ok(jobs) => jobs.into_iter().rev().find(|j| j.is_running()),
         Err(error) => {
-            tracing::warn!(%error, "cannot list the target database's restores");
+            tracing::warn!(%error, "cannot list the database's {what}s");
             None
         }
     };
     let Some(running) = running else {
-        return "behind a backup or restore this syncer did not start".to_owned();
+        return format!("behind a {other} this syncer did not start");
     };
     let cancel = ctx.settings.features.cancel_conflict_backup_restore_job
         && issued_by_a_syncer(&running.name, &ctx.info.src.database)
         && !ctx.snapshot_slots.is_ours(key, &running.name);
     if cancel {
-        tracing::warn!(label = %running.name, "cancelling a conflicting restore (feature_cancel_conflict_backup_restore_job)");
-        match ctx.target.cancel_restore(db).await {
-            Ok(()) => return format!("behind restore {}, cancelled", running.name),
-            Err(error) => tracing::warn!(%error, "cannot cancel the conflicting restore"),
+        tracing::warn!(name = %running.name, "cancelling a conflicting {what} (feature_cancel_conflict_backup_restore_job)");
+        let cancelled = match kind {
+            SnapshotJobKind::Backup => ctx.source.cancel_backup(db).await,
+            SnapshotJobKind::Restore => ctx.target.cancel_restore(db).await,
+        };
+        match cancelled {
+            Ok(()) => return format!("behind {what} {}, cancelled", running.name),
+            Err(error) => tracing::warn!(%error, "cannot cancel the conflicting {what}"),
         }
     }
     format!(
-        "behind restore {}, which this syncer did not start",
+        "behind {what} {}, which this syncer did not start",
         running.name
     )
 }
@@ -268,14 +273,13 @@ pub(super) async fn watch_restore(ctx: &JobContext, label: &str) -> Result<StepO
     let db = &ctx.info.dest.database;
     let started = std::time::Instant::now();
     while started.elapsed() < RESTORE_WATCH_MAX {
-        let waited = std::time::Instant::now();
-        let command = tokio::select! {
-            _ = tokio::time::sleep(RESTORE_WATCH_POLL) => false,
-            _ = control.changed() => true,
-        };
-        ctx.metrics
-            .cluster_wait_seconds
-            .inc_by(waited.elapsed().as_secs_f64());
+        let command = cluster_wait(ctx, async {
+            tokio::select! {
+                _ = tokio::time::sleep(RESTORE_WATCH_POLL) => false,
+                _ = control.changed() => true,
+            }
+        })
+        .await;
         if command {
             return Ok(StepOutcome::Idle);
         }

@@ -31,12 +31,13 @@ const PUBLISH_WAIT: Duration = Duration::from_secs(60);
 /// Pause between visibility checks.
 const PUBLISH_POLL: Duration = Duration::from_millis(200);
 
-/// One ingest call (a target replica pulling a source tablet's rowset) and the replica
-/// the commit then lists.
-#[derive(Debug, Clone)]
-pub(crate) struct IngestTask {
-    pub call: IngestCall,
-    pub commit: TabletCommit,
+/// What one binlog's transaction writes: its ingest calls (a target replica pulling a
+/// source tablet's rowset; the transaction id is filled in once it is open) and the
+/// replicas its commit then lists.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IngestPlan {
+    pub calls: Vec<IngestCall>,
+    pub commits: Vec<TabletCommit>,
 }
 
 /// The label of the transaction that applies binlog `commit_seq` of a table job.
@@ -131,20 +132,16 @@ fn target_table_lost(error: DorisError) -> JobError {
     }
 }
 
-/// Has the target BEs ingest `tasks` into transaction `txn_id`, timed for the metrics.
+/// Has the target BEs make `calls` into transaction `txn_id`, timed for the metrics.
 pub(crate) async fn ingest(
     target: &dyn TargetCluster,
     metrics: &JobMetrics,
-    tasks: &[IngestTask],
+    mut calls: Vec<IngestCall>,
     txn_id: i64,
 ) -> Result<(), DorisError> {
-    let calls: Vec<IngestCall> = tasks
-        .iter()
-        .map(|task| IngestCall {
-            txn_id,
-            ..task.call.clone()
-        })
-        .collect();
+    for call in &mut calls {
+        call.txn_id = txn_id;
+    }
     let started = Instant::now();
     let ingested = target.ingest(&calls).await;
     metrics
@@ -157,10 +154,9 @@ pub(crate) async fn ingest(
 pub(crate) async fn commit(
     ctx: &JobContext,
     txn_id: i64,
-    tasks: &[IngestTask],
+    commit_infos: Vec<TabletCommit>,
 ) -> Result<(), JobError> {
     let dest = &ctx.info.dest;
-    let commit_infos = tasks.iter().map(|task| task.commit).collect();
     let started = Instant::now();
     let committed = ctx
         .target
@@ -185,7 +181,7 @@ pub(crate) async fn commit(
     }
 }
 
-/// Rolls back a transaction that failed before its commit; `Ok(true)` if it had committed
+/// Rolls back a transaction that failed before its commit; `true` if it had committed
 /// after all (the commit answer was lost), so the binlog counts as applied.
 pub(crate) async fn roll_back(
     ctx: &JobContext,
@@ -284,9 +280,9 @@ pub(crate) async fn plan_ingest(
     ctx: &JobContext,
     cache: &mut SyncCache,
     upsert: &UpsertPlan,
-) -> Result<Vec<IngestTask>, JobError> {
+) -> Result<IngestPlan, JobError> {
     match plan_from_cache(ctx, cache, upsert, Freshness::Cached).await {
-        Ok(tasks) => Ok(tasks),
+        Ok(plan) => Ok(plan),
         Err(PlanError::Doris(e)) => Err(e.into()),
         Err(PlanError::Meta { message, .. } | PlanError::Stale(message)) => {
             tracing::debug!(commit_seq = upsert.commit_seq, %message, "cached metadata is stale; refreshing it");
@@ -301,9 +297,8 @@ pub(crate) async fn plan_fresh(
     ctx: &JobContext,
     cache: &mut SyncCache,
     upsert: &UpsertPlan,
-) -> Result<Vec<IngestTask>, JobError> {
-    cache.src_meta = None;
-    cache.dest_meta = None;
+) -> Result<IngestPlan, JobError> {
+    cache.invalidate_metadata();
     cache.invalidate_backends();
     plan_from_cache(ctx, cache, upsert, Freshness::Fresh)
         .await
@@ -352,7 +347,7 @@ async fn plan_from_cache(
     cache: &mut SyncCache,
     upsert: &UpsertPlan,
     freshness: Freshness,
-) -> Result<Vec<IngestTask>, PlanError> {
+) -> Result<IngestPlan, PlanError> {
     let src = &ctx.info.src;
     let src_ids: Vec<i64> = upsert.tables.iter().map(|p| p.src_table_id).collect();
     let dest_ids = upsert.dest_table_ids();
@@ -417,9 +412,9 @@ impl Metadata<'_> {
         }
     }
 
-    fn plan(&self, upsert: &UpsertPlan) -> Result<Vec<IngestTask>, PlanError> {
+    fn plan(&self, upsert: &UpsertPlan) -> Result<IngestPlan, PlanError> {
         let (src_meta, dest_meta) = (self.src, self.dest);
-        let mut plan = Vec::new();
+        let mut plan = IngestPlan::default();
         let mut round_robin = 0usize;
         for pair in &upsert.tables {
             let Some(src_table) = src_meta
@@ -505,7 +500,7 @@ impl Metadata<'_> {
         pair: IndexPair<'_>,
         version: i64,
         round_robin: &mut usize,
-        plan: &mut Vec<IngestTask>,
+        plan: &mut IngestPlan,
     ) -> Result<(), PlanError> {
         let mismatch = |message: String| PlanError::Meta {
             table: pair.src_table_id,
@@ -562,25 +557,20 @@ impl Metadata<'_> {
                 };
                 let source = sources[*round_robin % sources.len()];
                 *round_robin += 1;
-                plan.push(IngestTask {
-                    call: IngestCall {
-                        backend: RpcAddress::new(
-                            target_backend.host.clone(),
-                            target_backend.be_port,
-                        ),
-                        // Filled in once the transaction is open.
-                        txn_id: 0,
-                        source_tablet: src_tablet.id,
-                        binlog_version: version,
-                        source_host: source.host.clone(),
-                        source_http_port: source.http_port,
-                        target_partition: pair.dest_partition.id,
-                        target_tablet: dest_tablet.id,
-                    },
-                    commit: TabletCommit {
-                        tablet_id: dest_tablet.id,
-                        backend_id: target_backend.id,
-                    },
+                plan.calls.push(IngestCall {
+                    backend: RpcAddress::new(target_backend.host.clone(), target_backend.be_port),
+                    // Filled in once the transaction is open.
+                    txn_id: 0,
+                    source_tablet: src_tablet.id,
+                    binlog_version: version,
+                    source_host: source.host.clone(),
+                    source_http_port: source.http_port,
+                    target_partition: pair.dest_partition.id,
+                    target_tablet: dest_tablet.id,
+                });
+                plan.commits.push(TabletCommit {
+                    tablet_id: dest_tablet.id,
+                    backend_id: target_backend.id,
                 });
             }
         }
